@@ -1,0 +1,79 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Histoscale.Slides.Sources;
+
+/// <summary>A local file read with positional I/O (pread): no shared file position, so any thread may read.</summary>
+public sealed class LocalFileSource : IByteSource
+{
+    private readonly SafeFileHandle _handle;
+
+    public LocalFileSource(string path)
+    {
+        Name = path;
+        try
+        {
+            _handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new SlideException(path, "file not found");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new SlideException(path, "file not found");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new SlideException(path, "permission denied (or it is a directory)");
+        }
+        catch (IOException ex)
+        {
+            throw new SlideException(path, $"cannot open: {ex.Message}");
+        }
+        Length = RandomAccess.GetLength(_handle);
+    }
+
+    public string Name { get; }
+
+    public long Length { get; }
+
+    public int Read(long offset, Span<byte> buffer)
+    {
+        if (offset >= Length || buffer.IsEmpty)
+        {
+            return 0;
+        }
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = RandomAccess.Read(_handle, buffer[total..], offset + total);
+            if (n == 0)
+            {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (offset >= Length || buffer.IsEmpty)
+        {
+            return 0;
+        }
+        var total = 0;
+        while (total < buffer.Length)
+        {
+            var n = await RandomAccess.ReadAsync(_handle, buffer[total..], offset + total, cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+            total += n;
+        }
+        return total;
+    }
+
+    public void Dispose() => _handle.Dispose();
+}
