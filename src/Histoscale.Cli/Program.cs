@@ -1,5 +1,13 @@
 using System.CommandLine;
 using Histoscale.Cli;
+using Histoscale.Cli.Commands;
 
-var root = new RootCommand("Histoscale: AI on whole-slide images");
+var root = new RootCommand("Histoscale: AI on whole-slide images")
+{
+    InfoCommand.Create(),
+    RegionCommand.Create(),
+    AssociatedCommand.Create(),
+    ThumbnailCommand.Create(),
+    BenchCommand.Create(),
+};
 return await CliRunner.RunAsync(root, args);

@@ -1,0 +1,30 @@
+namespace Histoscale.Slides.Codecs;
+
+/// <summary>What a codec needs to know about the encoded block it decodes (all of it from the TIFF directory).</summary>
+public sealed record CodecContext(
+    string File,
+    int Compression,
+    int Photometric,
+    int SamplesPerPixel,
+    int BitsPerSample,
+    int Predictor,
+    bool HasAlpha,
+    byte[]? JpegTables);
+
+/// <summary>
+/// Decodes one compressed tile or strip of known size into RGBA (alpha 255 unless the image carries alpha).
+/// Implementations are stateless and thread-safe; one instance serves every thread.
+/// </summary>
+public interface ITileCodec
+{
+    /// <param name="data">The compressed bytes.</param>
+    /// <param name="width">Width of the encoded block in pixels.</param>
+    /// <param name="height">Height of the encoded block in pixels.</param>
+    /// <param name="rgba">Destination, at least height rows of <paramref name="stride"/> bytes.</param>
+    /// <param name="stride">Bytes per destination row (≥ width × 4).</param>
+    /// <exception cref="CodecException">The data is corrupt or of an unsupported kind.</exception>
+    void Decode(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> rgba, int stride);
+}
+
+/// <summary>A codec's complaint about one block; the caller adds the file, level and tile.</summary>
+public sealed class CodecException(string message, Exception? inner = null) : Exception(message, inner);

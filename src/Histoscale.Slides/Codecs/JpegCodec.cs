@@ -1,0 +1,138 @@
+using System.Buffers;
+using SkiaSharp;
+
+namespace Histoscale.Slides.Codecs;
+
+/// <summary>
+/// JPEG (compression 7) through libjpeg-turbo inside SkiaSharp's native library. Chosen by measurement
+/// (see BENCHMARKS.md): per-tile overhead is small next to the decode itself.
+/// </summary>
+public sealed class JpegCodec : ITileCodec
+{
+    private const byte Marker = 0xFF;
+    private const byte Soi = 0xD8;
+    private const byte Eoi = 0xD9;
+    private const byte Sos = 0xDA;
+    private const byte App0 = 0xE0;
+    private const byte App14 = 0xEE;
+
+    public static readonly JpegCodec Instance = new();
+
+    public void Decode(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> rgba, int stride)
+    {
+        var transform = context.Photometric switch
+        {
+            Tiff.TiffPhotometric.Rgb => 0,
+            Tiff.TiffPhotometric.YCbCr => 1,
+            _ => -1,
+        };
+        var capacity = data.Length + (context.JpegTables?.Length ?? 0) + 32;
+        var buffer = ArrayPool<byte>.Shared.Rent(capacity);
+        try
+        {
+            var length = Splice(data, context.JpegTables, transform, buffer);
+            DecodeStream(buffer.AsSpan(0, length), width, height, rgba, stride);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height.</summary>
+    public static unsafe void DecodeStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    {
+        if (rgba.Length < (long)stride * (height - 1) + width * 4L)
+        {
+            throw new ArgumentException("destination too small", nameof(rgba));
+        }
+        fixed (byte* src = stream)
+        fixed (byte* dst = rgba)
+        {
+            using var skData = SKData.Create((IntPtr)src, stream.Length);
+            using var codec = SKCodec.Create(skData) ?? throw new CodecException("JPEG data is not decodable (bad header)");
+            var info = codec.Info;
+            if (info.Width != width || info.Height != height)
+            {
+                throw new CodecException($"JPEG is {info.Width}x{info.Height}, expected {width}x{height}");
+            }
+            var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+            var result = codec.GetPixels(target, (IntPtr)dst, stride, new SKCodecOptions());
+            if (result != SKCodecResult.Success)
+            {
+                throw new CodecException($"JPEG decode failed: {result}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Aperio/libvips quirk: tiles are abbreviated streams whose tables live in the TIFF JPEGTables tag, and the
+    /// colour space is given by the TIFF Photometric tag, not by the stream. We join tables and tile, drop the
+    /// stream's own colour-space markers (JFIF APP0, Adobe APP14) and add an Adobe marker stating the TIFF's
+    /// choice, so libjpeg converts (YCbCr) or does not (RGB) exactly as OpenSlide forces it.
+    /// </summary>
+    internal static int Splice(ReadOnlySpan<byte> tile, byte[]? tables, int adobeTransform, Span<byte> output)
+    {
+        if (tile.Length < 4 || tile[0] != Marker || tile[1] != Soi)
+        {
+            throw new CodecException("JPEG tile does not start with SOI");
+        }
+        var pos = 0;
+        output[pos++] = Marker;
+        output[pos++] = Soi;
+        if (adobeTransform >= 0)
+        {
+            ReadOnlySpan<byte> adobe = [Marker, App14, 0, 14, (byte)'A', (byte)'d', (byte)'o', (byte)'b', (byte)'e', 0, 100, 0, 0, 0, 0, (byte)adobeTransform];
+            adobe.CopyTo(output[pos..]);
+            pos += adobe.Length;
+        }
+        if (tables is { Length: > 4 } && tables[0] == Marker && tables[1] == Soi)
+        {
+            var body = tables.AsSpan(2);
+            if (body.Length >= 2 && body[^2] == Marker && body[^1] == Eoi)
+            {
+                body = body[..^2];
+            }
+            pos += CopySegments(body, adobeTransform >= 0, output[pos..]);
+        }
+        pos += CopySegments(tile[2..], adobeTransform >= 0, output[pos..]);
+        return pos;
+    }
+
+    /// <summary>Copies marker segments up to and including the scan; optionally drops colour-space markers.</summary>
+    private static int CopySegments(ReadOnlySpan<byte> src, bool dropColourMarkers, Span<byte> dst)
+    {
+        var i = 0;
+        var o = 0;
+        while (i + 1 < src.Length)
+        {
+            if (src[i] != Marker)
+            {
+                break; // not a marker: give the rest to the decoder unchanged and let it judge
+            }
+            var m = src[i + 1];
+            if (m == Marker)
+            {
+                i++; // fill byte
+                continue;
+            }
+            if (m == Sos || m == Eoi || i + 3 >= src.Length)
+            {
+                break;
+            }
+            var segLen = 2 + ((src[i + 2] << 8) | src[i + 3]);
+            if (i + segLen > src.Length)
+            {
+                break;
+            }
+            if (!(dropColourMarkers && (m == App0 || m == App14)))
+            {
+                src.Slice(i, segLen).CopyTo(dst[o..]);
+                o += segLen;
+            }
+            i += segLen;
+        }
+        src[i..].CopyTo(dst[o..]);
+        return o + (src.Length - i);
+    }
+}

@@ -1,0 +1,46 @@
+using Histoscale.Slides.Sources;
+using Histoscale.Slides.Tiff;
+
+namespace Histoscale.Slides.Formats;
+
+/// <summary>
+/// One vendor format, like one of OpenSlide's vendor files: recognise a file and describe its levels,
+/// associated images and properties. Adding a format never touches another.
+/// </summary>
+public interface ISlideFormat
+{
+    /// <summary>Vendor name reported as <c>openslide.vendor</c> (e.g. "aperio", "generic-tiff").</summary>
+    string Name { get; }
+
+    /// <summary>Returns null when the file is not of this format; throws <see cref="SlideException"/> when it is but is broken.</summary>
+    SlideLayout? TryOpen(SlideProbe probe);
+}
+
+/// <summary>What formats may look at to recognise a file.</summary>
+public sealed class SlideProbe(IByteSource source, TiffFile? tiff)
+{
+    public IByteSource Source { get; } = source;
+
+    /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>
+    public TiffFile? Tiff { get; } = tiff;
+}
+
+/// <summary>A format's description of an opened slide.</summary>
+public sealed class SlideLayout
+{
+    public required string Vendor { get; init; }
+
+    /// <summary>Pyramid levels, largest first.</summary>
+    public required IReadOnlyList<ITiledImage> Levels { get; init; }
+
+    public IReadOnlyDictionary<string, ITiledImage> AssociatedImages { get; init; } = new Dictionary<string, ITiledImage>();
+
+    /// <summary>Vendor and TIFF properties (OpenSlide-compatible keys); level and common keys are added by <see cref="Slide"/>.</summary>
+    public Dictionary<string, string> Properties { get; init; } = [];
+
+    public double? MppX { get; init; }
+
+    public double? MppY { get; init; }
+
+    public double? ObjectivePower { get; init; }
+}

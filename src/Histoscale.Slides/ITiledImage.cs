@@ -1,0 +1,40 @@
+namespace Histoscale.Slides;
+
+/// <summary>What a decoded tile turned out to be.</summary>
+public enum TileStatus
+{
+    /// <summary>Pixels were written.</summary>
+    Decoded,
+
+    /// <summary>The tile is stored empty (zero length): it renders transparent, as OpenSlide does.</summary>
+    Blank,
+}
+
+/// <summary>
+/// A raster stored as a grid of independently decodable blocks (tiles, or strips as full-width tiles).
+/// Formats hand these to <see cref="Slide"/>; nothing above this interface knows TIFF.
+/// </summary>
+public interface ITiledImage
+{
+    long Width { get; }
+
+    long Height { get; }
+
+    int TileWidth { get; }
+
+    int TileHeight { get; }
+
+    long TilesAcross { get; }
+
+    long TilesDown { get; }
+
+    /// <summary>
+    /// Decodes block (col,row) into RGBA rows of TileWidth×4 bytes. Only the block's valid rows are written
+    /// (the last strip can be short). Thread-safe.
+    /// </summary>
+    /// <exception cref="SlideException">The block is unreadable; the exception names the file, level and tile.</exception>
+    TileStatus DecodeTile(long col, long row, Span<byte> rgba);
+
+    /// <summary>Size in bytes of the stored (compressed) block; 0 for a blank block.</summary>
+    long StoredTileBytes(long col, long row);
+}

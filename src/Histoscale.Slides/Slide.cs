@@ -1,0 +1,152 @@
+using System.Globalization;
+using Histoscale.Slides.Caching;
+using Histoscale.Slides.Formats;
+using Histoscale.Slides.Sources;
+using Histoscale.Slides.Tiff;
+
+namespace Histoscale.Slides;
+
+/// <summary>
+/// An open whole-slide image: metadata, levels, regions, tiles, associated images. Thread-safe: any number of
+/// threads may read one instance concurrently; decoding takes no global lock.
+/// </summary>
+public sealed partial class Slide : IDisposable
+{
+    private static long s_nextId;
+
+    private readonly IByteSource _source;
+    private readonly SlideLayout _layout;
+    private readonly TileCache? _cache;
+    private readonly long _id = Interlocked.Increment(ref s_nextId);
+
+    private Slide(IByteSource source, SlideLayout layout, TileCache? cache)
+    {
+        _source = source;
+        _layout = layout;
+        _cache = cache;
+        var images = layout.Levels;
+        var w0 = images[0].Width;
+        var h0 = images[0].Height;
+        Levels = [.. images.Select((im, i) => new Level(i, im.Width, im.Height,
+            i == 0 ? 1.0 : (((double)w0 / im.Width) + ((double)h0 / im.Height)) / 2, // OpenSlide's definition
+            im.TileWidth, im.TileHeight))];
+        AssociatedImages = layout.AssociatedImages.ToDictionary(kv => kv.Key, kv => new AssociatedImageInfo(kv.Key, kv.Value.Width, kv.Value.Height));
+        Properties = BuildProperties();
+    }
+
+    /// <summary>Path or URI the slide was opened from.</summary>
+    public string Source => _source.Name;
+
+    /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff".</summary>
+    public string Format => _layout.Vendor;
+
+    public long Width => Levels[0].Width;
+
+    public long Height => Levels[0].Height;
+
+    public IReadOnlyList<Level> Levels { get; }
+
+    public double? MppX => _layout.MppX;
+
+    public double? MppY => _layout.MppY;
+
+    public double? ObjectivePower => _layout.ObjectivePower;
+
+    /// <summary>All properties, with OpenSlide's keys where the meaning is the same.</summary>
+    public IReadOnlyDictionary<string, string> Properties { get; }
+
+    public IReadOnlyDictionary<string, AssociatedImageInfo> AssociatedImages { get; }
+
+    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme registered with <see cref="ByteSources"/>).</summary>
+    public static Slide Open(string pathOrUri, SlideOptions? options = null)
+    {
+        var source = ByteSources.Open(pathOrUri);
+        try
+        {
+            return Open(source, options);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens a slide over a byte source; the slide owns and disposes it.</summary>
+    public static Slide Open(IByteSource source, SlideOptions? options = null)
+    {
+        options ??= new SlideOptions();
+        TiffFile? tiff;
+        try
+        {
+            tiff = TiffFile.TryOpen(source);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SlideException(source.Name, $"cannot read: {ex.Message}", inner: ex);
+        }
+        var probe = new SlideProbe(source, tiff);
+        foreach (var format in options.Formats)
+        {
+            if (format.TryOpen(probe) is { } layout)
+            {
+                if (layout.Levels.Count == 0)
+                {
+                    throw new SlideException(source.Name, $"{format.Name} file has no levels");
+                }
+                return new Slide(source, layout, options.Cache);
+            }
+        }
+        throw new SlideException(source.Name, tiff is null ? "not a TIFF file (unrecognised format)" : "TIFF is not a recognised whole-slide layout");
+    }
+
+    /// <summary>The level whose downsample is the largest not exceeding <paramref name="downsample"/> (OpenSlide's rule).</summary>
+    public int GetBestLevelForDownsample(double downsample)
+    {
+        for (var i = Levels.Count - 1; i >= 0; i--)
+        {
+            if (Levels[i].Downsample <= downsample + 1e-9)
+            {
+                return i;
+            }
+        }
+        return 0;
+    }
+
+    public void Dispose()
+    {
+        _cache?.Evict(_id);
+        _source.Dispose();
+    }
+
+    private Dictionary<string, string> BuildProperties()
+    {
+        var p = new Dictionary<string, string>(_layout.Properties, StringComparer.Ordinal)
+        {
+            ["openslide.vendor"] = _layout.Vendor,
+            ["openslide.level-count"] = Levels.Count.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var level in Levels)
+        {
+            var prefix = $"openslide.level[{level.Index}].";
+            p[prefix + "width"] = level.Width.ToString(CultureInfo.InvariantCulture);
+            p[prefix + "height"] = level.Height.ToString(CultureInfo.InvariantCulture);
+            p[prefix + "downsample"] = level.Downsample.ToString("G17", CultureInfo.InvariantCulture); // %.17g like g_ascii_dtostr
+            p[prefix + "tile-width"] = level.TileWidth.ToString(CultureInfo.InvariantCulture);
+            p[prefix + "tile-height"] = level.TileHeight.ToString(CultureInfo.InvariantCulture);
+        }
+        if (MppX is { } mx)
+        {
+            p["openslide.mpp-x"] = TiffProperties.FormatG(mx);
+        }
+        if (MppY is { } my)
+        {
+            p["openslide.mpp-y"] = TiffProperties.FormatG(my);
+        }
+        if (ObjectivePower is { } op)
+        {
+            p["openslide.objective-power"] = TiffProperties.FormatG(op);
+        }
+        return p;
+    }
+}
