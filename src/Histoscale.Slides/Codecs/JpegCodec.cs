@@ -39,6 +39,10 @@ public sealed class JpegCodec : ITileCodec
         }
     }
 
+    /// <summary>Builds the complete stream the decoder sees for a TIFF tile (tables joined, colour space forced); returns its length.</summary>
+    public static int BuildStream(ReadOnlySpan<byte> tile, byte[]? tables, int photometric, Span<byte> output) =>
+        Splice(tile, tables, photometric switch { Tiff.TiffPhotometric.Rgb => 0, Tiff.TiffPhotometric.YCbCr => 1, _ => -1 }, output);
+
     /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height.</summary>
     public static unsafe void DecodeStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
     {

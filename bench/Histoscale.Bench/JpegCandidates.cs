@@ -1,0 +1,63 @@
+using Histoscale.Slides.Codecs;
+using ImageMagick;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+
+namespace Histoscale.Bench;
+
+/// <summary>One JPEG decoder under test: complete stream in, RGBA (or its native 3/4-byte layout) out.</summary>
+public interface IJpegCandidate
+{
+    string Name { get; }
+
+    void Decode(byte[] stream, int width, int height, byte[] rgba);
+}
+
+public static class JpegCandidates
+{
+    public static IReadOnlyList<IJpegCandidate> All { get; } = [new Skia(), new Vips(), new Magick(), new ImageSharpManaged()];
+
+    private sealed class Skia : IJpegCandidate
+    {
+        public string Name => "SkiaSharp (libjpeg-turbo) -> RGBA";
+
+        public void Decode(byte[] stream, int width, int height, byte[] rgba) => JpegCodec.DecodeStream(stream, width, height, rgba, width * 4);
+    }
+
+    private sealed class Vips : IJpegCandidate
+    {
+        public string Name => "NetVips (libjpeg-turbo) -> RGB";
+
+        public void Decode(byte[] stream, int width, int height, byte[] rgba)
+        {
+            using var image = NetVips.Image.JpegloadBuffer(stream, access: NetVips.Enums.Access.Sequential);
+            var written = image.WriteToMemory<byte>();
+            written.AsSpan().CopyTo(rgba);
+        }
+    }
+
+    private sealed class Magick : IJpegCandidate
+    {
+        private static readonly MagickReadSettings Settings = new() { Format = MagickFormat.Jpeg };
+
+        public string Name => "Magick.NET (libjpeg-turbo) -> RGB";
+
+        public void Decode(byte[] stream, int width, int height, byte[] rgba)
+        {
+            using var image = new MagickImage(stream, Settings);
+            using var pixels = image.GetPixels();
+            pixels.ToByteArray(PixelMapping.RGB)!.AsSpan().CopyTo(rgba);
+        }
+    }
+
+    private sealed class ImageSharpManaged : IJpegCandidate
+    {
+        public string Name => "ImageSharp 2 (managed) -> RGBA";
+
+        public void Decode(byte[] stream, int width, int height, byte[] rgba)
+        {
+            using var image = SixLabors.ImageSharp.Image.Load<Rgba32>(stream);
+            image.CopyPixelDataTo(rgba);
+        }
+    }
+}
