@@ -30,11 +30,11 @@ public static class TiffProperties
         }
         if (dir.GetDouble(TiffTag.XResolution) is { } xres)
         {
-            properties["tiff.XResolution"] = FormatG(xres);
+            properties["tiff.XResolution"] = FormatG((float)xres); // libtiff hands rationals over as float
         }
         if (dir.GetDouble(TiffTag.YResolution) is { } yres)
         {
-            properties["tiff.YResolution"] = FormatG(yres);
+            properties["tiff.YResolution"] = FormatG((float)yres);
         }
         if (dir.GetLong(TiffTag.ResolutionUnit) is { } unit)
         {
@@ -62,6 +62,6 @@ public static class TiffProperties
         return (Mpp(TiffTag.XResolution), Mpp(TiffTag.YResolution));
     }
 
-    /// <summary>C's %g (6 significant digits), which OpenSlide uses for these values.</summary>
-    public static string FormatG(double value) => value.ToString("G6", CultureInfo.InvariantCulture).Replace("E+0", "e+", StringComparison.Ordinal).Replace("E-0", "e-", StringComparison.Ordinal).Replace("E", "e", StringComparison.Ordinal);
+    /// <summary>C's %.17g (g_ascii_dtostr), which OpenSlide uses to print numbers: shortest form, trailing zeros dropped.</summary>
+    public static string FormatG(double value) => value.ToString("G17", CultureInfo.InvariantCulture);
 }

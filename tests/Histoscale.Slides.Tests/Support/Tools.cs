@@ -1,0 +1,51 @@
+using System.Diagnostics;
+
+namespace Histoscale.Slides.Tests.Support;
+
+/// <summary>External oracles (OpenSlide's Python binding, libvips' CLI) that .ci/run installs from Debian packages.</summary>
+public static class Tools
+{
+    private static readonly Lazy<bool> OpenSlideAvailable = new(() => Run("/usr/bin/python3", ["-c", "import openslide"], out _) == 0);
+    private static readonly Lazy<bool> VipsAvailable = new(() => Run("vips", ["--version"], out _) == 0);
+
+    public static void RequireOpenSlide() =>
+        Skip.IfNot(OpenSlideAvailable.Value, "oracle comparison skipped: python3-openslide is not installed (.ci/run installs it)");
+
+    public static void RequireVips() =>
+        Skip.IfNot(VipsAvailable.Value, "oracle comparison skipped: libvips-tools (vips) is not installed (.ci/run installs it)");
+
+    /// <summary>Runs a program to completion (bounded at two minutes); returns its exit code.</summary>
+    public static int Run(string file, IEnumerable<string> args, out string output)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var stderr = p.StandardError.ReadToEndAsync();
+            var stdout = p.StandardOutput.ReadToEnd();
+            if (!p.WaitForExit(120_000))
+            {
+                p.Kill(true);
+                output = "timed out";
+                return -1;
+            }
+            output = stdout + stderr.Result;
+            return p.ExitCode;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            output = ex.Message;
+            return -1;
+        }
+    }
+
+    public static void MustRun(string file, params string[] args)
+    {
+        var code = Run(file, args, out var output);
+        Assert.True(code == 0, $"{file} {string.Join(' ', args)} exited {code}: {output}");
+    }
+}
