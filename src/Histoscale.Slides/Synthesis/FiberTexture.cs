@@ -11,6 +11,7 @@ internal sealed class FiberTexture
     public const int Mask = Size - 1;
 
     private readonly byte[] _texels = new byte[Size * Size];
+    private readonly byte[] _transposed = new byte[Size * Size]; // so the crossing set is also read along rows
 
     public FiberTexture(uint seed)
     {
@@ -42,10 +43,20 @@ internal sealed class FiberTexture
         {
             _texels[i] = (byte)(255f * (1f - MathF.Exp(-acc[i] * 0.9f))); // saturating: crossings don't blow out
         }
+        for (var y = 0; y < Size; y++)
+        {
+            for (var x = 0; x < Size; x++)
+            {
+                _transposed[(x * Size) + y] = _texels[(y * Size) + x];
+            }
+        }
     }
 
     /// <summary>Fibre density 0..255 at (x, y); the texture repeats every <see cref="Size"/> pixels.</summary>
     public byte At(int x, int y) => _texels[((y & Mask) * Size) + (x & Mask)];
+
+    /// <summary>The texture mirrored about its diagonal: fibres crossing those of <see cref="At"/>.</summary>
+    public byte Across(int x, int y) => _transposed[((y & Mask) * Size) + (x & Mask)];
 
     private static void Stamp(float[] acc, float cx, float cy, float radius, float strength)
     {

@@ -80,8 +80,8 @@ public sealed class SyntheticTissue
         var radial = (nx * nx) + (ny * ny);
         var tissue = SynthNoise.Fbm(x / _tissueScale, y / _tissueScale, s + 1, 4)
             + (0.10f * SynthNoise.Fbm(x / 240f, y / 240f, s + 2, 3))
-            - (0.28f * radial) + 0.12f;
-        var lumen = Math.Clamp((SynthNoise.Fbm(x / 120f, y / 120f, s + 3, 2) - 0.7f) * 10f, 0f, 1f);
+            - (0.45f * radial) + 0.16f;
+        var lumen = Math.Clamp((SynthNoise.Fbm(x / 120f, y / 120f, s + 3, 2) - 0.74f) * 10f, 0f, 1f);
         f[0] = tissue - (lumen * 0.5f); // lumens are holes in the tissue, with the same crisp edge
         f[1] = 0.4f + (0.6f * SynthNoise.Fbm(x / 300f, y / 300f, s + 4, 3));
         f[2] = SmoothStep(0.55f, 0.72f, SynthNoise.Fbm(x / 900f, y / 900f, s + 5, 3));
@@ -100,47 +100,44 @@ public sealed class SyntheticTissue
         var er = _lut.E[0];
         var eg = _lut.E[1];
         var eb = _lut.E[2];
-        Span<float> v = stackalloc float[Fields];
-        Span<float> dv = stackalloc float[Fields];
         var x = x0;
         var i = 0;
         while (i < w)
         {
             var gx = FloorDiv(x, Grid);
             var segmentEnd = Math.Min(w, i + ((gx + 1) * Grid) - x);
-            var local = gx - fields.X0;
+            var a = (gx - fields.X0) * Fields;
             var fx = (x - (gx * Grid)) / (float)Grid;
-            for (var k = 0; k < Fields; k++)
-            {
-                var a = row[(local * Fields) + k];
-                var b = row[((local + 1) * Fields) + k];
-                dv[k] = (b - a) / Grid;
-                v[k] = a + ((b - a) * fx);
-            }
+            // Five fields as locals stepped per pixel: this loop runs for every pixel of the slide.
+            float d0 = (row[a + Fields] - row[a]) / Grid, v0 = row[a] + (d0 * Grid * fx);
+            float d1 = (row[a + Fields + 1] - row[a + 1]) / Grid, v1 = row[a + 1] + (d1 * Grid * fx);
+            float d2 = (row[a + Fields + 2] - row[a + 2]) / Grid, v2 = row[a + 2] + (d2 * Grid * fx);
+            float d3 = (row[a + Fields + 3] - row[a + 3]) / Grid, v3 = row[a + 3] + (d3 * Grid * fx);
+            float d4 = (row[a + Fields + 4] - row[a + 4]) / Grid, v4 = row[a + 4] + (d4 * Grid * fx);
             for (; i < segmentEnd; i++, x++)
             {
                 var hash = SynthNoise.Hash(x, y, _seed);
                 var noise = SynthNoise.Unit(hash) - 0.5f;
-                var tissue = Math.Clamp((v[0] - _threshold) * EdgeSharpness, 0f, 1f);
-                var fa = _fibers.At(x + 311, y + 97);
-                var fb = _fibers.At(y + 613, x + 229); // transposed: fibres across the first set
-                var fiber = (fa + ((fb - fa) * v[3])) * (1f / 255f);
-                var pale = v[2];
+                var tissue = Math.Clamp((v0 - _threshold) * EdgeSharpness, 0f, 1f);
+                int fa = _fibers.At(x + 311, y + 97);
+                int fb = _fibers.Across(x + 229, y + 613);
+                var fiber = (fa + ((fb - fa) * v3)) * (1f / 255f);
                 var nucleus = nuclei[i];
                 var displaced = 1f - (Math.Min(nucleus, (byte)160) * (0.6f / 160f)); // nuclei push stroma aside
-                var eosin = tissue * v[1] * (1f - (0.7f * pale)) * (0.3f + (1.15f * fiber)) * (1f + (0.45f * noise)) * displaced;
-                var haem = tissue * (0.04f + (0.05f * fiber) + (0.22f * v[4] * (1f - pale)));
+                var eosin = tissue * v1 * (1f - (0.7f * v2)) * (0.3f + (1.15f * fiber)) * (1f + (0.3f * noise)) * displaced;
+                var haem = tissue * (0.04f + (0.05f * fiber) + (0.22f * v4 * (1f - v2)));
                 var eq = Math.Min(255, (int)(eosin * StainLut.Scale));
                 var hq = Math.Min(255, (int)(haem * StainLut.Scale) + nucleus);
-                var glass = 242f + (3f * (SynthNoise.Unit(SynthNoise.Next(hash)) - 0.5f));
+                var glass = 242f + (3f * (SynthNoise.Unit(hash * 0x9E3779B1u) - 0.5f));
                 var o = i * 3;
                 rgb[o] = ToByte(glass * hr[hq] * er[eq]);
                 rgb[o + 1] = ToByte(glass * hg[hq] * eg[eq]);
                 rgb[o + 2] = ToByte(glass * hb[hq] * eb[eq]);
-                for (var k = 0; k < Fields; k++)
-                {
-                    v[k] += dv[k];
-                }
+                v0 += d0;
+                v1 += d1;
+                v2 += d2;
+                v3 += d3;
+                v4 += d4;
             }
         }
     }
@@ -244,7 +241,7 @@ public sealed class SyntheticTissue
         }
     }
 
-    private static byte ToByte(float v) => (byte)Math.Clamp((int)(v + 0.5f), 0, 255);
+    private static byte ToByte(float v) => (byte)Math.Min((int)(v + 0.5f), 255); // v is never negative
 
     private static float SmoothStep(float e0, float e1, float x)
     {

@@ -118,7 +118,7 @@ public sealed class TiffWriter : IDisposable
             {
                 TiffFormat.BigTiff => true,
                 TiffFormat.Classic => false,
-                _ => _position + order.Sum(p => TiffIfdSerializer.Size(TiffIfdFields.Build(p, false, null), false)) > uint.MaxValue,
+                _ => _position > uint.MaxValue || _position + order.Sum(p => TiffIfdSerializer.Size(TiffIfdFields.Build(p, false, null), false)) > uint.MaxValue,
             };
             var sizes = order.Select(p => TiffIfdSerializer.Size(TiffIfdFields.Build(p, IsBigTiff, null), IsBigTiff)).ToArray();
             var offsets = new Dictionary<TiffPageWriter, long>();
