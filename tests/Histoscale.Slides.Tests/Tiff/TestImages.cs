@@ -1,0 +1,52 @@
+namespace Histoscale.Slides.Tests.Tiff;
+
+/// <summary>Pixel sources and comparisons for writer tests, decoded independently through libvips.</summary>
+internal static class TestImages
+{
+    /// <summary>Busy but deterministic pixels: gradients, XOR texture and a noisy patch (exercises LZW table resets).</summary>
+    public static byte[] Pattern(int width, int height, int samples, int seed = 1)
+    {
+        var pixels = new byte[width * height * samples];
+        var rng = new Random(seed);
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                for (var c = 0; c < samples; c++)
+                {
+                    var noisy = x > width / 2 && y > height / 2;
+                    pixels[(((y * width) + x) * samples) + c] = noisy ? (byte)rng.Next(256) : (byte)((x * (c + 1)) ^ (y + (40 * c)));
+                }
+            }
+        }
+        return pixels;
+    }
+
+    /// <summary>Decodes one page or SubIFD with libvips (libtiff inside) to interleaved bytes.</summary>
+    public static byte[] Decode(string path, int page = 0, int subifd = -1)
+    {
+        using var image = subifd >= 0
+            ? NetVips.Image.Tiffload(path, page: page, subifd: subifd)
+            : NetVips.Image.Tiffload(path, page: page);
+        return image.WriteToMemory<byte>();
+    }
+
+    public static double MeanAbsoluteError(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
+    {
+        Assert.Equal(a.Length, b.Length);
+        long sum = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            sum += Math.Abs(a[i] - b[i]);
+        }
+        return (double)sum / a.Length;
+    }
+
+    /// <summary>A temporary file deleted on dispose.</summary>
+    public sealed class TempFile : IDisposable
+    {
+        public string Path { get; } = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"histoscale-test-{Guid.NewGuid():N}.tif");
+
+        public void Dispose() => File.Delete(Path);
+    }
+}
