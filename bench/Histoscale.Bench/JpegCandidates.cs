@@ -15,13 +15,27 @@ public interface IJpegCandidate
 
 public static class JpegCandidates
 {
-    public static IReadOnlyList<IJpegCandidate> All { get; } = [new Skia(), new Vips(), new Magick(), new ImageSharpManaged()];
+    public static IReadOnlyList<IJpegCandidate> All { get; } = [new Skia(), new SkiaHeaderOnly(), new Vips(), new Magick(), new ImageSharpManaged()];
 
     private sealed class Skia : IJpegCandidate
     {
         public string Name => "SkiaSharp (libjpeg-turbo) -> RGBA";
 
         public void Decode(byte[] stream, int width, int height, byte[] rgba) => JpegCodec.DecodeStream(stream, width, height, rgba, width * 4);
+    }
+
+    private sealed class SkiaHeaderOnly : IJpegCandidate
+    {
+        public string Name => "SkiaSharp codec creation only";
+
+        public unsafe void Decode(byte[] stream, int width, int height, byte[] rgba)
+        {
+            fixed (byte* p = stream)
+            {
+                using var data = SkiaSharp.SKData.Create((IntPtr)p, stream.Length);
+                using var codec = SkiaSharp.SKCodec.Create(data);
+            }
+        }
     }
 
     private sealed class Vips : IJpegCandidate

@@ -8,6 +8,7 @@ var root = new RootCommand("Histoscale: AI on whole-slide images")
     RegionCommand.Create(),
     AssociatedCommand.Create(),
     ThumbnailCommand.Create(),
+    SynthCommand.Create(),
     BenchCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);
