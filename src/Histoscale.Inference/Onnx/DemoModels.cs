@@ -83,6 +83,8 @@ public static class DemoModels
     public static BuiltModel MeanIntensity(TensorDataType inputType = TensorDataType.UInt8, int tileSize = 256, TensorFormat layout = TensorFormat.Nchw, string name = "mean_intensity")
     {
         var b = new OnnxModelBuilder(name);
+        // The mean over all values does not depend on the layout, so NHWC needs no Transpose here.
+        b.Input(ImageInput, inputType, layout == TensorFormat.Nhwc ? ["N", tileSize, tileSize, 3] : ["N", 3, tileSize, tileSize]);
         var x = b.Cast(ImageInput, TensorDataType.Fp32);
         b.Reshape(b.ReduceMean(x, [1, 2, 3], keepDims: false), [-1, 1], output: "mean_intensity");
         b.Output("mean_intensity", TensorDataType.Fp32, "N", 1);
