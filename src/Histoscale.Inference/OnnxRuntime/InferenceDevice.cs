@@ -1,0 +1,78 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace Histoscale.Inference.OnnxRuntime;
+
+/// <summary>Where ONNX Runtime executes: <c>--device cpu|cuda|tensorrt</c> (optionally <c>cuda:1</c>).</summary>
+public enum InferenceDevice
+{
+    Cpu,
+    Cuda,
+    TensorRt,
+}
+
+/// <summary>Parses device names and appends the matching execution providers to session options.</summary>
+public static class ExecutionProviders
+{
+    public const string CudaProvider = "CUDAExecutionProvider";
+    public const string TensorRtProvider = "TensorrtExecutionProvider";
+
+    /// <summary>Parses "cpu", "cuda", "cuda:1", "tensorrt"/"trt" (case-insensitive); the suffix is the GPU id.</summary>
+    public static (InferenceDevice Device, int DeviceId) Parse(string device)
+    {
+        var parts = device.Trim().ToLowerInvariant().Split(':', 2);
+        var kind = parts[0] switch
+        {
+            "cpu" => InferenceDevice.Cpu,
+            "cuda" or "gpu" => InferenceDevice.Cuda,
+            "tensorrt" or "trt" => InferenceDevice.TensorRt,
+            _ => throw new DeviceConfigException($"unknown device '{device}' (expected cpu, cuda or tensorrt, optionally with :GPU_ID)"),
+        };
+        var id = 0;
+        if (parts.Length == 2 && (!int.TryParse(parts[1], out id) || id < 0))
+        {
+            throw new DeviceConfigException($"invalid GPU id in device '{device}'");
+        }
+        return (kind, id);
+    }
+
+    /// <summary>Providers compiled into the ONNX Runtime native library that was loaded.</summary>
+    public static IReadOnlyList<string> Available() => OrtEnv.Instance().GetAvailableProviders();
+
+    /// <summary>
+    /// Appends providers for <paramref name="device"/> (CPU is always the fallback ORT adds itself). The project
+    /// references the CPU package (Microsoft.ML.OnnxRuntime); switching that PackageReference to
+    /// Microsoft.ML.OnnxRuntime.Gpu is the one-line change that makes CUDA/TensorRT available.
+    /// </summary>
+    public static void Append(SessionOptions options, InferenceDevice device, int deviceId)
+    {
+        if (device == InferenceDevice.Cpu)
+        {
+            return;
+        }
+        var available = Available();
+        var wanted = device == InferenceDevice.TensorRt ? TensorRtProvider : CudaProvider;
+        if (!available.Contains(wanted))
+        {
+            throw new DeviceConfigException(
+                $"--device {device.ToString().ToLowerInvariant()}: {wanted} is not available in this build of ONNX Runtime " +
+                $"(available: {string.Join(", ", available)}); the CPU package Microsoft.ML.OnnxRuntime is referenced — " +
+                "build with Microsoft.ML.OnnxRuntime.Gpu for CUDA/TensorRT");
+        }
+        try
+        {
+            if (device == InferenceDevice.TensorRt)
+            {
+                options.AppendExecutionProvider_Tensorrt(deviceId);
+            }
+            // CUDA also backs TensorRT for the nodes TensorRT does not take.
+            if (available.Contains(CudaProvider))
+            {
+                options.AppendExecutionProvider_CUDA(deviceId);
+            }
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+        {
+            throw new DeviceConfigException($"--device {device.ToString().ToLowerInvariant()}: cannot start {wanted} on GPU {deviceId}: {ex.Message}", ex);
+        }
+    }
+}

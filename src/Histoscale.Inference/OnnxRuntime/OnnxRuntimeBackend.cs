@@ -1,0 +1,198 @@
+using System.Collections.Concurrent;
+using Histoscale.Inference.Config;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.Tensors;
+using Microsoft.ML.OnnxRuntime;
+using Tensor = Histoscale.Inference.Tensors.Tensor;
+
+namespace Histoscale.Inference.OnnxRuntime;
+
+/// <summary>
+/// In-process ONNX Runtime backend: N sessions over one model (Triton's instance_group count), each with
+/// cores / N intra-op threads, sharing pre-packed weights; every instance runs a warm-up batch at load.
+/// <see cref="ExecuteAsync"/> takes a free instance (waiting if all are busy) and runs the batch on the calling thread.
+/// </summary>
+public sealed class OnnxRuntimeBackend : IInferenceBackend
+{
+    private readonly OnnxSessionInstance[] _instances;
+    private readonly ConcurrentBag<OnnxSessionInstance> _free;
+    private readonly SemaphoreSlim _available;
+    private readonly PrePackedWeightsContainer _prepacked;
+    private int _disposed;
+
+    private OnnxRuntimeBackend(ModelDescription model, OnnxSessionInstance[] instances, PrePackedWeightsContainer prepacked, int threads, OnnxRuntimeOptions options)
+    {
+        Model = model;
+        Metadata = model.Metadata;
+        _instances = instances;
+        _free = new ConcurrentBag<OnnxSessionInstance>(instances);
+        _available = new SemaphoreSlim(instances.Length, instances.Length);
+        _prepacked = prepacked;
+        IntraOpThreads = threads;
+        Options = options;
+    }
+
+    public BackendMetadata Metadata { get; }
+
+    public ModelDescription Model { get; }
+
+    public OnnxRuntimeOptions Options { get; }
+
+    public int InstanceCount => _instances.Length;
+
+    /// <summary>Intra-op threads each instance got.</summary>
+    public int IntraOpThreads { get; }
+
+    /// <summary>
+    /// Creates the sessions and warms them up. Throws <see cref="DeviceConfigException"/> when the device is not
+    /// usable and <see cref="ModelConfigException"/> when ORT rejects the model.
+    /// </summary>
+    public static OnnxRuntimeBackend Create(ModelDescription model, OnnxRuntimeOptions? options = null)
+    {
+        options ??= new OnnxRuntimeOptions();
+        var count = Math.Max(1, options.Instances ?? model.Config.InstanceCount);
+        var cores = Math.Max(1, options.Cores ?? Environment.ProcessorCount);
+        var threads = Math.Max(1, options.IntraOpThreads ?? (cores / count));
+        var prepacked = new PrePackedWeightsContainer();
+        var instances = new List<OnnxSessionInstance>(count);
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config));
+            }
+            var backend = new OnnxRuntimeBackend(model, [.. instances], prepacked, threads, options);
+            backend.WarmUp(options.WarmupBatchSize);
+            return backend;
+        }
+        catch
+        {
+            foreach (var instance in instances)
+            {
+                instance.Dispose();
+            }
+            prepacked.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads <c>--model</c> (repository dir or .onnx) and creates the backend in one step.</summary>
+    public static OnnxRuntimeBackend Load(string model, ModelOverrides? overrides = null, OnnxRuntimeOptions? options = null) =>
+        Create(ModelDescription.Load(model, overrides), options);
+
+    public async ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        var batch = InputValidator.Validate(Metadata, inputs);
+        if (!_available.Wait(0))
+        {
+            await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        _free.TryTake(out var instance);
+        try
+        {
+            return instance!.Run(inputs, batch, cancellationToken);
+        }
+        finally
+        {
+            _free.Add(instance!);
+            _available.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        // Wait for running batches to hand their instances back before freeing native sessions.
+        for (var i = 0; i < _instances.Length; i++)
+        {
+            await _available.WaitAsync().ConfigureAwait(false);
+        }
+        foreach (var instance in _instances)
+        {
+            instance.Dispose();
+        }
+        _prepacked.Dispose();
+        _available.Dispose();
+    }
+
+    private static InferenceSession CreateSession(ModelDescription model, OnnxRuntimeOptions options, int threads, PrePackedWeightsContainer prepacked)
+    {
+        using var so = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = threads,
+            InterOpNumThreads = 1,
+        };
+        if (!options.AllowSpinning)
+        {
+            so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        }
+        ExecutionProviders.Append(so, options.Device, options.DeviceId);
+        try
+        {
+            return new InferenceSession(model.ModelPath, so, prepacked);
+        }
+        catch (OnnxRuntimeException ex)
+        {
+            throw new ModelConfigException($"ONNX Runtime cannot create a session: {ex.Message}", model: model.Name, file: model.ModelPath, inner: ex);
+        }
+    }
+
+    private void WarmUp(int batchSize)
+    {
+        if (batchSize <= 0)
+        {
+            return;
+        }
+        batchSize = Metadata.IsBatched ? Math.Min(batchSize, Metadata.MaxBatchSize) : 1;
+        using var inputs = WarmupInputs(batchSize);
+        if (inputs is null)
+        {
+            return; // variable non-batch dims and no tile size: nothing sensible to warm up with
+        }
+        foreach (var instance in _instances)
+        {
+            instance.Run(inputs, batchSize, CancellationToken.None).Dispose();
+        }
+    }
+
+    private TensorSet? WarmupInputs(int batchSize)
+    {
+        var set = new TensorSet(Metadata.Inputs.Count);
+        foreach (var spec in Metadata.Inputs)
+        {
+            var shape = (long[])spec.Shape.Clone();
+            if (Metadata.IsBatched)
+            {
+                shape[0] = batchSize;
+            }
+            for (var d = Metadata.IsBatched ? 1 : 0; d < shape.Length; d++)
+            {
+                if (shape[d] >= 0)
+                {
+                    continue;
+                }
+                var isImageSpatial = spec.Name == Model.ImageInput.Name && shape.Length == 4 &&
+                    (Model.Layout == TensorFormat.Nhwc ? d is 1 or 2 : d is 2 or 3);
+                if (!isImageSpatial || Model.TileSize is not { } tile)
+                {
+                    set.Dispose();
+                    return null;
+                }
+                shape[d] = tile;
+            }
+            if (spec.DataType.ElementSize() == 0)
+            {
+                set.Dispose();
+                return null;
+            }
+            set.Add(spec.Name, Tensor.Rent(spec.DataType, shape, clear: true));
+        }
+        return set;
+    }
+}

@@ -1,0 +1,34 @@
+namespace Histoscale.Inference.OnnxRuntime;
+
+/// <summary>How to run a model with ONNX Runtime. Nulls mean "from the model config / machine".</summary>
+public sealed record OnnxRuntimeOptions
+{
+    public InferenceDevice Device { get; init; } = InferenceDevice.Cpu;
+
+    public int DeviceId { get; init; }
+
+    /// <summary>Parallel sessions; null = the config's instance_group count.</summary>
+    public int? Instances { get; init; }
+
+    /// <summary>Intra-op threads per session; null = cores / instances (at least 1), so instances × threads ≤ cores.</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>Logical cores to share among instances; null = <see cref="Environment.ProcessorCount"/>.</summary>
+    public int? Cores { get; init; }
+
+    /// <summary>Batch size of the warm-up run each instance does at load; 0 disables warm-up.</summary>
+    public int WarmupBatchSize { get; init; } = 1;
+
+    /// <summary>
+    /// Whether ORT worker threads spin while idle. Spinning lowers latency but burns CPU that decode/preprocess
+    /// stages sharing the machine could use, so the pipeline may turn it off.
+    /// </summary>
+    public bool AllowSpinning { get; init; } = true;
+
+    /// <summary>Parses the CLI's <c>--device</c> value into <see cref="Device"/>/<see cref="DeviceId"/>.</summary>
+    public OnnxRuntimeOptions WithDevice(string device)
+    {
+        var (kind, id) = ExecutionProviders.Parse(device);
+        return this with { Device = kind, DeviceId = id };
+    }
+}

@@ -1,0 +1,25 @@
+using Histoscale.Inference.Tensors;
+
+namespace Histoscale.Inference;
+
+/// <summary>
+/// Name, datatype and shape of a model input or output as KServe v2 metadata reports it: the full shape,
+/// including the batch dimension, with -1 for every variable dimension (the batch one included).
+/// </summary>
+public sealed record TensorSpec(string Name, TensorDataType DataType, long[] Shape)
+{
+    public override string ToString() => $"{Name}: {DataType.ToKServeName()}[{string.Join(',', Shape)}]";
+}
+
+/// <summary>What a loaded model looks like from outside: KServe v2 model metadata plus the batching limit.</summary>
+public sealed record BackendMetadata(
+    string Name,
+    string Version,
+    string Platform,
+    int MaxBatchSize,
+    IReadOnlyList<TensorSpec> Inputs,
+    IReadOnlyList<TensorSpec> Outputs)
+{
+    /// <summary>Whether dimension 0 of every tensor is the batch dimension (Triton: max_batch_size &gt; 0).</summary>
+    public bool IsBatched => MaxBatchSize > 0;
+}
