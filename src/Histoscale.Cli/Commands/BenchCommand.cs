@@ -8,5 +8,6 @@ public static class BenchCommand
     public static Command Create() => new("bench", "Benchmarks (throughput of reading, inference, serving)")
     {
         BenchReadCommand.Create(),
+        BenchInferCommand.Create(),
     };
 }
