@@ -135,7 +135,7 @@ public sealed class TiffImage : ITiledImage
         {
             throw Bad("unsupported planar (separate) sample layout");
         }
-        if (photometric == TiffPhotometric.YCbCr && compression != TiffCompression.Jpeg)
+        if (photometric == TiffPhotometric.YCbCr && compression != TiffCompression.Jpeg && CodecRegistry.For(compression) is not null)
         {
             throw Bad($"YCbCr photometric is only supported inside JPEG tiles (compression {compression})");
         }
