@@ -187,9 +187,13 @@ public sealed partial class Slide
             var known = AssociatedImages.Count == 0 ? "none" : string.Join(", ", AssociatedImages.Keys);
             throw new SlideException(Source, $"no associated image '{name}' (available: {known})");
         }
+        if (image.Width * image.Height > MaxRegionPixels)
+        {
+            throw new SlideException(Source, $"associated image '{name}' claims {image.Width}x{image.Height} pixels, more than {MaxRegionPixels}");
+        }
         var w = (int)image.Width;
         var h = (int)image.Height;
-        var pixels = new byte[CheckedArea(image.Width, image.Height) * 4];
+        var pixels = new byte[w * h * 4];
         var block = new byte[image.TileWidth * image.TileHeight * 4];
         for (long row = 0; row < image.TilesDown; row++)
         {
