@@ -229,7 +229,7 @@ public sealed partial class Slide
         }
         var lvl = Levels[level];
         var pixels = new byte[lvl.TileWidth * lvl.TileHeight * 4];
-        var status = _layout.Levels[level].DecodeTile(col, row, pixels);
+        var status = DecodeFresh(level, col, row, pixels);
         var tile = new CachedTile(pixels, status);
         _cache?.Add(key, tile);
         return tile;

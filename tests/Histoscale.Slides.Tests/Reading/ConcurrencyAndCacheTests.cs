@@ -1,0 +1,134 @@
+using Histoscale.Slides.Caching;
+using Histoscale.Slides.Tests.Support;
+
+namespace Histoscale.Slides.Tests.Reading;
+
+public sealed class ConcurrencyAndCacheTests
+{
+    [Fact]
+    public void ManyThreadsReadingOneSlideGetTheSamePixelsAsOne()
+    {
+        using var slide = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = new TileCache(8L * 1024 * 1024) });
+        var rng = new Random(5);
+        var regions = Enumerable.Range(0, 64).Select(_ => (X: rng.Next(-100, 1500), Y: rng.Next(-100, 1100), W: rng.Next(1, 400), H: rng.Next(1, 400), L: rng.Next(slide.Levels.Count))).ToArray();
+        var expected = regions.Select(r => Sha(slide.ReadRegion(r.L, r.X, r.Y, r.W, r.H).Pixels)).ToArray();
+        var results = new string[8][];
+        Parallel.For(0, 8, t =>
+        {
+            results[t] = new string[regions.Length];
+            for (var k = 0; k < regions.Length; k++)
+            {
+                var i = (k + (t * 7)) % regions.Length;
+                var r = regions[i];
+                results[t][i] = Sha(slide.ReadRegion(r.L, r.X, r.Y, r.W, r.H).Pixels);
+            }
+        });
+        foreach (var r in results)
+        {
+            Assert.Equal(expected, r);
+        }
+    }
+
+    [Fact]
+    public void CacheIsBoundedInBytesAndEvictsLeastRecentlyUsed()
+    {
+        var cache = new TileCache(3 * 1000);
+        var a = new TileKey(1, 0, 0, 0);
+        var b = new TileKey(1, 0, 1, 0);
+        var c = new TileKey(1, 0, 2, 0);
+        var d = new TileKey(1, 0, 3, 0);
+        cache.Add(a, new CachedTile(new byte[1000], TileStatus.Decoded));
+        cache.Add(b, new CachedTile(new byte[1000], TileStatus.Decoded));
+        cache.Add(c, new CachedTile(new byte[1000], TileStatus.Decoded));
+        Assert.True(cache.TryGet(a, out _)); // a is now most recent; b is the oldest
+        cache.Add(d, new CachedTile(new byte[1000], TileStatus.Decoded));
+        Assert.False(cache.TryGet(b, out _));
+        Assert.True(cache.TryGet(a, out _));
+        Assert.True(cache.TryGet(c, out _));
+        Assert.True(cache.TryGet(d, out _));
+        Assert.Equal(3000, cache.Bytes);
+        cache.Add(new TileKey(1, 0, 9, 9), new CachedTile(new byte[5000], TileStatus.Decoded)); // larger than the cache: ignored
+        Assert.Equal(3000, cache.Bytes);
+    }
+
+    [Fact]
+    public void RepeatedRegionsHitTheCacheAndClosingEvicts()
+    {
+        var cache = new TileCache();
+        using (var slide = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = cache }))
+        {
+            slide.ReadRegion(0, 0, 0, 480, 480);
+            var misses = cache.Misses;
+            slide.ReadRegion(0, 10, 10, 400, 400);
+            Assert.Equal(misses, cache.Misses);
+            Assert.True(cache.Hits >= 4);
+            Assert.True(cache.Bytes > 0);
+        }
+        Assert.Equal(0, cache.Bytes);
+    }
+
+    [Fact]
+    public void ReadTileMatchesRegionAndEdgesAreTransparent()
+    {
+        using var slide = Slide.Open(TestSlides.Svs);
+        var level = slide.Levels[0];
+        var col = level.TilesAcross - 1;
+        var row = level.TilesDown - 1;
+        var tile = slide.ReadTile(0, col, row);
+        var region = slide.ReadRegion(0, col * level.TileWidth, row * level.TileHeight, level.TileWidth, level.TileHeight);
+        Assert.Equal(region.Pixels, tile.Pixels);
+        var validW = (int)(level.Width - (col * level.TileWidth));
+        Assert.True(validW < level.TileWidth);
+        Assert.Equal(0, tile.Pixels[(validW * 4) + 3]); // first pixel past the right edge: transparent
+        Assert.Equal(255, tile.Pixels[((validW - 1) * 4) + 3]);
+    }
+
+    [Fact]
+    public void RgbRegionPaintsOutsideWithFill()
+    {
+        using var slide = Slide.Open(TestSlides.Svs);
+        var rgb = new byte[20 * 10 * 3];
+        slide.ReadRegionRgb(0, -10, 0, 20, 10, rgb, (1, 2, 3));
+        Assert.Equal([1, 2, 3], rgb[..3]);
+        var rgba = slide.ReadRegion(0, 0, 0, 1, 1).Pixels;
+        Assert.Equal(rgba[..3], rgb.AsSpan(30, 3).ToArray()); // x = 10 in the output is x = 0 of the slide
+    }
+
+    [Fact]
+    public void LosslessSlideRegionIsExactlyTheSynthesisedPixels()
+    {
+        using var slide = Slide.Open(TestSlides.LzwTiff);
+        var tissue = new Histoscale.Slides.Synthesis.SyntheticTissue(900, 700, 4);
+        var rgb = new byte[300 * 200 * 3];
+        tissue.Render(123, 45, 300, 200, rgb, 300 * 3);
+        var rgba = slide.ReadRegion(0, 123, 45, 300, 200).Pixels;
+        for (var i = 0; i < 300 * 200; i++)
+        {
+            Assert.True(rgba[i * 4] == rgb[i * 3] && rgba[(i * 4) + 1] == rgb[(i * 3) + 1] && rgba[(i * 4) + 2] == rgb[(i * 3) + 2], $"pixel {i}");
+        }
+    }
+
+    [Fact]
+    public void ThumbnailFitsTheRequestedSize()
+    {
+        using var slide = Slide.Open(TestSlides.Svs);
+        var thumb = slide.GetThumbnail(300);
+        Assert.Equal(300, thumb.Width);
+        Assert.Equal((int)Math.Round(1100 * 300 / 1500.0), thumb.Height);
+        Assert.All(Enumerable.Range(0, thumb.Width * thumb.Height), i => Assert.Equal(255, thumb.Pixels[(i * 4) + 3]));
+    }
+
+    [Fact]
+    public void SubIfdPyramidExposesEveryLevel()
+    {
+        using var slide = Slide.Open(TestSlides.SubIfd);
+        Assert.Equal("generic-tiff", slide.Format);
+        Assert.True(slide.Levels.Count >= 3);
+        Assert.Equal(2.0, slide.Levels[1].Downsample, 2);
+        Assert.Equal(0.25, slide.MppX!.Value, 6);
+        var small = slide.ReadRegion(slide.Levels.Count - 1, 0, 0, 50, 40);
+        Assert.Equal(255, small.Pixels[3]);
+    }
+
+    private static string Sha(byte[] bytes) => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes));
+}
