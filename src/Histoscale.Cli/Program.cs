@@ -1,14 +1,3 @@
-using System.CommandLine;
 using Histoscale.Cli;
-using Histoscale.Cli.Commands;
 
-var root = new RootCommand("Histoscale: AI on whole-slide images")
-{
-    InfoCommand.Create(),
-    RegionCommand.Create(),
-    AssociatedCommand.Create(),
-    ThumbnailCommand.Create(),
-    SynthCommand.Create(),
-    BenchCommand.Create(),
-};
-return await CliRunner.RunAsync(root, args);
+return await CliRunner.RunAsync(HistoscaleCommands.CreateRoot(), args);

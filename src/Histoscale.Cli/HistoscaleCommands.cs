@@ -1,0 +1,18 @@
+using System.CommandLine;
+using Histoscale.Cli.Commands;
+
+namespace Histoscale.Cli;
+
+/// <summary>The <c>histoscale</c> command tree (one file per verb under Commands/).</summary>
+public static class HistoscaleCommands
+{
+    public static RootCommand CreateRoot() => new("Histoscale: AI on whole-slide images")
+    {
+        InfoCommand.Create(),
+        RegionCommand.Create(),
+        AssociatedCommand.Create(),
+        ThumbnailCommand.Create(),
+        SynthCommand.Create(),
+        BenchCommand.Create(),
+    };
+}
