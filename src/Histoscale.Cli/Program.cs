@@ -10,5 +10,7 @@ var root = new RootCommand("Histoscale: AI on whole-slide images")
     ThumbnailCommand.Create(),
     SynthCommand.Create(),
     BenchCommand.Create(),
+    InferCommand.Create(),
+    DemoCommand.Create(),
 };
 return await CliRunner.RunAsync(root, args);

@@ -64,7 +64,11 @@ public static class SlideOutputWriter
         var columns = TileTableWriter.Columns(io);
         var palette = new ClassPalette([.. columns.Take(map.Channels)], io.Model.Parameters.ClassColors);
         var (rgba, legend) = HeatmapRenderer.Render(values, foreground, map.Width, map.Height, map.Channels, palette);
-        HeatmapTiffWriter.Write(paths.Heatmap, rgba, map.Width, map.Height, slideMpp is { } m ? m * map.CellLevel0 : null, legend);
+        // Blocks of k×k pixels per cell (≈16 level-0 px each) give viewers a heatmap with a real pyramid and crisp
+        // cell edges, instead of a few dozen pixels stretched by interpolation.
+        var k = (int)Math.Clamp(Math.Floor(map.CellLevel0 / 16), 1, Math.Max(1, MaxHeatmapSide / Math.Max(map.Width, map.Height)));
+        var heat = k == 1 ? rgba : Enlarge(rgba, map.Width, map.Height, k);
+        HeatmapTiffWriter.Write(paths.Heatmap, heat, map.Width * k, map.Height * k, slideMpp is { } m ? m * map.CellLevel0 / k : null, legend);
         var regions = ClassRegions.Build(values, foreground, map.Width, map.Height, map.Channels, palette, threshold, map.CellLevel0, plan.SlideWidth, plan.SlideHeight);
         GeoJsonWriter.Write(paths.GeoJson, regions);
         DsaAnnotationWriter.Write(paths.Annotation, $"{paths.Name} — {modelLabel}",
@@ -72,5 +76,31 @@ public static class SlideOutputWriter
             regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0);
         written.AddRange([paths.Heatmap, paths.GeoJson, paths.Annotation]);
         return written;
+    }
+
+    /// <summary>Longest heatmap side the block enlargement may reach.</summary>
+    public const int MaxHeatmapSide = 16384;
+
+    private static byte[] Enlarge(byte[] rgba, int width, int height, int k)
+    {
+        var w = width * k;
+        var result = new byte[(long)w * height * k * 4];
+        for (var y = 0; y < height; y++)
+        {
+            var row = result.AsSpan(y * k * w * 4, w * 4);
+            for (var x = 0; x < width; x++)
+            {
+                var pixel = rgba.AsSpan(((y * width) + x) * 4, 4);
+                for (var i = 0; i < k; i++)
+                {
+                    pixel.CopyTo(row[(((x * k) + i) * 4)..]);
+                }
+            }
+            for (var r = 1; r < k; r++)
+            {
+                row.CopyTo(result.AsSpan(((y * k) + r) * w * 4, w * 4));
+            }
+        }
+        return result;
     }
 }

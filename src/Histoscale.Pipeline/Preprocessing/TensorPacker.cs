@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Histoscale.Inference.Config;
 using Histoscale.Inference.Models;
@@ -79,76 +80,55 @@ public sealed class TensorPacker
     private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table) where T : unmanaged
     {
         var plane = TileSize * TileSize;
-        var t0 = table.Slice(_sourceChannel[0] * 256, 256);
-        var t1 = table.Slice(_sourceChannel[1] * 256, 256);
-        var t2 = table.Slice(_sourceChannel[2] * 256, 256);
-        int s0 = _sourceChannel[0], s1 = _sourceChannel[1], s2 = _sourceChannel[2];
-        if (Layout == TensorFormat.Nhwc)
+        if (rgba.Length < plane * 4 || item.Length < plane * 3)
         {
-            for (int p = 0, o = 0; p < plane; p++, o += 3)
-            {
-                var px = rgba.Slice(p * 4, 4);
-                if (px[3] == 255)
-                {
-                    item[o] = t0[px[s0]];
-                    item[o + 1] = t1[px[s1]];
-                    item[o + 2] = t2[px[s2]];
-                }
-                else
-                {
-                    item[o] = t0[OverWhite(px[s0], px[3])];
-                    item[o + 1] = t1[OverWhite(px[s1], px[3])];
-                    item[o + 2] = t2[OverWhite(px[s2], px[3])];
-                }
-            }
-            return;
+            throw new ArgumentException("tile or batch slot too small");
         }
-        var c0 = item[..plane];
-        var c1 = item.Slice(plane, plane);
-        var c2 = item.Slice(2 * plane, plane);
-        for (var p = 0; p < plane; p++)
+        // Bounds were checked above; the per-pixel loop indexes through refs so the JIT emits no checks.
+        ref var src = ref MemoryMarshal.GetReference(rgba);
+        ref var dst = ref MemoryMarshal.GetReference(item);
+        ref var t0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[0] * 256);
+        ref var t1 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[1] * 256);
+        ref var t2 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[2] * 256);
+        int s0 = _sourceChannel[0], s1 = _sourceChannel[1], s2 = _sourceChannel[2];
+        var nhwc = Layout == TensorFormat.Nhwc;
+        // NCHW: channel c of pixel p at c·plane + p; NHWC: at 3p + c.
+        var step = nhwc ? 3 : 1;
+        var c1 = nhwc ? 1 : plane;
+        var c2 = nhwc ? 2 : 2 * plane;
+        for (int p = 0, o = 0; p < plane; p++, o += step)
         {
-            var px = rgba.Slice(p * 4, 4);
-            if (px[3] == 255)
+            ref var px = ref Unsafe.Add(ref src, p * 4);
+            var a = Unsafe.Add(ref px, 3);
+            byte v0 = Unsafe.Add(ref px, s0), v1 = Unsafe.Add(ref px, s1), v2 = Unsafe.Add(ref px, s2);
+            if (a != 255)
             {
-                c0[p] = t0[px[s0]];
-                c1[p] = t1[px[s1]];
-                c2[p] = t2[px[s2]];
+                v0 = OverWhite(v0, a);
+                v1 = OverWhite(v1, a);
+                v2 = OverWhite(v2, a);
             }
-            else
-            {
-                c0[p] = t0[OverWhite(px[s0], px[3])];
-                c1[p] = t1[OverWhite(px[s1], px[3])];
-                c2[p] = t2[OverWhite(px[s2], px[3])];
-            }
+            Unsafe.Add(ref dst, o) = Unsafe.Add(ref t0, v0);
+            Unsafe.Add(ref dst, o + c1) = Unsafe.Add(ref t1, v1);
+            Unsafe.Add(ref dst, o + c2) = Unsafe.Add(ref t2, v2);
         }
     }
 
     private void PackBytes(ReadOnlySpan<byte> rgba, Span<byte> item)
     {
-        var plane = TileSize * TileSize;
-        int s0 = _sourceChannel[0], s1 = _sourceChannel[1], s2 = _sourceChannel[2];
-        var nhwc = Layout == TensorFormat.Nhwc;
-        for (var p = 0; p < plane; p++)
+        // Raw pixels: an identity table in the same loop.
+        Pack(rgba, item, Identity);
+    }
+
+    private static readonly byte[] Identity = BuildIdentity();
+
+    private static byte[] BuildIdentity()
+    {
+        var table = new byte[3 * 256];
+        for (var i = 0; i < table.Length; i++)
         {
-            var px = rgba.Slice(p * 4, 4);
-            var a = px[3];
-            var v0 = a == 255 ? px[s0] : OverWhite(px[s0], a);
-            var v1 = a == 255 ? px[s1] : OverWhite(px[s1], a);
-            var v2 = a == 255 ? px[s2] : OverWhite(px[s2], a);
-            if (nhwc)
-            {
-                item[p * 3] = v0;
-                item[(p * 3) + 1] = v1;
-                item[(p * 3) + 2] = v2;
-            }
-            else
-            {
-                item[p] = v0;
-                item[plane + p] = v1;
-                item[(2 * plane) + p] = v2;
-            }
+            table[i] = (byte)(i % 256);
         }
+        return table;
     }
 
     private static byte OverWhite(byte value, byte alpha) => (byte)(((value * alpha) + (255 * (255 - alpha)) + 127) / 255);

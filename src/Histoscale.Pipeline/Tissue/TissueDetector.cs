@@ -34,9 +34,29 @@ public static class TissueDetector
     public static TissueMask Detect(Slide slide, TissueOptions? options = null)
     {
         options ??= new TissueOptions();
-        var thumb = slide.GetThumbnail(options.ThumbnailSize);
+        var thumb = slide.GetThumbnail(ThumbnailSize(slide, options.ThumbnailSize));
         var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options);
         return new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height);
+    }
+
+    /// <summary>
+    /// The longer side of the smallest pyramid level that still has at least half the wanted size: the thumbnail
+    /// then comes straight from that level (a few megapixels to decode) instead of being averaged down from a
+    /// much larger one. Capped at <paramref name="wanted"/> when no level is that small.
+    /// </summary>
+    private static int ThumbnailSize(Slide slide, int wanted)
+    {
+        var best = wanted;
+        for (var i = slide.Levels.Count - 1; i >= 0; i--)
+        {
+            var side = Math.Max(slide.Levels[i].Width, slide.Levels[i].Height);
+            if (side >= wanted / 2)
+            {
+                best = (int)Math.Min(side, wanted * 2L);
+                break;
+            }
+        }
+        return best;
     }
 
     /// <summary>Segments an RGBA image; returns the mask (1 = tissue) and the saturation threshold used.</summary>
