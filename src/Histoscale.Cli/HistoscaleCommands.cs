@@ -13,6 +13,8 @@ public static class HistoscaleCommands
         AssociatedCommand.Create(),
         ThumbnailCommand.Create(),
         SynthCommand.Create(),
+        InferCommand.Create(),
+        DemoCommand.Create(),
         BenchCommand.Create(),
     };
 }

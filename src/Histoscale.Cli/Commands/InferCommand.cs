@@ -1,0 +1,196 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Histoscale.Cli.Progress;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.OnnxRuntime;
+using Histoscale.Inference.Scheduling;
+using Histoscale.Pipeline;
+using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Inputs;
+using Histoscale.Pipeline.Runs;
+
+namespace Histoscale.Cli.Commands;
+
+/// <summary>
+/// <c>histoscale infer SLIDE|DIR|GLOB|@manifest.txt ... --model M --out DIR</c>: runs a model over every tissue
+/// tile of the slides. Exit codes: 0 every slide completed or skipped; 1 a slide failed (the others still ran);
+/// 2 bad input found before any slide was read (model config, flags, unwritable --out); 130 interrupted (Ctrl-C):
+/// the current slide's checkpoint is kept and a rerun resumes it.
+/// </summary>
+public static class InferCommand
+{
+    public const int Interrupted = 130;
+
+    /// <summary>What an <c>infer</c> invocation asks for, parsed from flags (or built by <c>demo</c>).</summary>
+    public sealed record Request
+    {
+        public required IReadOnlyList<string> Slides { get; init; }
+        public required string Model { get; init; }
+        public required string Out { get; init; }
+        public int Batch { get; init; } = 32;
+        public string Device { get; init; } = "cpu";
+        public int? Instances { get; init; }
+        public int? Threads { get; init; }
+        public int? Workers { get; init; }
+        public bool OrtSpinning { get; init; }
+        public ModelOverrides Overrides { get; init; } = new();
+        public bool NoTissue { get; init; }
+        public double MinTissue { get; init; } = 0.1;
+        public int Overlap { get; init; }
+        public double Threshold { get; init; } = 0.5;
+        public bool Json { get; init; }
+    }
+
+    public static Command Create()
+    {
+        var slides = new Argument<string[]>("slides") { Description = "Slides: files, folders, globs (dir/*.svs) or @manifest.txt", Arity = ArgumentArity.OneOrMore };
+        var model = new Option<string>("--model") { Description = "Model: repository model directory (REPO/NAME) or a .onnx file", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder", Required = true };
+        var batch = new Option<int>("--batch") { Description = "Tiles per batch", DefaultValueFactory = _ => 32 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
+        var instances = new Option<int?>("--instances") { Description = "Parallel model instances (default: the config's instance_group count)" };
+        var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (default: cores / instances)" };
+        var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads (default: one per core)" };
+        var spin = new Option<bool>("--ort-spin") { Description = "Let ONNX Runtime threads spin while idle (lower latency, but steals CPU from decoding)" };
+        var tileSize = new Option<int?>("--tile-size") { Description = "Tile size in pixels (models with variable input size, or to check the config)" };
+        var mpp = new Option<double?>("--mpp") { Description = "Target µm/px (default: the model's, else 0.5)" };
+        var mean = new Option<string?>("--mean") { Description = "Normalisation mean R,G,B on the 0–255 scale" };
+        var std = new Option<string?>("--std") { Description = "Normalisation std R,G,B on the 0–255 scale" };
+        var classes = new Option<string?>("--classes") { Description = "Class names a,b,c" };
+        var noTissue = new Option<bool>("--no-tissue") { Description = "Run every tile, without tissue detection" };
+        var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
+        var overlap = new Option<int>("--overlap") { Description = "Pixels shared by neighbouring tiles", DefaultValueFactory = _ => 0 };
+        var threshold = new Option<double>("--threshold") { Description = "Score at or above which a region belongs to a class (GeoJSON, DSA)", DefaultValueFactory = _ => 0.5 };
+        var json = new Option<bool>("--json") { Description = "Print a JSON summary {\"slides\":[...]} on stdout" };
+
+        var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
+        {
+            slides, model, output, batch, device, instances, threads, workers, spin, tileSize, mpp, mean, std, classes, noTissue, minTissue, overlap, threshold, json,
+        };
+        command.SetAction(async (ParseResult r, CancellationToken ct) =>
+        {
+            var request = new Request
+            {
+                Slides = r.GetValue(slides) ?? [],
+                Model = r.GetValue(model)!,
+                Out = r.GetValue(output)!,
+                Batch = r.GetValue(batch),
+                Device = r.GetValue(device)!,
+                Instances = r.GetValue(instances),
+                Threads = r.GetValue(threads),
+                Workers = r.GetValue(workers),
+                OrtSpinning = r.GetValue(spin),
+                Overrides = new ModelOverrides
+                {
+                    TileSize = r.GetValue(tileSize),
+                    Mpp = r.GetValue(mpp),
+                    Mean = Triple(r.GetValue(mean), "--mean"),
+                    Std = Triple(r.GetValue(std), "--std"),
+                    ClassNames = r.GetValue(classes) is { } c ? HistoscaleParameters.SplitList(c) : null,
+                    MaxBatchSize = Math.Max(1, r.GetValue(batch)),
+                },
+                NoTissue = r.GetValue(noTissue),
+                MinTissue = r.GetValue(minTissue),
+                Overlap = r.GetValue(overlap),
+                Threshold = r.GetValue(threshold),
+                Json = r.GetValue(json),
+            };
+            var config = r.InvocationConfiguration;
+            return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
+        });
+        return command;
+    }
+
+    /// <summary>Runs a request: model loaded and checked before any slide is read; returns the exit code.</summary>
+    public static async Task<int> RunAsync(Request request, TextWriter stdout, TextWriter stderr, bool live, CancellationToken cancellationToken)
+    {
+        if (request.Batch < 1)
+        {
+            throw new InputException("--batch must be at least 1");
+        }
+        if (request.Instances is < 1 || request.Threads is < 1 || request.Workers is < 1)
+        {
+            throw new InputException("--instances, --threads and --workers must be at least 1");
+        }
+        if (request.Overrides.Mpp is { } m && !(m > 0))
+        {
+            throw new InputException("--mpp must be a positive number of µm per pixel");
+        }
+        var description = ModelDescription.Load(request.Model, request.Overrides);
+        if (description.MaxBatchSize > 0 && request.Batch > description.MaxBatchSize)
+        {
+            throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
+        }
+        var slides = SlideInputs.Expand(request.Slides);
+        var runOptions = new RunOptions
+        {
+            OutputDirectory = request.Out,
+            TargetMpp = request.Overrides.Mpp,
+            Overlap = request.Overlap,
+            MinTissue = request.MinTissue,
+            DetectTissue = !request.NoTissue,
+            Threshold = request.Threshold,
+            Pipeline = new PipelineOptions { BatchSize = request.Batch, ReadWorkers = request.Workers },
+            Environment = new Dictionary<string, object?>
+            {
+                ["device"] = request.Device,
+                ["backend"] = "onnxruntime",
+                ["onnxruntime"] = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(),
+                ["cores"] = Environment.ProcessorCount,
+            },
+        };
+        var backendOptions = new OnnxRuntimeOptions
+        {
+            Instances = request.Instances,
+            IntraOpThreads = request.Threads,
+            WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(request.Batch, description.MaxBatchSize) : 1,
+            AllowSpinning = request.OrtSpinning,
+        }.WithDevice(request.Device);
+
+        // Everything checkable without reading a slide is checked before the backend loads.
+        InferenceRun CreateRun(DynamicBatcher batcher) => new(description, batcher, runOptions);
+        await using var backend = OnnxRuntimeBackend.Create(description, backendOptions);
+        var batcherOptions = BatcherOptions.FromConfig(description.Config) with { MaxBatchSize = request.Batch, MaxQueueSize = 0 };
+        await using var batcher = new DynamicBatcher(backend, batcherOptions);
+        var run = CreateRun(batcher);
+
+        var summary = await RunProgressView.RunAsync(p => run.RunAsync(slides, p, cancellationToken), live, stderr, TimeSpan.FromSeconds(5));
+        if (request.Json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                slides = summary.Slides.Select(s => new
+                {
+                    name = s.Name,
+                    tiles = s.Tiles,
+                    seconds = s.Seconds,
+                    tilesPerSecond = s.TilesPerSecond,
+                    megapixelsPerSecond = s.MegapixelsPerSecond,
+                    status = s.Status,
+                    error = s.Error,
+                }),
+                runJson = summary.RunJsonPath,
+            }, CliJson.Compact));
+        }
+        else
+        {
+            var c = CultureInfo.InvariantCulture;
+            foreach (var s in summary.Slides)
+            {
+                stdout.WriteLine(s.Status == SlideSummary.Failed || s.Status == SlideSummary.Cancelled
+                    ? $"{s.Name}: {s.Status}: {s.Error}"
+                    : string.Create(c, $"{s.Name}: {s.Status}, {s.Tiles} tiles, {s.Seconds:F1} s, {s.TilesPerSecond:F1} tiles/s, {s.MegapixelsPerSecond:F1} MP/s"));
+            }
+            stdout.WriteLine($"outputs in {Path.GetFullPath(request.Out)} (run.json: {summary.RunJsonPath})");
+        }
+        foreach (var failed in summary.Slides.Where(s => s.Status == SlideSummary.Failed))
+        {
+            stderr.WriteLine($"histoscale: {failed.Name}: {failed.Error}");
+        }
+        return summary.Cancelled ? Interrupted : summary.AnyFailed ? CliRunner.Failure : CliRunner.Ok;
+    }
+
+    private static float[]? Triple(string? value, string flag) =>
+        value is null ? null : HistoscaleParameters.ParseTriple(value) ?? throw new InputException($"{flag} '{value}': expected three comma-separated numbers R,G,B");
+}

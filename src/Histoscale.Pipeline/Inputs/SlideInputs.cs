@@ -1,0 +1,108 @@
+namespace Histoscale.Pipeline.Inputs;
+
+/// <summary>
+/// Expands the slide arguments of <c>infer</c>: a file or URI, a directory (its slide files, sorted), a glob in the
+/// last path segment (<c>dir/*.svs</c>), or <c>@manifest.txt</c> (one entry per line, any of the former; blank lines
+/// and <c>#</c> comments ignored; relative paths are relative to the manifest). Order is kept, duplicates dropped.
+/// A path that does not exist is kept, so that it fails as a slide (reported, others continue).
+/// </summary>
+public static class SlideInputs
+{
+    public static readonly IReadOnlySet<string> SlideExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ".svs", ".tif", ".tiff", ".btf", ".tf8", ".ndpi", ".scn", ".bif", ".vms", ".vmu", ".mrxs", ".dcm", ".qptiff",
+    };
+
+    public static IReadOnlyList<string> Expand(IEnumerable<string> arguments)
+    {
+        var result = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var argument in arguments)
+        {
+            foreach (var path in ExpandOne(argument, Directory.GetCurrentDirectory(), depth: 0))
+            {
+                if (seen.Add(path))
+                {
+                    result.Add(path);
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Output name of a slide: its file name without the extension (".ome.tif" counts as one).</summary>
+    public static string NameOf(string slide)
+    {
+        var file = slide.Contains("://", StringComparison.Ordinal) ? new Uri(slide).Segments[^1] : Path.GetFileName(slide);
+        file = Uri.UnescapeDataString(file);
+        return file.EndsWith(".ome.tif", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".ome.tiff", StringComparison.OrdinalIgnoreCase)
+            ? file[..file.LastIndexOf(".ome.", StringComparison.OrdinalIgnoreCase)]
+            : Path.GetFileNameWithoutExtension(file);
+    }
+
+    private static IEnumerable<string> ExpandOne(string argument, string baseDirectory, int depth)
+    {
+        if (string.IsNullOrWhiteSpace(argument))
+        {
+            yield break;
+        }
+        if (argument.StartsWith('@'))
+        {
+            if (depth > 4)
+            {
+                throw new PipelineConfigException($"{argument}: manifests nested too deep");
+            }
+            var manifest = Path.GetFullPath(argument[1..], baseDirectory);
+            if (!File.Exists(manifest))
+            {
+                throw new PipelineConfigException($"{argument[1..]}: manifest not found");
+            }
+            var dir = Path.GetDirectoryName(manifest)!;
+            foreach (var raw in File.ReadAllLines(manifest))
+            {
+                var line = raw.Trim();
+                if (line.Length == 0 || line.StartsWith('#'))
+                {
+                    continue;
+                }
+                foreach (var path in ExpandOne(line, dir, depth + 1))
+                {
+                    yield return path;
+                }
+            }
+            yield break;
+        }
+        if (argument.Contains("://", StringComparison.Ordinal))
+        {
+            yield return argument;
+            yield break;
+        }
+        var full = Path.GetFullPath(argument, baseDirectory);
+        if (Directory.Exists(full))
+        {
+            foreach (var file in Directory.EnumerateFiles(full).Where(IsSlideFile).Order(StringComparer.Ordinal))
+            {
+                yield return file;
+            }
+            yield break;
+        }
+        var name = Path.GetFileName(full);
+        if (name.AsSpan().IndexOfAny('*', '?') >= 0)
+        {
+            var dir = Path.GetDirectoryName(full)!;
+            if (!Directory.Exists(dir))
+            {
+                throw new PipelineConfigException($"{argument}: folder {dir} does not exist");
+            }
+            foreach (var file in Directory.EnumerateFiles(dir, name).Order(StringComparer.Ordinal))
+            {
+                yield return file;
+            }
+            yield break;
+        }
+        yield return full;
+    }
+
+    private static bool IsSlideFile(string path) =>
+        SlideExtensions.Contains(Path.GetExtension(path)) && !Path.GetFileName(path).StartsWith('.');
+}

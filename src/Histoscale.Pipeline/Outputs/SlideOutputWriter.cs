@@ -1,0 +1,106 @@
+using Histoscale.Inference.Models;
+using Histoscale.Pipeline.Checkpoints;
+using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Planning;
+using Histoscale.Pipeline.Stitching;
+using Histoscale.Pipeline.Tissue;
+
+namespace Histoscale.Pipeline.Outputs;
+
+/// <summary>Where a slide's outputs go: <c>DIR/NAME.tiles.csv</c> and siblings.</summary>
+public sealed record SlideOutputPaths(string Directory, string Name)
+{
+    public string Tiles => Path.Combine(Directory, Name + ".tiles.csv");
+
+    public string Embeddings => Path.Combine(Directory, Name + ".embeddings.npy");
+
+    public string Heatmap => Path.Combine(Directory, Name + ".heatmap.tif");
+
+    public string GeoJson => Path.Combine(Directory, Name + ".geojson");
+
+    public string Annotation => Path.Combine(Directory, Name + ".annotation.json");
+}
+
+/// <summary>
+/// Turns a slide's complete checkpoint into its outputs, in one sequential pass over the results file (so the
+/// outputs depend only on the results, never on how batches were scheduled or resumed): the tile table (and
+/// embeddings table), the stitched map, then heatmap, GeoJSON and DSA annotation. Each file is written atomically.
+/// Embedding models get the tables only: their vectors have no map to draw.
+/// </summary>
+public static class SlideOutputWriter
+{
+    public static IReadOnlyList<string> Write(SlideOutputPaths paths, TilePlan plan, ModelIo io, TissueMask? tissue, string resultsPath,
+        double threshold, double? slideMpp, string modelLabel)
+    {
+        var written = new List<string>();
+        var map = io.Kind == OutputKind.Embedding ? null : new ScoreMap(plan, io);
+        void Tables(NpyWriter? npy) => AtomicFile.WriteText(paths.Tiles, csv =>
+        {
+            var table = new TileTableWriter(csv, plan, io);
+            foreach (var (index, values) in ResultsFile.ReadTiles(resultsPath, io.ValuesPerTile))
+            {
+                var tile = plan.Tiles[index];
+                table.WriteRow(tile, values);
+                npy?.WriteRow(values);
+                map?.Add(tile, values);
+            }
+        });
+        if (io.Kind == OutputKind.Embedding)
+        {
+            AtomicFile.Write(paths.Embeddings, stream => Tables(new NpyWriter(stream, plan.Tiles.Count, io.ValuesPerTile)));
+            written.Add(paths.Embeddings);
+        }
+        else
+        {
+            Tables(null);
+        }
+        written.Insert(0, paths.Tiles);
+        if (map is null)
+        {
+            return written;
+        }
+
+        var (values, foreground) = map.Finish(tissue);
+        var columns = TileTableWriter.Columns(io);
+        var palette = new ClassPalette([.. columns.Take(map.Channels)], io.Model.Parameters.ClassColors);
+        var (rgba, legend) = HeatmapRenderer.Render(values, foreground, map.Width, map.Height, map.Channels, palette);
+        // Blocks of k×k pixels per cell (≈16 level-0 px each) give viewers a heatmap with a real pyramid and crisp
+        // cell edges, instead of a few dozen pixels stretched by interpolation.
+        var k = (int)Math.Clamp(Math.Floor(map.CellLevel0 / 16), 1, Math.Max(1, MaxHeatmapSide / Math.Max(map.Width, map.Height)));
+        var heat = k == 1 ? rgba : Enlarge(rgba, map.Width, map.Height, k);
+        HeatmapTiffWriter.Write(paths.Heatmap, heat, map.Width * k, map.Height * k, slideMpp is { } m ? m * map.CellLevel0 / k : null, legend);
+        var regions = ClassRegions.Build(values, foreground, map.Width, map.Height, map.Channels, palette, threshold, map.CellLevel0, plan.SlideWidth, plan.SlideHeight);
+        GeoJsonWriter.Write(paths.GeoJson, regions);
+        DsaAnnotationWriter.Write(paths.Annotation, $"{paths.Name} — {modelLabel}",
+            $"Histoscale: {modelLabel}; regions where a class ≥ {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}; heatmap cell {map.CellLevel0:0.##} px",
+            regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0);
+        written.AddRange([paths.Heatmap, paths.GeoJson, paths.Annotation]);
+        return written;
+    }
+
+    /// <summary>Longest heatmap side the block enlargement may reach.</summary>
+    public const int MaxHeatmapSide = 16384;
+
+    private static byte[] Enlarge(byte[] rgba, int width, int height, int k)
+    {
+        var w = width * k;
+        var result = new byte[(long)w * height * k * 4];
+        for (var y = 0; y < height; y++)
+        {
+            var row = result.AsSpan(y * k * w * 4, w * 4);
+            for (var x = 0; x < width; x++)
+            {
+                var pixel = rgba.AsSpan(((y * width) + x) * 4, 4);
+                for (var i = 0; i < k; i++)
+                {
+                    pixel.CopyTo(row[(((x * k) + i) * 4)..]);
+                }
+            }
+            for (var r = 1; r < k; r++)
+            {
+                row.CopyTo(result.AsSpan(((y * k) + r) * w * 4, w * 4));
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,135 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Histoscale.Inference.Config;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.Tensors;
+
+namespace Histoscale.Pipeline.Preprocessing;
+
+/// <summary>
+/// Writes an RGBA tile straight into its slot of a batch tensor, in the model's layout (NCHW planes or NHWC
+/// pixels), channel order and datatype, normalised as (pixel − mean) / std. Normalisation goes through a 256-entry
+/// table per colour in the target type, so a pixel costs three lookups and stores — no per-tile float copy, no
+/// division, no allocation. Translucent pixels (slide edges) are painted over white first.
+/// </summary>
+public sealed class TensorPacker
+{
+    private readonly float[] _float = new float[3 * 256];
+    private readonly Half[] _half = new Half[3 * 256];
+    private readonly int[] _sourceChannel;
+
+    public TensorPacker(ModelDescription model, int tileSize)
+    {
+        TileSize = tileSize;
+        DataType = model.ImageInput.DataType;
+        Layout = model.Layout;
+        var p = model.Parameters;
+        // Model channel c reads colour _sourceChannel[c] of the RGBA pixel.
+        _sourceChannel = p.ChannelOrder == ChannelOrder.Bgr ? [2, 1, 0] : [0, 1, 2];
+        if (DataType is not (TensorDataType.Fp32 or TensorDataType.Fp16 or TensorDataType.UInt8))
+        {
+            throw new PipelineConfigException(
+                $"model '{model.Name}': image input '{model.ImageInput.Name}' is {DataType.ToKServeName()}; the pipeline feeds FP32, FP16 or UINT8");
+        }
+        var identity = p.Mean.All(m => m == 0) && p.Std.All(s => s == 1);
+        if (DataType == TensorDataType.UInt8 && !identity)
+        {
+            throw new PipelineConfigException(
+                $"model '{model.Name}': mean/std normalisation cannot be expressed in a UINT8 input '{model.ImageInput.Name}'; normalise inside the model or use an FP32/FP16 input");
+        }
+        for (var colour = 0; colour < 3; colour++)
+        {
+            var inverse = 1f / p.Std[colour];
+            for (var v = 0; v < 256; v++)
+            {
+                var value = (v - p.Mean[colour]) * inverse;
+                _float[(colour * 256) + v] = value;
+                _half[(colour * 256) + v] = (Half)value;
+            }
+        }
+        ItemBytes = 3 * tileSize * tileSize * DataType.ElementSize();
+    }
+
+    public int TileSize { get; }
+
+    public TensorDataType DataType { get; }
+
+    public TensorFormat Layout { get; }
+
+    /// <summary>Bytes one tile takes in the batch tensor.</summary>
+    public int ItemBytes { get; }
+
+    /// <summary>Packs <paramref name="rgba"/> (TileSize² × 4 bytes) into item <paramref name="slot"/> of <paramref name="batch"/>.</summary>
+    public void Pack(ReadOnlySpan<byte> rgba, Span<byte> batch, int slot)
+    {
+        var item = batch.Slice(slot * ItemBytes, ItemBytes);
+        switch (DataType)
+        {
+            case TensorDataType.Fp32:
+                Pack(rgba, MemoryMarshal.Cast<byte, float>(item), _float);
+                break;
+            case TensorDataType.Fp16:
+                Pack(rgba, MemoryMarshal.Cast<byte, Half>(item), _half);
+                break;
+            default:
+                PackBytes(rgba, item);
+                break;
+        }
+    }
+
+    private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table) where T : unmanaged
+    {
+        var plane = TileSize * TileSize;
+        if (rgba.Length < plane * 4 || item.Length < plane * 3)
+        {
+            throw new ArgumentException("tile or batch slot too small");
+        }
+        // Bounds were checked above; the per-pixel loop indexes through refs so the JIT emits no checks.
+        ref var src = ref MemoryMarshal.GetReference(rgba);
+        ref var dst = ref MemoryMarshal.GetReference(item);
+        ref var t0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[0] * 256);
+        ref var t1 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[1] * 256);
+        ref var t2 = ref Unsafe.Add(ref MemoryMarshal.GetReference(table), _sourceChannel[2] * 256);
+        int s0 = _sourceChannel[0], s1 = _sourceChannel[1], s2 = _sourceChannel[2];
+        var nhwc = Layout == TensorFormat.Nhwc;
+        // NCHW: channel c of pixel p at c·plane + p; NHWC: at 3p + c.
+        var step = nhwc ? 3 : 1;
+        var c1 = nhwc ? 1 : plane;
+        var c2 = nhwc ? 2 : 2 * plane;
+        for (int p = 0, o = 0; p < plane; p++, o += step)
+        {
+            ref var px = ref Unsafe.Add(ref src, p * 4);
+            var a = Unsafe.Add(ref px, 3);
+            byte v0 = Unsafe.Add(ref px, s0), v1 = Unsafe.Add(ref px, s1), v2 = Unsafe.Add(ref px, s2);
+            if (a != 255)
+            {
+                v0 = OverWhite(v0, a);
+                v1 = OverWhite(v1, a);
+                v2 = OverWhite(v2, a);
+            }
+            Unsafe.Add(ref dst, o) = Unsafe.Add(ref t0, v0);
+            Unsafe.Add(ref dst, o + c1) = Unsafe.Add(ref t1, v1);
+            Unsafe.Add(ref dst, o + c2) = Unsafe.Add(ref t2, v2);
+        }
+    }
+
+    private void PackBytes(ReadOnlySpan<byte> rgba, Span<byte> item)
+    {
+        // Raw pixels: an identity table in the same loop.
+        Pack(rgba, item, Identity);
+    }
+
+    private static readonly byte[] Identity = BuildIdentity();
+
+    private static byte[] BuildIdentity()
+    {
+        var table = new byte[3 * 256];
+        for (var i = 0; i < table.Length; i++)
+        {
+            table[i] = (byte)(i % 256);
+        }
+        return table;
+    }
+
+    private static byte OverWhite(byte value, byte alpha) => (byte)(((value * alpha) + (255 * (255 - alpha)) + 127) / 255);
+}

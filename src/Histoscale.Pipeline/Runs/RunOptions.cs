@@ -1,0 +1,32 @@
+using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Tissue;
+
+namespace Histoscale.Pipeline.Runs;
+
+/// <summary>Everything about a run besides the model and the slides.</summary>
+public sealed record RunOptions
+{
+    public required string OutputDirectory { get; init; }
+
+    /// <summary>Target µm/px; null = the model's, else <see cref="Planning.TilePlanOptions.DefaultMpp"/>.</summary>
+    public double? TargetMpp { get; init; }
+
+    /// <summary>Tile overlap in model pixels.</summary>
+    public int Overlap { get; init; }
+
+    /// <summary>Skip tiles with less tissue than this (ignored without tissue detection).</summary>
+    public double MinTissue { get; init; } = 0.1;
+
+    /// <summary>False = every tile of the slide is run (<c>--no-tissue</c>).</summary>
+    public bool DetectTissue { get; init; } = true;
+
+    public TissueOptions Tissue { get; init; } = new();
+
+    public PipelineOptions Pipeline { get; init; } = new();
+
+    /// <summary>Class score (or value) at or above which a map cell belongs to a class region.</summary>
+    public double Threshold { get; init; } = 0.5;
+
+    /// <summary>Extra facts for run.json (device, backend and runtime versions...) that the library cannot know.</summary>
+    public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
+}

@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.Scheduling;
+using Histoscale.Pipeline.Checkpoints;
+using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Outputs;
+using Histoscale.Pipeline.Planning;
+using Histoscale.Pipeline.Preprocessing;
+using Histoscale.Pipeline.Reading;
+using Histoscale.Pipeline.Tissue;
+using Histoscale.Slides;
+using Histoscale.Slides.Caching;
+
+namespace Histoscale.Pipeline.Runs;
+
+/// <summary>
+/// One slide from start to outputs: open, detect tissue, plan, resume or start the checkpoint, infer the remaining
+/// tiles, write the outputs, mark the state complete. Throws on failure or cancellation (the checkpoint stays).
+/// </summary>
+internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPacker packer, DynamicBatcher batcher, RunOptions options, string settings)
+{
+    public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var timings = new StageTimings();
+        var statePath = Path.Combine(checkpointDir, paths.Name + ".state.json");
+        var resultsPath = Path.Combine(checkpointDir, paths.Name + ".results.bin");
+        var (bytes, modified) = SlideState.Identify(slidePath);
+
+        using var slide = Slide.Open(slidePath, new SlideOptions { Cache = new TileCache(CacheBytes) });
+        var t0 = Stopwatch.GetTimestamp();
+        var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
+        timings.AddTissue(Stopwatch.GetTimestamp() - t0);
+        t0 = Stopwatch.GetTimestamp();
+        var plan = TilePlanner.Create(slide, PlanOptions(), tissue);
+        timings.AddPlan(Stopwatch.GetTimestamp() - t0);
+        var fingerprint = plan.Fingerprint();
+
+        var state = new SlideState
+        {
+            Slide = slidePath,
+            SlideBytes = bytes,
+            SlideModifiedUtc = modified,
+            Settings = settings,
+            Plan = fingerprint,
+            Status = "running",
+            TilesTotal = plan.Tiles.Count,
+        };
+        state.Save(statePath);
+
+        int resumed;
+        var inferStart = Stopwatch.GetTimestamp();
+        using (var results = ResultsFile.OpenOrCreate(resultsPath, settings + "|" + fingerprint, io.ValuesPerTile, plan.Tiles.Count))
+        {
+            resumed = results.TilesDone;
+            var done = resumed;
+            progress(SlidePhase.Inferring, done, plan.Tiles.Count, 0);
+            var reader = new PlanTileReader(slide, plan);
+            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, timings, written =>
+            {
+                done += written;
+                progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
+            });
+            engine.RunAsync(cancellationToken).GetAwaiter().GetResult();
+        }
+        var inferSeconds = Stopwatch.GetElapsedTime(inferStart).TotalSeconds;
+
+        progress(SlidePhase.Writing, plan.Tiles.Count, plan.Tiles.Count, plan.Tiles.Count - resumed);
+        t0 = Stopwatch.GetTimestamp();
+        var modelLabel = $"{model.Name} v{model.Version}";
+        var outputs = SlideOutputWriter.Write(paths, plan, io, tissue, resultsPath, options.Threshold, TilePlanner.SlideMpp(slide), modelLabel);
+        timings.AddOutputs(Stopwatch.GetTimestamp() - t0);
+
+        var seconds = clock.Elapsed.TotalSeconds;
+        var run = plan.Tiles.Count - resumed;
+        var summary = new SlideSummary
+        {
+            Name = paths.Name,
+            Path = slidePath,
+            Status = SlideSummary.Completed,
+            Tiles = plan.Tiles.Count,
+            TilesRun = run,
+            TilesResumed = resumed,
+            Seconds = Math.Round(seconds, 3),
+            TilesPerSecond = Math.Round(seconds > 0 ? run / seconds : 0, 2),
+            MegapixelsPerSecond = Math.Round(seconds > 0 ? run * (double)plan.PixelsPerTile / 1e6 / seconds : 0, 2),
+            InferenceSeconds = Math.Round(inferSeconds, 3),
+            Level = plan.Level,
+            EffectiveMpp = plan.EffectiveMpp is { } e ? Math.Round(e, 5) : null,
+            Resampled = plan.Resampled,
+            AlignedWithSlideTiles = plan.AlignedWithSlideTiles,
+            Stages = timings.Seconds(),
+            Outputs = [.. outputs.Select(Path.GetFileName).OfType<string>()],
+            Notes = plan.Notes,
+        };
+        (state with { Status = "complete", Summary = summary }).Save(statePath);
+        // The tile table now holds everything the checkpoint did.
+        File.Delete(resultsPath);
+        return summary;
+    }
+
+    private TilePlanOptions PlanOptions() => new()
+    {
+        TileSize = io.TileSize,
+        TargetMpp = options.TargetMpp ?? model.Parameters.Mpp ?? TilePlanOptions.DefaultMpp,
+        Overlap = options.Overlap,
+        MinTissue = options.DetectTissue ? options.MinTissue : 0,
+    };
+
+    /// <summary>
+    /// A private tile cache: unaligned tiles share slide tiles with their neighbours, read moments apart in raster
+    /// order, so a few rows of level-0 tiles (3 × 40 000 px × 240 px × 4 B ≈ 115 MB for a 1 GP slide) make nearly
+    /// every shared tile a hit. Fixed, so huge slides stay within memory (they re-decode a little more).
+    /// </summary>
+    private const long CacheBytes = 256L * 1024 * 1024;
+}

@@ -1,0 +1,87 @@
+namespace Histoscale.Pipeline.Tissue;
+
+/// <summary>
+/// A low-resolution binary tissue mask of a slide with a summed-area table, so the tissue fraction of any level-0
+/// rectangle costs O(1). Mask pixel (i, j) covers level-0 [i·ScaleX, (i+1)·ScaleX) × [j·ScaleY, (j+1)·ScaleY).
+/// </summary>
+public sealed class TissueMask
+{
+    private readonly int[] _integral;
+
+    public TissueMask(byte[] mask, int width, int height, double scaleX, double scaleY)
+    {
+        if (mask.Length < width * height)
+        {
+            throw new ArgumentException("mask is smaller than width × height", nameof(mask));
+        }
+        Mask = mask;
+        Width = width;
+        Height = height;
+        ScaleX = scaleX;
+        ScaleY = scaleY;
+        _integral = new int[(width + 1) * (height + 1)];
+        for (var y = 0; y < height; y++)
+        {
+            var rowSum = 0;
+            for (var x = 0; x < width; x++)
+            {
+                rowSum += mask[(y * width) + x] != 0 ? 1 : 0;
+                _integral[((y + 1) * (width + 1)) + x + 1] = _integral[(y * (width + 1)) + x + 1] + rowSum;
+            }
+        }
+        TissuePixels = _integral[^1];
+    }
+
+    /// <summary>A mask that calls everything tissue (used with <c>--no-tissue</c>).</summary>
+    public static TissueMask All(long slideWidth, long slideHeight) => new([1], 1, 1, slideWidth, slideHeight);
+
+    /// <summary>1 = tissue, row-major.</summary>
+    public byte[] Mask { get; }
+
+    public int Width { get; }
+
+    public int Height { get; }
+
+    /// <summary>Level-0 pixels per mask pixel horizontally.</summary>
+    public double ScaleX { get; }
+
+    public double ScaleY { get; }
+
+    public int TissuePixels { get; }
+
+    public double TissueFraction => Width * Height == 0 ? 0 : (double)TissuePixels / (Width * Height);
+
+    /// <summary>
+    /// Fraction of the level-0 rectangle that is tissue, counting mask pixels whose centre lies inside it (the part
+    /// outside the slide counts as background). A rectangle smaller than a mask pixel takes the pixel under its centre.
+    /// </summary>
+    public double Fraction(double x0, double y0, double width, double height)
+    {
+        var (i0, i1) = Span(x0, width, ScaleX);
+        var (j0, j1) = Span(y0, height, ScaleY);
+        var total = (long)(i1 - i0) * (j1 - j0);
+        var ci0 = Math.Clamp(i0, 0, Width);
+        var ci1 = Math.Clamp(i1, 0, Width);
+        var cj0 = Math.Clamp(j0, 0, Height);
+        var cj1 = Math.Clamp(j1, 0, Height);
+        if (ci0 >= ci1 || cj0 >= cj1)
+        {
+            return 0;
+        }
+        var w1 = Width + 1;
+        long count = _integral[(cj1 * w1) + ci1] - _integral[(cj0 * w1) + ci1] - _integral[(cj1 * w1) + ci0] + _integral[(cj0 * w1) + ci0];
+        return (double)count / total;
+    }
+
+    private static (int Start, int End) Span(double start, double length, double scale)
+    {
+        var a = (int)Math.Ceiling((start / scale) - 0.5);
+        var b = (int)Math.Ceiling(((start + length) / scale) - 0.5);
+        if (b <= a)
+        {
+            a = (int)Math.Floor((start + (length / 2)) / scale);
+            b = a + 1;
+        }
+        return (a, b);
+    }
+}

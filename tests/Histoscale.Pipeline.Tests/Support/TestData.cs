@@ -1,0 +1,37 @@
+using Histoscale.Inference.Onnx;
+using Histoscale.Inference.Repository;
+using Histoscale.Slides.Synthesis;
+
+namespace Histoscale.Pipeline.Tests.Support;
+
+/// <summary>
+/// Small synthetic slides and models, generated once per test run into a shared folder (each is deterministic, so
+/// sharing them between tests changes nothing but time).
+/// </summary>
+internal static class TestData
+{
+    private static readonly string Root = Path.Combine(Path.GetTempPath(), "histoscale-pipeline-tests", "shared-" + Environment.ProcessId);
+    private static readonly Lock Gate = new();
+
+    /// <summary>A 1500×1100 Aperio-style slide (0.499 µm/px, 240-px JPEG tiles, 4× levels) with tissue and glass.</summary>
+    public static string Slide(int seed = 1, int width = 1500, int height = 1100, SynthLayout layout = SynthLayout.Svs) =>
+        Make($"slide-{seed}-{width}x{height}-{layout}.{(layout == SynthLayout.Svs ? "svs" : "tif")}", path =>
+            SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, Seed = seed, Layout = layout, MaxDegreeOfParallelism = 2 }));
+
+    public static string Model(BuiltModel model) => Make("models/" + model.Name, path =>
+        ModelRepositoryWriter.Write(Path.GetDirectoryName(path)!, model));
+
+    private static string Make(string name, Action<string> create)
+    {
+        var path = Path.Combine(Root, name);
+        lock (Gate)
+        {
+            if (!Path.Exists(path))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                create(path);
+            }
+        }
+        return path;
+    }
+}
