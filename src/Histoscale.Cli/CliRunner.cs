@@ -17,6 +17,9 @@ public static class CliRunner
             Output = stdout ?? Console.Out,
             Error = stderr ?? Console.Error,
             EnableDefaultExceptionHandler = false,
+            // Ctrl-C cancels the token; give a running batch time to finish and the checkpoint time to be written
+            // before the process is torn down (System.CommandLine's default is 2 s).
+            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
         };
         var err = config.Error;
         try
