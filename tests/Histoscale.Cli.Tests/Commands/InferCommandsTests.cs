@@ -1,0 +1,80 @@
+using System.Text.Json;
+using Histoscale.Inference.Onnx;
+using Histoscale.Inference.Repository;
+using Histoscale.Slides.Synthesis;
+
+namespace Histoscale.Cli.Tests.Commands;
+
+/// <summary><c>infer</c> and <c>demo</c> as a user runs them: outputs, the --json summary, and exit codes.</summary>
+public sealed class InferCommandsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("histoscale-infer-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task InferWritesOutputsAndJsonSummaryAndSkipsOnRerun()
+    {
+        var slide = Path.Combine(_dir, "a.svs");
+        SlideSynthesizer.Write(slide, new SynthOptions { Width = 1600, Height = 1200, Seed = 9 });
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var outDir = Path.Combine(_dir, "out");
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", outDir, "--batch", "8", "--json");
+        Assert.True(code == 0, stderr);
+        var entry = JsonDocument.Parse(stdout).RootElement.GetProperty("slides")[0];
+        Assert.Equal("a", entry.GetProperty("name").GetString());
+        Assert.True(entry.GetProperty("tiles").GetInt64() > 0);
+        foreach (var key in new[] { "seconds", "tilesPerSecond", "megapixelsPerSecond", "status" })
+        {
+            Assert.True(entry.TryGetProperty(key, out _), key);
+        }
+        foreach (var file in new[] { "a.tiles.csv", "a.heatmap.tif", "a.geojson", "a.annotation.json", "run.json" })
+        {
+            Assert.True(File.Exists(Path.Combine(outDir, file)), file);
+        }
+        Assert.StartsWith("x,y,width,height,tissue,background,stroma,nuclei_rich", File.ReadLines(Path.Combine(outDir, "a.tiles.csv")).First());
+        var before = File.GetLastWriteTimeUtc(Path.Combine(outDir, "a.tiles.csv"));
+        (code, stdout, _) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", outDir, "--json");
+        Assert.Equal(0, code);
+        Assert.Equal(before, File.GetLastWriteTimeUtc(Path.Combine(outDir, "a.tiles.csv")));
+    }
+
+    [Fact]
+    public async Task AFailingSlideIsReportedAndTheOthersComplete()
+    {
+        var good = Path.Combine(_dir, "good.svs");
+        SlideSynthesizer.Write(good, new SynthOptions { Width = 1000, Height = 800, Seed = 2 });
+        var bad = Path.Combine(_dir, "bad.svs");
+        File.WriteAllText(bad, "not a slide");
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var (code, _, stderr) = await ReaderCommandsTests.Run("infer", bad, good, "--model", model, "--out", Path.Combine(_dir, "out"));
+        Assert.Equal(CliRunner.Failure, code);
+        Assert.Contains("bad.svs", stderr);
+        Assert.True(File.Exists(Path.Combine(_dir, "out", "good.tiles.csv")));
+    }
+
+    [Fact]
+    public async Task BadModelOrOutputExitsTwo()
+    {
+        var slide = Path.Combine(_dir, "s.svs");
+        SlideSynthesizer.Write(slide, new SynthOptions { Width = 600, Height = 500, Seed = 2 });
+        var (code, _, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", Path.Combine(_dir, "missing.onnx"), "--out", Path.Combine(_dir, "o"));
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("missing.onnx", stderr);
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var blocker = Path.Combine(_dir, "file-not-folder");
+        File.WriteAllText(blocker, "x");
+        (code, _, _) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", blocker);
+        Assert.Equal(CliRunner.BadInput, code);
+    }
+
+    [Fact]
+    public async Task DemoRunsEndToEnd()
+    {
+        var outDir = Path.Combine(_dir, "demo");
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("demo", "--out", outDir, "--width", "2400", "--height", "1800");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("heatmap.tif", stdout);
+        Assert.True(Directory.EnumerateFiles(outDir, "*.geojson", SearchOption.AllDirectories).Any());
+    }
+}
