@@ -37,4 +37,7 @@ public interface ITiledImage
 
     /// <summary>Size in bytes of the stored (compressed) block; 0 for a blank block.</summary>
     long StoredTileBytes(long col, long row);
+
+    /// <summary>Where block (col,row) is stored in the file, so it can be fetched ahead; null when blank or unknown.</summary>
+    Sources.ByteRange? StoredTileRange(long col, long row) => null;
 }

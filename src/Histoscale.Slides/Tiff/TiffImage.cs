@@ -147,6 +147,14 @@ public sealed class TiffImage : ITiledImage
 
     public long StoredTileBytes(long col, long row) => _counts[Index(col, row)];
 
+    public Sources.ByteRange? StoredTileRange(long col, long row)
+    {
+        var i = Index(col, row);
+        var count = _counts[i];
+        // Blank or implausible entries are not hints worth fetching; DecodeTile reports the broken ones.
+        return count is <= 0 or > MaxStoredBlockBytes || _offsets[i] < 0 ? null : new Sources.ByteRange(_offsets[i], (int)count);
+    }
+
     /// <summary>Rows of block (col,row) that hold image data (all but the last strip: TileHeight).</summary>
     public int BlockRows(long row) => IsStripped ? (int)Math.Min(TileHeight, Height - (row * TileHeight)) : TileHeight;
 

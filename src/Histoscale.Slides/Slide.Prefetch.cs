@@ -1,0 +1,32 @@
+using Histoscale.Slides.Sources;
+
+namespace Histoscale.Slides;
+
+public sealed partial class Slide
+{
+    /// <summary>Where tile (col,row) of a level is stored in the file; null for a blank tile.</summary>
+    public ByteRange? GetTileByteRange(int level, long col, long row) => _layout.Levels[CheckLevel(level).Index].StoredTileRange(col, row);
+
+    /// <summary>
+    /// Tells the byte source which tiles will be read next, so a remote source can fetch them ahead (coalesced,
+    /// concurrently). Returns false, doing nothing, when the source cannot prefetch (a local file, plain HTTP).
+    /// </summary>
+    public bool PrefetchTiles(int level, IEnumerable<(long Col, long Row)> tiles)
+    {
+        if (_source is not IPrefetchingSource prefetching)
+        {
+            return false;
+        }
+        var image = _layout.Levels[CheckLevel(level).Index];
+        var ranges = new List<ByteRange>();
+        foreach (var (col, row) in tiles)
+        {
+            if (image.StoredTileRange(col, row) is { } r)
+            {
+                ranges.Add(r);
+            }
+        }
+        prefetching.Prefetch(ranges);
+        return true;
+    }
+}

@@ -1,0 +1,63 @@
+using Histoscale.Slides;
+using Histoscale.Slides.Sources;
+using Histoscale.Storage.Azure;
+using Histoscale.Storage.Gcs;
+using Histoscale.Storage.Remote;
+using Histoscale.Storage.S3;
+using Histoscale.Storage.Strategies;
+
+namespace Histoscale.Storage;
+
+/// <summary>
+/// Opens s3://, gs://, az:// and Azure https blob URIs as byte sources: the store's raw reader, the shared retry
+/// policy, then the data-loading strategies of <see cref="StorageOptions.Strategy"/>.
+/// </summary>
+public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider
+{
+    public StorageOptions Options => options;
+
+    public bool CanOpen(Uri uri) => StorageUri.TryParse(uri, out _);
+
+    IByteSource IByteSourceProvider.Open(Uri uri) => Open(uri.OriginalString);
+
+    /// <summary>Opens one object; <see cref="SlideException"/> naming the URI when it is missing, forbidden or unreachable.</summary>
+    public StorageSource Open(string uri, StorageStats? stats = null)
+    {
+        if (!StorageUri.TryParse(uri, out var parsed) || parsed is null)
+        {
+            throw new SlideException(uri, "not an object-store URI (s3://bucket/key, gs://bucket/object, az://container/blob, https://ACCOUNT.blob.core.windows.net/container/blob)");
+        }
+        if (parsed.Key.Length == 0 || parsed.Key.EndsWith('/'))
+        {
+            throw new SlideException(uri, "names a bucket or prefix, not one object (expand it into slides with SlideInputs)");
+        }
+        var reader = CreateReader(parsed, uri);
+        RemoteSource remote;
+        try
+        {
+            remote = new RemoteSource(reader, options.Strategy.Retry);
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+        try
+        {
+            return new StorageSource(remote, options.Strategy, stats);
+        }
+        catch
+        {
+            remote.Dispose();
+            throw;
+        }
+    }
+
+    private ObjectReader CreateReader(StorageUri uri, string name) => uri.Kind switch
+    {
+        StoreKind.S3 => new S3ObjectReader(S3Clients.For(options), uri.Container, uri.Key, name),
+        StoreKind.AzureBlob => new AzureBlobReader(AzureClients.For(uri, options), name),
+        StoreKind.Gcs => new GcsObjectReader(GcsClients.For(options), uri.Container, uri.Key, name),
+        _ => throw new SlideException(name, $"unsupported store {uri.Kind}"),
+    };
+}

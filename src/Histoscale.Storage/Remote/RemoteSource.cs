@@ -1,0 +1,130 @@
+using Histoscale.Slides;
+using Histoscale.Slides.Sources;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Histoscale.Storage.Remote;
+
+/// <summary>
+/// An <see cref="ObjectReader"/> as a byte source, with the one retry policy every store shares: per-attempt
+/// timeout, exponential backoff with jitter for transient failures, and a final <see cref="SlideException"/>
+/// naming the URI and the last cause when the budget is spent or the store says no (403/404).
+/// </summary>
+public sealed class RemoteSource : IByteSource
+{
+    private readonly ObjectReader _reader;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly RetryOptions _retry;
+    private long _retries;
+
+    public RemoteSource(ObjectReader reader, RetryOptions retry)
+    {
+        _reader = reader;
+        _retry = retry;
+        _pipeline = Build(retry, () => Interlocked.Increment(ref _retries));
+        Name = reader.Name;
+        Length = Run(ct => new ValueTask<long>(_reader.GetLengthAsync(ct)), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+    }
+
+    public string Name { get; }
+
+    public long Length { get; }
+
+    /// <summary>Requests that were tried again (each attempt after the first).</summary>
+    public long Retries => Interlocked.Read(ref _retries);
+
+    public int Read(long offset, Span<byte> buffer)
+    {
+        // The SDKs are async-only (AWS) or async-first; decode threads block here, which is why the strategy
+        // layer above serves most reads from memory without reaching this point.
+        var count = Clamp(offset, buffer.Length);
+        if (count == 0)
+        {
+            return 0;
+        }
+        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            var n = ReadAsync(offset, rented.AsMemory(0, count)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var count = Clamp(offset, buffer.Length);
+        if (count == 0)
+        {
+            return 0;
+        }
+        var target = buffer[..count];
+        await Run(async ct =>
+        {
+            await _reader.ReadRangeAsync(offset, target, ct).ConfigureAwait(false);
+            return count;
+        }, cancellationToken).ConfigureAwait(false);
+        return count;
+    }
+
+    public void Dispose() => _reader.Dispose();
+
+    private int Clamp(long offset, int wanted) => offset < 0 || offset >= Length ? 0 : (int)Math.Min(wanted, Length - offset);
+
+    private async ValueTask<T> Run<T>(Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(action, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageRequestException ex)
+        {
+            throw Final(ex.Transient ? $"{ex.Cause} (gave up after {_retry.MaxAttempts} attempts)" : ex.Cause, ex);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw Final($"request timed out after {_retry.AttemptTimeout.TotalSeconds:0.#} s (gave up after {_retry.MaxAttempts} attempts)", ex);
+        }
+        catch (Exception ex) when (IsNetworkFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw Final($"{ex.GetType().Name}: {ex.Message} (gave up after {_retry.MaxAttempts} attempts)", ex);
+        }
+    }
+
+    private SlideException Final(string cause, Exception inner) => new(Name, cause, inner: inner);
+
+    private static bool IsNetworkFailure(Exception ex) => ex is HttpRequestException or IOException or System.Net.Sockets.SocketException;
+
+    private static ResiliencePipeline Build(RetryOptions retry, Action onRetry)
+    {
+        var builder = new ResiliencePipelineBuilder();
+        if (retry.MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = retry.MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = retry.BaseDelay,
+                MaxDelay = retry.MaxDelay,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<StorageRequestException>(e => e.Transient)
+                    .Handle<TimeoutRejectedException>()
+                    .Handle<Exception>(IsNetworkFailure),
+                OnRetry = _ =>
+                {
+                    onRetry();
+                    return ValueTask.CompletedTask;
+                },
+            });
+        }
+        // Inside the retry, so the timeout bounds each attempt (a stalled body included), not the whole budget.
+        builder.AddTimeout(retry.AttemptTimeout);
+        return builder.Build();
+    }
+}

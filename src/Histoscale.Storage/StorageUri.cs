@@ -1,0 +1,65 @@
+namespace Histoscale.Storage;
+
+/// <summary>The object stores a URI can name.</summary>
+public enum StoreKind
+{
+    S3,
+    AzureBlob,
+    Gcs,
+}
+
+/// <summary>
+/// A parsed object-store URI: s3://bucket/key, gs://bucket/object, az://container/blob, or
+/// https://ACCOUNT.blob.core.windows.net/container/blob[?SAS]. The key may be empty or end in '/' (a prefix).
+/// </summary>
+public sealed record StorageUri(StoreKind Kind, string Container, string Key, Uri Original)
+{
+    /// <summary>Azure account for https blob URLs; null for az:// (the account comes from the connection string).</summary>
+    public string? Account { get; init; }
+
+    public override string ToString() => Original.ToString();
+
+    public static bool TryParse(string text, out StorageUri? uri)
+    {
+        uri = null;
+        return Uri.TryCreate(text, UriKind.Absolute, out var u) && TryParse(u, out uri);
+    }
+
+    public static bool TryParse(Uri u, out StorageUri? uri)
+    {
+        uri = null;
+        var kind = u.Scheme switch
+        {
+            "s3" => StoreKind.S3,
+            "gs" => StoreKind.Gcs,
+            "az" => StoreKind.AzureBlob,
+            "https" when u.Host.EndsWith(".blob.core.windows.net", StringComparison.OrdinalIgnoreCase) => StoreKind.AzureBlob,
+            _ => (StoreKind?)null,
+        };
+        if (kind is null)
+        {
+            return false;
+        }
+        // Keys keep their own escaping rules per store, so take the unescaped path verbatim after the container.
+        var path = Uri.UnescapeDataString(u.AbsolutePath).TrimStart('/');
+        string container, key;
+        string? account = null;
+        if (u.Scheme == "https")
+        {
+            account = u.Host[..u.Host.IndexOf('.')];
+            var slash = path.IndexOf('/');
+            (container, key) = slash < 0 ? (path, "") : (path[..slash], path[(slash + 1)..]);
+        }
+        else
+        {
+            container = u.Host;
+            key = path;
+        }
+        if (container.Length == 0)
+        {
+            return false;
+        }
+        uri = new StorageUri(kind.Value, container, key, u) { Account = account };
+        return true;
+    }
+}
