@@ -9,5 +9,6 @@ public static class BenchCommand
     {
         BenchReadCommand.Create(),
         BenchInferCommand.Create(),
+        BenchStorageCommand.Create(),
     };
 }

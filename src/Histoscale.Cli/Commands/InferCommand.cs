@@ -122,7 +122,7 @@ public static class InferCommand
         {
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
         }
-        var slides = SlideInputs.Expand(request.Slides);
+        var slides = await InferInputs.ExpandAsync(request.Slides, cancellationToken);
         var runOptions = new RunOptions
         {
             OutputDirectory = request.Out,

@@ -36,6 +36,7 @@ internal sealed class SlideInference
     private readonly int _end;
     private readonly int _base;
     private int _next;
+    private readonly PlanPrefetcher _prefetcher;
 
     public SlideInference(PlanTileReader reader, TilePlan plan, ModelIo io, TensorPacker packer, DynamicBatcher batcher, ResultsFile results,
         PipelineOptions options, StageTimings timings, Action<int> onTilesWritten)
@@ -54,6 +55,7 @@ internal sealed class SlideInference
         _end = plan.Tiles.Count;
         _base = _start - (_start % _batch);
         _next = _start;
+        _prefetcher = new PlanPrefetcher(reader.Slide, plan);
     }
 
     /// <summary>Runs until every tile is checkpointed; on cancellation or failure, checkpoints what finished and throws.</summary>
@@ -160,6 +162,7 @@ internal sealed class SlideInference
                 {
                     return;
                 }
+                _prefetcher.OnClaim(index, _start, _end);
                 var t0 = Stopwatch.GetTimestamp();
                 _reader.Read(_plan.Tiles[index], rgba.AsSpan(0, _reader.TileBytes), scratch);
                 var t1 = Stopwatch.GetTimestamp();

@@ -15,6 +15,8 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
 {
     public int TileBytes => plan.TileSize * plan.TileSize * 4;
 
+    public Slide Slide => slide;
+
     /// <summary>Per-worker buffers for the resampling path.</summary>
     public sealed class Scratch : IDisposable
     {

@@ -1,0 +1,64 @@
+using Histoscale.Pipeline.Planning;
+using Histoscale.Slides;
+
+namespace Histoscale.Pipeline.Reading;
+
+/// <summary>
+/// Tells the slide's byte source which stored tiles the plan will read next, so a remote source (object storage)
+/// fetches them ahead, coalesced and concurrently, while the decoders work. The pipeline knows its future; the
+/// storage layer cannot guess it. On sources that cannot prefetch (local files) it switches itself off.
+/// </summary>
+public sealed class PlanPrefetcher(Slide slide, TilePlan plan)
+{
+    /// <summary>How far ahead of the decoders to hint, in plan tiles, and how many tiles one hint covers.</summary>
+    public const int Lead = 512;
+    public const int Chunk = 64;
+
+    private volatile bool _disabled;
+
+    /// <summary>
+    /// Called once per plan tile as a decoder claims it (each index is claimed exactly once): the first claimed tile
+    /// hints the whole lead-in, and every <see cref="Chunk"/>-th tile hints the chunk <see cref="Lead"/> tiles ahead.
+    /// </summary>
+    public void OnClaim(int index, int start, int end)
+    {
+        if (_disabled)
+        {
+            return;
+        }
+        if (index == start)
+        {
+            Hint(start, Math.Min(end, start + Lead + Chunk));
+        }
+        else if (index % Chunk == 0 && index + Lead < end)
+        {
+            Hint(index + Lead, Math.Min(end, index + Lead + Chunk));
+        }
+    }
+
+    private void Hint(int from, int to)
+    {
+        var level = slide.Levels[plan.Level];
+        var scale = plan.Resampled ? plan.Scale : 1.0;
+        var tiles = new HashSet<(long, long)>();
+        for (var i = from; i < to; i++)
+        {
+            var t = plan.Tiles[i];
+            var x0 = (long)(t.Column * plan.Stride * scale);
+            var y0 = (long)(t.Row * plan.Stride * scale);
+            var x1 = Math.Min(level.Width - 1, (long)Math.Ceiling(((t.Column * plan.Stride) + plan.TileSize) * scale));
+            var y1 = Math.Min(level.Height - 1, (long)Math.Ceiling(((t.Row * plan.Stride) + plan.TileSize) * scale));
+            for (var row = Math.Max(0, y0) / level.TileHeight; row <= y1 / level.TileHeight; row++)
+            {
+                for (var col = Math.Max(0, x0) / level.TileWidth; col <= x1 / level.TileWidth; col++)
+                {
+                    tiles.Add((col, row));
+                }
+            }
+        }
+        if (!slide.PrefetchTiles(plan.Level, tiles))
+        {
+            _disabled = true;
+        }
+    }
+}
