@@ -1,0 +1,49 @@
+using Histoscale.Cli;
+using Histoscale.Inference.Onnx;
+using Histoscale.Inference.Repository;
+using Histoscale.Slides.Synthesis;
+using Histoscale.Storage.Tests.Support;
+
+namespace Histoscale.Storage.Tests;
+
+/// <summary><c>histoscale infer</c> over a bucket/container prefix writes the same tile tables as over the local folder.</summary>
+public sealed class InferFromBucketTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("histoscale-infer-bucket-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [SkippableTheory]
+    [MemberData(nameof(Stores.All), MemberType = typeof(Stores))]
+    public async Task BucketPrefixGivesTheSameTilesCsvAsTheLocalFolder(string store)
+    {
+        Stores.Require(store);
+        StorageProviders.RegisterAll();
+        var local = Directory.CreateDirectory(Path.Combine(_dir, "slides")).FullName;
+        var prefix = $"infer-{Guid.NewGuid():N}/";
+        foreach (var (name, seed) in new[] { ("one.svs", 21), ("two.svs", 22) })
+        {
+            var path = Path.Combine(local, name);
+            SlideSynthesizer.Write(path, new SynthOptions { Width = 1400, Height = 1000, Seed = seed });
+            Stores.Put(store, prefix + name, File.ReadAllBytes(path));
+        }
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var fromDisk = Path.Combine(_dir, "out-local");
+        var fromStore = Path.Combine(_dir, "out-" + store);
+        Assert.Equal(0, await Run("infer", local, "--model", model, "--out", fromDisk, "--batch", "8"));
+        Assert.Equal(0, await Run("infer", Stores.Uri(store, prefix), "--model", model, "--out", fromStore, "--batch", "8"));
+        foreach (var name in new[] { "one", "two" })
+        {
+            Assert.Equal(File.ReadAllText(Path.Combine(fromDisk, $"{name}.tiles.csv")), File.ReadAllText(Path.Combine(fromStore, $"{name}.tiles.csv")));
+        }
+    }
+
+    private static async Task<int> Run(params string[] args)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(HistoscaleCommands.CreateRoot(), args, stdout, stderr);
+        Assert.True(code == 0, $"{string.Join(' ', args)} exited {code}: {stderr}");
+        return code;
+    }
+}
