@@ -15,6 +15,7 @@ public static class HistoscaleCommands
         SynthCommand.Create(),
         InferCommand.Create(),
         DemoCommand.Create(),
+        SampleModelCommand.Create(),
         BenchCommand.Create(),
     };
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks with their peers/limits measured in the same run (figures go to BENCHMARKS.md).
+#   bash bench/run.sh [reader|decoders|infer|trivial|server|all]   (default: all)
+# Needs: a Release build, /usr/bin/python3 with the peer packages (see ../shared/README.md), ../shared next to the repo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+shared=${HISTOSCALE_SHARED:-$(cd .. && pwd)/shared}
+data=${HISTOSCALE_BENCH_DATA:-/tmp/histoscale-bench}
+mkdir -p "$data"
+dotnet build -c Release src/Histoscale.Cli -v q -nologo >/dev/null
+H=src/Histoscale.Cli/bin/Release/net10.0/histoscale
+py=/usr/bin/python3
+say() { echo; echo "### $*"; echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
+run() { echo "\$ $*"; "$@"; }
+
+big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
+mid=$data/synth-20000x16000.svs
+[ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
+[ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
+
+if [[ $what == reader || $what == all ]]; then
+  say "reader: bench read vs raw libjpeg-turbo limit vs OpenSlide, 2 threads then 1"
+  for t in 2 1; do
+    run $py "$shared/bench/jpeg_limit.py" "$big" $t
+    run $H bench read "$big" --threads $t
+    run $py "$shared/bench/openslide_read.py" "$big" $t
+    run $H bench read "$big" --threads $t
+  done
+fi
+
+if [[ $what == decoders || $what == all ]]; then
+  say "JPEG decoder candidates on real tiles (1 thread, then 2)"
+  dotnet build -c Release bench/Histoscale.Bench -v q -nologo >/dev/null
+  for t in 1 2; do run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench jpeg "$big" $t 3000; done
+fi
+
+if [[ $what == infer || $what == all ]]; then
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  for m in resnet18 mobilenet_v3_large; do
+    say "pipeline vs model-only: $m, batch 32, CPU"
+    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 20
+    rm -rf "$data/out-$m"
+    run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$shared/models/$m.onnx" "${norm[@]}" --batch 32 --out "$data/out-$m" --json
+    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 20
+  done
+  say "Python peer: OpenSlide + PyTorch (resnet18, 512 tiles, batch 32)"
+  run $py "$shared/bench/torch_pipeline.py" "$mid" resnet18 512 32
+fi
+
+if [[ $what == trivial || $what == all ]]; then
+  say "trivial per-tile model: pipeline MP/s vs bench read MP/s; peak RSS on a ≥ 1 GP slide"
+  rm -rf "$data/repo" "$data/out-trivial"
+  run $H sample-model mean_intensity --repository "$data/repo" --tile-size 240 >/dev/null
+  run $H bench read "$big" --threads 2
+  run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$big" --model "$data/repo/mean_intensity" --mpp 0.499 --no-tissue --batch 64 --out "$data/out-trivial" --json
+  run $H bench read "$big" --threads 2
+fi
