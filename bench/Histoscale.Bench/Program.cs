@@ -9,6 +9,10 @@ if (args.Length >= 2 && args[0] == "jpeg-verify")
 {
     return JpegVerify.Run(TileStreams.Load(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : int.MaxValue));
 }
+if (args.Length >= 4 && args[0] == "jpeg-compare")
+{
+    return JpegVerify.Compare(File.ReadAllBytes(args[1]), int.Parse(args[2], CultureInfo.InvariantCulture), int.Parse(args[3], CultureInfo.InvariantCulture));
+}
 if (args.Length < 2 || args[0] != "jpeg")
 {
     Console.Error.WriteLine("usage: Histoscale.Bench jpeg SLIDE [THREADS] [MAX_TILES]");
@@ -18,7 +22,9 @@ var threads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture)
 var max = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 4000;
 var tiles = TileStreams.Load(args[1], max);
 Console.WriteLine($"slide={args[1]} tiles={tiles.Streams.Count} tile={tiles.Width}x{tiles.Height} threads={threads}");
-foreach (var decoder in JpegCandidates.All)
+// JPEG_CANDIDATES=Histoscale,Skia limits the run to candidates whose names contain one of the words.
+var only = Environment.GetEnvironmentVariable("JPEG_CANDIDATES")?.Split(',', StringSplitOptions.RemoveEmptyEntries);
+foreach (var decoder in JpegCandidates.All.Where(d => only is null || only.Any(o => d.Name.Contains(o, StringComparison.OrdinalIgnoreCase))))
 {
     decoder.Decode(tiles.Streams[0], tiles.Width, tiles.Height, new byte[tiles.Width * tiles.Height * 4]); // warm-up, native load
     var best = double.MaxValue;

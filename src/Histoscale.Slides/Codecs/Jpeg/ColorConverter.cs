@@ -19,8 +19,6 @@ internal static class ColorConverter
     private static readonly int CrG = -Fix(0.71414);
     private static readonly int CbG = -Fix(0.34414);
 
-    public static bool UseAvx2 { get; set; } = Avx2.IsSupported;
-
     /// <summary>libjpeg's FIX(x) for SCALEBITS 16.</summary>
     private static int Fix(double x) => (int)((x * (1L << ScaleBits)) + 0.5);
 
@@ -33,7 +31,7 @@ internal static class ColorConverter
         }
         var x = 0;
         var output = MemoryMarshal.Cast<byte, uint>(rgba);
-        if (UseAvx2 && width >= 8)
+        if (JpegDecoder.UseAvx2 && width >= 8)
         {
             ref var y0 = ref MemoryMarshal.GetReference(y);
             ref var cb0 = ref MemoryMarshal.GetReference(cb);

@@ -10,6 +10,9 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// Like libjpeg, reading stops at a marker and supplies zero bits from there on; unlike libjpeg we count those
 /// padding bits, and a caller that finds any of them consumed hands the whole stream to libjpeg instead
 /// (<see cref="PaddingConsumed"/>), so truncated or corrupt data decodes exactly as libjpeg-turbo decodes it.
+/// Running off the end of the data without meeting a marker counts as consuming padding too: libjpeg, fed a
+/// memory buffer by SkiaSharp, asks for more input there and reports the stream incomplete, even when (no EOI)
+/// every coded bit was present.
 /// </summary>
 internal ref struct EntropyDecoder
 {
@@ -25,6 +28,7 @@ internal ref struct EntropyDecoder
     private int padding;
     private int marker;
     private int markerEnd;
+    private bool ranOffEnd;
 
     public EntropyDecoder(ReadOnlySpan<byte> data, int start)
     {
@@ -33,8 +37,8 @@ internal ref struct EntropyDecoder
         marker = NoMarker;
     }
 
-    /// <summary>True when decoding used zero bits supplied past a marker or past the end: the data was cut short or is corrupt.</summary>
-    public readonly bool PaddingConsumed => bits < padding;
+    /// <summary>True when decoding used zero bits supplied past a marker, or read to the end of the data: cut short or corrupt.</summary>
+    public readonly bool PaddingConsumed => bits < padding || ranOffEnd;
 
     /// <summary>
     /// Decodes one block's coefficients into <paramref name="block"/> (natural order, all zero on entry) and adds
@@ -247,7 +251,12 @@ internal ref struct EntropyDecoder
     {
         while (n <= 56)
         {
-            if (marker != NoMarker || position >= data.Length)
+            if (marker == NoMarker && position >= data.Length)
+            {
+                ranOffEnd = true;
+                marker = EndOfData;
+            }
+            if (marker != NoMarker)
             {
                 n += 8; // zero bits, as libjpeg supplies them
                 padding += 8;
@@ -269,6 +278,7 @@ internal ref struct EntropyDecoder
             }
             if (q >= data.Length)
             {
+                ranOffEnd = true;
                 marker = EndOfData;
                 markerEnd = q;
                 continue;

@@ -9,9 +9,11 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// Inverse DCT of one block into 8×8 samples, reproducing libjpeg's JDCT_ISLOW (jidctint.c) bit for bit: the
 /// Loeffler–Ligtenberg–Moschytz butterfly in 13-bit fixed point, columns first with 2 extra bits of precision,
 /// then rows, each output descaled with rounding and range-limited through libjpeg's wrap-around table.
-/// Arithmetic is 32-bit, as in libjpeg-turbo's SIMD IDCTs and in libjpeg where long is 32 bits: for
-/// coefficients an 8-bit image can produce nothing overflows; for corrupt ones results may differ from a
-/// 64-bit libjpeg build, harmlessly.
+/// The reference is libjpeg-turbo's C code on a 64-bit (LP64) build, whose intermediate sums are 64-bit while
+/// the pass-1 workspace is 32-bit. The vector path works in 32 bits throughout, which gives the same results
+/// whenever no sum can overflow: an interval bound over the butterfly shows that holds for dequantised DC up to
+/// ±<see cref="VectorDcLimit"/> and AC up to ±<see cref="VectorAcLimit"/> (what 8-bit images produce). Blocks
+/// beyond that — corrupt or adversarial streams only — take the scalar path, which mirrors the LP64 arithmetic.
 /// </summary>
 internal static class Idct
 {
@@ -32,14 +34,19 @@ internal static class Idct
     private const int Fix2562915447 = 20995;
     private const int Fix3072711026 = 25172;
 
+    /// <summary>Largest dequantised magnitudes for which no 32-bit intermediate of either pass can overflow.</summary>
+    private const int VectorDcLimit = 2048;
+    private const int VectorAcLimit = 1120;
+
     private const int Pass1Round = 1 << (ConstBits - Pass1Bits - 1);
     private const int Pass2Round = 1 << (ConstBits + Pass1Bits + 3 - 1);
 
-    public static bool UseAvx2 { get; set; } = Avx2.IsSupported;
-
-    /// <summary>The sample a block with only a DC coefficient (already dequantised) decodes to: ISLOW's constant output.</summary>
+    /// <summary>
+    /// The sample a block with only a DC coefficient (already dequantised) decodes to: ISLOW's constant output.
+    /// libjpeg's column shortcut forms dc &lt;&lt; 2 in an int, its row shortcut descales that in 64 bits.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte DcSample(int dc) => RangeLimit(((dc << Pass1Bits) + (1 << (Pass1Bits + 2))) >> (Pass1Bits + 3));
+    public static byte DcSample(int dc) => RangeLimit((int)(((long)unchecked(dc << Pass1Bits) + (1 << (Pass1Bits + 2))) >> (Pass1Bits + 3)));
 
     /// <summary>
     /// libjpeg's post-IDCT range limit: the descaled value is taken modulo 1024 as a signed 10-bit number, then
@@ -64,21 +71,19 @@ internal static class Idct
         {
             throw new ArgumentOutOfRangeException(nameof(dst), "block does not fit");
         }
-        if (UseAvx2)
-        {
-            TransformAvx2(ref MemoryMarshal.GetReference(coef), ref MemoryMarshal.GetReference(quant), ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), offset), stride);
-        }
-        else
+        if (!JpegDecoder.UseAvx2
+            || !TransformAvx2(ref MemoryMarshal.GetReference(coef), ref MemoryMarshal.GetReference(quant), ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), offset), stride))
         {
             TransformScalar(coef, quant, dst[offset..], stride);
         }
     }
 
+    /// <summary>libjpeg's C arithmetic exactly (64-bit sums, 32-bit workspace), for any coefficients.</summary>
     public static void TransformScalar(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int stride)
     {
         Span<int> ws = stackalloc int[64];
-        Span<int> v = stackalloc int[8];
-        Span<int> o = stackalloc int[8];
+        Span<long> v = stackalloc long[8];
+        Span<long> o = stackalloc long[8];
         for (var col = 0; col < 8; col++)
         {
             for (var i = 0; i < 8; i++)
@@ -88,21 +93,25 @@ internal static class Idct
             Butterfly(v, Pass1Round, o);
             for (var i = 0; i < 8; i++)
             {
-                ws[(i * 8) + col] = o[i] >> (ConstBits - Pass1Bits);
+                ws[(i * 8) + col] = unchecked((int)(o[i] >> (ConstBits - Pass1Bits)));
             }
         }
         for (var row = 0; row < 8; row++)
         {
-            Butterfly(ws.Slice(row * 8, 8), Pass2Round, o);
             for (var i = 0; i < 8; i++)
             {
-                dst[(row * stride) + i] = RangeLimit(o[i] >> (ConstBits + Pass1Bits + 3));
+                v[i] = ws[(row * 8) + i];
+            }
+            Butterfly(v, Pass2Round, o);
+            for (var i = 0; i < 8; i++)
+            {
+                dst[(row * stride) + i] = RangeLimit(unchecked((int)(o[i] >> (ConstBits + Pass1Bits + 3))));
             }
         }
     }
 
     /// <summary>One 1-D ISLOW pass; outputs still carry the 2^13 scale plus <paramref name="round"/>.</summary>
-    private static void Butterfly(ReadOnlySpan<int> i, int round, Span<int> o)
+    private static void Butterfly(ReadOnlySpan<long> i, long round, Span<long> o)
     {
         // Even part: the rotator is sqrt(2)*c(-6).
         var z1 = (i[2] + i[6]) * Fix0541196100;
@@ -116,7 +125,7 @@ internal static class Idct
         var tmp12 = tmp1 - tmp2;
 
         // Odd part.
-        int t0 = i[7], t1 = i[5], t2 = i[3], t3 = i[1];
+        long t0 = i[7], t1 = i[5], t2 = i[3], t3 = i[1];
         var z1o = t0 + t3;
         var z2 = t1 + t2;
         var z3 = t0 + t2;
@@ -149,7 +158,7 @@ internal static class Idct
     /// The same with one Vector256 per row of eight: pass 1 runs down all eight columns at once, a transpose
     /// turns columns into rows for pass 2, and a second transpose brings the samples back into row order.
     /// </summary>
-    private static void TransformAvx2(ref short coef, ref int quant, ref byte dst, int stride)
+    private static bool TransformAvx2(ref short coef, ref int quant, ref byte dst, int stride)
     {
         var r0 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 0)) * Vector256.LoadUnsafe(ref quant, 0);
         var r1 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 8)) * Vector256.LoadUnsafe(ref quant, 8);
@@ -159,6 +168,15 @@ internal static class Idct
         var r5 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 40)) * Vector256.LoadUnsafe(ref quant, 40);
         var r6 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 48)) * Vector256.LoadUnsafe(ref quant, 48);
         var r7 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 56)) * Vector256.LoadUnsafe(ref quant, 56);
+
+        // Products of a 16-bit coefficient and a 16-bit quantiser fit an int, so Abs cannot meet int.MinValue.
+        var acLimit = Vector256.Create(VectorAcLimit);
+        var largest = Vector256.Max(Vector256.Max(Vector256.Max(Vector256.Abs(r1), Vector256.Abs(r2)), Vector256.Max(Vector256.Abs(r3), Vector256.Abs(r4))),
+            Vector256.Max(Vector256.Max(Vector256.Abs(r5), Vector256.Abs(r6)), Vector256.Abs(r7)));
+        if (Vector256.GreaterThanAny(largest, acLimit) || Vector256.GreaterThanAny(Vector256.Abs(r0), acLimit.WithElement(0, VectorDcLimit)))
+        {
+            return false;
+        }
 
         Butterfly(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, Pass1Round);
         r0 = Vector256.ShiftRightArithmetic(r0, ConstBits - Pass1Bits);
@@ -197,6 +215,7 @@ internal static class Idct
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 5 * stride), rows4567.GetElement(1));
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 6 * stride), rows4567.GetElement(2));
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 7 * stride), rows4567.GetElement(3));
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

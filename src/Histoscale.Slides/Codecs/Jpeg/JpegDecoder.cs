@@ -11,6 +11,9 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// </summary>
 public static class JpegDecoder
 {
+    /// <summary>Vector paths on (AVX2 present) or off: a switch for tests that compare them with the scalar ones.</summary>
+    internal static bool UseAvx2 { get; set; } = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+
     /// <summary>
     /// Decodes a complete JPEG stream of exactly <paramref name="width"/> × <paramref name="height"/> into RGBA
     /// rows <paramref name="stride"/> bytes apart. False (destination contents then unspecified) when the

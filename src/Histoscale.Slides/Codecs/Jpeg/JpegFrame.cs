@@ -85,6 +85,7 @@ internal sealed class JpegFrame
             t.Usable = false;
         }
         Array.Clear(QuantDefined);
+        Array.Clear(Block); // a decode abandoned mid-block leaves coefficients behind
         Width = Height = ComponentCount = 0;
         RestartInterval = 0;
         SawJfif = SawAdobe = false;

@@ -14,8 +14,6 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// </summary>
 internal static class Upsampler
 {
-    public static bool UseAvx2 { get; set; } = Avx2.IsSupported;
-
     /// <summary>
     /// One output row from one input row (h2v1), or from the nearer and further input rows (h2v2). Writes
     /// 2 × width samples to <paramref name="output"/> (plus up to 32 bytes of slack); <paramref name="sums"/>
@@ -29,7 +27,7 @@ internal static class Upsampler
         }
         // sums[i + 1] = the vertically filtered input column i; sums[0] and sums[width + 1] replicate the edges.
         var i = 0;
-        if (UseAvx2)
+        if (JpegDecoder.UseAvx2)
         {
             ref var n0 = ref MemoryMarshal.GetReference(near);
             ref var f0 = ref MemoryMarshal.GetReference(far);
@@ -54,7 +52,7 @@ internal static class Upsampler
 
         int evenBias = vertical ? 8 : 1, oddBias = vertical ? 7 : 2, shift = vertical ? 4 : 2;
         i = 0;
-        if (UseAvx2)
+        if (JpegDecoder.UseAvx2)
         {
             ref var s0 = ref MemoryMarshal.GetReference(sums);
             ref var o0 = ref MemoryMarshal.GetReference(output);
