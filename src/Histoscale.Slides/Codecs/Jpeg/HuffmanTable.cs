@@ -8,7 +8,7 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// </summary>
 internal sealed class HuffmanTable
 {
-    public const int FastBits = 9;
+    public const int FastBits = 10;
     public const int FastSize = 1 << FastBits;
 
     /// <summary>Code length &lt;&lt; 8 | symbol for every code of at most FastBits bits; 0 where a longer code starts.</summary>
@@ -31,10 +31,30 @@ internal sealed class HuffmanTable
     /// <summary>Defined by a DHT segment and accepted by the same checks libjpeg-turbo makes.</summary>
     public bool Usable;
 
+    /// <summary>
+    /// The definition the tables were last built from: the tiles of a slide share their tables (TIFF
+    /// JPEGTables), so a thread's next tile usually finds them built already.
+    /// </summary>
+    private readonly byte[] builtFrom = new byte[16 + 256];
+    private int builtLength;
+    private bool builtAsDc;
+
     /// <summary>Builds the table from a DHT definition; false where libjpeg-turbo would reject the table.</summary>
     public bool Build(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
     {
+        var total = 0;
+        foreach (var n in counts[..16])
+        {
+            total += n;
+        }
+        if (total <= symbols.Length && builtLength == 16 + total && builtAsDc == isDc
+            && counts[..16].SequenceEqual(builtFrom.AsSpan(0, 16)) && symbols[..total].SequenceEqual(builtFrom.AsSpan(16, total)))
+        {
+            Usable = true;
+            return true;
+        }
         Usable = false;
+        builtLength = 0;
         Span<byte> sizes = stackalloc byte[257];
         Span<int> codes = stackalloc int[256];
         var p = 0;
@@ -137,6 +157,10 @@ internal sealed class HuffmanTable
                 }
             }
         }
+        counts[..16].CopyTo(builtFrom);
+        symbols[..count].CopyTo(builtFrom.AsSpan(16));
+        builtLength = 16 + count;
+        builtAsDc = isDc;
         Usable = true;
         return true;
     }
