@@ -42,8 +42,9 @@ internal ref struct EntropyDecoder
 
     /// <summary>
     /// Decodes one block's coefficients into <paramref name="block"/> (natural order, all zero on entry) and adds
-    /// the DC difference to <paramref name="predictor"/>. Returns 0 when the block holds only a DC term, 1
-    /// otherwise, -1 for a bit pattern no code matches (libjpeg warns and substitutes zero: we defer to it).
+    /// the DC difference to <paramref name="predictor"/>. Returns the zig-zag position after the last coded
+    /// coefficient (1: only a DC term; at most 10: all within the top-left 4×4), or -1 for a bit pattern no code
+    /// matches (libjpeg warns and substitutes zero: we defer to it).
     /// </summary>
     public int DecodeBlock(HuffmanTable dcTable, HuffmanTable acTable, ref int predictor, Span<short> block)
     {
@@ -51,6 +52,8 @@ internal ref struct EntropyDecoder
         {
             throw new ArgumentException("block must hold 64 coefficients", nameof(block));
         }
+        // The bit buffer lives in locals (registers) through the block: nothing here takes their address, and
+        // the rare slow paths are handed the buffer through the fields.
         var buf = buffer;
         var n = bits;
         if (n < 32)
@@ -72,11 +75,15 @@ internal ref struct EntropyDecoder
         }
         else
         {
-            var size = DecodeSymbol(dcTable, ref buf, ref n);
-            if (size < 0)
+            var decoded = DecodeSymbol(dcTable, buf);
+            if (decoded < 0)
             {
                 return -1;
             }
+            var len = decoded >> 8;
+            buf <<= len;
+            n -= len;
+            var size = decoded & 0xFF;
             diff = 0;
             if (size != 0)
             {
@@ -108,13 +115,16 @@ internal ref struct EntropyDecoder
                 k++;
                 continue;
             }
-            var symbol = DecodeSymbol(acTable, ref buf, ref n);
-            if (symbol < 0)
+            var decoded = DecodeSymbol(acTable, buf);
+            if (decoded < 0)
             {
                 return -1;
             }
-            var run = symbol >> 4;
-            var s = symbol & 15;
+            var len = decoded >> 8;
+            buf <<= len;
+            n -= len;
+            var run = (decoded >> 4) & 15;
+            var s = decoded & 15;
             if (s != 0)
             {
                 k += run;
@@ -135,7 +145,7 @@ internal ref struct EntropyDecoder
         }
         buffer = buf;
         bits = n;
-        return k == 1 ? 0 : 1;
+        return k;
     }
 
     /// <summary>
@@ -194,32 +204,25 @@ internal ref struct EntropyDecoder
         return true;
     }
 
+    /// <summary>Length &lt;&lt; 8 | symbol of the code at the top of <paramref name="buf"/>, or -1 if none matches.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DecodeSymbol(HuffmanTable table, ref ulong buf, ref int n)
+    private static int DecodeSymbol(HuffmanTable table, ulong buf)
     {
         int entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table.Lookup), (int)(buf >> (64 - HuffmanTable.FastBits)));
-        if (entry != 0)
-        {
-            var len = entry >> 8;
-            buf <<= len;
-            n -= len;
-            return entry & 0xFF;
-        }
-        return DecodeLongSymbol(table, ref buf, ref n);
+        return entry != 0 ? entry : DecodeLongSymbol(table, buf);
     }
 
     /// <summary>Codes longer than FastBits: libjpeg's walk up the code lengths against maxcode.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int DecodeLongSymbol(HuffmanTable table, ref ulong buf, ref int n)
+    /// <remarks>Inlined, as is <see cref="RefillBytes"/>: a call inside the coefficient loop makes the JIT keep the bit count and position in memory.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DecodeLongSymbol(HuffmanTable table, ulong buf)
     {
         for (var len = HuffmanTable.FastBits + 1; len <= 16; len++)
         {
             var code = (int)(buf >> (64 - len));
             if (code <= table.MaxCode[len])
             {
-                buf <<= len;
-                n -= len;
-                return table.Values[(code + table.ValOffset[len]) & 0xFF];
+                return (len << 8) | table.Values[(code + table.ValOffset[len]) & 0xFF];
             }
         }
         return -1;
@@ -243,12 +246,19 @@ internal ref struct EntropyDecoder
                 return;
             }
         }
-        RefillBytes(ref buf, ref n);
+        buffer = buf;
+        bits = n;
+        RefillBytes();
+        buf = buffer;
+        n = bits;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void RefillBytes(ref ulong buf, ref int n)
+    /// <summary>Byte-at-a-time refill of the fields' buffer: stuffing, markers, the end of the data.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RefillBytes()
     {
+        var buf = buffer;
+        var n = bits;
         while (n <= 56)
         {
             if (marker == NoMarker && position >= data.Length)
@@ -293,6 +303,8 @@ internal ref struct EntropyDecoder
             marker = data[q];
             markerEnd = q + 1;
         }
+        buffer = buf;
+        bits = n;
     }
 }
 

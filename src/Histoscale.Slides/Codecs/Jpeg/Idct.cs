@@ -64,15 +64,21 @@ internal static class Idct
         }
     }
 
-    /// <summary>Transforms <paramref name="coef"/> (natural order) with quantisation table <paramref name="quant"/> into dst.</summary>
-    public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int offset, int stride)
+    /// <summary>
+    /// Transforms <paramref name="coef"/> (natural order) with quantisation table <paramref name="quant"/> into
+    /// dst. <paramref name="within4x4"/>: only rows and columns 0-3 hold coefficients (the first 10 zig-zag
+    /// positions), common at usual qualities; the butterfly then drops its zero terms.
+    /// </summary>
+    public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int offset, int stride, bool within4x4 = false)
     {
         if (coef.Length < 64 || quant.Length < 64 || offset < 0 || stride < 8 || (long)offset + (7L * stride) + 8 > dst.Length)
         {
             throw new ArgumentOutOfRangeException(nameof(dst), "block does not fit");
         }
-        if (!JpegDecoder.UseAvx2
-            || !TransformAvx2(ref MemoryMarshal.GetReference(coef), ref MemoryMarshal.GetReference(quant), ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), offset), stride))
+        ref var c0 = ref MemoryMarshal.GetReference(coef);
+        ref var q0 = ref MemoryMarshal.GetReference(quant);
+        ref var d0 = ref Unsafe.Add(ref MemoryMarshal.GetReference(dst), offset);
+        if (!JpegDecoder.UseAvx2 || !(within4x4 ? TransformAvx2Sparse(ref c0, ref q0, ref d0, stride) : TransformAvx2(ref c0, ref q0, ref d0, stride)))
         {
             TransformScalar(coef, quant, dst[offset..], stride);
         }
@@ -192,6 +198,88 @@ internal static class Idct
         Butterfly(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7, Pass2Round);
         Transpose(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
 
+        Store(r0, r1, r2, r3, r4, r5, r6, r7, ref dst, stride);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="TransformAvx2"/> for blocks whose coefficients all lie in rows and columns 0-3: pass 1 reads
+    /// four rows, and after the transpose columns 4-7 of the workspace are zero, so both passes use the
+    /// butterfly with inputs 4-7 removed — the same integer arithmetic minus terms that are zero.
+    /// </summary>
+    private static bool TransformAvx2Sparse(ref short coef, ref int quant, ref byte dst, int stride)
+    {
+        var r0 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 0)) * Vector256.LoadUnsafe(ref quant, 0);
+        var r1 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 8)) * Vector256.LoadUnsafe(ref quant, 8);
+        var r2 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 16)) * Vector256.LoadUnsafe(ref quant, 16);
+        var r3 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 24)) * Vector256.LoadUnsafe(ref quant, 24);
+        var acLimit = Vector256.Create(VectorAcLimit);
+        var largest = Vector256.Max(Vector256.Max(Vector256.Abs(r1), Vector256.Abs(r2)), Vector256.Abs(r3));
+        if (Vector256.GreaterThanAny(largest, acLimit) || Vector256.GreaterThanAny(Vector256.Abs(r0), acLimit.WithElement(0, VectorDcLimit)))
+        {
+            return false;
+        }
+
+        ButterflyLow(r0, r1, r2, r3, Pass1Round, out var w0, out var w1, out var w2, out var w3, out var w4, out var w5, out var w6, out var w7);
+        w0 = Vector256.ShiftRightArithmetic(w0, ConstBits - Pass1Bits);
+        w1 = Vector256.ShiftRightArithmetic(w1, ConstBits - Pass1Bits);
+        w2 = Vector256.ShiftRightArithmetic(w2, ConstBits - Pass1Bits);
+        w3 = Vector256.ShiftRightArithmetic(w3, ConstBits - Pass1Bits);
+        w4 = Vector256.ShiftRightArithmetic(w4, ConstBits - Pass1Bits);
+        w5 = Vector256.ShiftRightArithmetic(w5, ConstBits - Pass1Bits);
+        w6 = Vector256.ShiftRightArithmetic(w6, ConstBits - Pass1Bits);
+        w7 = Vector256.ShiftRightArithmetic(w7, ConstBits - Pass1Bits);
+        Transpose(ref w0, ref w1, ref w2, ref w3, ref w4, ref w5, ref w6, ref w7);
+        ButterflyLow(w0, w1, w2, w3, Pass2Round, out r0, out r1, out r2, out var r3b, out var r4, out var r5, out var r6, out var r7);
+        Transpose(ref r0, ref r1, ref r2, ref r3b, ref r4, ref r5, ref r6, ref r7);
+        Store(r0, r1, r2, r3b, r4, r5, r6, r7, ref dst, stride);
+        return true;
+    }
+
+    /// <summary>The butterfly with inputs 4-7 zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ButterflyLow(
+        Vector256<int> i0, Vector256<int> i1, Vector256<int> i2, Vector256<int> i3, int round,
+        out Vector256<int> o0, out Vector256<int> o1, out Vector256<int> o2, out Vector256<int> o3,
+        out Vector256<int> o4, out Vector256<int> o5, out Vector256<int> o6, out Vector256<int> o7)
+    {
+        var z1 = i2 * Vector256.Create(Fix0541196100);
+        var tmp2 = z1;
+        var tmp3 = z1 + (i2 * Vector256.Create(Fix0765366865));
+        var tmp0 = (i0 << ConstBits) + Vector256.Create(round);
+        var tmp10 = tmp0 + tmp3;
+        var tmp13 = tmp0 - tmp3;
+        var tmp11 = tmp0 + tmp2;
+        var tmp12 = tmp0 - tmp2;
+
+        var z5 = (i3 + i1) * Vector256.Create(Fix1175875602);
+        var t2 = i3 * Vector256.Create(Fix3072711026);
+        var t3 = i1 * Vector256.Create(Fix1501321110);
+        var z1o = i1 * Vector256.Create(-Fix0899976223);
+        var z2 = i3 * Vector256.Create(-Fix2562915447);
+        var z3 = (i3 * Vector256.Create(-Fix1961570560)) + z5;
+        var z4 = (i1 * Vector256.Create(-Fix0390180644)) + z5;
+        var t0 = z1o + z3;
+        var t1 = z2 + z4;
+        t2 += z2 + z3;
+        t3 += z1o + z4;
+
+        o0 = tmp10 + t3;
+        o7 = tmp10 - t3;
+        o1 = tmp11 + t2;
+        o6 = tmp11 - t2;
+        o2 = tmp12 + t1;
+        o5 = tmp12 - t1;
+        o3 = tmp13 + t0;
+        o4 = tmp13 - t0;
+    }
+
+    /// <summary>Range-limits pass-2 rows (still scaled, rounding added) and stores them as 8 rows of 8 samples.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(
+        Vector256<int> r0, Vector256<int> r1, Vector256<int> r2, Vector256<int> r3,
+        Vector256<int> r4, Vector256<int> r5, Vector256<int> r6, Vector256<int> r7, ref byte dst, int stride)
+    {
         // Bits 18..27 of the sum are the descaled value modulo 1024: shifting them to the top and back
         // sign-extends them as libjpeg's range-limit table does; centre, then saturate to bytes.
         var centre = Vector256.Create(128);
@@ -215,7 +303,6 @@ internal static class Idct
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 5 * stride), rows4567.GetElement(1));
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 6 * stride), rows4567.GetElement(2));
         Unsafe.WriteUnaligned(ref Unsafe.Add(ref dst, 7 * stride), rows4567.GetElement(3));
-        return true;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -90,19 +90,19 @@ public static class JpegDecoder
                         for (var bx = 0; bx < h; bx++)
                         {
                             var offset = rowOffset + ((((mx * h) + bx) * 8));
-                            var kind = entropy.DecodeBlock(dc, ac, ref predictors[ci], block);
-                            if (kind < 0)
+                            var extent = entropy.DecodeBlock(dc, ac, ref predictors[ci], block);
+                            if (extent < 0)
                             {
                                 return false;
                             }
-                            if (kind == 0)
+                            if (extent == 1)
                             {
                                 Idct.FillDc(block[0] * quant[0], planes, offset, c.PlaneStride);
                                 block[0] = 0;
                             }
                             else
                             {
-                                Idct.Transform(block, quant, planes, offset, c.PlaneStride);
+                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, extent <= 10);
                                 block.Clear();
                             }
                         }
