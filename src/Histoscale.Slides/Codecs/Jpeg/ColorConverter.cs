@@ -31,7 +31,37 @@ internal static class ColorConverter
         }
         var x = 0;
         var output = MemoryMarshal.Cast<byte, uint>(rgba);
-        if (JpegDecoder.UseAvx2 && width >= 8)
+        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported && width >= 16)
+        {
+            // Sixteen pixels a step where the CPU has 512-bit integer lanes: the same arithmetic.
+            ref var y0 = ref MemoryMarshal.GetReference(y);
+            ref var cb0 = ref MemoryMarshal.GetReference(cb);
+            ref var cr0 = ref MemoryMarshal.GetReference(cr);
+            ref var o0 = ref MemoryMarshal.GetReference(output);
+            var centre = Vector512.Create(128);
+            var half = Vector512.Create(Half);
+            var crR = Vector512.Create(CrR);
+            var cbB = Vector512.Create(CbB);
+            var crG = Vector512.Create(CrG);
+            var cbG = Vector512.Create(CbG);
+            var max = Vector512.Create(255);
+            var alpha = Vector512.Create(unchecked((int)0xFF000000));
+            for (; x <= width - 16; x += 16)
+            {
+                var yy = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref y0, (nuint)x));
+                var u = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cb0, (nuint)x)) - centre;
+                var v = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cr0, (nuint)x)) - centre;
+                var r = yy + Vector512.ShiftRightArithmetic((v * crR) + half, ScaleBits);
+                var g = yy + Vector512.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
+                var b = yy + Vector512.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                r = Vector512.Min(Vector512.Max(r, Vector512<int>.Zero), max);
+                g = Vector512.Min(Vector512.Max(g, Vector512<int>.Zero), max);
+                b = Vector512.Min(Vector512.Max(b, Vector512<int>.Zero), max);
+                var px = r | (g << 8) | (b << 16) | alpha;
+                px.AsUInt32().StoreUnsafe(ref o0, (nuint)x);
+            }
+        }
+        if (JpegDecoder.UseAvx2 && width - x >= 8)
         {
             ref var y0 = ref MemoryMarshal.GetReference(y);
             ref var cb0 = ref MemoryMarshal.GetReference(cb);
