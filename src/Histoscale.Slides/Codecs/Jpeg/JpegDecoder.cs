@@ -102,8 +102,10 @@ public static class JpegDecoder
                             }
                             else
                             {
-                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, extent <= 10);
-                                block.Clear();
+                                var within4x4 = extent <= 10;
+                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, within4x4);
+                                // Only rows 0-3 can be non-zero in a 4×4 block.
+                                block[..(within4x4 ? 32 : 64)].Clear();
                             }
                         }
                     }
