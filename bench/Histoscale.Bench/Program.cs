@@ -5,9 +5,14 @@ using Histoscale.Bench;
 // Decoder candidates measured on a slide's real level-0 tiles (tables spliced, as the reader does).
 // usage: Histoscale.Bench jpeg SLIDE [THREADS] [MAX_TILES]
 //        Histoscale.Bench jpeg-verify SLIDE [MAX_TILES]   (ours vs libjpeg-turbo, pixel for pixel)
+//        Histoscale.Bench jpeg-verify-all TIFF...        (every JPEG tile and strip of every directory)
 if (args.Length >= 2 && args[0] == "jpeg-verify")
 {
     return JpegVerify.Run(TileStreams.Load(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : int.MaxValue));
+}
+if (args.Length >= 2 && args[0] == "jpeg-verify-all")
+{
+    return args.Skip(1).Select(JpegVerifyAll.Run).Max();
 }
 if (args.Length >= 4 && args[0] == "jpeg-compare")
 {

@@ -150,7 +150,7 @@ public sealed class JpegDecoderTests
     [Fact]
     public void SurvivesCorruptStreams()
     {
-        var rng = new Random(1234);
+        var rng = new Random(int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_SEED"), out var seed) ? seed : 1234);
         var sources = new[]
         {
             TestJpegEncoder.Encode(TestImages.Textured(48, 40, 1), new JpegLayout { RestartInterval = 2 }),
@@ -159,7 +159,9 @@ public sealed class JpegDecoderTests
         };
         var rgba = new byte[48 * 40 * 4];
         var accepted = 0;
-        for (var iteration = 0; iteration < 6000; iteration++)
+        // JPEG_FUZZ_ITERATIONS lengthens the run for a deliberate soak; the default keeps the suite quick.
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_ITERATIONS"), out var n) ? n : 6000;
+        for (var iteration = 0; iteration < iterations; iteration++)
         {
             var data = sources[iteration % sources.Length].ToArray();
             var mutations = 1 + rng.Next(4);
