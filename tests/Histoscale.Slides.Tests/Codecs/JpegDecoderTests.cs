@@ -90,6 +90,20 @@ public sealed class JpegDecoderTests
     }
 
     [Fact]
+    public void AllocatesNothingPerTile()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(240, 240, 8), new JpegLayout { RestartInterval = 5 });
+        var rgba = new byte[240 * 240 * 4];
+        Assert.True(JpegDecoder.TryDecode(stream, 240, 240, rgba, 960)); // first use on this thread sizes its buffers
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 20; i++)
+        {
+            JpegDecoder.TryDecode(stream, 240, 240, rgba, 960);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void WritesOnlyInsideTheDestinationRows()
     {
         const int w = 37, h = 21, stride = (w * 4) + 12;
