@@ -21,7 +21,11 @@ public static class JpegDecoder
     /// </summary>
     public static bool TryDecode(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
     {
-        if (width <= 0 || height <= 0 || stride < width * 4L || rgba.Length < ((long)stride * (height - 1)) + (width * 4L))
+        if (width <= 0 || height <= 0)
+        {
+            return false; // libjpeg's size check then words the complaint
+        }
+        if (stride < width * 4L || rgba.Length < ((long)stride * (height - 1)) + (width * 4L))
         {
             throw new ArgumentException("destination too small", nameof(rgba));
         }
