@@ -1,4 +1,5 @@
 using Histoscale.Slides.Codecs;
+using Histoscale.Slides.Codecs.Jpeg;
 using ImageMagick;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -15,27 +16,26 @@ public interface IJpegCandidate
 
 public static class JpegCandidates
 {
-    public static IReadOnlyList<IJpegCandidate> All { get; } = [new Skia(), new SkiaHeaderOnly(), new Vips(), new Magick(), new ImageSharpManaged()];
+    public static IReadOnlyList<IJpegCandidate> All { get; } = [new Histoscale(), new Skia(), new Vips(), new Magick(), new ImageSharpManaged()];
+
+    private sealed class Histoscale : IJpegCandidate
+    {
+        public string Name => "Histoscale SIMD (managed) -> RGBA";
+
+        public void Decode(byte[] stream, int width, int height, byte[] rgba)
+        {
+            if (!JpegDecoder.TryDecode(stream, width, height, rgba, width * 4))
+            {
+                throw new InvalidOperationException("declined");
+            }
+        }
+    }
 
     private sealed class Skia : IJpegCandidate
     {
         public string Name => "SkiaSharp (libjpeg-turbo) -> RGBA";
 
         public void Decode(byte[] stream, int width, int height, byte[] rgba) => JpegCodec.DecodeStream(stream, width, height, rgba, width * 4);
-    }
-
-    private sealed class SkiaHeaderOnly : IJpegCandidate
-    {
-        public string Name => "SkiaSharp codec creation only";
-
-        public unsafe void Decode(byte[] stream, int width, int height, byte[] rgba)
-        {
-            fixed (byte* p = stream)
-            {
-                using var data = SkiaSharp.SKData.Create((IntPtr)p, stream.Length);
-                using var codec = SkiaSharp.SKCodec.Create(data);
-            }
-        }
     }
 
     private sealed class Vips : IJpegCandidate

@@ -1,11 +1,13 @@
 using System.Buffers;
+using Histoscale.Slides.Codecs.Jpeg;
 using SkiaSharp;
 
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>
-/// JPEG (compression 7) through libjpeg-turbo inside SkiaSharp's native library. Chosen by measurement
-/// (see BENCHMARKS.md): per-tile overhead is small next to the decode itself.
+/// JPEG (compression 7): our SIMD decoder (<see cref="JpegDecoder"/>, bit-exact with libjpeg-turbo) for the
+/// baseline streams slides are made of, libjpeg-turbo inside SkiaSharp's native library for everything it
+/// declines (progressive, arithmetic, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
 /// </summary>
 public sealed class JpegCodec : ITileCodec
 {
@@ -31,7 +33,7 @@ public sealed class JpegCodec : ITileCodec
         try
         {
             var length = Splice(data, context.JpegTables, transform, buffer);
-            DecodeStream(buffer.AsSpan(0, length), width, height, rgba, stride);
+            DecodeCompleteStream(buffer.AsSpan(0, length), width, height, rgba, stride);
         }
         finally
         {
@@ -43,7 +45,16 @@ public sealed class JpegCodec : ITileCodec
     public static int BuildStream(ReadOnlySpan<byte> tile, byte[]? tables, int photometric, Span<byte> output) =>
         Splice(tile, tables, photometric switch { Tiff.TiffPhotometric.Rgb => 0, Tiff.TiffPhotometric.YCbCr => 1, _ => -1 }, output);
 
-    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height.</summary>
+    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height: ours first, libjpeg-turbo for what ours declines.</summary>
+    public static void DecodeCompleteStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    {
+        if (!JpegDecoder.TryDecode(stream, width, height, rgba, stride))
+        {
+            DecodeStream(stream, width, height, rgba, stride);
+        }
+    }
+
+    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height with libjpeg-turbo (SkiaSharp).</summary>
     public static unsafe void DecodeStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
     {
         if (rgba.Length < (long)stride * (height - 1) + width * 4L)

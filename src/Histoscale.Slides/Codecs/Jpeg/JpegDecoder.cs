@@ -1,0 +1,172 @@
+namespace Histoscale.Slides.Codecs.Jpeg;
+
+/// <summary>
+/// Our own decoder for the JPEG streams whole-slide images are made of: baseline and extended-sequential
+/// Huffman, 8-bit, grayscale or three components sampled 4:4:4, 4:2:2 or 4:2:0, with or without restart
+/// intervals. Output is bit-exact with libjpeg-turbo's defaults (ISLOW IDCT, fancy upsampling, its YCbCr
+/// tables). Whatever else — progressive, arithmetic, 12-bit, CMYK, other sampling, anything corrupt or
+/// truncated — is declined, and the caller gives the stream to libjpeg-turbo, which then decides how it looks
+/// or whether it fails, exactly as before this decoder existed.
+/// Thread-safe: each thread decodes with its own reusable tables and planes, so a tile allocates nothing.
+/// </summary>
+public static class JpegDecoder
+{
+    /// <summary>Vector paths on (AVX2 present) or off: a switch for tests that compare them with the scalar ones.</summary>
+    internal static bool UseAvx2 { get; set; } = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+
+    /// <summary>
+    /// Decodes a complete JPEG stream of exactly <paramref name="width"/> × <paramref name="height"/> into RGBA
+    /// rows <paramref name="stride"/> bytes apart. False (destination contents then unspecified) when the
+    /// stream is of a kind or condition this decoder leaves to libjpeg.
+    /// </summary>
+    public static bool TryDecode(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            return false; // libjpeg's size check then words the complaint
+        }
+        if (stride < width * 4L || rgba.Length < ((long)stride * (height - 1)) + (width * 4L))
+        {
+            throw new ArgumentException("destination too small", nameof(rgba));
+        }
+        var frame = JpegFrame.ForThisThread();
+        frame.Reset();
+        try
+        {
+            var start = JpegMarkers.ReadHeaders(stream, frame);
+            if (start < 0 || frame.Width != width || frame.Height != height || !frame.Layout())
+            {
+                return false;
+            }
+            if (!DecodeScan(stream, start, frame))
+            {
+                return false;
+            }
+            WriteRgba(frame, rgba, stride);
+            return true;
+        }
+        finally
+        {
+            frame.Trim();
+        }
+    }
+
+    private static bool DecodeScan(ReadOnlySpan<byte> stream, int start, JpegFrame frame)
+    {
+        var entropy = new EntropyDecoder(stream, start);
+        var planes = frame.Planes.AsSpan();
+        var block = frame.Block.AsSpan();
+        Span<int> predictors = stackalloc int[3];
+        var interval = frame.RestartInterval;
+        var untilRestart = interval;
+        var nextRestart = 0;
+        var count = frame.ComponentCount;
+        for (var my = 0; my < frame.McusY; my++)
+        {
+            for (var mx = 0; mx < frame.McusX; mx++)
+            {
+                if (interval != 0)
+                {
+                    if (untilRestart == 0)
+                    {
+                        if (!entropy.Restart(nextRestart))
+                        {
+                            return false;
+                        }
+                        nextRestart = (nextRestart + 1) & 7;
+                        untilRestart = interval;
+                        predictors.Clear();
+                    }
+                    untilRestart--;
+                }
+                for (var s = 0; s < count; s++)
+                {
+                    var ci = frame.ScanOrder[s];
+                    ref var c = ref frame.Components[ci];
+                    var dc = frame.DcTables[c.DcTable];
+                    var ac = frame.AcTables[c.AcTable];
+                    var quant = frame.Quant.AsSpan(c.QuantTable * 64, 64);
+                    // In a non-interleaved (single-component) scan an MCU is one block.
+                    int h = count == 1 ? 1 : c.H, v = count == 1 ? 1 : c.V;
+                    for (var by = 0; by < v; by++)
+                    {
+                        var rowOffset = c.PlaneOffset + ((((my * v) + by) * 8) * c.PlaneStride);
+                        for (var bx = 0; bx < h; bx++)
+                        {
+                            var offset = rowOffset + ((((mx * h) + bx) * 8));
+                            var extent = entropy.DecodeBlock(dc, ac, ref predictors[ci], block);
+                            if (extent < 0)
+                            {
+                                return false;
+                            }
+                            if (extent == 1)
+                            {
+                                Idct.FillDc(block[0] * quant[0], planes, offset, c.PlaneStride);
+                                block[0] = 0;
+                            }
+                            else
+                            {
+                                var within4x4 = extent <= 10;
+                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, within4x4);
+                                // Only rows 0-3 can be non-zero in a 4×4 block.
+                                block[..(within4x4 ? 32 : 64)].Clear();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return !entropy.PaddingConsumed;
+    }
+
+    private static void WriteRgba(JpegFrame frame, Span<byte> rgba, int stride)
+    {
+        var planes = frame.Planes.AsSpan();
+        var width = frame.Width;
+        if (frame.ComponentCount == 1)
+        {
+            ref var g = ref frame.Components[0];
+            for (var y = 0; y < frame.Height; y++)
+            {
+                ColorConverter.GrayToRgba(planes.Slice(g.PlaneOffset + (y * g.PlaneStride), width), width, rgba.Slice(y * stride, width * 4));
+            }
+            return;
+        }
+        var rowLength = frame.Rows.Length / 3;
+        var sums = frame.ColumnSums.AsSpan();
+        for (var y = 0; y < frame.Height; y++)
+        {
+            var c0 = ComponentRow(frame, 0, y, planes, frame.Rows.AsSpan(0, rowLength), sums);
+            var c1 = ComponentRow(frame, 1, y, planes, frame.Rows.AsSpan(rowLength, rowLength), sums);
+            var c2 = ComponentRow(frame, 2, y, planes, frame.Rows.AsSpan(2 * rowLength, rowLength), sums);
+            var output = rgba.Slice(y * stride, width * 4);
+            if (frame.IsRgb)
+            {
+                ColorConverter.RgbToRgba(c0, c1, c2, width, output);
+            }
+            else
+            {
+                ColorConverter.YCbCrToRgba(c0, c1, c2, width, output);
+            }
+        }
+    }
+
+    /// <summary>Component <paramref name="ci"/>'s samples for output row <paramref name="y"/> at full resolution.</summary>
+    private static ReadOnlySpan<byte> ComponentRow(JpegFrame frame, int ci, int y, ReadOnlySpan<byte> planes, Span<byte> scratch, Span<short> sums)
+    {
+        ref var c = ref frame.Components[ci];
+        if (c.ScaleX == 1 && c.ScaleY == 1)
+        {
+            return planes[(c.PlaneOffset + (y * c.PlaneStride))..];
+        }
+        var nearRow = c.ScaleY == 2 ? y >> 1 : y;
+        var near = planes[(c.PlaneOffset + (nearRow * c.PlaneStride))..];
+        var far = near;
+        if (c.ScaleY == 2)
+        {
+            far = planes[(c.PlaneOffset + (Upsampler.NeighbourRow(y, c.Height) * c.PlaneStride))..];
+        }
+        Upsampler.Row(near, far, c.ScaleY == 2, c.Width, sums, scratch);
+        return scratch;
+    }
+}

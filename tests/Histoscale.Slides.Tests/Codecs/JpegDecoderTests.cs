@@ -1,0 +1,285 @@
+using Histoscale.Slides.Codecs;
+using Histoscale.Slides.Codecs.Jpeg;
+using Histoscale.Slides.Tests.Support;
+using SkiaSharp;
+
+namespace Histoscale.Slides.Tests.Codecs;
+
+/// <summary>
+/// Our JPEG decoder against libjpeg-turbo (SkiaSharp's build, its C code paths being libjpeg-turbo's reference
+/// behaviour): pixel-for-pixel equality on streams of many sizes, samplings, qualities, restart intervals and
+/// markers, and a clean hand-over to libjpeg-turbo for everything it declines.
+/// </summary>
+public sealed class JpegDecoderTests
+{
+    private static readonly (int W, int H)[] Sizes =
+        [(1, 1), (3, 2), (5, 7), (8, 8), (9, 16), (16, 16), (17, 9), (33, 47), (64, 64), (100, 75), (240, 240), (255, 257), (513, 31)];
+
+    private static readonly (int H, int V)[][] Samplings =
+        [[(2, 2), (1, 1), (1, 1)], [(2, 1), (1, 1), (1, 1)], [(1, 1), (1, 1), (1, 1)], [(2, 1), (2, 1), (2, 1)], [(1, 1), (2, 2), (2, 2)]];
+
+    private static readonly int[] Qualities = [50, 80, 95, 100, 20];
+    private static readonly int[] Restarts = [0, 1, 3, 0, 7, 2];
+    private static readonly string[] Markers = ["jfif", "none", "adobe1", "jfif"];
+
+    [Fact]
+    public void MatchesLibjpegTurboOnGeneratedStreams()
+    {
+        var i = 0;
+        foreach (var (w, h) in Sizes)
+        {
+            foreach (var sampling in Samplings)
+            {
+                var layout = new JpegLayout
+                {
+                    Sampling = sampling,
+                    Quality = Qualities[i % Qualities.Length],
+                    RestartInterval = Restarts[i % Restarts.Length],
+                    Marker = Markers[i % Markers.Length],
+                };
+                i++;
+                AssertMatches(TestImages.Textured(w, h, i), layout);
+            }
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Components = 1, Quality = 90, RestartInterval = i % 3, Marker = "none" });
+            // R, G, B coded as they are: Adobe transform 0 (as the reader writes for Photometric RGB) and 'R','G','B' ids.
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "adobe0", Sampling = [(1, 1), (1, 1), (1, 1)] });
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "none", ComponentIds = [82, 71, 66], Sampling = [(2, 1), (1, 1), (1, 1)] });
+            // 16-bit quantisation tables (SOF1) and tables defined one per segment after the frame header.
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Quant16 = true, SplitSegments = true, RestartInterval = 4, Marker = "adobe1" });
+        }
+    }
+
+    [Theory]
+    [InlineData(SKJpegEncoderDownsample.Downsample420)]
+    [InlineData(SKJpegEncoderDownsample.Downsample422)]
+    [InlineData(SKJpegEncoderDownsample.Downsample444)]
+    public void MatchesLibjpegTurboOnItsOwnStreams(SKJpegEncoderDownsample downsample)
+    {
+        foreach (var (w, h) in Sizes.Where(s => s.W > 4))
+        {
+            foreach (var quality in new[] { 30, 75, 92, 100 })
+            {
+                var image = TestImages.Textured(w, h, quality);
+                var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+                using var bitmap = new SKBitmap(info);
+                image.Pixels.CopyTo(bitmap.GetPixelSpan());
+                using var pixmap = bitmap.PeekPixels();
+                using var data = pixmap.Encode(new SKJpegEncoderOptions(quality, downsample, SKJpegEncoderAlphaOption.Ignore)) ?? throw new InvalidOperationException("Skia did not encode");
+                AssertMatches(data.ToArray(), w, h, $"skia {downsample} q{quality} {w}x{h}", mustDecode: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void ScalarAndVectorPathsAgree()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(200, 120, 3), new JpegLayout { Quality = 97 });
+        var vector = new byte[200 * 120 * 4];
+        var scalar = new byte[200 * 120 * 4];
+        Assert.True(JpegDecoder.TryDecode(stream, 200, 120, vector, 800));
+        try
+        {
+            JpegDecoder.UseAvx2 = false;
+            Assert.True(JpegDecoder.TryDecode(stream, 200, 120, scalar, 800));
+        }
+        finally
+        {
+            JpegDecoder.UseAvx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+        }
+        Assert.Equal(vector, scalar);
+    }
+
+    [Fact]
+    public void AllocatesNothingPerTile()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(240, 240, 8), new JpegLayout { RestartInterval = 5 });
+        var rgba = new byte[240 * 240 * 4];
+        Assert.True(JpegDecoder.TryDecode(stream, 240, 240, rgba, 960)); // first use on this thread sizes its buffers
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 20; i++)
+        {
+            JpegDecoder.TryDecode(stream, 240, 240, rgba, 960);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void WritesOnlyInsideTheDestinationRows()
+    {
+        const int w = 37, h = 21, stride = (w * 4) + 12;
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(w, h, 5), new JpegLayout());
+        var rgba = new byte[stride * h];
+        Array.Fill(rgba, (byte)0x5A);
+        Assert.True(JpegDecoder.TryDecode(stream, w, h, rgba.AsSpan(0, (stride * (h - 1)) + (w * 4)), stride));
+        for (var y = 0; y < h; y++)
+        {
+            Assert.All(rgba.AsSpan((y * stride) + (w * 4), 12).ToArray(), b => Assert.Equal(0x5A, b));
+            Assert.All(Enumerable.Range(0, w), x => Assert.Equal(255, rgba[(y * stride) + (x * 4) + 3]));
+        }
+    }
+
+    [Fact]
+    public void DeclinesWhatItDoesNotImplement()
+    {
+        var image = TestImages.Textured(40, 24, 2);
+        // 4:4:0 (vertical-only chroma halving) and 4:1:1 go to libjpeg's other upsamplers.
+        foreach (var sampling in new[] { new[] { (1, 2), (1, 1), (1, 1) }, [(4, 1), (1, 1), (1, 1)] })
+        {
+            var stream = TestJpegEncoder.Encode(image, new JpegLayout { Sampling = sampling });
+            Assert.False(JpegDecoder.TryDecode(stream, 40, 24, new byte[40 * 24 * 4], 160));
+            AssertCodecMatchesLibjpeg(stream, 40, 24);
+        }
+        var baseline = TestJpegEncoder.Encode(image, new JpegLayout());
+        var sof = IndexOfMarker(baseline, 0xC0);
+        foreach (var other in new byte[] { 0xC2, 0xC3, 0xC9 })
+        {
+            var changed = baseline.ToArray();
+            changed[sof + 1] = other; // progressive, lossless, arithmetic
+            Assert.False(JpegDecoder.TryDecode(changed, 40, 24, new byte[40 * 24 * 4], 160));
+        }
+        var twelveBit = baseline.ToArray();
+        twelveBit[sof + 4] = 12;
+        Assert.False(JpegDecoder.TryDecode(twelveBit, 40, 24, new byte[40 * 24 * 4], 160));
+        Assert.False(JpegDecoder.TryDecode(baseline, 41, 24, new byte[41 * 24 * 4], 164));
+    }
+
+    [Fact]
+    public void TruncatedDataIsLeftToLibjpeg()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(64, 48, 9), new JpegLayout { RestartInterval = 2 });
+        foreach (var keep in new[] { 0.3, 0.6, 0.9, 0.99 })
+        {
+            var cut = stream.AsSpan(0, (int)(stream.Length * keep)).ToArray();
+            Assert.False(JpegDecoder.TryDecode(cut, 64, 48, new byte[64 * 48 * 4], 256));
+            AssertCodecMatchesLibjpeg(cut, 64, 48);
+        }
+        // Without its EOI libjpeg (as SkiaSharp feeds it) reads past the end and reports the stream incomplete,
+        // though every coded bit is there: we decline such streams too, so the outcome stays libjpeg's.
+        var noEoi = stream.AsSpan(0, stream.Length - 2).ToArray();
+        Assert.False(JpegDecoder.TryDecode(noEoi, 64, 48, new byte[64 * 48 * 4], 256));
+        AssertCodecMatchesLibjpeg(noEoi, 64, 48);
+    }
+
+    /// <summary>Mutated streams: never an exception other than CodecException, never a hang; libjpeg decides what we decline.</summary>
+    [Fact]
+    public void SurvivesCorruptStreams()
+    {
+        var rng = new Random(int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_SEED"), out var seed) ? seed : 1234);
+        var sources = new[]
+        {
+            TestJpegEncoder.Encode(TestImages.Textured(48, 40, 1), new JpegLayout { RestartInterval = 2 }),
+            TestJpegEncoder.Encode(TestImages.Textured(48, 40, 2), new JpegLayout { Sampling = [(2, 1), (1, 1), (1, 1)], Quality = 95 }),
+            TestJpegEncoder.Encode(TestImages.Textured(48, 40, 3), new JpegLayout { Components = 1, RestartInterval = 1 }),
+        };
+        var rgba = new byte[48 * 40 * 4];
+        var accepted = 0;
+        // JPEG_FUZZ_ITERATIONS lengthens the run for a deliberate soak; the default keeps the suite quick.
+        var iterations = int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_ITERATIONS"), out var n) ? n : 6000;
+        for (var iteration = 0; iteration < iterations; iteration++)
+        {
+            var data = sources[iteration % sources.Length].ToArray();
+            var mutations = 1 + rng.Next(4);
+            for (var m = 0; m < mutations; m++)
+            {
+                var at = rng.Next(data.Length);
+                data[at] = rng.Next(4) switch
+                {
+                    0 => 0xFF,
+                    1 => 0x00,
+                    2 => (byte)(data[at] ^ (1 << rng.Next(8))),
+                    _ => (byte)rng.Next(256),
+                };
+            }
+            if (rng.Next(5) == 0)
+            {
+                data = data.AsSpan(0, rng.Next(data.Length)).ToArray();
+            }
+            try
+            {
+                if (JpegDecoder.TryDecode(data, 48, 40, rgba, 192))
+                {
+                    accepted++;
+                    // What we accept, libjpeg-turbo decodes identically.
+                    var expected = new byte[rgba.Length];
+                    JpegCodec.DecodeStream(data, 48, 40, expected, 192);
+                    Assert.Equal(expected, rgba);
+                }
+                JpegCodec.DecodeCompleteStream(data, 48, 40, rgba, 192);
+            }
+            catch (CodecException)
+            {
+            }
+        }
+        Assert.True(accepted > 100, $"only {accepted} mutated streams decoded by us");
+    }
+
+    private static void AssertMatches(RgbaImage image, JpegLayout layout)
+    {
+        var stream = TestJpegEncoder.Encode(image, layout);
+        var chromaTooNarrow = layout.Components == 3 && layout.Sampling.Take(3).Any(s => s.H < layout.Sampling.Take(3).Max(t => t.H))
+            && image.Width <= 4;
+        AssertMatches(stream, image.Width, image.Height, $"{layout} {image.Width}x{image.Height}", mustDecode: !chromaTooNarrow);
+    }
+
+    private static void AssertMatches(byte[] stream, int w, int h, string what, bool mustDecode)
+    {
+        var expected = new byte[w * h * 4];
+        try
+        {
+            JpegCodec.DecodeStream(stream, w, h, expected, w * 4);
+        }
+        catch (CodecException e)
+        {
+            Assert.Fail($"{what}: libjpeg-turbo failed: {e.Message}");
+        }
+        var actual = new byte[w * h * 4];
+        var decoded = JpegDecoder.TryDecode(stream, w, h, actual, w * 4);
+        Assert.True(decoded || !mustDecode, $"{what}: declined");
+        if (decoded)
+        {
+            for (var i = 0; i < expected.Length; i++)
+            {
+                if (expected[i] != actual[i])
+                {
+                    Assert.Fail($"{what}: first difference at x={i / 4 % w} y={i / 4 / w} channel {i % 4}: ours {actual[i]}, libjpeg-turbo {expected[i]}");
+                }
+            }
+        }
+    }
+
+    private static void AssertCodecMatchesLibjpeg(byte[] stream, int w, int h)
+    {
+        var expected = new byte[w * h * 4];
+        var actual = new byte[w * h * 4];
+        Exception? libjpegError = null;
+        try
+        {
+            JpegCodec.DecodeStream(stream, w, h, expected, w * 4);
+        }
+        catch (CodecException e)
+        {
+            libjpegError = e;
+        }
+        if (libjpegError is null)
+        {
+            JpegCodec.DecodeCompleteStream(stream, w, h, actual, w * 4);
+            Assert.Equal(expected, actual);
+        }
+        else
+        {
+            Assert.Throws<CodecException>(() => JpegCodec.DecodeCompleteStream(stream, w, h, actual, w * 4));
+        }
+    }
+
+    private static int IndexOfMarker(byte[] stream, byte marker)
+    {
+        for (var i = 0; i + 1 < stream.Length; i++)
+        {
+            if (stream[i] == 0xFF && stream[i + 1] == marker)
+            {
+                return i;
+            }
+        }
+        throw new InvalidOperationException("marker not found");
+    }
+}
