@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Histoscale.Server;
 
@@ -37,6 +38,11 @@ internal static class ListenerRoles
             context.SetEndpoint(null);
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
+        }
+        if (wanted == ListenerRole.Grpc && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            // The REST body limit is not meant for gRPC, whose messages are unlimited (Triton uses INT32_MAX).
+            limit.MaxRequestBodySize = null;
         }
         await next(context).ConfigureAwait(false);
     }

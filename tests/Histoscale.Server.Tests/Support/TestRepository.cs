@@ -22,6 +22,7 @@ internal static class TestRepository
         ModelRepositoryWriter.Write(root, DemoModels.MeanIntensity(TensorDataType.Fp32, Tile, name: "mean_fp32"));
         ModelRepositoryWriter.Write(root, DemoModels.MeanIntensity(TensorDataType.Fp16, Tile, name: "mean_fp16"));
         ModelRepositoryWriter.Write(root, DemoModels.MeanIntensity(TensorDataType.UInt8, Tile, name: "reloadable"));
+        ModelRepositoryWriter.Write(root, DemoModels.MeanIntensity(TensorDataType.UInt8, 160, name: "mean_big"));
         ModelRepositoryWriter.Write(root, Doubler());
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.UInt8, 16, name: "tissue_u8"));
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.Fp32, 16, name: "tissue_fp32"));
