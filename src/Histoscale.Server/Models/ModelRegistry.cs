@@ -82,6 +82,12 @@ public sealed class ModelRegistry : IAsyncDisposable
                 {
                     await v.DisposeAsync().ConfigureAwait(false);
                 }
+                if (previous is null && !Repository.Index().Any(e => e.Name == name))
+                {
+                    // Not a model of this repository at all: nothing to list in the index.
+                    _models = _models.Remove(name);
+                    throw;
+                }
                 // A failed reload keeps serving what was there (Triton does the same).
                 SetState(name, previous?.Versions ?? Empty, previous?.Versions.Count > 0 ? ModelState.Ready : ModelState.Unavailable, ex.Message);
                 throw ex as ModelConfigException ?? new ModelConfigException($"failed to load: {ex.Message}", model: name, inner: ex);
