@@ -27,7 +27,8 @@ internal static class TestRepository
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.UInt8, 16, name: "tissue_u8"));
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.Fp32, 16, name: "tissue_fp32"));
 
-        var limited = DemoModels.MeanIntensity(TensorDataType.UInt8, 32, name: "limited");
+        // Slow enough (a few ms per tile) that a burst overflows its one-request queue.
+        var limited = DemoModels.TissueClassifier(TensorDataType.UInt8, 96, name: "limited");
         limited.Config.MaxBatchSize = 1;
         limited.Config.DynamicBatching = new DynamicBatchingConfig { DefaultQueuePolicy = new QueuePolicyConfig { MaxQueueSize = 1 } };
         ModelRepositoryWriter.Write(root, limited);
