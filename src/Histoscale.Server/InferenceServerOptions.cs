@@ -27,8 +27,11 @@ public sealed record InferenceServerOptions
     /// <summary>Load every repository model at start (Triton's default); false starts empty, for load requests.</summary>
     public bool LoadAllModels { get; init; } = true;
 
-    /// <summary>ONNX Runtime settings for every model (device, threads); instances come from each config's instance_group.</summary>
-    public OnnxRuntimeOptions Runtime { get; init; } = new();
+    /// <summary>
+    /// ONNX Runtime settings for every model (device, threads); instances come from each config's instance_group.
+    /// Spinning is off by default: idle ORT threads spinning would take the cores that parse and answer requests.
+    /// </summary>
+    public OnnxRuntimeOptions Runtime { get; init; } = new() { AllowSpinning = false };
 
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

@@ -17,11 +17,12 @@ public static class ServeCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per model instance (default: cores / instances)" };
         var exitTimeout = new Option<int>("--exit-timeout-secs") { Description = "How long shutdown waits for in-flight requests", DefaultValueFactory = _ => 30 };
+        var spin = new Option<bool>("--allow-spinning") { Description = "Let idle ONNX Runtime threads spin (lower latency, but takes CPU from request handling)" };
         var noLoad = new Option<bool>("--no-autoload") { Description = "Start with no model loaded (load them with POST /v2/repository/models/NAME/load)" };
 
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics")
         {
-            repository, host, httpPort, grpcPort, metricsPort, device, threads, exitTimeout, noLoad,
+            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout, noLoad,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -43,7 +44,7 @@ public static class ServeCommand
                 MetricsPort = ports[2],
                 ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(exitTimeout))),
                 LoadAllModels = !r.GetValue(noLoad),
-                Runtime = new OnnxRuntimeOptions { IntraOpThreads = r.GetValue(threads) }.WithDevice(r.GetValue(device)!),
+                Runtime = new OnnxRuntimeOptions { IntraOpThreads = r.GetValue(threads), AllowSpinning = r.GetValue(spin) }.WithDevice(r.GetValue(device)!),
             };
             var output = r.InvocationConfiguration.Output;
             await using var server = await InferenceServer.StartAsync(options, ct);
