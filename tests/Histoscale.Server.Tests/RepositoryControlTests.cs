@@ -59,6 +59,11 @@ public sealed class RepositoryControlTests(ServerFixture server)
         Assert.Equal(StatusCode.InvalidArgument, broken.StatusCode);
         Assert.Contains("tensorflow_graphdef", broken.Status.Detail, StringComparison.Ordinal);
 
+        using var withConfig = await server.Http.PostAsync("/v2/repository/models/mean_u8/load",
+            Requests.Json(new System.Text.Json.Nodes.JsonObject { ["parameters"] = new System.Text.Json.Nodes.JsonObject { ["config"] = "{}" } }));
+        Assert.Equal(HttpStatusCode.BadRequest, withConfig.StatusCode);
+        Assert.Contains("not supported", await withConfig.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
         using var unloadMissing = await server.Http.PostAsync("/v2/repository/models/does_not_exist/unload", null);
         Assert.Equal(HttpStatusCode.NotFound, unloadMissing.StatusCode);
         Assert.True((await server.Grpc.ServerReadyAsync(new ServerReadyRequest())).Ready);

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Histoscale.Inference;
 using Histoscale.Inference.Remote.Protocol;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Models;
@@ -74,6 +75,11 @@ public sealed class GrpcInferenceService(ModelRegistry models, ServerState state
     {
         try
         {
+            if (request.Parameters.Count > 0)
+            {
+                throw new InferenceRequestException(
+                    $"load parameters ({string.Join(", ", request.Parameters.Keys)}) are not supported: put the config and model files in the repository");
+            }
             await models.LoadAsync(request.ModelName, context.CancellationToken).ConfigureAwait(false);
             return new RepositoryModelLoadResponse();
         }

@@ -28,6 +28,10 @@ internal static class GrpcTensorCodec
             for (var i = 0; i < request.Inputs.Count; i++)
             {
                 var input = request.Inputs[i];
+                if (input.Parameters.ContainsKey("shared_memory_region"))
+                {
+                    throw new InferenceRequestException($"input '{input.Name}': the shared-memory extensions are not supported; send the data in the request");
+                }
                 var type = TensorShapes.ParseDataType(input.Datatype, input.Name);
                 var shape = input.Shape.ToArray();
                 var size = TensorShapes.ByteSize(type, shape, input.Name);

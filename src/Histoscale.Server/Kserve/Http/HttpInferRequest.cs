@@ -140,7 +140,11 @@ internal sealed class HttpInferRequest : IDisposable
         var type = TensorShapes.ParseDataType(datatype, name);
         var shape = ReadShape(input, name);
         var size = TensorShapes.ByteSize(type, shape, name);
-        if (input.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty(KServeProtocol.BinaryDataSize, out var sizeElement))
+        if (input.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("shared_memory_region", out _))
+        {
+            throw new InferenceRequestException($"input '{name}': the shared-memory extensions are not supported; send the data in the request");
+        }
+        if (p.ValueKind == JsonValueKind.Object && p.TryGetProperty(KServeProtocol.BinaryDataSize, out var sizeElement))
         {
             if (!hasBinary)
             {

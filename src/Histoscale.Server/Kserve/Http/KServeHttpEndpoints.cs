@@ -51,6 +51,7 @@ public static class KServeHttpEndpoints
         v2.MapPost("/repository/index", HttpJson.Handle(RepositoryIndexAsync));
         v2.MapPost("/repository/models/{name}/load", HttpJson.Handle(async context =>
         {
+            await RejectLoadOverridesAsync(context).ConfigureAwait(false);
             await Models(context).LoadAsync(Route(context, "name")!, context.RequestAborted).ConfigureAwait(false);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }));
@@ -184,6 +185,33 @@ public static class KServeHttpEndpoints
             }
             w.WriteEndArray();
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Triton lets a load request carry a config or model files; this server loads only what is on disk, and says so.</summary>
+    private static async Task RejectLoadOverridesAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength is 0 || (context.Request.ContentLength is null && context.Request.Headers.TransferEncoding.Count == 0))
+        {
+            return;
+        }
+        JsonDocument body;
+        try
+        {
+            body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new Inference.InferenceRequestException($"failed to parse the request JSON buffer: {ex.Message}");
+        }
+        using (body)
+        {
+            if (body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("parameters", out var p)
+                && p.ValueKind == JsonValueKind.Object && p.EnumerateObject().Any())
+            {
+                throw new Inference.InferenceRequestException(
+                    $"load parameters ({string.Join(", ", p.EnumerateObject().Select(o => o.Name))}) are not supported: put the config and model files in the repository");
+            }
+        }
     }
 
     private static ModelRegistry Models(HttpContext context) => context.RequestServices.GetRequiredService<ModelRegistry>();
