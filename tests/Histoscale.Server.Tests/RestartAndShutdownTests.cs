@@ -21,9 +21,9 @@ public sealed class RestartAndShutdownTests : IDisposable
     {
         Directory.CreateDirectory(_root);
         ModelRepositoryWriter.Write(_root, DemoModels.MeanIntensity(TensorDataType.UInt8, T, name: "mean_u8"));
-        // Requests wait up to 300 ms for a batch to fill, so they are still queued when shutdown begins.
+        // Requests wait up to a second for a batch to fill, so they are still queued when shutdown begins.
         var slow = DemoModels.MeanIntensity(TensorDataType.UInt8, T, name: "slow");
-        slow.Config.DynamicBatching = new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 300_000 };
+        slow.Config.DynamicBatching = new DynamicBatchingConfig { MaxQueueDelayMicroseconds = 1_000_000 };
         ModelRepositoryWriter.Write(_root, slow);
     }
 
@@ -48,7 +48,14 @@ public sealed class RestartAndShutdownTests : IDisposable
             };
             return http.PostAsync("/v2/models/slow/infer", Requests.Binary(header, p));
         }).ToArray();
-        await WaitUntilAsync(() => server.Models.Resolve("slow", null).Statistics.PendingRequests == inputs.Length);
+        var statistics = server.Models.Resolve("slow", null).Statistics;
+        // Every request has reached the server (queued or already answered) before shutdown begins.
+        await WaitUntilAsync(() =>
+        {
+            var s = statistics.Snapshot();
+            return s.PendingRequests + s.Success.Count + s.Fail.Count == inputs.Length;
+        });
+        Assert.True(statistics.PendingRequests > 0, "requests must still be queued when shutdown begins");
 
         var stop = server.StopAsync();
         Assert.False(server.State.Ready);
@@ -102,7 +109,7 @@ public sealed class RestartAndShutdownTests : IDisposable
 
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
-        for (var i = 0; i < 200 && !condition(); i++)
+        for (var i = 0; i < 1000 && !condition(); i++)
         {
             await Task.Delay(5);
         }
