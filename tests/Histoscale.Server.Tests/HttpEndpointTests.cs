@@ -167,6 +167,37 @@ public sealed class HttpEndpointTests(ServerFixture server)
         }
     }
 
+    [Theory]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    public async Task CompressedBinaryRequest(string encoding)
+    {
+        var pixels = Requests.Pixels(2, T, seed: 8);
+        var header = new JsonObject
+        {
+            ["inputs"] = new JsonArray(Requests.Input("image", "UINT8", [2, 3, T, T], binarySize: pixels.Length)),
+            ["parameters"] = new JsonObject { ["binary_data_output"] = true },
+        };
+        var plain = await Requests.Binary(header, pixels).ReadAsByteArrayAsync();
+        var packed = new MemoryStream();
+        await using (Stream z = encoding == "gzip" ? new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)
+            : new System.IO.Compression.ZLibStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            await z.WriteAsync(plain);
+        }
+        var content = new ByteArrayContent(packed.ToArray());
+        content.Headers.ContentEncoding.Add(encoding);
+        content.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", (plain.Length - pixels.Length).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var response = await server.Http.PostAsync("/v2/models/mean_u8/infer", content);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(Requests.Means(pixels, 2), Requests.Floats((await Requests.ReadBinaryAsync(response)).Binary), (a, b) => Math.Abs(a - b) < 1e-3);
+
+        var garbage = new ByteArrayContent([1, 2, 3, 4, 5]);
+        garbage.Headers.ContentEncoding.Add(encoding);
+        using var bad = await server.Http.PostAsync("/v2/models/mean_u8/infer", garbage);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
     [Fact]
     public async Task StatisticsShape()
     {

@@ -14,7 +14,8 @@ public static class ErrorMapping
 {
     public static int HttpStatus(Exception ex) => ex switch
     {
-        InferenceRequestException or ModelConfigException => StatusCodes.Status400BadRequest,
+        // InvalidDataException: a compressed request body that does not decompress.
+        InferenceRequestException or ModelConfigException or InvalidDataException => StatusCodes.Status400BadRequest,
         BadHttpRequestException bad => bad.StatusCode,
         ModelNotFoundException => StatusCodes.Status404NotFound,
         InferenceUnavailableException => StatusCodes.Status503ServiceUnavailable,
@@ -34,7 +35,7 @@ public static class ErrorMapping
     /// <summary>Whether the error is one the protocol expects (reported as is) rather than a server bug (logged).</summary>
     public static bool IsExpected(Exception ex) =>
         ex is InferenceRequestException or ModelConfigException or ModelNotFoundException or InferenceUnavailableException
-            or OperationCanceledException or BadHttpRequestException;
+            or OperationCanceledException or BadHttpRequestException or InvalidDataException;
 
     public static RpcException ToRpc(Exception ex) => ex as RpcException ?? new RpcException(new Status(GrpcStatus(ex), ex.Message));
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text.Json;
 using Histoscale.Inference;
 using Histoscale.Inference.Remote.Protocol;
@@ -39,12 +40,22 @@ internal sealed class HttpInferRequest : IDisposable
 
     public static async Task<HttpInferRequest> ReadAsync(HttpRequest request, BackendMetadata metadata, CancellationToken cancellationToken)
     {
-        var body = request.Body;
+        // tritonclient can compress requests; the header length then counts uncompressed bytes, as in Triton.
+        var encoding = request.Headers.ContentEncoding.ToString();
+        await using var decompressed = encoding switch
+        {
+            "" or "identity" => null,
+            "gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            "deflate" => (Stream)new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            _ => throw new InferenceRequestException($"unsupported Content-Encoding '{encoding}' (expected gzip or deflate)"),
+        };
+        var body = decompressed ?? request.Body;
+        var compressed = decompressed is not null;
         int? headerLength = null;
         if (request.Headers.TryGetValue(KServeProtocol.HeaderContentLength, out var header))
         {
             if (!int.TryParse(header.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
-                || (request.ContentLength is { } total && n > total))
+                || (!compressed && request.ContentLength is { } total && n > total))
             {
                 throw new InferenceRequestException(
                     $"malformed {KServeProtocol.HeaderContentLength} '{header}': expected the byte length of the JSON header (at most the body length {request.ContentLength})");
