@@ -114,7 +114,14 @@ public sealed class InferenceServer : IAsyncDisposable
         var server = new InferenceServer(app, models, state, listeners);
         try
         {
-            if (options.LoadAllModels)
+            if (options.StartupModels.Count > 0)
+            {
+                foreach (var name in options.StartupModels)
+                {
+                    await models.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (options.LoadAllModels)
             {
                 await models.LoadAllAsync(cancellationToken).ConfigureAwait(false);
             }

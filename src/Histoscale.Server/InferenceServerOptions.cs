@@ -28,6 +28,12 @@ public sealed record InferenceServerOptions
     public bool LoadAllModels { get; init; } = true;
 
     /// <summary>
+    /// Models to load at start instead of all of them (Triton's <c>--load-model</c> in explicit mode); empty = as
+    /// <see cref="LoadAllModels"/> says. A listed model that fails to load fails the start.
+    /// </summary>
+    public IReadOnlyList<string> StartupModels { get; init; } = [];
+
+    /// <summary>
     /// ONNX Runtime settings for every model (device, threads); instances come from each config's instance_group.
     /// Spinning is off by default: idle ORT threads spinning would take the cores that parse and answer requests.
     /// </summary>

@@ -107,6 +107,32 @@ public sealed class RestartAndShutdownTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task StartupModelsLoadOnlyThoseNamed()
+    {
+        await using var server = await InferenceServer.StartAsync(new InferenceServerOptions
+        {
+            ModelRepository = _root,
+            Host = "127.0.0.1",
+            HttpPort = 0,
+            GrpcPort = 0,
+            MetricsPort = 0,
+            StartupModels = ["mean_u8"],
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+        });
+        Assert.Equal(["mean_u8"], server.Models.LoadedVersions.Select(v => v.Name));
+        Assert.Contains(server.Models.Index(readyOnly: false), e => e.Name == "slow" && e.State is null);
+        await Assert.ThrowsAsync<Histoscale.Inference.ModelConfigException>(() => InferenceServer.StartAsync(new InferenceServerOptions
+        {
+            ModelRepository = _root,
+            Host = "127.0.0.1",
+            HttpPort = 0,
+            GrpcPort = 0,
+            MetricsPort = 0,
+            StartupModels = ["missing"],
+        }));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         for (var i = 0; i < 1000 && !condition(); i++)

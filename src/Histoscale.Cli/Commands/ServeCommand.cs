@@ -19,10 +19,11 @@ public static class ServeCommand
         var exitTimeout = new Option<int>("--exit-timeout-secs") { Description = "How long shutdown waits for in-flight requests", DefaultValueFactory = _ => 30 };
         var spin = new Option<bool>("--allow-spinning") { Description = "Let idle ONNX Runtime threads spin (lower latency, but takes CPU from request handling)" };
         var noLoad = new Option<bool>("--no-autoload") { Description = "Start with no model loaded (load them with POST /v2/repository/models/NAME/load)" };
+        var loadModel = new Option<string[]>("--load-model") { Description = "Load only this model at start (repeatable; Triton's explicit mode)", AllowMultipleArgumentsPerToken = false };
 
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics")
         {
-            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout, noLoad,
+            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout, noLoad, loadModel,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -44,6 +45,7 @@ public static class ServeCommand
                 MetricsPort = ports[2],
                 ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(exitTimeout))),
                 LoadAllModels = !r.GetValue(noLoad),
+                StartupModels = r.GetValue(loadModel) ?? [],
                 Runtime = new OnnxRuntimeOptions { IntraOpThreads = r.GetValue(threads), AllowSpinning = r.GetValue(spin) }.WithDevice(r.GetValue(device)!),
             };
             var output = r.InvocationConfiguration.Output;
