@@ -10,5 +10,6 @@ public static class BenchCommand
         BenchReadCommand.Create(),
         BenchInferCommand.Create(),
         BenchStorageCommand.Create(),
+        BenchServeCommand.Create(),
     };
 }

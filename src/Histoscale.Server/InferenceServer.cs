@@ -1,0 +1,183 @@
+using System.Net;
+using Histoscale.Inference.Repository;
+using Histoscale.Server.Kserve;
+using Histoscale.Server.Kserve.Grpc;
+using Histoscale.Server.Kserve.Http;
+using Histoscale.Server.Metrics;
+using Histoscale.Server.Models;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Histoscale.Server;
+
+/// <summary>
+/// A Triton-compatible inference server: KServe v2 REST (with Triton's extensions) on the HTTP port, Triton's gRPC
+/// service on the gRPC port, Prometheus metrics on the metrics port, all over one <see cref="ModelRegistry"/>.
+/// Models load before the ports open, so a client never meets a half-started server. <see cref="StopAsync"/> is
+/// graceful: readiness drops, the listeners stop accepting, in-flight requests finish, then the models drain.
+/// </summary>
+public sealed class InferenceServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ListenOptions[] _listeners;
+    private int _stopped;
+
+    private InferenceServer(WebApplication app, ModelRegistry models, ServerState state, ListenOptions[] listeners)
+    {
+        _app = app;
+        Models = models;
+        State = state;
+        _listeners = listeners;
+    }
+
+    public ModelRegistry Models { get; }
+
+    public ServerState State { get; }
+
+    /// <summary>The bound ports (the real ones when 0 was asked for).</summary>
+    public int HttpPort => _listeners[0].IPEndPoint!.Port;
+
+    public int GrpcPort => _listeners[1].IPEndPoint!.Port;
+
+    public int MetricsPort => _listeners[2].IPEndPoint!.Port;
+
+    /// <summary>Loads the repository's models, opens the three listeners and returns once they accept connections.</summary>
+    public static async Task<InferenceServer> StartAsync(InferenceServerOptions options, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Grpc", LogLevel.Warning);
+        // The caller (CLI or test) owns process signals and calls StopAsync.
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
+
+        var address = ParseHost(options.Host);
+        var listeners = new ListenOptions[3];
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            // Tile batches are megabytes: large HTTP/2 windows keep a stream from stalling on flow control.
+            k.Limits.Http2.InitialConnectionWindowSize = 32 * 1024 * 1024;
+            k.Limits.Http2.InitialStreamWindowSize = 16 * 1024 * 1024;
+            k.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(60);
+            k.Listen(address, options.HttpPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                l.Use(ListenerRoles.Tag(ListenerRole.Http));
+                listeners[0] = l;
+            });
+            k.Listen(address, options.GrpcPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http2; // plaintext HTTP/2 with prior knowledge, as gRPC clients speak it
+                l.Use(ListenerRoles.Tag(ListenerRole.Grpc));
+                listeners[1] = l;
+            });
+            k.Listen(address, options.MetricsPort, l =>
+            {
+                l.Protocols = HttpProtocols.Http1;
+                l.Use(ListenerRoles.Tag(ListenerRole.Metrics));
+                listeners[2] = l;
+            });
+        });
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = null;
+            o.MaxSendMessageSize = null;
+        });
+
+        var state = new ServerState();
+        var repository = new ModelRepository(options.ModelRepository);
+        builder.Services.AddSingleton(state);
+        builder.Services.AddSingleton(sp => new ModelRegistry(repository, options.Runtime, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ModelRegistry>()));
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.Use(ListenerRoles.FilterAsync);
+        app.MapKServeHttp().WithMetadata(new ListenerRoleMetadata(ListenerRole.Http));
+        app.MapGrpcService<GrpcInferenceService>().WithMetadata(new ListenerRoleMetadata(ListenerRole.Grpc));
+        var models = app.Services.GetRequiredService<ModelRegistry>();
+        app.MapGet("/metrics", context =>
+        {
+            context.Response.ContentType = TritonMetrics.ContentType;
+            return context.Response.WriteAsync(TritonMetrics.Render(models), context.RequestAborted);
+        }).WithMetadata(new ListenerRoleMetadata(ListenerRole.Metrics));
+
+        var server = new InferenceServer(app, models, state, listeners);
+        try
+        {
+            if (options.StartupModels.Count > 0)
+            {
+                foreach (var name in options.StartupModels)
+                {
+                    await models.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            else if (options.LoadAllModels)
+            {
+                await models.LoadAllAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await models.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        state.Ready = true;
+        return server;
+    }
+
+    /// <summary>
+    /// Graceful stop: not ready any more, no new connections, in-flight requests finish (up to the shutdown
+    /// timeout, or until <paramref name="cancellationToken"/>), then every model drains and is freed.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+        State.Ready = false;
+        try
+        {
+            await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await Models.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static IPAddress ParseHost(string host) => host switch
+    {
+        "0.0.0.0" or "*" or "" => IPAddress.Any,
+        "::" or "[::]" => IPAddress.IPv6Any,
+        "localhost" => IPAddress.Loopback,
+        _ when IPAddress.TryParse(host.Trim('[', ']'), out var ip) => ip,
+        _ => Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ArgumentException($"cannot resolve host '{host}'", nameof(host)),
+    };
+
+    /// <summary>A host lifetime that ignores console signals: the embedding CLI or test decides when to stop.</summary>
+    private sealed class CallerOwnedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+}

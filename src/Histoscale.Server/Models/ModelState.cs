@@ -1,0 +1,17 @@
+namespace Histoscale.Server.Models;
+
+/// <summary>A model's state as Triton's repository index reports it.</summary>
+public enum ModelState
+{
+    Loading,
+    Ready,
+    Unloading,
+    Unavailable,
+}
+
+/// <summary>One line of the repository index: a model (and version when loaded), its state and why.</summary>
+public sealed record ModelIndexEntry(string Name, string Version, ModelState? State, string Reason)
+{
+    /// <summary>Triton's state names: READY, LOADING, UNLOADING, UNAVAILABLE.</summary>
+    public string StateName => State?.ToString().ToUpperInvariant() ?? "";
+}
