@@ -3,7 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using Histoscale.Cli.Progress;
 using Histoscale.Inference.Models;
+using Histoscale.Inference;
 using Histoscale.Inference.OnnxRuntime;
+using Histoscale.Inference.Remote;
 using Histoscale.Inference.Scheduling;
 using Histoscale.Pipeline;
 using Histoscale.Pipeline.Execution;
@@ -40,6 +42,14 @@ public static class InferCommand
         public int Overlap { get; init; }
         public double Threshold { get; init; } = 0.5;
         public bool Json { get; init; }
+
+        /// <summary>KServe v2 server (grpc://HOST:8001 or http://HOST:8000); null runs ONNX Runtime in-process.</summary>
+        public string? Server { get; init; }
+
+        public string? ModelVersion { get; init; }
+
+        /// <summary>Requests in flight to the server.</summary>
+        public int Concurrency { get; init; } = 4;
     }
 
     public static Command Create()
@@ -63,10 +73,13 @@ public static class InferCommand
         var overlap = new Option<int>("--overlap") { Description = "Pixels shared by neighbouring tiles", DefaultValueFactory = _ => 0 };
         var threshold = new Option<double>("--threshold") { Description = "Score at or above which a region belongs to a class (GeoJSON, DSA)", DefaultValueFactory = _ => 0.5 };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary {\"slides\":[...]} on stdout" };
+        var server = new Option<string?>("--server") { Description = "Run the model on a KServe v2 server (ours or NVIDIA Triton): grpc://HOST:8001 or http://HOST:8000; --model is then the served model's name" };
+        var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight to the server", DefaultValueFactory = _ => 4 };
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tileSize, mpp, mean, std, classes, noTissue, minTissue, overlap, threshold, json,
+            slides, model, output, batch, device, instances, threads, workers, spin, tileSize, mpp, mean, std, classes, noTissue, minTissue, overlap, threshold, json, server, modelVersion, concurrency,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -95,6 +108,9 @@ public static class InferCommand
                 Overlap = r.GetValue(overlap),
                 Threshold = r.GetValue(threshold),
                 Json = r.GetValue(json),
+                Server = r.GetValue(server),
+                ModelVersion = r.GetValue(modelVersion),
+                Concurrency = r.GetValue(concurrency),
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -117,7 +133,17 @@ public static class InferCommand
         {
             throw new InputException("--mpp must be a positive number of µm per pixel");
         }
-        var description = ModelDescription.Load(request.Model, request.Overrides);
+        if (request.Server is not null && request.Concurrency < 1)
+        {
+            throw new InputException("--concurrency must be at least 1");
+        }
+        // A remote model is described by its server (metadata and config, incl. histoscale.* parameters); a local one by its files.
+        await using var remote = request.Server is null
+            ? null
+            : await RemoteBackends.CreateAsync(request.Server, request.Model, request.ModelVersion, request.Concurrency, cancellationToken);
+        var description = remote is null
+            ? ModelDescription.Load(request.Model, request.Overrides)
+            : ModelDescription.FromServer(request.Server!, remote.Config, remote.Metadata, request.Overrides);
         if (description.MaxBatchSize > 0 && request.Batch > description.MaxBatchSize)
         {
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
@@ -135,25 +161,16 @@ public static class InferCommand
             Environment = new Dictionary<string, object?>
             {
                 ["device"] = request.Device,
-                ["backend"] = "onnxruntime",
+                ["backend"] = request.Server is null ? "onnxruntime" : $"kserve {request.Server}",
                 ["onnxruntime"] = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(),
                 ["cores"] = Environment.ProcessorCount,
             },
         };
-        var backendOptions = new OnnxRuntimeOptions
-        {
-            Instances = request.Instances,
-            IntraOpThreads = request.Threads,
-            WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(request.Batch, description.MaxBatchSize) : 1,
-            AllowSpinning = request.OrtSpinning,
-        }.WithDevice(request.Device);
-
-        // Everything checkable without reading a slide is checked before the backend loads.
-        InferenceRun CreateRun(DynamicBatcher batcher) => new(description, batcher, runOptions);
-        await using var backend = OnnxRuntimeBackend.Create(description, backendOptions);
+        await using var local = remote is null ? OnnxRuntimeBackend.Create(description, LocalOptions(request, description)) : null;
+        IInferenceBackend backend = (IInferenceBackend?)remote ?? local!;
         var batcherOptions = BatcherOptions.FromConfig(description.Config) with { MaxBatchSize = request.Batch, MaxQueueSize = 0 };
         await using var batcher = new DynamicBatcher(backend, batcherOptions);
-        var run = CreateRun(batcher);
+        var run = new InferenceRun(description, batcher, runOptions);
 
         var summary = await RunProgressView.RunAsync(p => run.RunAsync(slides, p, cancellationToken), live, stderr, TimeSpan.FromSeconds(5));
         if (request.Json)
@@ -190,6 +207,14 @@ public static class InferCommand
         }
         return summary.Cancelled ? Interrupted : summary.AnyFailed ? CliRunner.Failure : CliRunner.Ok;
     }
+
+    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description) => new OnnxRuntimeOptions
+    {
+        Instances = request.Instances,
+        IntraOpThreads = request.Threads,
+        WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(request.Batch, description.MaxBatchSize) : 1,
+        AllowSpinning = request.OrtSpinning,
+    }.WithDevice(request.Device);
 
     private static float[]? Triple(string? value, string flag) =>
         value is null ? null : HistoscaleParameters.ParseTriple(value) ?? throw new InputException($"{flag} '{value}': expected three comma-separated numbers R,G,B");

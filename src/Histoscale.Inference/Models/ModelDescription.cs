@@ -99,6 +99,18 @@ public sealed class ModelDescription
         return new ModelDescription(path, configPath, v, config, signature, overrides?.ApplyTo(parameters) ?? parameters);
     }
 
+    /// <summary>
+    /// A model served by a KServe v2 / Triton server: the server's (completed) config and metadata stand in for the
+    /// file, and Histoscale's block comes from the config's <c>histoscale.*</c> parameters plus the overrides.
+    /// </summary>
+    public static ModelDescription FromServer(string serverUrl, ModelConfig config, BackendMetadata metadata, ModelOverrides? overrides = null)
+    {
+        var signature = new OnnxSignature(metadata.Inputs, metadata.Outputs);
+        var parameters = HistoscaleParameters.FromConfigParameters(config.Parameters, config.Name, null);
+        var version = long.TryParse(metadata.Version, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : 1;
+        return new ModelDescription($"{serverUrl.TrimEnd('/')}/{config.Name}", null, version, config, signature, overrides?.ApplyTo(parameters) ?? parameters);
+    }
+
     /// <summary>A bare .onnx: shapes and datatypes from the model, the rest from <paramref name="overrides"/>.</summary>
     public static ModelDescription FromOnnxFile(string path, ModelOverrides? overrides = null)
     {

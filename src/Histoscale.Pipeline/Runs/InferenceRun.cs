@@ -172,10 +172,12 @@ public sealed class InferenceRun
     private string SettingsKey()
     {
         var inv = CultureInfo.InvariantCulture;
+        // A local model file's size and date tell a changed model apart; a served model is known by name and version.
         var model = new FileInfo(_model.ModelPath);
+        var identity = model.Exists ? $"{model.Length.ToString(inv)}|{model.LastWriteTimeUtc.Ticks.ToString(inv)}" : _model.ModelPath;
         var p = _model.Parameters;
         var text = string.Join('|',
-            _model.Name, _model.Version.ToString(inv), model.Length.ToString(inv), model.LastWriteTimeUtc.Ticks.ToString(inv),
+            _model.Name, _model.Version.ToString(inv), identity,
             _io.TileSize.ToString(inv), (_options.TargetMpp ?? p.Mpp ?? TilePlanOptions.DefaultMpp).ToString("R", inv),
             _options.Overlap.ToString(inv), _options.DetectTissue ? _options.MinTissue.ToString("R", inv) : "all",
             _options.Tissue.ToString(), _options.Threshold.ToString("R", inv),
