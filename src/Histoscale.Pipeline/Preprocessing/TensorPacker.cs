@@ -17,6 +17,8 @@ public sealed class TensorPacker
     private readonly float[] _float = new float[3 * 256];
     private readonly Half[] _half = new Half[3 * 256];
     private readonly int[] _sourceChannel;
+    private readonly float[] _mean = new float[3];
+    private readonly float[] _inverse = new float[3];
 
     public TensorPacker(ModelDescription model, int tileSize)
     {
@@ -40,6 +42,8 @@ public sealed class TensorPacker
         for (var colour = 0; colour < 3; colour++)
         {
             var inverse = 1f / p.Std[colour];
+            _mean[colour] = p.Mean[colour];
+            _inverse[colour] = inverse;
             for (var v = 0; v < 256; v++)
             {
                 var value = (v - p.Mean[colour]) * inverse;
@@ -63,6 +67,11 @@ public sealed class TensorPacker
     public void Pack(ReadOnlySpan<byte> rgba, Span<byte> batch, int slot)
     {
         var item = batch.Slice(slot * ItemBytes, ItemBytes);
+        if (Layout != TensorFormat.Nhwc && SimdPlanarPacker.IsSupported && DataType is TensorDataType.UInt8 or TensorDataType.Fp32)
+        {
+            PackPlanarSimd(rgba, item);
+            return;
+        }
         switch (DataType)
         {
             case TensorDataType.Fp32:
@@ -110,6 +119,64 @@ public sealed class TensorPacker
             Unsafe.Add(ref dst, o) = Unsafe.Add(ref t0, v0);
             Unsafe.Add(ref dst, o + c1) = Unsafe.Add(ref t1, v1);
             Unsafe.Add(ref dst, o + c2) = Unsafe.Add(ref t2, v2);
+        }
+    }
+
+    /// <summary>SIMD for groups of 8 opaque pixels; the table loop for the remainder and translucent groups.</summary>
+    private unsafe void PackPlanarSimd(ReadOnlySpan<byte> rgba, Span<byte> item)
+    {
+        var plane = TileSize * TileSize;
+        if (rgba.Length < plane * 4 || item.Length < plane * 3 * DataType.ElementSize())
+        {
+            throw new ArgumentException("tile or batch slot too small");
+        }
+        var skippedBuffer = System.Buffers.ArrayPool<int>.Shared.Rent((plane / 8) + 1);
+        try
+        {
+            int skipped;
+            int s0 = _sourceChannel[0], s1 = _sourceChannel[1], s2 = _sourceChannel[2];
+            fixed (byte* src = rgba)
+            fixed (byte* dst = item)
+            {
+                skipped = DataType == TensorDataType.UInt8
+                    ? SimdPlanarPacker.PackBytes(src, dst, plane, s0, s1, s2, skippedBuffer)
+                    : SimdPlanarPacker.PackFloats(src, (float*)dst, plane, s0, s1, s2, _mean, _inverse, skippedBuffer);
+            }
+            for (var k = 0; k < skipped; k++)
+            {
+                PackRange(rgba, item, skippedBuffer[k], skippedBuffer[k] + 8);
+            }
+            PackRange(rgba, item, plane - (plane % 8), plane);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(skippedBuffer);
+        }
+    }
+
+    private void PackRange(ReadOnlySpan<byte> rgba, Span<byte> item, int from, int to)
+    {
+        var plane = TileSize * TileSize;
+        for (var p = from; p < to; p++)
+        {
+            var a = rgba[(p * 4) + 3];
+            for (var c = 0; c < 3; c++)
+            {
+                var colour = _sourceChannel[c];
+                var v = rgba[(p * 4) + colour];
+                if (a != 255)
+                {
+                    v = OverWhite(v, a);
+                }
+                if (DataType == TensorDataType.UInt8)
+                {
+                    item[(c * plane) + p] = v;
+                }
+                else
+                {
+                    MemoryMarshal.Cast<byte, float>(item)[(c * plane) + p] = _float[(colour * 256) + v];
+                }
+            }
         }
     }
 
