@@ -19,7 +19,8 @@ public static class SampleModelCommand
         var repository = new Option<string>("--repository") { Description = "Model repository folder", Required = true };
         var tileSize = new Option<int>("--tile-size") { Description = "Input tile size", DefaultValueFactory = _ => 224 };
         var inputType = new Option<string>("--input-type") { Description = "uint8 | fp16 | fp32", DefaultValueFactory = _ => "uint8" };
-        var command = new Command("sample-model", "Write a small sample model (built by Histoscale) into a model repository") { name, repository, tileSize, inputType };
+        var sampleStride = new Option<int>("--sample-stride") { Description = "mean_intensity only: average every Nth pixel per axis (a near-free model for pipeline benchmarks)", DefaultValueFactory = _ => 1 };
+        var command = new Command("sample-model", "Write a small sample model (built by Histoscale) into a model repository") { name, repository, tileSize, inputType, sampleStride };
         command.SetAction((ParseResult r) =>
         {
             var size = r.GetValue(tileSize);
@@ -38,7 +39,7 @@ public static class SampleModelCommand
             {
                 "tissue_classifier" => DemoModels.TissueClassifier(dt, size),
                 "hematoxylin_od" => DemoModels.HematoxylinOd(dt, size),
-                "mean_intensity" => DemoModels.MeanIntensity(dt, size),
+                "mean_intensity" => DemoModels.MeanIntensity(dt, size, sampleStride: Math.Max(1, r.GetValue(sampleStride))),
                 "embedding" => DemoModels.Embedding(inputType: dt, tileSize: size),
                 "stain_density" => DemoModels.DenseStainMap(inputType: dt, tileSize: size),
                 var other => throw new InputException($"unknown sample model '{other}' (one of {string.Join(", ", Names)})"),

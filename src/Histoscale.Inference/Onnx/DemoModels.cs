@@ -79,13 +79,20 @@ public static class DemoModels
         return Finish(b, name, inputType, tileSize, layout, p, ("scores", [3]));
     }
 
-    /// <summary>Trivial per-tile model for throughput tests: <c>mean_intensity</c> [N,1] = mean of all input values.</summary>
-    public static BuiltModel MeanIntensity(TensorDataType inputType = TensorDataType.UInt8, int tileSize = 256, TensorFormat layout = TensorFormat.Nchw, string name = "mean_intensity")
+    /// <summary>
+    /// Trivial per-tile model for throughput tests: <c>mean_intensity</c> [N,1] = mean of all input values, or with
+    /// <paramref name="sampleStride"/> &gt; 1 of every stride-th pixel along each axis (a model that costs next to
+    /// nothing, so the pipeline's own reading, packing and stitching are what a benchmark measures).
+    /// </summary>
+    public static BuiltModel MeanIntensity(TensorDataType inputType = TensorDataType.UInt8, int tileSize = 256, TensorFormat layout = TensorFormat.Nchw, string name = "mean_intensity", int sampleStride = 1)
     {
         var b = new OnnxModelBuilder(name);
         // The mean over all values does not depend on the layout, so NHWC needs no Transpose here.
         b.Input(ImageInput, inputType, layout == TensorFormat.Nhwc ? ["N", tileSize, tileSize, 3] : ["N", 3, tileSize, tileSize]);
-        var x = b.Cast(ImageInput, TensorDataType.Fp32);
+        var sampled = sampleStride > 1
+            ? b.Slice(ImageInput, [0, 0], [tileSize, tileSize], layout == TensorFormat.Nhwc ? [1, 2] : [2, 3], [sampleStride, sampleStride])
+            : ImageInput;
+        var x = b.Cast(sampled, TensorDataType.Fp32);
         b.Reshape(b.ReduceMean(x, [1, 2, 3], keepDims: false), [-1, 1], output: "mean_intensity");
         b.Output("mean_intensity", TensorDataType.Fp32, "N", 1);
         var p = new HistoscaleParameters { TileSize = tileSize, Layout = layout, OutputKind = OutputKind.ClassScores, ClassNames = ["mean_intensity"] };

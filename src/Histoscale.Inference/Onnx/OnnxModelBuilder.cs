@@ -97,6 +97,10 @@ public sealed class OnnxModelBuilder
     public string ReduceMean(string x, long[] axes, bool keepDims, string? output = null) =>
         Node("ReduceMean", [x], output, OnnxAttribute.Ints("axes", axes), OnnxAttribute.Int("keepdims", keepDims ? 1 : 0));
 
+    /// <summary>ONNX Slice (opset 13: starts, ends, axes and steps as inputs).</summary>
+    public string Slice(string x, long[] starts, long[] ends, long[] axes, long[] steps, string? output = null) =>
+        Node("Slice", [x, Int64s(starts), Int64s(ends), Int64s(axes), Int64s(steps)], output);
+
     public string GlobalAveragePool(string x, string? output = null) => Node("GlobalAveragePool", [x], output);
 
     public string AveragePool(string x, long kernel, long stride, string? output = null) =>
