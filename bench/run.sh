@@ -37,12 +37,14 @@ fi
 
 if [[ $what == infer || $what == all ]]; then
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  # On 2 cores, 2 single-threaded instances and 1 decode worker keep decoding from stalling a 2-thread op (see BENCHMARKS.md).
+  cfg=(--instances 2 --threads 1)
   for m in resnet18 mobilenet_v3_large; do
-    say "pipeline vs model-only: $m, batch 32, CPU"
-    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 20
+    say "pipeline vs model-only: $m, batch 32, CPU, 2 instances x 1 thread"
+    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 15 "${cfg[@]}"
     rm -rf "$data/out-$m"
-    run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$shared/models/$m.onnx" "${norm[@]}" --batch 32 --out "$data/out-$m" --json
-    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 20
+    run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$shared/models/$m.onnx" "${norm[@]}" --batch 32 "${cfg[@]}" --workers 1 --out "$data/out-$m" --json
+    run $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 15 "${cfg[@]}"
   done
   say "Python peer: OpenSlide + PyTorch (resnet18, 512 tiles, batch 32)"
   run $py "$shared/bench/torch_pipeline.py" "$mid" resnet18 512 32
