@@ -40,7 +40,7 @@ public sealed class GrpcEndpointTests(ServerFixture server)
         Assert.Equal(ModelInput.Types.Format.Nchw, config.Input[0].Format);
         Assert.Equal(1u, config.DynamicBatching.DefaultQueuePolicy.MaxQueueSize);
         Assert.Equal(ModelInstanceGroup.Types.Kind.Cpu, config.InstanceGroup[0].Kind);
-        Assert.Equal("96", config.Parameters["histoscale.tile_size"].StringValue);
+        Assert.Equal(TestRepository.LimitedTile.ToString(System.Globalization.CultureInfo.InvariantCulture), config.Parameters["histoscale.tile_size"].StringValue);
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class LoadTests(ServerFixture server)
     [Fact]
     public async Task FullQueueRejectsWithUnavailable()
     {
-        var pixels = Requests.Pixels(1, 96, seed: 5);
+        var pixels = Requests.Pixels(1, TestRepository.LimitedTile, seed: 5);
         int ok = 0, grpcRejected = 0, httpRejected = 0;
         for (var burst = 0; burst < 5 && (grpcRejected == 0 || httpRejected == 0); burst++)
         {
@@ -48,7 +48,7 @@ public sealed class LoadTests(ServerFixture server)
             {
                 try
                 {
-                    await server.Grpc.ModelInferAsync(Requests.Grpc("limited", "image", "UINT8", [1, 3, 96, 96], pixels));
+                    await server.Grpc.ModelInferAsync(Requests.Grpc("limited", "image", "UINT8", [1, 3, TestRepository.LimitedTile, TestRepository.LimitedTile], pixels));
                     Interlocked.Increment(ref ok);
                 }
                 catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
@@ -59,7 +59,7 @@ public sealed class LoadTests(ServerFixture server)
             });
             var http = Enumerable.Range(0, 24).Select(async _ =>
             {
-                var header = new JsonObject { ["inputs"] = new JsonArray(Requests.Input("image", "UINT8", [1, 3, 96, 96], binarySize: pixels.Length)) };
+                var header = new JsonObject { ["inputs"] = new JsonArray(Requests.Input("image", "UINT8", [1, 3, TestRepository.LimitedTile, TestRepository.LimitedTile], binarySize: pixels.Length)) };
                 using var response = await server.Http.PostAsync("/v2/models/limited/infer", Requests.Binary(header, pixels));
                 if (response.StatusCode == HttpStatusCode.ServiceUnavailable)
                 {
@@ -78,7 +78,7 @@ public sealed class LoadTests(ServerFixture server)
         Assert.True(ok > 0, "some requests must be served");
         Assert.True(grpcRejected > 0 && httpRejected > 0, $"expected rejections over both transports (gRPC {grpcRejected}, HTTP {httpRejected}, ok {ok})");
         // And the model still serves afterwards.
-        await server.Grpc.ModelInferAsync(Requests.Grpc("limited", "image", "UINT8", [1, 3, 96, 96], pixels));
+        await server.Grpc.ModelInferAsync(Requests.Grpc("limited", "image", "UINT8", [1, 3, TestRepository.LimitedTile, TestRepository.LimitedTile], pixels));
     }
 
     private async Task<float[]> GrpcAsync(byte[] pixels, int items)

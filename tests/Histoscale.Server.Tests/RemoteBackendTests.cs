@@ -109,10 +109,10 @@ public sealed class RemoteBackendTests(ServerFixture server)
         // 32 in flight against a one-slot queue: the server rejects many, the backoff gets every one through.
         await using var backend = await RemoteBackends.CreateAsync(Url(transport), "limited", null,
             new RemoteBackendOptions { Concurrency = 32, MaxAttempts = 50, InitialBackoff = TimeSpan.FromMilliseconds(5), MaxBackoff = TimeSpan.FromMilliseconds(100) });
-        var pixels = Requests.Pixels(1, 96, 302);
+        var pixels = Requests.Pixels(1, TestRepository.LimitedTile, 302);
         await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => Task.Run(async () =>
         {
-            using var inputs = new TensorSet().Add("image", Tensor.FromValues<byte>(TensorDataType.UInt8, pixels, 1, 3, 96, 96));
+            using var inputs = new TensorSet().Add("image", Tensor.FromValues<byte>(TensorDataType.UInt8, pixels, 1, 3, TestRepository.LimitedTile, TestRepository.LimitedTile));
             using var outputs = await backend.ExecuteAsync(inputs);
             Assert.Equal([1L, 3], outputs["scores"].ShapeArray());
         })));

@@ -14,6 +14,9 @@ internal static class TestRepository
 {
     public const int Tile = 8;
 
+    /// <summary>Tile edge of the queue-limited model (a 512² UINT8 request stays under the test server's 1 MB body limit).</summary>
+    public const int LimitedTile = 512;
+
     public static string Create()
     {
         var root = Path.Combine(Path.GetTempPath(), "histoscale-server-tests", Guid.NewGuid().ToString("N"));
@@ -27,8 +30,8 @@ internal static class TestRepository
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.UInt8, 16, name: "tissue_u8"));
         ModelRepositoryWriter.Write(root, DemoModels.TissueClassifier(TensorDataType.Fp32, 16, name: "tissue_fp32"));
 
-        // Slow enough (a few ms per tile) that a burst overflows its one-request queue.
-        var limited = DemoModels.TissueClassifier(TensorDataType.UInt8, 96, name: "limited");
+        // Slow enough (several ms per tile, even on a quiet machine) that a burst overflows its one-request queue.
+        var limited = DemoModels.TissueClassifier(TensorDataType.UInt8, LimitedTile, name: "limited");
         limited.Config.MaxBatchSize = 1;
         limited.Config.DynamicBatching = new DynamicBatchingConfig { DefaultQueuePolicy = new QueuePolicyConfig { MaxQueueSize = 1 } };
         ModelRepositoryWriter.Write(root, limited);
