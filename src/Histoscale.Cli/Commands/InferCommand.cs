@@ -59,7 +59,7 @@ public static class InferCommand
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var batch = new Option<int>("--batch") { Description = "Tiles per batch", DefaultValueFactory = _ => 32 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
-        var instances = new Option<int?>("--instances") { Description = "Parallel model instances (default: the config's instance_group count)" };
+        var instances = new Option<int?>("--instances") { Description = "Parallel model instances (default: the config's instance_group count; on a 2–4 core CPU, one single-threaded instance per core)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (default: cores / instances)" };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads (default: one per core)" };
         var spin = new Option<bool>("--ort-spin") { Description = "Let ONNX Runtime threads spin while idle (lower latency, but steals CPU from decoding)" };
@@ -208,10 +208,20 @@ public static class InferCommand
         return summary.Cancelled ? Interrupted : summary.AnyFailed ? CliRunner.Failure : CliRunner.Ok;
     }
 
-    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description) => new OnnxRuntimeOptions
+    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description)
     {
-        Instances = request.Instances,
-        IntraOpThreads = request.Threads,
+        // On a small CPU machine one multi-threaded session stalls whenever decoding takes a core (each parallel op
+        // waits for its preempted thread); one single-threaded instance per core loses only the CPU decoding uses
+        // (BENCHMARKS.md). Explicit flags or an instance_group count > 1 in the config win.
+        var smallCpu = request.Device == "cpu" && request.Instances is null && request.Threads is null &&
+            description.Config.InstanceCount <= 1 && Environment.ProcessorCount is >= 2 and <= 4;
+        return LocalOptions(request, description, smallCpu ? Environment.ProcessorCount : request.Instances, smallCpu ? 1 : request.Threads);
+    }
+
+    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description, int? instances, int? threads) => new OnnxRuntimeOptions
+    {
+        Instances = instances,
+        IntraOpThreads = threads,
         WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(request.Batch, description.MaxBatchSize) : 1,
         AllowSpinning = request.OrtSpinning,
     }.WithDevice(request.Device);
