@@ -46,11 +46,15 @@ public sealed class PlanPrefetcher(Slide slide, TilePlan plan)
             var t = plan.Tiles[i];
             var x0 = (long)(t.Column * plan.Stride * scale);
             var y0 = (long)(t.Row * plan.Stride * scale);
-            var x1 = Math.Min(level.Width - 1, (long)Math.Ceiling(((t.Column * plan.Stride) + plan.TileSize) * scale));
-            var y1 = Math.Min(level.Height - 1, (long)Math.Ceiling(((t.Row * plan.Stride) + plan.TileSize) * scale));
-            for (var row = Math.Max(0, y0) / level.TileHeight; row <= y1 / level.TileHeight; row++)
+            // Last pixel read (inclusive); a resampled read takes one more pixel each side for its filter taps.
+            var extra = plan.Resampled ? 1 : 0;
+            x0 = Math.Max(0, x0 - extra);
+            y0 = Math.Max(0, y0 - extra);
+            var x1 = Math.Min(level.Width - 1, (long)Math.Ceiling(((t.Column * plan.Stride) + plan.TileSize) * scale) - 1 + extra);
+            var y1 = Math.Min(level.Height - 1, (long)Math.Ceiling(((t.Row * plan.Stride) + plan.TileSize) * scale) - 1 + extra);
+            for (var row = y0 / level.TileHeight; row <= y1 / level.TileHeight; row++)
             {
-                for (var col = Math.Max(0, x0) / level.TileWidth; col <= x1 / level.TileWidth; col++)
+                for (var col = x0 / level.TileWidth; col <= x1 / level.TileWidth; col++)
                 {
                     tiles.Add((col, row));
                 }

@@ -1,0 +1,54 @@
+using Histoscale.Pipeline.Planning;
+using Histoscale.Pipeline.Reading;
+using Histoscale.Slides;
+using Histoscale.Slides.Sources;
+using Histoscale.Slides.Synthesis;
+
+namespace Histoscale.Pipeline.Tests.Reading;
+
+/// <summary>The prefetch hints cover exactly the stored tiles the plan will read next — no more (read amplification), no fewer.</summary>
+public sealed class PlanPrefetcherTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("histoscale-prefetch-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void AlignedPlanHintsExactlyItsTilesAndLocalFilesSwitchItOff()
+    {
+        var path = Path.Combine(_dir, "s.svs");
+        SlideSynthesizer.Write(path, new SynthOptions { Width = 7200, Height = 5760, TileSize = 240, Seed = 4 });
+        var source = new RecordingSource(File.ReadAllBytes(path));
+        using var slide = Slide.Open(source, new SlideOptions { Cache = null });
+        var plan = TilePlanner.Create(slide, new TilePlanOptions { TileSize = 240, TargetMpp = 0.499, MinTissue = 0 }, null);
+        Assert.True(plan.AlignedWithSlideTiles);
+        Assert.True(plan.Tiles.Count > PlanPrefetcher.Lead + PlanPrefetcher.Chunk); // the first hint is a strict prefix
+        var prefetcher = new PlanPrefetcher(slide, plan);
+        prefetcher.OnClaim(0, 0, plan.Tiles.Count);
+        var expected = plan.Tiles.Take(PlanPrefetcher.Lead + PlanPrefetcher.Chunk)
+            .Select(t => slide.GetTileByteRange(0, t.Column, t.Row)).Where(r => r is not null).Select(r => r!.Value).ToHashSet();
+        Assert.Equal(expected, source.Hinted.ToHashSet());
+
+        using var local = Slide.Open(path, new SlideOptions { Cache = null });
+        new PlanPrefetcher(local, plan).OnClaim(0, 0, plan.Tiles.Count); // no prefetching source: a no-op, no error
+    }
+
+    private sealed class RecordingSource(byte[] bytes) : IPrefetchingSource
+    {
+        private readonly MemorySource _inner = new(bytes, "recording");
+
+        public List<ByteRange> Hinted { get; } = [];
+
+        public string Name => _inner.Name;
+
+        public long Length => _inner.Length;
+
+        public int Read(long offset, Span<byte> buffer) => _inner.Read(offset, buffer);
+
+        public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(offset, buffer, cancellationToken);
+
+        public void Prefetch(IReadOnlyList<ByteRange> ranges) => Hinted.AddRange(ranges);
+
+        public void Dispose() => _inner.Dispose();
+    }
+}
