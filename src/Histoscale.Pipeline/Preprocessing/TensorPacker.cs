@@ -86,12 +86,16 @@ public sealed class TensorPacker
         }
     }
 
-    private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table) where T : unmanaged
+    private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table) where T : unmanaged =>
+        Pack(rgba, item, table, 0, TileSize * TileSize);
+
+    /// <summary>The table loop over pixels [from, to) of the tile: every layout, type and alpha.</summary>
+    private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table, int from, int to) where T : unmanaged
     {
         var plane = TileSize * TileSize;
-        if (rgba.Length < plane * 4 || item.Length < plane * 3)
+        if (rgba.Length < plane * 4 || item.Length < plane * 3 || from < 0 || from > to || to > plane)
         {
-            throw new ArgumentException("tile or batch slot too small");
+            throw new ArgumentException("tile or batch slot too small, or pixel range outside the tile");
         }
         // Bounds were checked above; the per-pixel loop indexes through refs so the JIT emits no checks.
         ref var src = ref MemoryMarshal.GetReference(rgba);
@@ -105,7 +109,7 @@ public sealed class TensorPacker
         var step = nhwc ? 3 : 1;
         var c1 = nhwc ? 1 : plane;
         var c2 = nhwc ? 2 : 2 * plane;
-        for (int p = 0, o = 0; p < plane; p++, o += step)
+        for (int p = from, o = from * step; p < to; p++, o += step)
         {
             ref var px = ref Unsafe.Add(ref src, p * 4);
             var a = Unsafe.Add(ref px, 3);
@@ -144,9 +148,9 @@ public sealed class TensorPacker
             }
             for (var k = 0; k < skipped; k++)
             {
-                PackRange(rgba, item, skippedBuffer[k], skippedBuffer[k] + 8);
+                PackScalar(rgba, item, skippedBuffer[k], skippedBuffer[k] + 8);
             }
-            PackRange(rgba, item, plane - (plane % 8), plane);
+            PackScalar(rgba, item, plane - (plane % 8), plane);
         }
         finally
         {
@@ -154,29 +158,15 @@ public sealed class TensorPacker
         }
     }
 
-    private void PackRange(ReadOnlySpan<byte> rgba, Span<byte> item, int from, int to)
+    private void PackScalar(ReadOnlySpan<byte> rgba, Span<byte> item, int from, int to)
     {
-        var plane = TileSize * TileSize;
-        for (var p = from; p < to; p++)
+        if (DataType == TensorDataType.UInt8)
         {
-            var a = rgba[(p * 4) + 3];
-            for (var c = 0; c < 3; c++)
-            {
-                var colour = _sourceChannel[c];
-                var v = rgba[(p * 4) + colour];
-                if (a != 255)
-                {
-                    v = OverWhite(v, a);
-                }
-                if (DataType == TensorDataType.UInt8)
-                {
-                    item[(c * plane) + p] = v;
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, float>(item)[(c * plane) + p] = _float[(colour * 256) + v];
-                }
-            }
+            Pack(rgba, item, Identity, from, to);
+        }
+        else
+        {
+            Pack(rgba, MemoryMarshal.Cast<byte, float>(item), _float, from, to);
         }
     }
 
