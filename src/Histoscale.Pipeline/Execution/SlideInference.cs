@@ -55,7 +55,7 @@ internal sealed class SlideInference
         _end = plan.Tiles.Count;
         _base = _start - (_start % _batch);
         _next = _start;
-        _prefetcher = new PlanPrefetcher(reader.Slide, plan);
+        _prefetcher = new PlanPrefetcher(reader, plan);
     }
 
     /// <summary>Runs until every tile is checkpointed; on cancellation or failure, checkpoints what finished and throws.</summary>

@@ -1,5 +1,4 @@
 using Histoscale.Pipeline.Planning;
-using Histoscale.Slides;
 
 namespace Histoscale.Pipeline.Reading;
 
@@ -8,7 +7,7 @@ namespace Histoscale.Pipeline.Reading;
 /// fetches them ahead, coalesced and concurrently, while the decoders work. The pipeline knows its future; the
 /// storage layer cannot guess it. On sources that cannot prefetch (local files) it switches itself off.
 /// </summary>
-public sealed class PlanPrefetcher(Slide slide, TilePlan plan)
+public sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
 {
     /// <summary>How far ahead of the decoders to hint, in plan tiles, and how many tiles one hint covers.</summary>
     public const int Lead = 512;
@@ -38,20 +37,15 @@ public sealed class PlanPrefetcher(Slide slide, TilePlan plan)
 
     private void Hint(int from, int to)
     {
-        var level = slide.Levels[plan.Level];
-        var scale = plan.Resampled ? plan.Scale : 1.0;
+        var level = reader.Slide.Levels[plan.Level];
         var tiles = new HashSet<(long, long)>();
         for (var i = from; i < to; i++)
         {
-            var t = plan.Tiles[i];
-            var x0 = (long)(t.Column * plan.Stride * scale);
-            var y0 = (long)(t.Row * plan.Stride * scale);
-            // Last pixel read (inclusive); a resampled read takes one more pixel each side for its filter taps.
-            var extra = plan.Resampled ? 1 : 0;
-            x0 = Math.Max(0, x0 - extra);
-            y0 = Math.Max(0, y0 - extra);
-            var x1 = Math.Min(level.Width - 1, (long)Math.Ceiling(((t.Column * plan.Stride) + plan.TileSize) * scale) - 1 + extra);
-            var y1 = Math.Min(level.Height - 1, (long)Math.Ceiling(((t.Row * plan.Stride) + plan.TileSize) * scale) - 1 + extra);
+            var (x, y, width, height) = reader.SourceRect(plan.Tiles[i]);
+            var x0 = Math.Max(0, x);
+            var y0 = Math.Max(0, y);
+            var x1 = Math.Min(level.Width, x + width) - 1; // last pixel read, inclusive
+            var y1 = Math.Min(level.Height, y + height) - 1;
             for (var row = y0 / level.TileHeight; row <= y1 / level.TileHeight; row++)
             {
                 for (var col = x0 / level.TileWidth; col <= x1 / level.TileWidth; col++)
@@ -60,7 +54,7 @@ public sealed class PlanPrefetcher(Slide slide, TilePlan plan)
                 }
             }
         }
-        if (!slide.PrefetchTiles(plan.Level, tiles))
+        if (!reader.Slide.PrefetchTiles(plan.Level, tiles))
         {
             _disabled = true;
         }

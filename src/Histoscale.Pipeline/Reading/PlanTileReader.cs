@@ -34,19 +34,17 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         }
     }
 
-    public void Read(PlannedTile tile, Span<byte> rgba, Scratch scratch)
+    /// <summary>
+    /// The rectangle of level pixels <see cref="Read"/> reads for a tile (before clipping to the level). The one
+    /// definition of a tile's footprint at its level, shared with the prefetcher.
+    /// </summary>
+    public (long X, long Y, int Width, int Height) SourceRect(PlannedTile tile)
     {
         var size = plan.TileSize;
         var stride = plan.Stride;
-        if (plan.AlignedWithSlideTiles)
-        {
-            slide.ReadTile(plan.Level, tile.Column, tile.Row, rgba);
-            return;
-        }
         if (!plan.Resampled)
         {
-            slide.ReadLevelRegion(plan.Level, (long)tile.Column * stride, (long)tile.Row * stride, size, size, rgba);
-            return;
+            return ((long)tile.Column * stride, (long)tile.Row * stride, size, size);
         }
         var s = plan.Scale;
         var ox = tile.Column * stride * s;
@@ -54,8 +52,22 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         var x0 = (long)Math.Floor(ox);
         var y0 = (long)Math.Floor(oy);
         // One extra pixel each side so bilinear taps and partial coverage never read outside the region.
-        var width = (int)(Math.Ceiling(ox + (size * s)) - x0) + 2;
-        var height = (int)(Math.Ceiling(oy + (size * s)) - y0) + 2;
+        return (x0, y0, (int)(Math.Ceiling(ox + (size * s)) - x0) + 2, (int)(Math.Ceiling(oy + (size * s)) - y0) + 2);
+    }
+
+    public void Read(PlannedTile tile, Span<byte> rgba, Scratch scratch)
+    {
+        if (plan.AlignedWithSlideTiles)
+        {
+            slide.ReadTile(plan.Level, tile.Column, tile.Row, rgba);
+            return;
+        }
+        var (x0, y0, width, height) = SourceRect(tile);
+        if (!plan.Resampled)
+        {
+            slide.ReadLevelRegion(plan.Level, x0, y0, width, height, rgba);
+            return;
+        }
         var bytes = width * height * 4;
         if (scratch.Region.Length < bytes)
         {
@@ -65,7 +77,7 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         var region = scratch.Region.AsSpan(0, bytes);
         slide.ReadLevelRegion(plan.Level, x0, y0, width, height, region);
         CompositeOverWhite(region);
-        scratch.Resampler.Resample(region, width, height, ox - x0, oy - y0, s, rgba, size);
+        scratch.Resampler.Resample(region, width, height, (tile.Column * plan.Stride * plan.Scale) - x0, (tile.Row * plan.Stride * plan.Scale) - y0, plan.Scale, rgba, plan.TileSize);
     }
 
     /// <summary>Paints transparent and translucent pixels over white, in place (edges of the slide become white).</summary>

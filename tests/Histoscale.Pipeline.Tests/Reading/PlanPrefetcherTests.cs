@@ -23,14 +23,14 @@ public sealed class PlanPrefetcherTests : IDisposable
         var plan = TilePlanner.Create(slide, new TilePlanOptions { TileSize = 240, TargetMpp = 0.499, MinTissue = 0 }, null);
         Assert.True(plan.AlignedWithSlideTiles);
         Assert.True(plan.Tiles.Count > PlanPrefetcher.Lead + PlanPrefetcher.Chunk); // the first hint is a strict prefix
-        var prefetcher = new PlanPrefetcher(slide, plan);
+        var prefetcher = new PlanPrefetcher(new PlanTileReader(slide, plan), plan);
         prefetcher.OnClaim(0, 0, plan.Tiles.Count);
         var expected = plan.Tiles.Take(PlanPrefetcher.Lead + PlanPrefetcher.Chunk)
             .Select(t => slide.GetTileByteRange(0, t.Column, t.Row)).Where(r => r is not null).Select(r => r!.Value).ToHashSet();
         Assert.Equal(expected, source.Hinted.ToHashSet());
 
         using var local = Slide.Open(path, new SlideOptions { Cache = null });
-        new PlanPrefetcher(local, plan).OnClaim(0, 0, plan.Tiles.Count); // no prefetching source: a no-op, no error
+        new PlanPrefetcher(new PlanTileReader(local, plan), plan).OnClaim(0, 0, plan.Tiles.Count); // no prefetching source: a no-op, no error
     }
 
     private sealed class RecordingSource(byte[] bytes) : IPrefetchingSource
