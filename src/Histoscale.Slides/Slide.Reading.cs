@@ -14,8 +14,16 @@ public sealed partial class Slide
     public void ReadRegion(int level, long x, long y, int width, int height, Span<byte> rgba)
     {
         var lvl = CheckLevel(level);
-        var lx = x / lvl.Downsample;
-        var ly = y / lvl.Downsample;
+        ReadAt(level, x / lvl.Downsample, y / lvl.Downsample, width, height, rgba);
+    }
+
+    /// <summary>
+    /// Reads a region whose top-left lies at fractional level coordinates. OpenSlide paints a level at the position
+    /// x/downsample, so off-grid pixels are bilinearly shifted; we do the same, so that regions agree with it at any
+    /// coordinates.
+    /// </summary>
+    private void ReadAt(int level, double lx, double ly, int width, int height, Span<byte> rgba)
+    {
         var ix = (long)Math.Floor(lx);
         var iy = (long)Math.Floor(ly);
         var (dx, dy) = (Imaging.SubpixelShift.Weight(lx - ix), Imaging.SubpixelShift.Weight(ly - iy));
@@ -24,8 +32,10 @@ public sealed partial class Slide
             ReadLevelRegion(level, ix, iy, width, height, rgba);
             return;
         }
-        // OpenSlide paints a level at the fractional position x/downsample, so the pixels are bilinearly shifted;
-        // we do the same, so that regions agree with it at any coordinates.
+        if (rgba.Length < CheckedArea(width, height) * 4)
+        {
+            throw new ArgumentException($"buffer of {rgba.Length} bytes is smaller than {width}x{height}x4", nameof(rgba));
+        }
         var area = CheckedArea(width + 1L, height + 1L);
         var source = System.Buffers.ArrayPool<byte>.Shared.Rent((int)(area * 4));
         try
@@ -61,13 +71,14 @@ public sealed partial class Slide
         try
         {
             var lvl = CheckLevel(level);
-            var lx = (long)Math.Floor(x / lvl.Downsample);
-            var ly = (long)Math.Floor(y / lvl.Downsample);
+            var lx = x / lvl.Downsample;
+            var ly = y / lvl.Downsample;
             for (var y0 = 0; y0 < height; y0 += rows)
             {
+                // Same pixels as the RGBA overload, band by band (including its sub-pixel position).
                 var h = Math.Min(rows, height - y0);
                 var src = band.AsSpan(0, width * h * 4);
-                ReadLevelRegion(level, lx, ly + y0, width, h, src);
+                ReadAt(level, lx, ly + y0, width, h, src);
                 var dst = rgb.Slice(y0 * width * 3, width * h * 3);
                 for (int s = 0, d = 0; s < src.Length; s += 4, d += 3)
                 {

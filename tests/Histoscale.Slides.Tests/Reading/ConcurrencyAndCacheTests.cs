@@ -95,6 +95,21 @@ public sealed class ConcurrencyAndCacheTests
     }
 
     [Fact]
+    public void RgbRegionAtAFractionalPositionEqualsTheRgbaRegion()
+    {
+        using var slide = Slide.Open(TestSlides.Svs);
+        var (w, h) = (150, 90);
+        var rgba = slide.ReadRegion(1, 401, 203, w, h).Pixels; // 401/4 and 203/4 are off the level's grid
+        var rgb = new byte[w * h * 3];
+        slide.ReadRegionRgb(1, 401, 203, w, h, rgb);
+        for (var i = 0; i < w * h; i++)
+        {
+            Assert.Equal(255, rgba[(i * 4) + 3]);
+            Assert.True(rgb.AsSpan(i * 3, 3).SequenceEqual(rgba.AsSpan(i * 4, 3)), $"pixel {i}");
+        }
+    }
+
+    [Fact]
     public void LosslessSlideRegionIsExactlyTheSynthesisedPixels()
     {
         using var slide = Slide.Open(TestSlides.LzwTiff);
