@@ -8,11 +8,6 @@ namespace Histoscale.Pipeline.Inputs;
 /// </summary>
 public static class SlideInputs
 {
-    public static readonly IReadOnlySet<string> SlideExtensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ".svs", ".tif", ".tiff", ".btf", ".tf8", ".ndpi", ".scn", ".bif", ".vms", ".vmu", ".mrxs", ".dcm", ".qptiff",
-    };
-
     public static IReadOnlyList<string> Expand(IEnumerable<string> arguments)
     {
         var result = new List<string>();
@@ -104,5 +99,5 @@ public static class SlideInputs
     }
 
     private static bool IsSlideFile(string path) =>
-        SlideExtensions.Contains(Path.GetExtension(path)) && !Path.GetFileName(path).StartsWith('.');
+        Slides.SlideFiles.HasSlideExtension(path) && !Path.GetFileName(path).StartsWith('.');
 }

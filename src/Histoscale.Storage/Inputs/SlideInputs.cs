@@ -11,12 +11,6 @@ namespace Histoscale.Storage.Inputs;
 /// </summary>
 public static class SlideInputs
 {
-    /// <summary>Extensions a prefix or folder listing keeps (lower case, with the dot).</summary>
-    public static IReadOnlySet<string> SlideExtensions { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
-    {
-        ".svs", ".tif", ".tiff", ".ndpi", ".vms", ".vmu", ".scn", ".mrxs", ".bif", ".svslide", ".ome.tif", ".ome.tiff", ".btf",
-    };
-
     public static Task<IReadOnlyList<string>> ExpandAsync(string arg, CancellationToken cancellationToken = default) =>
         ExpandAsync(arg, StorageProviders.Current ?? new StorageOptions(), cancellationToken);
 
@@ -34,8 +28,7 @@ public static class SlideInputs
         return await ExpandOneAsync(arg, options, cancellationToken).ConfigureAwait(false);
     }
 
-    public static bool IsSlideName(string name) =>
-        SlideExtensions.Contains(Path.GetExtension(name)) || name.EndsWith(".ome.tif", StringComparison.OrdinalIgnoreCase);
+    public static bool IsSlideName(string name) => SlideFiles.HasSlideExtension(name);
 
     private static async Task<List<string>> ExpandOneAsync(string arg, StorageOptions options, CancellationToken cancellationToken)
     {
