@@ -110,6 +110,21 @@ public abstract class KServeBackend : IInferenceBackend
     public abstract ValueTask DisposeAsync();
 
     /// <summary>Reads metadata and config from the server, retrying while it is unavailable.</summary>
+    /// <summary>Initialises a new backend, disposing it (connections included) when that fails.</summary>
+    private protected static async Task<T> InitializeOrDisposeAsync<T>(T backend, CancellationToken cancellationToken) where T : KServeBackend
+    {
+        try
+        {
+            await backend.InitializeAsync(cancellationToken).ConfigureAwait(false);
+            return backend;
+        }
+        catch
+        {
+            await backend.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
     private protected async Task InitializeAsync(CancellationToken cancellationToken)
     {
         var (config, metadata) = await _retry.RunAsync(ReadModelAsync, cancellationToken).ConfigureAwait(false);

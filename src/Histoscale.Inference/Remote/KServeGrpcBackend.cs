@@ -34,20 +34,8 @@ public sealed class KServeGrpcBackend : KServeBackend
     /// Connects to <paramref name="server"/> (the http(s) address of the gRPC port; see <see cref="ServerAddress"/>),
     /// retrying while it is unavailable, and reads the model's metadata and config.
     /// </summary>
-    public static async Task<KServeGrpcBackend> CreateAsync(Uri server, string modelName, string? version = null, RemoteBackendOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var backend = new KServeGrpcBackend(server, modelName, version, options ?? new RemoteBackendOptions());
-        try
-        {
-            await backend.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            return backend;
-        }
-        catch
-        {
-            await backend.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<KServeGrpcBackend> CreateAsync(Uri server, string modelName, string? version = null, RemoteBackendOptions? options = null, CancellationToken cancellationToken = default)
+        => InitializeOrDisposeAsync(new KServeGrpcBackend(server, modelName, version, options ?? new RemoteBackendOptions()), cancellationToken);
 
     /// <summary>The generated client, for callers that need RPCs beyond inference (health, repository).</summary>
     public GRPCInferenceService.GRPCInferenceServiceClient Client => _client;

@@ -42,20 +42,8 @@ public sealed class KServeHttpBackend : KServeBackend
     /// Connects to <paramref name="server"/> (<c>http://HOST:PORT</c>; see <see cref="ServerAddress"/>), retrying while
     /// it is unavailable, and reads the model's metadata and config.
     /// </summary>
-    public static async Task<KServeHttpBackend> CreateAsync(Uri server, string modelName, string? version = null, RemoteBackendOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var backend = new KServeHttpBackend(server, modelName, version, options ?? new RemoteBackendOptions());
-        try
-        {
-            await backend.InitializeAsync(cancellationToken).ConfigureAwait(false);
-            return backend;
-        }
-        catch
-        {
-            await backend.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<KServeHttpBackend> CreateAsync(Uri server, string modelName, string? version = null, RemoteBackendOptions? options = null, CancellationToken cancellationToken = default)
+        => InitializeOrDisposeAsync(new KServeHttpBackend(server, modelName, version, options ?? new RemoteBackendOptions()), cancellationToken);
 
     public override async Task<InferenceStatisticsSnapshot> GetServerStatisticsAsync(CancellationToken cancellationToken = default)
     {
