@@ -35,6 +35,14 @@ public interface ITiledImage
     /// <exception cref="SlideException">The block is unreadable; the exception names the file, level and tile.</exception>
     TileStatus DecodeTile(long col, long row, Span<byte> rgba);
 
+    /// <summary>
+    /// Decodes an opaque, full-size block straight into R, G, B planes (TileWidth × TileHeight bytes each) when the
+    /// codec can; false when it cannot (blank, alpha, short last strip, or a stream the fast decoder declines), and
+    /// the caller then uses <see cref="DecodeTile"/>. Thread-safe.
+    /// </summary>
+    /// <exception cref="SlideException">The block is unreadable; the exception names the file, level and tile.</exception>
+    bool TryDecodeTilePlanar(long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue) => false;
+
     /// <summary>Size in bytes of the stored (compressed) block; 0 for a blank block.</summary>
     long StoredTileBytes(long col, long row);
 

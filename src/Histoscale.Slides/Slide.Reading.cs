@@ -132,19 +132,27 @@ public sealed partial class Slide
             for (var col = x0 / tw; col * tw < x1; col++)
             {
                 var tile = GetTile(level, col, row);
-                if (tile.Status == TileStatus.Blank)
+                try
                 {
-                    continue;
+                    if (tile.Status == TileStatus.Blank)
+                    {
+                        continue;
+                    }
+                    var tx0 = Math.Max(x0, col * tw);
+                    var tx1 = Math.Min(x1, (col + 1) * tw);
+                    var ty0 = Math.Max(y0, row * th);
+                    var ty1 = Math.Min(y1, (row + 1) * th);
+                    var bytes = (int)(tx1 - tx0) * 4;
+                    var pixels = tile.Rgba;
+                    for (var yy = ty0; yy < ty1; yy++)
+                    {
+                        var src = pixels.AsSpan((int)((((yy - (row * th)) * tw) + (tx0 - (col * tw))) * 4), bytes);
+                        src.CopyTo(rgba.Slice((int)((((yy - ly) * width) + (tx0 - lx)) * 4), bytes));
+                    }
                 }
-                var tx0 = Math.Max(x0, col * tw);
-                var tx1 = Math.Min(x1, (col + 1) * tw);
-                var ty0 = Math.Max(y0, row * th);
-                var ty1 = Math.Min(y1, (row + 1) * th);
-                var bytes = (int)(tx1 - tx0) * 4;
-                for (var yy = ty0; yy < ty1; yy++)
+                finally
                 {
-                    var src = tile.Rgba.AsSpan((int)((((yy - (row * th)) * tw) + (tx0 - (col * tw))) * 4), bytes);
-                    src.CopyTo(rgba.Slice((int)((((yy - ly) * width) + (tx0 - lx)) * 4), bytes));
+                    tile.Release();
                 }
             }
         }
@@ -171,14 +179,47 @@ public sealed partial class Slide
         if (useCache)
         {
             var tile = GetTile(level, col, row);
-            tile.Rgba.AsSpan(0, size).CopyTo(rgba);
-            status = tile.Status;
+            try
+            {
+                tile.Rgba.AsSpan(0, size).CopyTo(rgba);
+                status = tile.Status;
+            }
+            finally
+            {
+                tile.Release();
+            }
         }
         else
         {
             status = DecodeFresh(level, col, row, rgba[..size]);
         }
         return status;
+    }
+
+    /// <summary>
+    /// Reads tile (col,row) of a level as three planes R, G, B (TileWidth × TileHeight bytes each, rows TileWidth
+    /// apart) — an NCHW tensor's layout, without an RGBA pass — when the tile lies wholly inside the level and its
+    /// codec can decode planes directly. False otherwise (edge, blank or not planar-decodable tiles): use
+    /// <see cref="ReadTile(int, long, long, Span{byte}, bool)"/> then. Bypasses the cache, like the default
+    /// <c>ReadTile</c>: a single pass over a slide should not churn it.
+    /// </summary>
+    public bool TryReadTilePlanar(int level, long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        var lvl = CheckLevel(level);
+        if (col < 0 || row < 0 || col >= lvl.TilesAcross || row >= lvl.TilesDown)
+        {
+            throw new ArgumentOutOfRangeException(nameof(col), $"tile ({col},{row}) is outside level {level}'s {lvl.TilesAcross}x{lvl.TilesDown} grid");
+        }
+        var plane = lvl.TileWidth * lvl.TileHeight;
+        if (red.Length < plane || green.Length < plane || blue.Length < plane)
+        {
+            throw new ArgumentException($"planes must hold {lvl.TileWidth}x{lvl.TileHeight} bytes each");
+        }
+        if ((col + 1) * lvl.TileWidth > lvl.Width || (row + 1) * lvl.TileHeight > lvl.Height)
+        {
+            return false; // part of it lies outside the level: transparent there, which planes cannot say
+        }
+        return _layout.Levels[level].TryDecodeTilePlanar(col, row, red, green, blue);
     }
 
     /// <summary>Reads one tile as a new RGBA image of the level's tile size.</summary>
@@ -231,6 +272,7 @@ public sealed partial class Slide
     /// <summary>A thumbnail whose longer side is at most <paramref name="maxSize"/>, built from the best level with bounded memory.</summary>
     public RgbaImage GetThumbnail(int maxSize) => Imaging.Thumbnailer.Create(this, maxSize);
 
+    /// <summary>A decoded tile, cached or fresh; the caller holds a reference and must release it.</summary>
     private CachedTile GetTile(int level, long col, long row)
     {
         var key = new TileKey(_id, level, col, row);
@@ -239,9 +281,17 @@ public sealed partial class Slide
             return cached;
         }
         var lvl = Levels[level];
-        var pixels = new byte[lvl.TileWidth * lvl.TileHeight * 4];
-        var status = DecodeFresh(level, col, row, pixels);
-        var tile = new CachedTile(pixels, status);
+        var size = lvl.TileWidth * lvl.TileHeight * 4;
+        var tile = CachedTile.Rent(size);
+        try
+        {
+            tile.Status = DecodeFresh(level, col, row, tile.Rgba.AsSpan(0, size));
+        }
+        catch
+        {
+            tile.Release();
+            throw;
+        }
         _cache?.Add(key, tile);
         return tile;
     }

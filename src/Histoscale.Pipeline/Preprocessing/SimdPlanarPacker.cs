@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -21,6 +22,7 @@ internal static class SimdPlanarPacker
     public static bool IsSupported => Avx2.IsSupported;
 
     /// <summary>Packs every whole group of 8 opaque pixels; returns how many groups it left, listing their first pixel in <paramref name="skipped"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe int PackBytes(byte* src, byte* dst, int plane, int s0, int s1, int s2, Span<int> skipped)
     {
         var count = 0;
@@ -40,6 +42,7 @@ internal static class SimdPlanarPacker
     }
 
     /// <summary>As <see cref="PackBytes"/>, into normalised floats: model channel c = (colour s_c − mean_c) × inverse_c.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe int PackFloats(byte* src, float* dst, int plane, int s0, int s1, int s2, ReadOnlySpan<float> mean, ReadOnlySpan<float> inverse, Span<int> skipped)
     {
         // mean and inverse are per colour (R, G, B); model channel c reads colour s_c.
@@ -63,6 +66,47 @@ internal static class SimdPlanarPacker
             Avx.Store(dst + (2 * plane) + p, Avx.Multiply(Avx.Subtract(Widen(q.GetElement(s2)), m2), i2));
         }
         return count;
+    }
+
+    /// <summary>
+    /// One colour plane of bytes to normalised floats, (v − mean) × inverse — the scalar table's exact arithmetic
+    /// (no fused multiply-add), so SIMD and table agree to the bit. <paramref name="table"/> serves the remainder
+    /// and CPUs without AVX2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Normalise(ReadOnlySpan<byte> source, Span<float> destination, float mean, float inverse, ReadOnlySpan<float> table)
+    {
+        if (destination.Length < source.Length || table.Length < 256)
+        {
+            throw new ArgumentException("destination or table too small");
+        }
+        var i = 0;
+        ref var src = ref MemoryMarshal.GetReference(source);
+        ref var dst = ref MemoryMarshal.GetReference(destination);
+        if (Avx512F.IsSupported)
+        {
+            var m = Vector512.Create(mean);
+            var k = Vector512.Create(inverse);
+            for (; i <= source.Length - 16; i += 16)
+            {
+                var values = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref src, (nuint)i)));
+                Avx512F.Multiply(Avx512F.Subtract(values, m), k).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        if (Avx2.IsSupported)
+        {
+            var m = Vector256.Create(mean);
+            var k = Vector256.Create(inverse);
+            for (; i <= source.Length - 8; i += 8)
+            {
+                var values = Widen(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref src, i)));
+                Avx.Multiply(Avx.Subtract(values, m), k).StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < source.Length; i++)
+        {
+            destination[i] = table[source[i]];
+        }
     }
 
     /// <summary>8 RGBA pixels → [R0..R7][G0..G7][B0..B7][A0..A7] as four 64-bit values.</summary>

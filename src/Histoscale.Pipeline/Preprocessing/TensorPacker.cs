@@ -63,6 +63,59 @@ public sealed class TensorPacker
     /// <summary>Bytes one tile takes in the batch tensor.</summary>
     public int ItemBytes { get; }
 
+    /// <summary>
+    /// Whether tiles can arrive as R, G, B planes (see <see cref="PackPlanes"/>): NCHW models with UINT8 or FP32
+    /// inputs. Saves the RGBA → planar split; for UINT8 the decoder writes straight into the batch.
+    /// </summary>
+    public bool TakesPlanes => Layout != TensorFormat.Nhwc && DataType is TensorDataType.UInt8 or TensorDataType.Fp32;
+
+    /// <summary>Whether the tensor's planes are the pixels themselves (UINT8 NCHW): decode into <see cref="SlotPlanes"/>.</summary>
+    public bool PlanesAreTensor => TakesPlanes && DataType == TensorDataType.UInt8;
+
+    /// <summary>The red, green and blue planes of item <paramref name="slot"/> of a UINT8 NCHW batch (in the model's channel order).</summary>
+    public void SlotPlanes(Span<byte> batch, int slot, out Span<byte> red, out Span<byte> green, out Span<byte> blue)
+    {
+        if (!PlanesAreTensor)
+        {
+            throw new InvalidOperationException("only UINT8 NCHW tensors are made of colour planes");
+        }
+        var plane = TileSize * TileSize;
+        var item = batch.Slice(slot * ItemBytes, ItemBytes);
+        red = item.Slice(ChannelOf(0) * plane, plane);
+        green = item.Slice(ChannelOf(1) * plane, plane);
+        blue = item.Slice(ChannelOf(2) * plane, plane);
+    }
+
+    /// <summary>
+    /// Packs a tile given as opaque R, G, B planes (<paramref name="planes"/>: three TileSize² planes in that
+    /// order) into item <paramref name="slot"/>: the same values <see cref="Pack"/> gives for the same pixels.
+    /// </summary>
+    public void PackPlanes(ReadOnlySpan<byte> planes, Span<byte> batch, int slot)
+    {
+        var plane = TileSize * TileSize;
+        if (!TakesPlanes || planes.Length < 3 * plane)
+        {
+            throw new ArgumentException("planes too small, or a model layout that does not take planes");
+        }
+        var item = batch.Slice(slot * ItemBytes, ItemBytes);
+        for (var c = 0; c < 3; c++)
+        {
+            var colour = _sourceChannel[c];
+            var source = planes.Slice(colour * plane, plane);
+            if (DataType == TensorDataType.UInt8)
+            {
+                source.CopyTo(item.Slice(c * plane, plane));
+            }
+            else
+            {
+                SimdPlanarPacker.Normalise(source, MemoryMarshal.Cast<byte, float>(item).Slice(c * plane, plane), _mean[colour], _inverse[colour], _float.AsSpan(colour * 256, 256));
+            }
+        }
+    }
+
+    /// <summary>The model channel that reads colour <paramref name="colour"/> (0 R, 1 G, 2 B).</summary>
+    private int ChannelOf(int colour) => Array.IndexOf(_sourceChannel, colour);
+
     /// <summary>Packs <paramref name="rgba"/> (TileSize² × 4 bytes) into item <paramref name="slot"/> of <paramref name="batch"/>.</summary>
     public void Pack(ReadOnlySpan<byte> rgba, Span<byte> batch, int slot)
     {
@@ -90,6 +143,7 @@ public sealed class TensorPacker
         Pack(rgba, item, table, 0, TileSize * TileSize);
 
     /// <summary>The table loop over pixels [from, to) of the tile: every layout, type and alpha.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Pack<T>(ReadOnlySpan<byte> rgba, Span<T> item, ReadOnlySpan<T> table, int from, int to) where T : unmanaged
     {
         var plane = TileSize * TileSize;
@@ -127,6 +181,7 @@ public sealed class TensorPacker
     }
 
     /// <summary>SIMD for groups of 8 opaque pixels; the table loop for the remainder and translucent groups.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void PackPlanarSimd(ReadOnlySpan<byte> rgba, Span<byte> item)
     {
         var plane = TileSize * TileSize;

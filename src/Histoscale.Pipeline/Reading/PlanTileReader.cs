@@ -55,6 +55,16 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         return (x0, y0, (int)(Math.Ceiling(ox + (size * s)) - x0) + 2, (int)(Math.Ceiling(oy + (size * s)) - y0) + 2);
     }
 
+    /// <summary>Whether <see cref="TryReadPlanar"/> can succeed at all for this plan (grid aligned with the slide's tiles).</summary>
+    public bool CanReadPlanar => plan.AlignedWithSlideTiles;
+
+    /// <summary>
+    /// Reads a tile as opaque R, G, B planes (TileSize² bytes each) when the plan is aligned with the slide's tiles
+    /// and the slide can decode the tile straight to planes; false otherwise — use <see cref="Read"/> then.
+    /// </summary>
+    public bool TryReadPlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue) =>
+        plan.AlignedWithSlideTiles && slide.TryReadTilePlanar(plan.Level, tile.Column, tile.Row, red, green, blue);
+
     public void Read(PlannedTile tile, Span<byte> rgba, Scratch scratch)
     {
         if (plan.AlignedWithSlideTiles)

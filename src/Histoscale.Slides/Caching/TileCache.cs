@@ -3,12 +3,77 @@ namespace Histoscale.Slides.Caching;
 /// <summary>Identifies a decoded tile across every open slide.</summary>
 public readonly record struct TileKey(long SlideId, int Level, long Col, long Row);
 
-/// <summary>A decoded tile as cached: RGBA rows of the level's tile width.</summary>
-public sealed class CachedTile(byte[] rgba, TileStatus status)
+/// <summary>
+/// A decoded tile as cached: RGBA rows of the level's tile width. Reference-counted so its pixel buffer can come
+/// from, and go back to, a pool: every holder (the cache, each reader copying out of it) owns one reference and
+/// calls <see cref="Release"/> when done. A 240-px tile is 230 KB — a large-object-heap array per cache miss
+/// made GC the main cost of reading unaligned pipeline tiles; pooled buffers recycle instead.
+/// </summary>
+public sealed class CachedTile
 {
-    public byte[] Rgba { get; } = rgba;
+    private readonly bool _pooled;
+    private byte[]? _rgba;
+    private int _references = 1;
 
-    public TileStatus Status { get; } = status;
+    /// <summary>A tile over a caller's array (never pooled); the creator holds the first reference.</summary>
+    public CachedTile(byte[] rgba, TileStatus status)
+    {
+        _rgba = rgba;
+        Status = status;
+        Bytes = rgba.Length;
+    }
+
+    private CachedTile(int bytes)
+    {
+        _rgba = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
+        _pooled = true;
+        Bytes = bytes;
+    }
+
+    /// <summary>A tile over a pooled buffer of at least <paramref name="bytes"/>; the caller holds the first reference.</summary>
+    internal static CachedTile Rent(int bytes) => new(bytes);
+
+    /// <summary>The pixels; only valid while the caller holds a reference.</summary>
+    public byte[] Rgba => _rgba ?? throw new ObjectDisposedException(nameof(CachedTile), "tile used after its last reference was released");
+
+    public TileStatus Status { get; internal set; }
+
+    /// <summary>Bytes the tile accounts for in a cache's budget.</summary>
+    public long Bytes { get; }
+
+    /// <summary>Adds a reference unless the tile has already been released for good.</summary>
+    internal bool TryRetain()
+    {
+        var n = Volatile.Read(ref _references);
+        while (n > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _references, n + 1, n);
+            if (seen == n)
+            {
+                return true;
+            }
+            n = seen;
+        }
+        return false;
+    }
+
+    /// <summary>Drops one reference; the last one hands a pooled buffer back.</summary>
+    public void Release()
+    {
+        var n = Interlocked.Decrement(ref _references);
+        if (n == 0 && _pooled)
+        {
+            var rgba = Interlocked.Exchange(ref _rgba, null);
+            if (rgba is not null)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rgba);
+            }
+        }
+        else if (n < 0)
+        {
+            throw new InvalidOperationException("tile released more often than retained");
+        }
+    }
 }
 
 /// <summary>
@@ -56,11 +121,13 @@ public sealed class TileCache
         }
     }
 
+    /// <summary>Finds a tile; on success the caller holds a reference and must <see cref="CachedTile.Release"/> it.</summary>
     public bool TryGet(TileKey key, out CachedTile tile)
     {
         lock (_gate)
         {
-            if (_map.TryGetValue(key, out var node))
+            // The cache's own reference keeps the tile alive while it is mapped, so retaining cannot fail here.
+            if (_map.TryGetValue(key, out var node) && node.Value.Tile.TryRetain())
             {
                 _lru.Remove(node);
                 _lru.AddFirst(node);
@@ -74,18 +141,22 @@ public sealed class TileCache
         return false;
     }
 
-    public void Add(TileKey key, CachedTile tile)
+    /// <summary>
+    /// Caches a tile under its own new reference (the caller keeps, and later releases, its own). False when the
+    /// tile is larger than the cache or another thread cached the same key first.
+    /// </summary>
+    public bool Add(TileKey key, CachedTile tile)
     {
-        long size = tile.Rgba.Length;
+        var size = tile.Bytes;
         if (size > CapacityBytes)
         {
-            return;
+            return false;
         }
         lock (_gate)
         {
-            if (_map.ContainsKey(key))
+            if (_map.ContainsKey(key) || !tile.TryRetain())
             {
-                return; // another thread decoded the same tile first
+                return false; // another thread decoded the same tile first
             }
             _map[key] = _lru.AddFirst((key, tile));
             _bytes += size;
@@ -93,9 +164,11 @@ public sealed class TileCache
             {
                 _lru.RemoveLast();
                 _map.Remove(last.Value.Key);
-                _bytes -= last.Value.Tile.Rgba.Length;
+                _bytes -= last.Value.Tile.Bytes;
+                last.Value.Tile.Release();
             }
         }
+        return true;
     }
 
     /// <summary>Drops every tile of one slide (when it is closed).</summary>
@@ -111,7 +184,8 @@ public sealed class TileCache
                 {
                     _lru.Remove(node);
                     _map.Remove(node.Value.Key);
-                    _bytes -= node.Value.Tile.Rgba.Length;
+                    _bytes -= node.Value.Tile.Bytes;
+                    node.Value.Tile.Release();
                 }
                 node = next;
             }

@@ -24,6 +24,12 @@ public interface ITileCodec
     /// <param name="stride">Bytes per destination row (≥ width × 4).</param>
     /// <exception cref="CodecException">The data is corrupt or of an unsupported kind.</exception>
     void Decode(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> rgba, int stride);
+
+    /// <summary>
+    /// Decodes an opaque block straight into three planes (R, G, B; width × height bytes each) when the codec can
+    /// do so without an RGBA pass; false when it cannot for this block (the caller then uses <see cref="Decode"/>).
+    /// </summary>
+    bool TryDecodePlanar(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> red, Span<byte> green, Span<byte> blue) => false;
 }
 
 /// <summary>A codec's complaint about one block; the caller adds the file, level and tile.</summary>

@@ -22,12 +22,7 @@ public sealed class JpegCodec : ITileCodec
 
     public void Decode(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> rgba, int stride)
     {
-        var transform = context.Photometric switch
-        {
-            Tiff.TiffPhotometric.Rgb => 0,
-            Tiff.TiffPhotometric.YCbCr => 1,
-            _ => -1,
-        };
+        var transform = AdobeTransform(context.Photometric);
         var capacity = data.Length + (context.JpegTables?.Length ?? 0) + 32;
         var buffer = ArrayPool<byte>.Shared.Rent(capacity);
         try
@@ -41,9 +36,33 @@ public sealed class JpegCodec : ITileCodec
         }
     }
 
+    /// <summary>Our decoder only: whatever it declines goes back to the caller's RGBA path (and libjpeg-turbo).</summary>
+    public bool TryDecodePlanar(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        var transform = AdobeTransform(context.Photometric);
+        var buffer = ArrayPool<byte>.Shared.Rent(data.Length + (context.JpegTables?.Length ?? 0) + 32);
+        try
+        {
+            var length = Splice(data, context.JpegTables, transform, buffer);
+            return JpegDecoder.TryDecodePlanar(buffer.AsSpan(0, length), width, height, red, green, blue);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Builds the complete stream the decoder sees for a TIFF tile (tables joined, colour space forced); returns its length.</summary>
     public static int BuildStream(ReadOnlySpan<byte> tile, byte[]? tables, int photometric, Span<byte> output) =>
-        Splice(tile, tables, photometric switch { Tiff.TiffPhotometric.Rgb => 0, Tiff.TiffPhotometric.YCbCr => 1, _ => -1 }, output);
+        Splice(tile, tables, AdobeTransform(photometric), output);
+
+    /// <summary>The Adobe colour transform that states the TIFF's Photometric choice: 0 RGB, 1 YCbCr, −1 leave the stream alone.</summary>
+    private static int AdobeTransform(int photometric) => photometric switch
+    {
+        Tiff.TiffPhotometric.Rgb => 0,
+        Tiff.TiffPhotometric.YCbCr => 1,
+        _ => -1,
+    };
 
     /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height: ours first, libjpeg-turbo for what ours declines.</summary>
     public static void DecodeCompleteStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)

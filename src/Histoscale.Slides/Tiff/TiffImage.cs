@@ -160,55 +160,101 @@ public sealed class TiffImage : ITiledImage
 
     public TileStatus DecodeTile(long col, long row, Span<byte> rgba)
     {
-        var index = Index(col, row);
-        var count = _counts[index];
-        if (count == 0)
+        var buffer = ReadStored(col, row, out var count);
+        if (buffer is null)
         {
             return TileStatus.Blank;
         }
-        var offset = _offsets[index];
-        var file = Directory.File;
-        if (count < 0 || count > MaxStoredBlockBytes)
-        {
-            throw Fail(col, row, $"stored size {count} bytes is invalid");
-        }
-        if (offset < 0 || offset > file.Source.Length - count)
-        {
-            throw Fail(col, row, $"data at offset {offset} (+{count} bytes) lies past the end of the file ({file.Source.Length} bytes)");
-        }
-        if (_codec is null)
-        {
-            throw Fail(col, row, $"unsupported compression {_context.Compression}");
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent((int)count);
         try
         {
-            var n = file.Source.Read(offset, buffer.AsSpan(0, (int)count));
-            if (n != count)
-            {
-                throw Fail(col, row, $"short read at offset {offset}: expected {count} bytes, got {n}");
-            }
-            var rows = BlockRows(row);
-            _codec.Decode(buffer.AsSpan(0, (int)count), TileWidth, rows, _context, rgba, TileWidth * 4);
+            _codec!.Decode(buffer.AsSpan(0, count), TileWidth, BlockRows(row), _context, rgba, TileWidth * 4);
             return TileStatus.Decoded;
         }
-        catch (CodecException ex)
+        catch (Exception ex) when (Translate(col, row, ex) is { } failure)
         {
-            throw Fail(col, row, ex.Message, ex);
-        }
-        catch (SlideException)
-        {
-            throw;
-        }
-        catch (Exception ex) when (ex is IOException or InvalidOperationException or ArgumentException or IndexOutOfRangeException)
-        {
-            throw Fail(col, row, $"{ex.GetType().Name}: {ex.Message}", ex);
+            throw failure;
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    public bool TryDecodeTilePlanar(long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        if (_context.HasAlpha || BlockRows(row) != TileHeight || _codec is null || _counts[Index(col, row)] == 0)
+        {
+            return false;
+        }
+        var buffer = ReadStored(col, row, out var count)!;
+        try
+        {
+            return _codec.TryDecodePlanar(buffer.AsSpan(0, count), TileWidth, TileHeight, _context, red, green, blue);
+        }
+        catch (Exception ex) when (Translate(col, row, ex) is { } failure)
+        {
+            throw failure;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The stored bytes of block (col,row) in a rented buffer, checked against the file; null when the block is blank.</summary>
+    private byte[]? ReadStored(long col, long row, out int count)
+    {
+        var index = Index(col, row);
+        var stored = _counts[index];
+        count = 0;
+        if (stored == 0)
+        {
+            return null;
+        }
+        var offset = _offsets[index];
+        var file = Directory.File;
+        if (stored < 0 || stored > MaxStoredBlockBytes)
+        {
+            throw Fail(col, row, $"stored size {stored} bytes is invalid");
+        }
+        if (offset < 0 || offset > file.Source.Length - stored)
+        {
+            throw Fail(col, row, $"data at offset {offset} (+{stored} bytes) lies past the end of the file ({file.Source.Length} bytes)");
+        }
+        if (_codec is null)
+        {
+            throw Fail(col, row, $"unsupported compression {_context.Compression}");
+        }
+        count = (int)stored;
+        var buffer = ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            var n = file.Source.Read(offset, buffer.AsSpan(0, count));
+            if (n != count)
+            {
+                throw Fail(col, row, $"short read at offset {offset}: expected {count} bytes, got {n}");
+            }
+            return buffer;
+        }
+        catch (Exception ex)
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (Translate(col, row, ex) is { } failure)
+            {
+                throw failure;
+            }
+            throw;
+        }
+    }
+
+    /// <summary>A decode or read failure as the SlideException naming this tile; null for what should propagate unchanged.</summary>
+    private SlideException? Translate(long col, long row, Exception ex) => ex switch
+    {
+        SlideException => null,
+        CodecException => Fail(col, row, ex.Message, ex),
+        IOException or InvalidOperationException or ArgumentException or IndexOutOfRangeException => Fail(col, row, $"{ex.GetType().Name}: {ex.Message}", ex),
+        _ => null,
+    };
 
     private long Index(long col, long row)
     {

@@ -73,4 +73,50 @@ public sealed class TensorPackerTests : IDisposable
             }
         }
     }
+
+    [Theory]
+    [InlineData(TensorDataType.UInt8, ChannelOrder.Rgb, 20)]
+    [InlineData(TensorDataType.UInt8, ChannelOrder.Bgr, 20)]
+    [InlineData(TensorDataType.Fp32, ChannelOrder.Rgb, 21)]
+    [InlineData(TensorDataType.Fp32, ChannelOrder.Bgr, 40)]
+    public void PlanesPackToTheSameTensorAsTheirRgbaPixels(TensorDataType type, ChannelOrder order, int tile)
+    {
+        var uint8 = type == TensorDataType.UInt8;
+        var model = ModelDescription.Load(
+            ModelRepositoryWriter.Write(_dir, DemoModels.MeanIntensity(type, tile, name: $"p{type}{order}{tile}")),
+            new ModelOverrides
+            {
+                ChannelOrder = order,
+                Mean = uint8 ? null : [123.7f, 116.3f, 103.5f],
+                Std = uint8 ? null : [58.4f, 57.1f, 57.4f],
+            });
+        var packer = new TensorPacker(model, tile);
+        Assert.True(packer.TakesPlanes);
+        var plane = tile * tile;
+        var planes = new byte[3 * plane];
+        new Random(9).NextBytes(planes);
+        var rgba = new byte[plane * 4];
+        for (var p = 0; p < plane; p++)
+        {
+            rgba[p * 4] = planes[p];
+            rgba[(p * 4) + 1] = planes[plane + p];
+            rgba[(p * 4) + 2] = planes[(2 * plane) + p];
+            rgba[(p * 4) + 3] = 255;
+        }
+        var fromRgba = new byte[packer.ItemBytes * 2];
+        packer.Pack(rgba, fromRgba, 1);
+        var fromPlanes = new byte[packer.ItemBytes * 2];
+        packer.PackPlanes(planes, fromPlanes, 1);
+        Assert.Equal(fromRgba, fromPlanes);
+        if (uint8)
+        {
+            // Decoding straight into the tensor: the slot's planes, in the model's channel order.
+            var direct = new byte[packer.ItemBytes * 2];
+            packer.SlotPlanes(direct, 1, out var red, out var green, out var blue);
+            planes.AsSpan(0, plane).CopyTo(red);
+            planes.AsSpan(plane, plane).CopyTo(green);
+            planes.AsSpan(2 * plane, plane).CopyTo(blue);
+            Assert.Equal(fromRgba, direct);
+        }
+    }
 }

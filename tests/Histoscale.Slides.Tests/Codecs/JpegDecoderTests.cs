@@ -76,17 +76,23 @@ public sealed class JpegDecoderTests
         var stream = TestJpegEncoder.Encode(TestImages.Textured(200, 120, 3), new JpegLayout { Quality = 97 });
         var vector = new byte[200 * 120 * 4];
         var scalar = new byte[200 * 120 * 4];
+        const int plane = 200 * 120;
+        var vectorPlanes = new byte[3 * plane];
+        var scalarPlanes = new byte[3 * plane];
         Assert.True(JpegDecoder.TryDecode(stream, 200, 120, vector, 800));
+        Assert.True(JpegDecoder.TryDecodePlanar(stream, 200, 120, vectorPlanes.AsSpan(0, plane), vectorPlanes.AsSpan(plane, plane), vectorPlanes.AsSpan(2 * plane)));
         try
         {
             JpegDecoder.UseAvx2 = false;
             Assert.True(JpegDecoder.TryDecode(stream, 200, 120, scalar, 800));
+            Assert.True(JpegDecoder.TryDecodePlanar(stream, 200, 120, scalarPlanes.AsSpan(0, plane), scalarPlanes.AsSpan(plane, plane), scalarPlanes.AsSpan(2 * plane)));
         }
         finally
         {
             JpegDecoder.UseAvx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
         }
         Assert.Equal(vector, scalar);
+        Assert.Equal(vectorPlanes, scalarPlanes);
     }
 
     [Fact]
@@ -242,6 +248,22 @@ public sealed class JpegDecoderTests
                 if (expected[i] != actual[i])
                 {
                     Assert.Fail($"{what}: first difference at x={i / 4 % w} y={i / 4 / w} channel {i % 4}: ours {actual[i]}, libjpeg-turbo {expected[i]}");
+                }
+            }
+        }
+        // The planar output (for NCHW tensors) is the same pixels, split by channel.
+        var plane = w * h;
+        var planes = new byte[3 * plane];
+        var planar = JpegDecoder.TryDecodePlanar(stream, w, h, planes.AsSpan(0, plane), planes.AsSpan(plane, plane), planes.AsSpan(2 * plane, plane));
+        Assert.Equal(decoded, planar);
+        if (planar)
+        {
+            for (var i = 0; i < 3 * plane; i++)
+            {
+                var (c, p) = (i / plane, i % plane);
+                if (planes[i] != expected[(p * 4) + c])
+                {
+                    Assert.Fail($"{what}: planar output differs at x={p % w} y={p / w} channel {c}: ours {planes[i]}, libjpeg-turbo {expected[(p * 4) + c]}");
                 }
             }
         }

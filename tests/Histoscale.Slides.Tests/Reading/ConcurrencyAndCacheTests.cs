@@ -30,6 +30,53 @@ public sealed class ConcurrencyAndCacheTests
     }
 
     [Fact]
+    public void ATinyCacheRecyclingPooledTilesUnderManyThreadsNeverMixesPixels()
+    {
+        // Three tiles' room: nearly every read evicts a tile another thread may still be copying from, and the
+        // evicted buffers go straight back to the pool for the next decode. Reference counting must keep them apart.
+        using var reference = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = null });
+        var tileBytes = reference.Levels[0].TileWidth * reference.Levels[0].TileHeight * 4L;
+        using var slide = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = new TileCache(3 * tileBytes) });
+        var rng = new Random(11);
+        var regions = Enumerable.Range(0, 48).Select(_ => (X: rng.Next(0, 1400), Y: rng.Next(0, 1000), W: rng.Next(100, 500), H: rng.Next(100, 500))).ToArray();
+        var expected = regions.Select(r => Sha(reference.ReadRegion(0, r.X, r.Y, r.W, r.H).Pixels)).ToArray();
+        var mismatches = 0;
+        Parallel.For(0, 8, t =>
+        {
+            for (var pass = 0; pass < 3; pass++)
+            {
+                for (var k = 0; k < regions.Length; k++)
+                {
+                    var i = (k + (t * 5)) % regions.Length;
+                    var r = regions[i];
+                    if (Sha(slide.ReadRegion(0, r.X, r.Y, r.W, r.H).Pixels) != expected[i])
+                    {
+                        Interlocked.Increment(ref mismatches);
+                    }
+                }
+            }
+        });
+        Assert.Equal(0, mismatches);
+    }
+
+    [Fact]
+    public void APooledTileOutlivesItsEvictionUntilTheLastHolderReleasesIt()
+    {
+        var cache = new TileCache(1000);
+        var tile = CachedTile.Rent(1000);
+        tile.Rgba.AsSpan(0, 1000).Fill(7);
+        Assert.True(cache.Add(new TileKey(1, 0, 0, 0), tile));
+        Assert.True(cache.TryGet(new TileKey(1, 0, 0, 0), out var held));
+        tile.Release(); // the creator is done
+        Assert.True(cache.Add(new TileKey(1, 0, 1, 0), new CachedTile(new byte[1000], TileStatus.Decoded))); // evicts the first
+        Assert.False(cache.TryGet(new TileKey(1, 0, 0, 0), out _));
+        Assert.All(held.Rgba.AsSpan(0, 1000).ToArray(), b => Assert.Equal(7, b)); // still ours
+        held.Release();
+        Assert.Throws<ObjectDisposedException>(() => held.Rgba);
+        Assert.Throws<InvalidOperationException>(held.Release);
+    }
+
+    [Fact]
     public void CacheIsBoundedInBytesAndEvictsLeastRecentlyUsed()
     {
         var cache = new TileCache(3 * 1000);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -23,6 +24,7 @@ internal static class ColorConverter
     private static int Fix(double x) => (int)((x * (1L << ScaleBits)) + 0.5);
 
     /// <summary>Converts <paramref name="width"/> pixels; the inputs need 8 readable bytes past width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void YCbCrToRgba(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> rgba)
     {
         if (y.Length < width || cb.Length < width || cr.Length < width || rgba.Length < width * 4)
@@ -100,6 +102,85 @@ internal static class ColorConverter
         }
     }
 
+    /// <summary>
+    /// As <see cref="YCbCrToRgba"/>, but into three separate rows (R, G, B): what a planar (NCHW) tensor wants, so
+    /// a pipeline need not split interleaved pixels again. Same arithmetic, so the same bytes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void YCbCrToPlanar(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        if (y.Length < width || cb.Length < width || cr.Length < width || red.Length < width || green.Length < width || blue.Length < width)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), "rows too short");
+        }
+        var x = 0;
+        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported && width >= 16)
+        {
+            ref var y0 = ref MemoryMarshal.GetReference(y);
+            ref var cb0 = ref MemoryMarshal.GetReference(cb);
+            ref var cr0 = ref MemoryMarshal.GetReference(cr);
+            ref var r0 = ref MemoryMarshal.GetReference(red);
+            ref var g0 = ref MemoryMarshal.GetReference(green);
+            ref var b0 = ref MemoryMarshal.GetReference(blue);
+            var centre = Vector512.Create(128);
+            var half = Vector512.Create(Half);
+            var crR = Vector512.Create(CrR);
+            var cbB = Vector512.Create(CbB);
+            var crG = Vector512.Create(CrG);
+            var cbG = Vector512.Create(CbG);
+            for (; x <= width - 16; x += 16)
+            {
+                var yy = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref y0, (nuint)x));
+                var u = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cb0, (nuint)x)) - centre;
+                var v = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cr0, (nuint)x)) - centre;
+                var r = yy + Vector512.ShiftRightArithmetic((v * crR) + half, ScaleBits);
+                var g = yy + Vector512.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
+                var b = yy + Vector512.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                // Signed-to-unsigned saturating narrow (vpmovusdb after a max with 0) is the clamp to 0..255.
+                Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(r, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref r0, (nuint)x);
+                Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(g, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref g0, (nuint)x);
+                Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(b, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref b0, (nuint)x);
+            }
+        }
+        if (JpegDecoder.UseAvx2 && width - x >= 8)
+        {
+            var centre = Vector256.Create(128);
+            var half = Vector256.Create(Half);
+            var crR = Vector256.Create(CrR);
+            var cbB = Vector256.Create(CbB);
+            var crG = Vector256.Create(CrG);
+            var cbG = Vector256.Create(CbG);
+            for (; x <= width - 8; x += 8)
+            {
+                var yy = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(y[x..])).AsByte());
+                var u = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cb[x..])).AsByte()) - centre;
+                var v = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cr[x..])).AsByte()) - centre;
+                var r = yy + Vector256.ShiftRightArithmetic((v * crR) + half, ScaleBits);
+                var g = yy + Vector256.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
+                var b = yy + Vector256.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                MemoryMarshal.Write(red[x..], EightBytes(r));
+                MemoryMarshal.Write(green[x..], EightBytes(g));
+                MemoryMarshal.Write(blue[x..], EightBytes(b));
+            }
+        }
+        for (; x < width; x++)
+        {
+            int yy = y[x], u = cb[x] - 128, v = cr[x] - 128;
+            red[x] = (byte)Math.Clamp(yy + (((v * CrR) + Half) >> ScaleBits), 0, 255);
+            green[x] = (byte)Math.Clamp(yy + (((u * CbG) + (v * CrG) + Half) >> ScaleBits), 0, 255);
+            blue[x] = (byte)Math.Clamp(yy + (((u * CbB) + Half) >> ScaleBits), 0, 255);
+        }
+    }
+
+    /// <summary>Eight int32 lanes to eight bytes with saturation (packs keep lanes in 128-bit halves, hence the two picks).</summary>
+    private static ulong EightBytes(Vector256<int> values)
+    {
+        var words = Avx2.PackSignedSaturate(values, values);
+        var bytes = Avx2.PackUnsignedSaturate(words, words).AsUInt32();
+        return bytes.GetElement(0) | ((ulong)bytes.GetElement(4) << 32);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RgbToRgba(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, int width, Span<byte> rgba)
     {
         var output = MemoryMarshal.Cast<byte, uint>(rgba)[..width];
@@ -109,6 +190,7 @@ internal static class ColorConverter
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void GrayToRgba(ReadOnlySpan<byte> gray, int width, Span<byte> rgba)
     {
         var output = MemoryMarshal.Cast<byte, uint>(rgba)[..width];

@@ -46,6 +46,7 @@ internal ref struct EntropyDecoder
     /// coefficient (1: only a DC term; at most 10: all within the top-left 4×4), or -1 for a bit pattern no code
     /// matches (libjpeg warns and substitutes zero: we defer to it).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int DecodeBlock(HuffmanTable dcTable, HuffmanTable acTable, ref int predictor, Span<short> block)
     {
         if (block.Length < 64)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace Histoscale.Slides.Codecs.Jpeg;
 
 /// <summary>
@@ -40,6 +41,7 @@ internal sealed class HuffmanTable
     private bool builtAsDc;
 
     /// <summary>Builds the table from a DHT definition; false where libjpeg-turbo would reject the table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Build(ReadOnlySpan<byte> counts, ReadOnlySpan<byte> symbols, bool isDc)
     {
         var total = 0;

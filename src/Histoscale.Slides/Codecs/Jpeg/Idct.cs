@@ -55,6 +55,7 @@ internal static class Idct
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static byte RangeLimit(int x) => (byte)Math.Clamp((((x + 512) & 1023) - 512) + 128, 0, 255);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FillDc(int dc, Span<byte> dst, int offset, int stride)
     {
         var value = 0x0101010101010101UL * DcSample(dc);
@@ -69,6 +70,7 @@ internal static class Idct
     /// dst. <paramref name="within4x4"/>: only rows and columns 0-3 hold coefficients (the first 10 zig-zag
     /// positions), common at usual qualities; the butterfly then drops its zero terms.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Transform(ReadOnlySpan<short> coef, ReadOnlySpan<int> quant, Span<byte> dst, int offset, int stride, bool within4x4 = false)
     {
         if (coef.Length < 64 || quant.Length < 64 || offset < 0 || stride < 8 || (long)offset + (7L * stride) + 8 > dst.Length)
@@ -164,6 +166,7 @@ internal static class Idct
     /// The same with one Vector256 per row of eight: pass 1 runs down all eight columns at once, a transpose
     /// turns columns into rows for pass 2, and a second transpose brings the samples back into row order.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TransformAvx2(ref short coef, ref int quant, ref byte dst, int stride)
     {
         var r0 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 0)) * Vector256.LoadUnsafe(ref quant, 0);
@@ -207,6 +210,7 @@ internal static class Idct
     /// four rows, and after the transpose columns 4-7 of the workspace are zero, so both passes use the
     /// butterfly with inputs 4-7 removed — the same integer arithmetic minus terms that are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool TransformAvx2Sparse(ref short coef, ref int quant, ref byte dst, int stride)
     {
         var r0 = Avx2.ConvertToVector256Int32(Vector128.LoadUnsafe(ref coef, 0)) * Vector256.LoadUnsafe(ref quant, 0);

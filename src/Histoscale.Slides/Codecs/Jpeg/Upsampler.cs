@@ -19,6 +19,7 @@ internal static class Upsampler
     /// 2 × width samples to <paramref name="output"/> (plus up to 32 bytes of slack); <paramref name="sums"/>
     /// needs width + 34 entries, both inputs width + 16 readable bytes.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Row(ReadOnlySpan<byte> near, ReadOnlySpan<byte> far, bool vertical, int width, Span<short> sums, Span<byte> output)
     {
         if (width < 1 || near.Length < width + 16 || far.Length < width + 16 || sums.Length < width + 34 || output.Length < (2 * width) + 32)
