@@ -1,3 +1,4 @@
+using System.Buffers;
 using Histoscale.Inference.Models;
 using Histoscale.Pipeline.Checkpoints;
 using Histoscale.Pipeline.Execution;
@@ -34,15 +35,35 @@ public static class SlideOutputWriter
     {
         var written = new List<string>();
         var map = io.Kind == OutputKind.Embedding ? null : new ScoreMap(plan, io);
-        void Tables(NpyWriter? npy) => AtomicFile.WriteText(paths.Tiles, csv =>
+        void Tables(NpyWriter? npy) => AtomicFile.Write(paths.Tiles, csv =>
         {
             var table = new TileTableWriter(csv, plan, io);
-            foreach (var (index, values) in ResultsFile.ReadTiles(resultsPath, io.ValuesPerTile))
+            // Rows go to the table a block at a time, so their formatting can spread over the cores.
+            var perTile = io.ValuesPerTile;
+            var blockTiles = Math.Max(1, TableBlockValues / perTile);
+            var tiles = new int[blockTiles];
+            var block = ArrayPool<float>.Shared.Rent(blockTiles * perTile);
+            try
             {
-                var tile = plan.Tiles[index];
-                table.WriteRow(tile, values);
-                npy?.WriteRow(values);
-                map?.Add(tile, values);
+                var n = 0;
+                foreach (var (index, values) in ResultsFile.ReadTiles(resultsPath, perTile))
+                {
+                    var tile = plan.Tiles[index];
+                    npy?.WriteRow(values);
+                    map?.Add(tile, values);
+                    tiles[n] = index;
+                    values.AsSpan(0, perTile).CopyTo(block.AsSpan(n * perTile));
+                    if (++n == blockTiles)
+                    {
+                        table.WriteRows(tiles, block.AsSpan(0, n * perTile));
+                        n = 0;
+                    }
+                }
+                table.WriteRows(tiles.AsSpan(0, n), block.AsSpan(0, n * perTile));
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(block);
             }
         });
         if (io.Kind == OutputKind.Embedding)
@@ -77,6 +98,9 @@ public static class SlideOutputWriter
         written.AddRange([paths.Heatmap, paths.GeoJson, paths.Annotation]);
         return written;
     }
+
+    /// <summary>Output values per block of tile-table rows: big enough to split across cores, small next to the checkpoint.</summary>
+    private const int TableBlockValues = 1 << 20;
 
     /// <summary>Longest heatmap side the block enlargement may reach.</summary>
     public const int MaxHeatmapSide = 16384;

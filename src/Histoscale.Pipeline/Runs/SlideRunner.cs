@@ -27,13 +27,15 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         var resultsPath = Path.Combine(checkpointDir, paths.Name + ".results.bin");
         var (bytes, modified) = SlideState.Identify(slidePath);
 
-        using var slide = Slide.Open(slidePath, new SlideOptions { Cache = new TileCache(CacheBytes) });
+        var cache = new TileCache(MaxCacheBytes);
+        using var slide = Slide.Open(slidePath, new SlideOptions { Cache = cache });
         var t0 = Stopwatch.GetTimestamp();
         var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
         timings.AddTissue(Stopwatch.GetTimestamp() - t0);
         t0 = Stopwatch.GetTimestamp();
         var plan = TilePlanner.Create(slide, PlanOptions(), tissue);
         timings.AddPlan(Stopwatch.GetTimestamp() - t0);
+        cache.Resize(WorkingSetBytes(slide, plan));
         var fingerprint = plan.Fingerprint();
 
         var state = new SlideState
@@ -108,9 +110,20 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
     };
 
     /// <summary>
-    /// A private tile cache: unaligned tiles share slide tiles with their neighbours, read moments apart in raster
-    /// order, so a few rows of level-0 tiles (3 × 40 000 px × 240 px × 4 B ≈ 115 MB for a 1 GP slide) make nearly
-    /// every shared tile a hit. Fixed, so huge slides stay within memory (they re-decode a little more).
+    /// The private tile cache's budget: unaligned plan tiles share slide tiles with their neighbours, read moments
+    /// apart in raster order, so the slide-tile rows one plan row spans, plus one row of slack for workers at a
+    /// row boundary, make nearly every shared tile a hit. A bigger cache only costs memory to fill (every new
+    /// buffer is a fresh page to fault in); capped so huge slides stay bounded (they re-decode a little more).
     /// </summary>
-    private const long CacheBytes = 256L * 1024 * 1024;
+    internal static long WorkingSetBytes(Slide slide, TilePlan plan)
+    {
+        var level = slide.Levels[plan.Level];
+        var footprint = (plan.TileSize * plan.Scale) + 2;
+        var rows = (long)Math.Ceiling(footprint / level.TileHeight) + 2;
+        var tileBytes = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(level.TileWidth * level.TileHeight * 4));
+        return Math.Clamp(rows * level.TilesAcross * tileBytes, MinCacheBytes, MaxCacheBytes);
+    }
+
+    private const long MinCacheBytes = 32L * 1024 * 1024;
+    private const long MaxCacheBytes = 256L * 1024 * 1024;
 }

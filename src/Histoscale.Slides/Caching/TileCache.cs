@@ -27,7 +27,7 @@ public sealed class CachedTile
     {
         _rgba = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
         _pooled = true;
-        Bytes = bytes;
+        Bytes = _rgba.Length; // the pool rounds up to a power of two: count what is really held
     }
 
     /// <summary>A tile over a pooled buffer of at least <paramref name="bytes"/>; the caller holds the first reference.</summary>
@@ -102,7 +102,18 @@ public sealed class TileCache
     public static TileCache Shared { get; } = new(
         long.TryParse(Environment.GetEnvironmentVariable("HISTOSCALE_CACHE_MB"), out var mb) && mb >= 0 ? mb * 1024 * 1024 : DefaultCapacityBytes);
 
-    public long CapacityBytes { get; }
+    public long CapacityBytes { get; private set; }
+
+    /// <summary>Changes the budget (e.g. to a pipeline's working set once its plan is known), evicting down to it.</summary>
+    public void Resize(long capacityBytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
+        lock (_gate)
+        {
+            CapacityBytes = capacityBytes;
+            TrimLocked();
+        }
+    }
 
     public long Bytes => Interlocked.Read(ref _bytes);
 
@@ -160,15 +171,20 @@ public sealed class TileCache
             }
             _map[key] = _lru.AddFirst((key, tile));
             _bytes += size;
-            while (_bytes > CapacityBytes && _lru.Last is { } last)
-            {
-                _lru.RemoveLast();
-                _map.Remove(last.Value.Key);
-                _bytes -= last.Value.Tile.Bytes;
-                last.Value.Tile.Release();
-            }
+            TrimLocked();
         }
         return true;
+    }
+
+    private void TrimLocked()
+    {
+        while (_bytes > CapacityBytes && _lru.Last is { } last)
+        {
+            _lru.RemoveLast();
+            _map.Remove(last.Value.Key);
+            _bytes -= last.Value.Tile.Bytes;
+            last.Value.Tile.Release();
+        }
     }
 
     /// <summary>Drops every tile of one slide (when it is closed).</summary>

@@ -62,13 +62,14 @@ public sealed class ConcurrencyAndCacheTests
     [Fact]
     public void APooledTileOutlivesItsEvictionUntilTheLastHolderReleasesIt()
     {
-        var cache = new TileCache(1000);
+        var cache = new TileCache(1024);
         var tile = CachedTile.Rent(1000);
+        Assert.Equal(1024, tile.Bytes); // what the pool really hands out is what the budget counts
         tile.Rgba.AsSpan(0, 1000).Fill(7);
         Assert.True(cache.Add(new TileKey(1, 0, 0, 0), tile));
         Assert.True(cache.TryGet(new TileKey(1, 0, 0, 0), out var held));
         tile.Release(); // the creator is done
-        Assert.True(cache.Add(new TileKey(1, 0, 1, 0), new CachedTile(new byte[1000], TileStatus.Decoded))); // evicts the first
+        Assert.True(cache.Add(new TileKey(1, 0, 1, 0), new CachedTile(new byte[1024], TileStatus.Decoded))); // evicts the first
         Assert.False(cache.TryGet(new TileKey(1, 0, 0, 0), out _));
         Assert.All(held.Rgba.AsSpan(0, 1000).ToArray(), b => Assert.Equal(7, b)); // still ours
         held.Release();
@@ -96,6 +97,10 @@ public sealed class ConcurrencyAndCacheTests
         Assert.Equal(3000, cache.Bytes);
         cache.Add(new TileKey(1, 0, 9, 9), new CachedTile(new byte[5000], TileStatus.Decoded)); // larger than the cache: ignored
         Assert.Equal(3000, cache.Bytes);
+        cache.Resize(1500); // shrinking evicts least recent first: c, then a; d stays
+        Assert.Equal(1000, cache.Bytes);
+        Assert.True(cache.TryGet(d, out _));
+        Assert.False(cache.TryGet(c, out _));
     }
 
     [Fact]
