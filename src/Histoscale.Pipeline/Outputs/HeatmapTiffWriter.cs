@@ -28,7 +28,8 @@ public static class HeatmapTiffWriter
         double? ppcm = micronsPerPixel is { } m && m > 0 ? 10000.0 / m : null;
         AtomicFile.Write(path, stream =>
         {
-            using var writer = new TiffWriter(stream, new TiffWriterOptions { MaxDegreeOfParallelism = 1 }, leaveOpen: true);
+            // Tiles of a row are compressed on every core and written in order, so the file is the same bytes either way.
+            using var writer = new TiffWriter(stream, new TiffWriterOptions(), leaveOpen: true);
             var (image, w, h, level) = (rgba, width, height, 0);
             while (true)
             {
