@@ -34,6 +34,12 @@ public sealed record ModelOverrides
     /// <summary>Model name for a bare .onnx (default: file name without extension).</summary>
     public string? Name { get; init; }
 
+    /// <summary>The image input, when the model has several inputs.</summary>
+    public string? InputName { get; init; }
+
+    /// <summary>The output the pipeline reads, when the model has several outputs.</summary>
+    public string? OutputName { get; init; }
+
     internal HistoscaleParameters ApplyTo(HistoscaleParameters p) => p with
     {
         TileSize = TileSize ?? p.TileSize,
@@ -46,5 +52,7 @@ public sealed record ModelOverrides
         Layout = Layout ?? p.Layout,
         OutputKind = OutputKind ?? p.OutputKind,
         DenseStride = DenseStride ?? p.DenseStride,
+        InputName = InputName ?? p.InputName,
+        OutputName = OutputName ?? p.OutputName,
     };
 }
