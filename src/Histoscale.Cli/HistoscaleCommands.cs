@@ -16,6 +16,7 @@ public static class HistoscaleCommands
         InferCommand.Create(),
         DemoCommand.Create(),
         SampleModelCommand.Create(),
+        QuantizeCommand.Create(),
         ServeCommand.Create(),
         BenchCommand.Create(),
     };

@@ -35,9 +35,11 @@ public sealed class Calibrator : IAsyncDisposable
         var names = tensors.Distinct().ToArray();
         var instrumented = model.Clone();
         var outputs = instrumented.Graph.Output.Select(o => o.Name).ToHashSet();
+        var inputs = instrumented.Graph.Input.Select(i => i.Name).ToHashSet();
         foreach (var t in names)
         {
-            if (outputs.Add(t))
+            // Graph inputs are observed from the batch itself: ONNX Runtime does not return an input as an output.
+            if (!inputs.Contains(t) && outputs.Add(t))
             {
                 // Element type only: ONNX Runtime infers the shape.
                 instrumented.Graph.Output.Add(new ValueInfoProto
@@ -82,7 +84,8 @@ public sealed class Calibrator : IAsyncDisposable
             if (observe)
             {
                 // One tensor per task: the histograms are independent, and this is most of calibration's CPU time.
-                Parallel.ForEach(_tensors, new ParallelOptions { CancellationToken = cancellationToken }, t => Histograms[t].Add(outputs[t].AsSpan<float>()));
+                Parallel.ForEach(_tensors, new ParallelOptions { CancellationToken = cancellationToken }, t =>
+                    Histograms[t].Add((inputs.TryGet(t, out var input) ? input : outputs[t]).AsSpan<float>()));
             }
             foreach (var name in _outputs)
             {

@@ -1,4 +1,6 @@
+using Histoscale.Inference.Models;
 using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Tissue;
 
 namespace Histoscale.Pipeline.Runs;
@@ -29,4 +31,13 @@ public sealed record RunOptions
 
     /// <summary>Extra facts for run.json (device, backend and runtime versions...) that the library cannot know.</summary>
     public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>How a slide is tiled for <paramref name="model"/>: the one definition shared by runs and tile sampling.</summary>
+    public TilePlanOptions PlanOptions(ModelDescription model, int tileSize) => new()
+    {
+        TileSize = tileSize,
+        TargetMpp = TargetMpp ?? model.Parameters.Mpp ?? TilePlanOptions.DefaultMpp,
+        Overlap = Overlap,
+        MinTissue = DetectTissue ? MinTissue : 0,
+    };
 }

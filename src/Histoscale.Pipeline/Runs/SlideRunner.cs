@@ -33,7 +33,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
         timings.AddTissue(Stopwatch.GetTimestamp() - t0);
         t0 = Stopwatch.GetTimestamp();
-        var plan = TilePlanner.Create(slide, PlanOptions(), tissue);
+        var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
         timings.AddPlan(Stopwatch.GetTimestamp() - t0);
         cache.Resize(WorkingSetBytes(slide, plan));
         var fingerprint = plan.Fingerprint();
@@ -100,14 +100,6 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         File.Delete(resultsPath);
         return summary;
     }
-
-    private TilePlanOptions PlanOptions() => new()
-    {
-        TileSize = io.TileSize,
-        TargetMpp = options.TargetMpp ?? model.Parameters.Mpp ?? TilePlanOptions.DefaultMpp,
-        Overlap = options.Overlap,
-        MinTissue = options.DetectTissue ? options.MinTissue : 0,
-    };
 
     /// <summary>
     /// The private tile cache's budget: unaligned plan tiles share slide tiles with their neighbours, read moments

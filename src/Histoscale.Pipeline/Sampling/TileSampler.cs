@@ -1,0 +1,126 @@
+using System.Buffers;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.Tensors;
+using Histoscale.Pipeline.Execution;
+using Histoscale.Pipeline.Planning;
+using Histoscale.Pipeline.Preprocessing;
+using Histoscale.Pipeline.Reading;
+using Histoscale.Pipeline.Runs;
+using Histoscale.Pipeline.Tissue;
+using Histoscale.Slides;
+
+namespace Histoscale.Pipeline.Sampling;
+
+/// <summary>One tile chosen by <see cref="TileSampler"/>: a slide and an index into that slide's plan.</summary>
+public readonly record struct SampledTile(string Slide, int PlanIndex);
+
+/// <summary>
+/// Picks a fixed number of tiles from slides and packs them into model input batches through exactly the path
+/// <c>infer</c> uses (tissue detection → tile plan → tile reader → <see cref="TensorPacker"/>), so whatever sees
+/// these tiles (calibration, accuracy checks) sees what inference sees. Picks are evenly spaced over all slides'
+/// planned tiles in plan order: deterministic, spread over the tissue, proportional to each slide's tissue area.
+/// </summary>
+public sealed class TileSampler
+{
+    private readonly ModelDescription _model;
+    private readonly RunOptions _options;
+    private readonly ModelIo _io;
+    private readonly TensorPacker _packer;
+    private readonly Dictionary<string, TilePlan> _plans = [];
+
+    public TileSampler(ModelDescription model, RunOptions options)
+    {
+        _model = model;
+        _options = options;
+        var tileSize = model.TileSize ?? throw new PipelineConfigException(
+            $"model '{model.Name}' accepts any tile size and none was given: set histoscale.tile_size in its config or pass --tile-size");
+        options.PlanOptions(model, tileSize).Validate();
+        _io = new ModelIo(model, tileSize);
+        _packer = new TensorPacker(model, tileSize);
+    }
+
+    /// <summary>Planned tiles over all slides (after <see cref="Pick"/>).</summary>
+    public long TilesAvailable { get; private set; }
+
+    /// <summary>Plans every slide and picks up to <paramref name="count"/> tiles evenly spaced over all of them.</summary>
+    public IReadOnlyList<SampledTile> Pick(IReadOnlyList<string> slides, int count)
+    {
+        var plans = slides.Select(s => (Slide: s, Plan: Plan(s))).ToList();
+        TilesAvailable = plans.Sum(p => (long)p.Plan.Tiles.Count);
+        var picks = new List<SampledTile>();
+        if (TilesAvailable == 0 || count <= 0)
+        {
+            return picks;
+        }
+        var take = (int)Math.Min(count, TilesAvailable);
+        // Pick k sits at the middle of the k-th of `take` equal stretches of the concatenated plans.
+        var slide = 0;
+        long before = 0;
+        for (var k = 0; k < take; k++)
+        {
+            var position = (long)(((k + 0.5) * TilesAvailable) / take);
+            while (position >= before + plans[slide].Plan.Tiles.Count)
+            {
+                before += plans[slide].Plan.Tiles.Count;
+                slide++;
+            }
+            picks.Add(new SampledTile(plans[slide].Slide, (int)(position - before)));
+        }
+        return picks;
+    }
+
+    /// <summary>
+    /// Reads and packs <paramref name="tiles"/> in order into batches of at most <paramref name="batchSize"/> (model
+    /// input shape and layout). Each yielded tensor belongs to the caller, who disposes it.
+    /// </summary>
+    public IEnumerable<Tensor> Batches(IReadOnlyList<SampledTile> tiles, int batchSize)
+    {
+        batchSize = Math.Clamp(batchSize, 1, _io.MaxBatch);
+        var rgba = ArrayPool<byte>.Shared.Rent(_io.TileSize * _io.TileSize * 4);
+        try
+        {
+            Tensor? batch = null;
+            var filled = 0;
+            // One open per slide: picks of a slide are adjacent (they come from Pick in plan order).
+            foreach (var group in tiles.GroupBy(t => t.Slide))
+            {
+                using var slide = Slide.Open(group.Key);
+                var plan = Plan(group.Key);
+                var reader = new PlanTileReader(slide, plan);
+                using var scratch = new PlanTileReader.Scratch();
+                foreach (var tile in group)
+                {
+                    batch ??= Tensor.Rent(_packer.DataType, _io.InputShape(Math.Min(batchSize, tiles.Count - filled)));
+                    reader.Read(plan.Tiles[tile.PlanIndex], rgba.AsSpan(0, reader.TileBytes), scratch);
+                    _packer.Pack(rgba.AsSpan(0, reader.TileBytes), batch.Bytes, filled % batchSize);
+                    filled++;
+                    if (filled % batchSize == 0)
+                    {
+                        yield return batch;
+                        batch = null;
+                    }
+                }
+            }
+            if (batch is not null)
+            {
+                yield return batch;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
+    }
+
+    private TilePlan Plan(string slidePath)
+    {
+        if (!_plans.TryGetValue(slidePath, out var plan))
+        {
+            using var slide = Slide.Open(slidePath);
+            var tissue = _options.DetectTissue ? TissueDetector.Detect(slide, _options.Tissue) : null;
+            plan = TilePlanner.Create(slide, _options.PlanOptions(_model, _io.TileSize), tissue);
+            _plans[slidePath] = plan;
+        }
+        return plan;
+    }
+}
