@@ -165,6 +165,56 @@ public static class DemoModels
         return Finish(b, name, inputType, tileSize, TensorFormat.Nchw, p, ("stain_density", [2, cells, cells]));
     }
 
+    /// <summary>
+    /// A small seeded random-weight CNN shaped like the ResNet/MobileNet families, for quantization tests and demos:
+    /// FP32 input normalised with ImageNet mean/std; conv(stride 2)+Relu, conv+Relu, conv + residual Add + Relu,
+    /// optionally a depthwise conv with hard-swish (x·HardSigmoid(x)), MaxPool, GlobalAveragePool, Flatten and a
+    /// Gemm to <c>logits</c> [N,<paramref name="classes"/>]. Weights are scaled so activations stay of order 1.
+    /// </summary>
+    public static BuiltModel SmallCnn(int tileSize = 32, int classes = 4, int channels = 8, bool hardSwish = false, int seed = 1, string name = "small_cnn")
+    {
+        var rng = new Random(seed);
+        var b = new OnnxModelBuilder(name);
+        b.Input(ImageInput, TensorDataType.Fp32, "N", 3, tileSize, tileSize);
+        string Weights(params long[] dims)
+        {
+            var fanIn = dims[1..].Aggregate(1L, (a, d) => a * d);
+            var limit = MathF.Sqrt(6f / fanIn);
+            var w = new float[dims.Aggregate(1L, (a, d) => a * d)];
+            for (var i = 0; i < w.Length; i++)
+            {
+                w[i] = (float)((rng.NextDouble() * 2) - 1) * limit;
+            }
+            return b.Floats(w, dims);
+        }
+        string Bias(int n) => b.Floats([.. Enumerable.Range(0, n).Select(_ => (float)((rng.NextDouble() * 0.2) - 0.1))], n);
+        string Conv(string x, int inChannels, int outChannels, int stride = 1, int group = 1) => b.Node("Conv", [x, Weights(outChannels, inChannels / group, 3, 3), Bias(outChannels)], null,
+            OnnxAttribute.Ints("kernel_shape", 3, 3), OnnxAttribute.Ints("pads", 1, 1, 1, 1), OnnxAttribute.Ints("strides", stride, stride), OnnxAttribute.Int("group", group));
+
+        var r1 = b.Relu(Conv(ImageInput, 3, channels, stride: 2));
+        var r2 = b.Relu(Conv(r1, channels, channels));
+        var r3 = b.Relu(b.Add(Conv(r2, channels, channels), r1));
+        if (hardSwish)
+        {
+            var d = Conv(r3, channels, channels, group: channels);
+            r3 = b.Mul(d, b.Node("HardSigmoid", [d], null, OnnxAttribute.Float("alpha", 1f / 6f), OnnxAttribute.Float("beta", 0.5f)));
+        }
+        var pooled = b.Node("MaxPool", [r3], null, OnnxAttribute.Ints("kernel_shape", 2, 2), OnnxAttribute.Ints("strides", 2, 2));
+        var features = b.Node("Flatten", [b.GlobalAveragePool(pooled)], null, OnnxAttribute.Int("axis", 1));
+        b.Node("Gemm", [features, Weights(classes, channels), Bias(classes)], "logits", OnnxAttribute.Int("transB", 1));
+        b.Output("logits", TensorDataType.Fp32, "N", classes);
+        var p = new HistoscaleParameters
+        {
+            TileSize = tileSize,
+            Mpp = 0.5,
+            Layout = TensorFormat.Nchw,
+            Mean = [123.675f, 116.28f, 103.53f],
+            Std = [58.395f, 57.12f, 57.375f],
+            OutputKind = OutputKind.ClassScores,
+        };
+        return Finish(b, name, TensorDataType.Fp32, tileSize, TensorFormat.Nchw, p, ("logits", [classes]));
+    }
+
     /// <summary>Declares the image input and returns it as float NCHW (Cast, plus Transpose for NHWC).</summary>
     private static string ImageAsNchwFloat(OnnxModelBuilder b, TensorDataType inputType, int tileSize, TensorFormat layout)
     {
