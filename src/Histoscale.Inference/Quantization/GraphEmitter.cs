@@ -148,37 +148,36 @@ internal sealed class GraphEmitter
         var model = _plan.Graph.Model;
         var g = model.Graph;
         var nodes = Nodes;
-        var outputs = new HashSet<string>(g.Output.Select(o => o.Name));
+        // Names that must survive: graph outputs and whatever subgraphs read from the outer scope.
+        var roots = new HashSet<string>(g.Output.Select(o => o.Name));
+        foreach (var n in nodes)
+        {
+            foreach (var a in n.Attribute)
+            {
+                if (a.G is { } sub)
+                {
+                    ModelGraph.CollectSubgraphReads(sub, roots);
+                }
+                foreach (var sg in a.Graphs)
+                {
+                    ModelGraph.CollectSubgraphReads(sg, roots);
+                }
+            }
+        }
+        HashSet<string> inputsUsed;
         while (true)
         {
-            var used = new HashSet<string>(outputs);
+            inputsUsed = new HashSet<string>(roots);
             foreach (var n in nodes)
             {
-                used.UnionWith(n.Input);
+                inputsUsed.UnionWith(n.Input);
             }
-            var live = nodes.Where(n => n.Output.Any(used.Contains)).ToList();
+            var live = nodes.Where(n => n.Output.Any(inputsUsed.Contains)).ToList();
             if (live.Count == nodes.Count)
             {
                 break;
             }
             nodes = live;
-        }
-        var inputsUsed = new HashSet<string>(outputs);
-        foreach (var n in nodes)
-        {
-            inputsUsed.UnionWith(n.Input);
-            // Subgraphs (If/Loop bodies) may read outer-scope initializers by name.
-            foreach (var a in n.Attribute)
-            {
-                if (a.G is { } sub)
-                {
-                    CollectSubgraphInputs(sub, inputsUsed);
-                }
-                foreach (var sg in a.Graphs)
-                {
-                    CollectSubgraphInputs(sg, inputsUsed);
-                }
-            }
         }
         var initializers = g.Initializer.Concat(Initializers).Where(i => inputsUsed.Contains(i.Name)).ToList();
         g.Node.Clear();
@@ -198,20 +197,5 @@ internal sealed class GraphEmitter
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MicrosoftDomain, Version = 1 });
         }
         model.MetadataProps.Add(new StringStringEntryProto { Key = "histoscale.quantization", Value = description });
-    }
-
-    private static void CollectSubgraphInputs(GraphProto graph, HashSet<string> used)
-    {
-        foreach (var n in graph.Node)
-        {
-            used.UnionWith(n.Input);
-            foreach (var a in n.Attribute)
-            {
-                if (a.G is { } sub)
-                {
-                    CollectSubgraphInputs(sub, used);
-                }
-            }
-        }
     }
 }

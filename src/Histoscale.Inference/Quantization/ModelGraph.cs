@@ -31,6 +31,17 @@ internal sealed class ModelGraph
                 }
                 list.Add(node);
             }
+            foreach (var a in node.Attribute)
+            {
+                if (a.G is { } g)
+                {
+                    CollectSubgraphReads(g, SubgraphReads);
+                }
+                foreach (var sub in a.Graphs)
+                {
+                    CollectSubgraphReads(sub, SubgraphReads);
+                }
+            }
         }
         foreach (var output in Graph.Output)
         {
@@ -57,6 +68,12 @@ internal sealed class ModelGraph
 
     public HashSet<string> Outputs { get; } = [];
 
+    /// <summary>
+    /// Every name read inside a subgraph (If/Loop/Scan bodies), which may be an outer-scope tensor: such tensors
+    /// must keep their name and FP32 value.
+    /// </summary>
+    public HashSet<string> SubgraphReads { get; } = [];
+
     /// <summary>Graph inputs that are fed at run time (not initializers).</summary>
     public HashSet<string> Inputs { get; } = [];
 
@@ -81,6 +98,26 @@ internal sealed class ModelGraph
             tensor = node.Input[0];
         }
         return null;
+    }
+
+    /// <summary>Adds every input name of the nodes of <paramref name="graph"/> and its nested subgraphs to <paramref name="names"/>.</summary>
+    public static void CollectSubgraphReads(GraphProto graph, HashSet<string> names)
+    {
+        foreach (var n in graph.Node)
+        {
+            names.UnionWith(n.Input);
+            foreach (var a in n.Attribute)
+            {
+                if (a.G is { } g)
+                {
+                    CollectSubgraphReads(g, names);
+                }
+                foreach (var sub in a.Graphs)
+                {
+                    CollectSubgraphReads(sub, names);
+                }
+            }
+        }
     }
 
     public static long IntAttribute(NodeProto node, string name, long fallback)

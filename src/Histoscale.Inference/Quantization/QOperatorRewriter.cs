@@ -29,7 +29,7 @@ internal static class QOperatorRewriter
         }
 
         bool NeedsFloat(string tensor) =>
-            graph.Outputs.Contains(tensor) || graph.ConsumersOf(tensor).Any(c => !integer.Contains(c) && !plan.Folded.Contains(c));
+            graph.Outputs.Contains(tensor) || graph.SubgraphReads.Contains(tensor) || graph.ConsumersOf(tensor).Any(c => !integer.Contains(c) && !plan.Folded.Contains(c));
 
         foreach (var node in graph.Graph.Node)
         {

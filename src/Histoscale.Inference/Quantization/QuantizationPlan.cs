@@ -195,7 +195,7 @@ internal sealed class QuantizationPlan
     /// <summary>The Relu that alone consumes <paramref name="tensor"/>, if any: uint8 with zero point 0 performs it for free.</summary>
     private static NodeProto? FoldableRelu(ModelGraph graph, string tensor)
     {
-        if (graph.Outputs.Contains(tensor))
+        if (graph.Outputs.Contains(tensor) || graph.SubgraphReads.Contains(tensor))
         {
             return null;
         }
