@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers/limits measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|server|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|all]   (default: all)
 # Needs: a Release build, /usr/bin/python3 with the peer packages (see ../shared/README.md), ../shared next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -63,4 +63,19 @@ if [[ $what == trivial || $what == all ]]; then
   run $H bench read "$big" --threads 2
   run $H infer "$data/two" --model "$data/repo/mean_intensity" --mpp 0.499 --no-tissue --batch 64 --out "$data/out-trivial2" --json
   run $H bench read "$big" --threads 2
+fi
+
+if [[ $what == int8 || $what == all ]]; then
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  cfg=(--instances "$(nproc)" --threads 1)
+  calib=$data/calibration-seed7.svs   # calibrate on another slide than the one measured
+  [ -f "$calib" ] || run $H synth "$calib" --width 8000 --height 6000 --layout svs --quality 80 --tile 240 --seed 7
+  rm -rf "$data/qrepo" "$data/out-resnet18-int8"
+  say "INT8: quantize resnet18 (calibrated on a separate slide), model-only FP32 vs INT8, pipeline INT8, Python peer"
+  run $H quantize --model "$shared/models/resnet18.onnx" --calibrate "$calib" "${norm[@]}" --out "$data/qrepo/resnet18_int8.onnx"
+  run $H bench infer --model "$shared/models/resnet18.onnx" --batch 32 --seconds 15 "${cfg[@]}"
+  run $H bench infer --model "$data/qrepo/resnet18_int8.onnx" --batch 32 --seconds 15 "${cfg[@]}"
+  run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$data/qrepo/resnet18_int8.onnx" "${norm[@]}" --batch 32 --out "$data/out-resnet18-int8" --json
+  run $H bench infer --model "$data/qrepo/resnet18_int8.onnx" --batch 32 --seconds 15 "${cfg[@]}"
+  run $py "$shared/bench/torch_pipeline.py" "$mid" resnet18 512 32
 fi

@@ -201,9 +201,11 @@ public sealed partial class Slide
     /// apart) — an NCHW tensor's layout, without an RGBA pass — when the tile lies wholly inside the level and its
     /// codec can decode planes directly. False otherwise (edge, blank or not planar-decodable tiles): use
     /// <see cref="ReadTile(int, long, long, Span{byte}, bool)"/> then. Bypasses the cache, like the default
-    /// <c>ReadTile</c>: a single pass over a slide should not churn it.
+    /// <c>ReadTile</c>: a single pass over a slide should not churn it. With <paramref name="includePadding"/>, a
+    /// tile at the right or bottom edge is decoded whole, padding beyond the level included, for callers that use
+    /// only the part inside the level.
     /// </summary>
-    public bool TryReadTilePlanar(int level, long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue)
+    public bool TryReadTilePlanar(int level, long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue, bool includePadding = false)
     {
         var lvl = CheckLevel(level);
         if (col < 0 || row < 0 || col >= lvl.TilesAcross || row >= lvl.TilesDown)
@@ -215,7 +217,7 @@ public sealed partial class Slide
         {
             throw new ArgumentException($"planes must hold {lvl.TileWidth}x{lvl.TileHeight} bytes each");
         }
-        if ((col + 1) * lvl.TileWidth > lvl.Width || (row + 1) * lvl.TileHeight > lvl.Height)
+        if (!includePadding && ((col + 1) * lvl.TileWidth > lvl.Width || (row + 1) * lvl.TileHeight > lvl.Height))
         {
             return false; // part of it lies outside the level: transparent there, which planes cannot say
         }

@@ -152,8 +152,8 @@ internal sealed class SlideInference
     private void ReadLoop(BatchRing ring, ChannelWriter<BatchSlot> ready, CancellationToken token)
     {
         var rgba = ArrayPool<byte>.Shared.Rent(_reader.TileBytes);
-        // Aligned plans of NCHW models skip the RGBA image: UINT8 tensors are decoded into in place, FP32 ones
-        // from three byte planes. Tiles the fast path declines (edges, blanks, unusual streams) take the RGBA path.
+        // Plans at a level's own scale skip the RGBA image for NCHW models: UINT8 tensors are filled in place, FP32
+        // ones from three byte planes. Tiles the planar path declines (edges, blanks, unusual streams) take the RGBA path.
         var planar = _reader.CanReadPlanar && _packer.TakesPlanes;
         var planeBytes = _reader.TileBytes / 4;
         var planes = planar && !_packer.PlanesAreTensor ? ArrayPool<byte>.Shared.Rent(3 * planeBytes) : null;

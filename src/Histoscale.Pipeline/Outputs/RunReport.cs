@@ -76,6 +76,15 @@ internal sealed class RunReport(string path, ModelDescription model, RunOptions 
             ["seconds"] = Math.Round(seconds, 3),
             ["tilesPerSecond"] = seconds > 0 ? Math.Round(tiles / seconds, 2) : 0,
             ["megapixelsPerSecond"] = seconds > 0 ? Math.Round(tiles * (double)tileSize * tileSize / 1e6 / seconds, 2) : 0,
+            // The process's runtime overheads so far, to tell start-up costs from the pipeline's own.
+            ["runtime"] = new Dictionary<string, object?>
+            {
+                ["jitSeconds"] = Math.Round(System.Runtime.JitInfo.GetCompilationTime().TotalSeconds, 3),
+                ["jitMethods"] = System.Runtime.JitInfo.GetCompiledMethodCount(),
+                ["gcCollections"] = new[] { GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2) },
+                ["gcPauseSeconds"] = Math.Round(GC.GetTotalPauseDuration().TotalSeconds, 3),
+                ["allocatedMegabytes"] = Math.Round(GC.GetTotalAllocatedBytes() / 1e6, 1),
+            },
             ["slides"] = slides,
         };
         AtomicFile.WriteAllText(Path, JsonSerializer.Serialize(document, Json));

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Histoscale.Pipeline.Planning;
 using Histoscale.Slides;
+using Histoscale.Slides.Caching;
 
 namespace Histoscale.Pipeline.Reading;
 
@@ -55,15 +56,130 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         return (x0, y0, (int)(Math.Ceiling(ox + (size * s)) - x0) + 2, (int)(Math.Ceiling(oy + (size * s)) - y0) + 2);
     }
 
-    /// <summary>Whether <see cref="TryReadPlanar"/> can succeed at all for this plan (grid aligned with the slide's tiles).</summary>
-    public bool CanReadPlanar => plan.AlignedWithSlideTiles;
+    private readonly TileCache? _planes = plan.AlignedWithSlideTiles || plan.Resampled ? null : new TileCache(PlanarCacheBytes(slide, plan));
+
+    /// <summary>Whether <see cref="TryReadPlanar"/> can succeed at all for this plan (tiles read at a level's own scale).</summary>
+    public bool CanReadPlanar => !plan.Resampled;
 
     /// <summary>
-    /// Reads a tile as opaque R, G, B planes (TileSize² bytes each) when the plan is aligned with the slide's tiles
-    /// and the slide can decode the tile straight to planes; false otherwise — use <see cref="Read"/> then.
+    /// Reads a tile as opaque R, G, B planes (TileSize² bytes each) without an RGBA image: an aligned tile is the
+    /// slide's tile decoded straight into the planes; an unaligned one is assembled from row pieces of the slide
+    /// tiles it overlaps, which are decoded to planes once and kept in a small cache of their own (neighbouring
+    /// plan tiles share them). False when some part cannot be (edge of the level, blank or non-JPEG tiles, a
+    /// resampled plan) — use <see cref="Read"/> then.
     /// </summary>
-    public bool TryReadPlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue) =>
-        plan.AlignedWithSlideTiles && slide.TryReadTilePlanar(plan.Level, tile.Column, tile.Row, red, green, blue);
+    public bool TryReadPlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        if (plan.AlignedWithSlideTiles)
+        {
+            return slide.TryReadTilePlanar(plan.Level, tile.Column, tile.Row, red, green, blue);
+        }
+        return _planes is not null && TryAssemblePlanar(tile, red, green, blue);
+    }
+
+    private bool TryAssemblePlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue)
+    {
+        var level = slide.Levels[plan.Level];
+        var (x0, y0, width, height) = SourceRect(tile);
+        if (x0 < 0 || y0 < 0 || x0 + width > level.Width || y0 + height > level.Height)
+        {
+            return false; // partly outside the level: transparent there, which planes cannot say
+        }
+        int tw = level.TileWidth, th = level.TileHeight;
+        var plane = tw * th;
+        for (var row = y0 / th; row * th < y0 + height; row++)
+        {
+            for (var col = x0 / tw; col * tw < x0 + width; col++)
+            {
+                var stored = PlanarTile(col, row, plane);
+                if (stored is null)
+                {
+                    return false;
+                }
+                try
+                {
+                    // The overlap of this slide tile and the plan tile, in plan-tile coordinates.
+                    var sx = (int)Math.Max(0, x0 - (col * tw));
+                    var sy = (int)Math.Max(0, y0 - (row * th));
+                    var dx = (int)Math.Max(0, (col * tw) - x0);
+                    var dy = (int)Math.Max(0, (row * th) - y0);
+                    var w = Math.Min(tw - sx, width - dx);
+                    var h = Math.Min(th - sy, height - dy);
+                    var source = stored.Rgba;
+                    for (var y = 0; y < h; y++)
+                    {
+                        var from = ((sy + y) * tw) + sx;
+                        var to = ((dy + y) * width) + dx;
+                        source.AsSpan(from, w).CopyTo(red.Slice(to, w));
+                        source.AsSpan(plane + from, w).CopyTo(green.Slice(to, w));
+                        source.AsSpan((2 * plane) + from, w).CopyTo(blue.Slice(to, w));
+                    }
+                }
+                finally
+                {
+                    stored.Release();
+                }
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Slide tile (col,row) of the plan's level as three planes, cached; null when it cannot be decoded to planes.</summary>
+    private CachedTile? PlanarTile(long col, long row, int plane)
+    {
+        var key = new TileKey(0, plan.Level, col, row);
+        if (_planes!.TryGet(key, out var cached))
+        {
+            return cached.Status == TileStatus.Decoded ? cached : Declined(cached);
+        }
+        // Workers on neighbouring plan tiles miss on the same new slide tile at the same moment; a lock per key
+        // stripe makes the second wait for the first's decode instead of repeating it.
+        lock (_decodeLocks[(int)((ulong)((col * 31) + row) % (ulong)_decodeLocks.Length)])
+        {
+            return _planes.TryGet(key, out cached) ? (cached.Status == TileStatus.Decoded ? cached : Declined(cached)) : DecodePlanar(key, col, row, plane);
+        }
+
+        static CachedTile? Declined(CachedTile t)
+        {
+            t.Release();
+            return null;
+        }
+    }
+
+    private readonly object[] _decodeLocks = [.. Enumerable.Range(0, 64).Select(_ => new object())];
+
+    private CachedTile? DecodePlanar(TileKey key, long col, long row, int plane)
+    {
+        var tile = CachedTile.Rent(3 * plane);
+        try
+        {
+            var buffer = tile.Rgba.AsSpan(0, 3 * plane);
+            var decoded = slide.TryReadTilePlanar(plan.Level, col, row, buffer[..plane], buffer.Slice(plane, plane), buffer.Slice(2 * plane, plane), includePadding: true);
+            // Remember tiles that cannot be planes too (marked Blank), so their neighbours do not retry the decode.
+            tile.Status = decoded ? TileStatus.Decoded : TileStatus.Blank;
+            _planes!.Add(key, tile);
+            if (!decoded)
+            {
+                tile.Release();
+                return null;
+            }
+            return tile;
+        }
+        catch
+        {
+            tile.Release();
+            throw;
+        }
+    }
+
+    /// <summary>The slide-tile rows one plan row spans, plus slack for workers at a row boundary, as planes.</summary>
+    private static long PlanarCacheBytes(Slide slide, TilePlan plan)
+    {
+        var level = slide.Levels[plan.Level];
+        var rows = (long)Math.Ceiling((double)plan.TileSize / level.TileHeight) + 2;
+        var tileBytes = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(3 * level.TileWidth * level.TileHeight));
+        return Math.Clamp(rows * level.TilesAcross * tileBytes, 16L << 20, 256L << 20);
+    }
 
     public void Read(PlannedTile tile, Span<byte> rgba, Scratch scratch)
     {

@@ -30,13 +30,17 @@ public sealed class CachedTile
         Bytes = _rgba.Length; // the pool rounds up to a power of two: count what is really held
     }
 
-    /// <summary>A tile over a pooled buffer of at least <paramref name="bytes"/>; the caller holds the first reference.</summary>
-    internal static CachedTile Rent(int bytes) => new(bytes);
+    /// <summary>
+    /// A tile over a pooled buffer of at least <paramref name="bytes"/>, returned to the pool after the last
+    /// <see cref="Release"/>; the caller holds the first reference. <see cref="Status"/> starts as Decoded.
+    /// </summary>
+    public static CachedTile Rent(int bytes) => new(bytes);
 
     /// <summary>The pixels; only valid while the caller holds a reference.</summary>
     public byte[] Rgba => _rgba ?? throw new ObjectDisposedException(nameof(CachedTile), "tile used after its last reference was released");
 
-    public TileStatus Status { get; internal set; }
+    /// <summary>What the buffer holds; set by whoever fills it, before the tile is shared.</summary>
+    public TileStatus Status { get; set; }
 
     /// <summary>Bytes the tile accounts for in a cache's budget.</summary>
     public long Bytes { get; }
