@@ -35,7 +35,9 @@ internal sealed class OnnxSessionInstance : IDisposable
         _outputs = [.. config.Outputs.Select(c => Binding.Create(c, session.OutputMetadata[c.Name], _batched))];
         _inputNames = [.. _inputs.Select(b => b.Name)];
         _outputNames = [.. _outputs.Select(b => b.Name)];
-        _outputsPreallocated = _outputs.All(o => o.ModelShapeKnown);
+        // ORT never copies a graph input into a caller-bound output buffer (the buffer stays as it was), so an
+        // output that is also an input is left to ORT to allocate, and with it every output of the run.
+        _outputsPreallocated = _outputs.All(o => o.ModelShapeKnown && !session.InputMetadata.ContainsKey(o.Name));
         _inputValues = new OrtValue[_inputs.Length];
         _outputValues = new OrtValue[_outputs.Length];
         _handles = new MemoryHandle[_inputs.Length + _outputs.Length];

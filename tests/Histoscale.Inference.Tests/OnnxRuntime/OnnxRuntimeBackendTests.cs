@@ -40,6 +40,26 @@ public class OnnxRuntimeBackendTests
     }
 
     [Fact]
+    public async Task AGraphInputAlsoRequestedAsAnOutputComesBackWithItsValues()
+    {
+        // ORT never writes a graph input into a caller's output buffer, so such outputs must not be pre-bound.
+        using var dir = new TempDir();
+        var b = new OnnxModelBuilder("passthrough");
+        b.Input("x", TensorDataType.Fp32, "N", 4);
+        b.Mul("x", b.Scalar(2f), output: "y");
+        b.Output("y", TensorDataType.Fp32, "N", 4);
+        b.Output("x", TensorDataType.Fp32, "N", 4);
+        var path = Path.Combine(dir.Path, "passthrough.onnx");
+        b.Save(path);
+        await using var backend = OnnxRuntimeBackend.Create(ModelDescription.FromOnnxFile(path), new OnnxRuntimeOptions { Instances = 1 });
+        float[] values = [1, 2, 3, 4, 5, 6, 7, 8];
+        using var inputs = new TensorSet().Add("x", Tensor.FromValues<float>(TensorDataType.Fp32, values, 2, 4));
+        using var outputs = await backend.ExecuteAsync(inputs);
+        Assert.Equal(values, outputs["x"].ToArray<float>());
+        Assert.Equal(values.Select(v => 2 * v).ToArray(), outputs["y"].ToArray<float>());
+    }
+
+    [Fact]
     public async Task NhwcLayoutGivesSameResultAsNchw()
     {
         using var dir = new TempDir();
