@@ -88,13 +88,25 @@ public static class SlideOutputWriter
         // Blocks of k×k pixels per cell (≈16 level-0 px each) give viewers a heatmap with a real pyramid and crisp
         // cell edges, instead of a few dozen pixels stretched by interpolation.
         var k = (int)Math.Clamp(Math.Floor(map.CellLevel0 / 16), 1, Math.Max(1, MaxHeatmapSide / Math.Max(map.Width, map.Height)));
-        var heat = k == 1 ? rgba : Enlarge(rgba, map.Width, map.Height, k);
-        HeatmapTiffWriter.Write(paths.Heatmap, heat, map.Width * k, map.Height * k, slideMpp is { } m ? m * map.CellLevel0 / k : null, legend);
-        var regions = ClassRegions.Build(values, foreground, map.Width, map.Height, map.Channels, palette, threshold, map.CellLevel0, plan.SlideWidth, plan.SlideHeight);
-        GeoJsonWriter.Write(paths.GeoJson, regions);
-        DsaAnnotationWriter.Write(paths.Annotation, $"{paths.Name} — {modelLabel}",
-            $"Histoscale: {modelLabel}; regions where a class ≥ {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}; heatmap cell {map.CellLevel0:0.##} px",
-            regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0);
+        // The heatmap file and the vector outputs only read the finished map: write them side by side.
+        var heatmap = Task.Run(() =>
+        {
+            var heat = k == 1 ? rgba : Enlarge(rgba, map.Width, map.Height, k);
+            HeatmapTiffWriter.Write(paths.Heatmap, heat, map.Width * k, map.Height * k, slideMpp is { } m ? m * map.CellLevel0 / k : null, legend);
+        });
+        try
+        {
+            var regions = ClassRegions.Build(values, foreground, map.Width, map.Height, map.Channels, palette, threshold, map.CellLevel0, plan.SlideWidth, plan.SlideHeight);
+            GeoJsonWriter.Write(paths.GeoJson, regions);
+            DsaAnnotationWriter.Write(paths.Annotation, $"{paths.Name} — {modelLabel}",
+                $"Histoscale: {modelLabel}; regions where a class ≥ {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}; heatmap cell {map.CellLevel0:0.##} px",
+                regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0);
+        }
+        finally
+        {
+            // Never leave the heatmap task running past this call, even when the vector outputs failed.
+            heatmap.GetAwaiter().GetResult();
+        }
         written.AddRange([paths.Heatmap, paths.GeoJson, paths.Annotation]);
         return written;
     }
