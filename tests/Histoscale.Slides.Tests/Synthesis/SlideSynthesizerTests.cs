@@ -26,15 +26,15 @@ public class SlideSynthesizerTests
     [Fact]
     public void Lossless_tiff_layout_holds_exact_pixels_and_a_box_filtered_pyramid()
     {
-        using var file = new TestImages.TempFile();
+        using var file = new WriterTestImages.TempFile();
         var options = new SynthOptions { Width = 700, Height = 500, TileSize = 128, Layout = SynthLayout.Tiff, Compression = TiffWriteCompression.Lzw, Seed = 3 };
         var result = SlideSynthesizer.Write(file.Path, options);
         Assert.Equal([(700, 500), (350, 250), (175, 125), (87, 62)], result.Levels);
 
         var expected = new byte[700 * 500 * 3];
         new SyntheticTissue(700, 500, 3).Render(0, 0, 700, 500, expected, 700 * 3);
-        Assert.Equal(expected, TestImages.Decode(file.Path, page: 0));
-        var level1 = TestImages.Decode(file.Path, page: 1);
+        Assert.Equal(expected, WriterTestImages.Decode(file.Path, page: 0));
+        var level1 = WriterTestImages.Decode(file.Path, page: 1);
         for (var y = 0; y < 250; y += 7)
         {
             for (var x = 0; x < 350; x += 5)
@@ -59,7 +59,7 @@ public class SlideSynthesizerTests
     [Fact]
     public void Svs_layout_is_aperio_like()
     {
-        using var file = new TestImages.TempFile();
+        using var file = new WriterTestImages.TempFile();
         var result = SlideSynthesizer.Write(file.Path, new SynthOptions { Width = 2000, Height = 1500, Layout = SynthLayout.Svs, Seed = 2 });
         Assert.Equal([(2000, 1500), (500, 375), (125, 93)], result.Levels);
 
@@ -79,16 +79,16 @@ public class SlideSynthesizerTests
 
         var expected = new byte[2000 * 1500 * 3];
         new SyntheticTissue(2000, 1500, 2).Render(0, 0, 2000, 1500, expected, 2000 * 3);
-        var error = TestImages.MeanAbsoluteError(expected, TestImages.Decode(file.Path, page: 0));
+        var error = WriterTestImages.MeanAbsoluteError(expected, WriterTestImages.Decode(file.Path, page: 0));
         Assert.True(error < 3, $"JPEG mean absolute error {error:F2}");
-        Assert.Equal(1024 * 768 * 3, TestImages.Decode(file.Path, page: 1).Length);
+        Assert.Equal(1024 * 768 * 3, WriterTestImages.Decode(file.Path, page: 1).Length);
     }
 
     [Fact]
     public void Subifd_layout_hangs_reduced_levels_off_ifd0_and_is_reproducible()
     {
-        using var a = new TestImages.TempFile();
-        using var b = new TestImages.TempFile();
+        using var a = new WriterTestImages.TempFile();
+        using var b = new WriterTestImages.TempFile();
         var options = new SynthOptions { Width = 600, Height = 300, TileSize = 64, Layout = SynthLayout.SubIfd, Compression = TiffWriteCompression.Deflate, Format = TiffFormat.BigTiff };
         SlideSynthesizer.Write(a.Path, options);
         SlideSynthesizer.Write(b.Path, options with { MaxDegreeOfParallelism = 1 });
@@ -103,8 +103,8 @@ public class SlideSynthesizerTests
         Assert.Equal(2, last.Value(TiffTag.Predictor));
         var expected = new byte[600 * 300 * 3];
         new SyntheticTissue(600, 300, 1).Render(0, 0, 600, 300, expected, 600 * 3);
-        Assert.Equal(expected, TestImages.Decode(a.Path, page: 0));
-        Assert.Equal(150 * 75 * 3, TestImages.Decode(a.Path, page: 0, subifd: 1).Length);
+        Assert.Equal(expected, WriterTestImages.Decode(a.Path, page: 0));
+        Assert.Equal(150 * 75 * 3, WriterTestImages.Decode(a.Path, page: 0, subifd: 1).Length);
     }
 
     [Fact]

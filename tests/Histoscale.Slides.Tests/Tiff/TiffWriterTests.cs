@@ -16,10 +16,10 @@ public class TiffWriterTests
     [InlineData(TiffWriteCompression.Deflate, true, TiffFormat.Auto)]
     public void Lossless_pages_subifds_and_strips_round_trip_exactly(TiffWriteCompression compression, bool predictor, TiffFormat format)
     {
-        using var file = new TestImages.TempFile();
-        var level0 = TestImages.Pattern(W, H, 3);
-        var half = TestImages.Pattern(W / 2, H / 2, 3, seed: 2);
-        var grey = TestImages.Pattern(W, H, 1, seed: 3);
+        using var file = new WriterTestImages.TempFile();
+        var level0 = WriterTestImages.Pattern(W, H, 3);
+        var half = WriterTestImages.Pattern(W / 2, H / 2, 3, seed: 2);
+        var grey = WriterTestImages.Pattern(W, H, 1, seed: 3);
         using (var writer = TiffWriter.Create(file.Path, new TiffWriterOptions { Format = format }))
         {
             var page = writer.AddPage(Options(compression, predictor) with { Width = W, Height = H, TileWidth = 64, Description = "level 0" });
@@ -42,9 +42,9 @@ public class TiffWriterTests
             Assert.Equal(format == TiffFormat.BigTiff, writer.IsBigTiff);
         }
 
-        Assert.Equal(level0, TestImages.Decode(file.Path, page: 0));
-        Assert.Equal(half, TestImages.Decode(file.Path, page: 0, subifd: 0));
-        Assert.Equal(grey, TestImages.Decode(file.Path, page: 1));
+        Assert.Equal(level0, WriterTestImages.Decode(file.Path, page: 0));
+        Assert.Equal(half, WriterTestImages.Decode(file.Path, page: 0, subifd: 0));
+        Assert.Equal(grey, WriterTestImages.Decode(file.Path, page: 1));
 
         var tiff = new TestTiffWalker(file.Path);
         Assert.Equal(format == TiffFormat.BigTiff, tiff.BigTiff);
@@ -62,15 +62,15 @@ public class TiffWriterTests
     [Fact]
     public void Rgba_pages_carry_extra_samples()
     {
-        using var file = new TestImages.TempFile();
-        var pixels = TestImages.Pattern(64, 32, 4);
+        using var file = new WriterTestImages.TempFile();
+        var pixels = WriterTestImages.Pattern(64, 32, 4);
         using (var writer = TiffWriter.Create(file.Path))
         {
             var page = writer.AddPage(new TiffPageOptions { Width = 64, Height = 32, SamplesPerPixel = 4, TileWidth = 32, Compression = TiffWriteCompression.Lzw });
             page.WriteTileRow(0, pixels, 64 * 4);
             writer.Finish();
         }
-        Assert.Equal(pixels, TestImages.Decode(file.Path));
+        Assert.Equal(pixels, WriterTestImages.Decode(file.Path));
         Assert.Equal(2, new TestTiffWalker(file.Path).Pages[0].Value(TiffTag.ExtraSamples));
     }
 
@@ -79,7 +79,7 @@ public class TiffWriterTests
     [InlineData(JpegEncoderKind.Vips)]
     public void Jpeg_tiles_are_abbreviated_streams_sharing_JPEGTables(JpegEncoderKind encoder)
     {
-        using var file = new TestImages.TempFile();
+        using var file = new WriterTestImages.TempFile();
         const int size = 480;
         var pixels = new byte[size * size * 3];
         new SyntheticTissue(4000, 3000, 7).Render(1800, 1300, size, size, pixels, size * 3);
@@ -93,13 +93,13 @@ public class TiffWriterTests
             writer.Finish();
         }
 
-        var decoded = TestImages.Decode(file.Path);
+        var decoded = WriterTestImages.Decode(file.Path);
         var expected = new byte[(size - 20) * (size - 30) * 3];
         for (var y = 0; y < size - 30; y++)
         {
             pixels.AsSpan(y * size * 3, (size - 20) * 3).CopyTo(expected.AsSpan(y * (size - 20) * 3));
         }
-        var error = TestImages.MeanAbsoluteError(expected, decoded);
+        var error = WriterTestImages.MeanAbsoluteError(expected, decoded);
         Assert.True(error < 3, $"JPEG mean absolute error {error:F2}");
 
         var ifd = new TestTiffWalker(file.Path).Pages[0];
@@ -162,7 +162,7 @@ public class TiffWriterTests
     [Fact]
     public void Output_is_identical_for_any_thread_count()
     {
-        var pixels = TestImages.Pattern(W, H, 3);
+        var pixels = WriterTestImages.Pattern(W, H, 3);
         byte[] Write(int threads, TiffWriteCompression compression)
         {
             using var stream = new MemoryStream();

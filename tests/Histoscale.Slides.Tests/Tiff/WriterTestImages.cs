@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Tests.Tiff;
 
 /// <summary>Pixel sources and comparisons for writer tests, decoded independently through libvips.</summary>
-internal static class TestImages
+internal static class WriterTestImages
 {
     /// <summary>Busy but deterministic pixels: gradients, XOR texture and a noisy patch (exercises LZW table resets).</summary>
     public static byte[] Pattern(int width, int height, int samples, int seed = 1)
