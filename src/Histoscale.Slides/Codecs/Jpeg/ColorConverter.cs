@@ -6,24 +6,25 @@ using System.Runtime.Intrinsics.X86;
 namespace Histoscale.Slides.Codecs.Jpeg;
 
 /// <summary>
-/// Full-resolution component rows to RGBA (alpha 255). YCbCr uses libjpeg's fixed-point conversion (jdcolor.c,
-/// 16 fraction bits, its tables' rounding: R = Y + round(1.402 Cr'), B = Y + round(1.772 Cb'),
+/// Full-resolution component rows to RGBA (alpha 255) or to R, G, B planes. YCbCr uses libjpeg's fixed-point
+/// conversion (jdcolor.c, 16 fraction bits, its tables' rounding: R = Y + round(1.402 Cr'), B = Y + round(1.772 Cb'),
 /// G = Y + ((−0.34414 Cb' − 0.71414 Cr' + ½) » 16) with each factor rounded to 16 bits first) — computed rather
-/// than looked up so eight pixels go through at once.
+/// than looked up so 16 (AVX-512) or 8 (AVX2) pixels go through at once. The arithmetic lives once per width
+/// (<see cref="Convert16"/>, <see cref="Convert8"/>, <see cref="Convert1"/>); the public methods differ only in
+/// how they store.
 /// </summary>
 internal static class ColorConverter
 {
     private const int ScaleBits = 16;
     private const int Half = 1 << (ScaleBits - 1);
-    private static readonly int CrR = Fix(1.40200);
-    private static readonly int CbB = Fix(1.77200);
-    private static readonly int CrG = -Fix(0.71414);
-    private static readonly int CbG = -Fix(0.34414);
 
-    /// <summary>libjpeg's FIX(x) for SCALEBITS 16.</summary>
-    private static int Fix(double x) => (int)((x * (1L << ScaleBits)) + 0.5);
+    // libjpeg's FIX(x) = (int)(x · 2^16 + 0.5) for its four factors.
+    private const int CrR = 91881; // FIX(1.40200)
+    private const int CbB = 116130; // FIX(1.77200)
+    private const int CrG = -46802; // -FIX(0.71414)
+    private const int CbG = -22554; // -FIX(0.34414)
 
-    /// <summary>Converts <paramref name="width"/> pixels; the inputs need 8 readable bytes past width.</summary>
+    /// <summary>Converts <paramref name="width"/> pixels to RGBA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void YCbCrToRgba(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> rgba)
     {
@@ -33,71 +34,39 @@ internal static class ColorConverter
         }
         var x = 0;
         var output = MemoryMarshal.Cast<byte, uint>(rgba);
-        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported && width >= 16)
+        ref var y0 = ref MemoryMarshal.GetReference(y);
+        ref var cb0 = ref MemoryMarshal.GetReference(cb);
+        ref var cr0 = ref MemoryMarshal.GetReference(cr);
+        ref var o0 = ref MemoryMarshal.GetReference(output);
+        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported)
         {
-            // Sixteen pixels a step where the CPU has 512-bit integer lanes: the same arithmetic.
-            ref var y0 = ref MemoryMarshal.GetReference(y);
-            ref var cb0 = ref MemoryMarshal.GetReference(cb);
-            ref var cr0 = ref MemoryMarshal.GetReference(cr);
-            ref var o0 = ref MemoryMarshal.GetReference(output);
-            var centre = Vector512.Create(128);
-            var half = Vector512.Create(Half);
-            var crR = Vector512.Create(CrR);
-            var cbB = Vector512.Create(CbB);
-            var crG = Vector512.Create(CrG);
-            var cbG = Vector512.Create(CbG);
             var max = Vector512.Create(255);
             var alpha = Vector512.Create(unchecked((int)0xFF000000));
             for (; x <= width - 16; x += 16)
             {
-                var yy = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref y0, (nuint)x));
-                var u = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cb0, (nuint)x)) - centre;
-                var v = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cr0, (nuint)x)) - centre;
-                var r = yy + Vector512.ShiftRightArithmetic((v * crR) + half, ScaleBits);
-                var g = yy + Vector512.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
-                var b = yy + Vector512.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                Convert16(ref y0, ref cb0, ref cr0, x, out var r, out var g, out var b);
                 r = Vector512.Min(Vector512.Max(r, Vector512<int>.Zero), max);
                 g = Vector512.Min(Vector512.Max(g, Vector512<int>.Zero), max);
                 b = Vector512.Min(Vector512.Max(b, Vector512<int>.Zero), max);
-                var px = r | (g << 8) | (b << 16) | alpha;
-                px.AsUInt32().StoreUnsafe(ref o0, (nuint)x);
+                (r | (g << 8) | (b << 16) | alpha).AsUInt32().StoreUnsafe(ref o0, (nuint)x);
             }
         }
-        if (JpegDecoder.UseAvx2 && width - x >= 8)
+        if (JpegDecoder.UseAvx2)
         {
-            ref var y0 = ref MemoryMarshal.GetReference(y);
-            ref var cb0 = ref MemoryMarshal.GetReference(cb);
-            ref var cr0 = ref MemoryMarshal.GetReference(cr);
-            ref var o0 = ref MemoryMarshal.GetReference(output);
-            var centre = Vector256.Create(128);
-            var half = Vector256.Create(Half);
-            var crR = Vector256.Create(CrR);
-            var cbB = Vector256.Create(CbB);
-            var crG = Vector256.Create(CrG);
-            var cbG = Vector256.Create(CbG);
             var max = Vector256.Create(255);
             var alpha = Vector256.Create(unchecked((int)0xFF000000));
             for (; x <= width - 8; x += 8)
             {
-                var yy = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(y[x..])).AsByte());
-                var u = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cb[x..])).AsByte()) - centre;
-                var v = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cr[x..])).AsByte()) - centre;
-                var r = yy + Vector256.ShiftRightArithmetic((v * crR) + half, ScaleBits);
-                var g = yy + Vector256.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
-                var b = yy + Vector256.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                Convert8(ref y0, ref cb0, ref cr0, x, out var r, out var g, out var b);
                 r = Vector256.Min(Vector256.Max(r, Vector256<int>.Zero), max);
                 g = Vector256.Min(Vector256.Max(g, Vector256<int>.Zero), max);
                 b = Vector256.Min(Vector256.Max(b, Vector256<int>.Zero), max);
-                var px = r | (g << 8) | (b << 16) | alpha;
-                px.AsUInt32().StoreUnsafe(ref o0, (nuint)x);
+                (r | (g << 8) | (b << 16) | alpha).AsUInt32().StoreUnsafe(ref o0, (nuint)x);
             }
         }
         for (; x < width; x++)
         {
-            int yy = y[x], u = cb[x] - 128, v = cr[x] - 128;
-            var r = Math.Clamp(yy + (((v * CrR) + Half) >> ScaleBits), 0, 255);
-            var g = Math.Clamp(yy + (((u * CbG) + (v * CrG) + Half) >> ScaleBits), 0, 255);
-            var b = Math.Clamp(yy + (((u * CbB) + Half) >> ScaleBits), 0, 255);
+            Convert1(y[x], cb[x], cr[x], out var r, out var g, out var b);
             output[x] = (uint)(r | (g << 8) | (b << 16)) | 0xFF000000u;
         }
     }
@@ -114,65 +83,82 @@ internal static class ColorConverter
             throw new ArgumentOutOfRangeException(nameof(width), "rows too short");
         }
         var x = 0;
-        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported && width >= 16)
+        ref var y0 = ref MemoryMarshal.GetReference(y);
+        ref var cb0 = ref MemoryMarshal.GetReference(cb);
+        ref var cr0 = ref MemoryMarshal.GetReference(cr);
+        ref var r0 = ref MemoryMarshal.GetReference(red);
+        ref var g0 = ref MemoryMarshal.GetReference(green);
+        ref var b0 = ref MemoryMarshal.GetReference(blue);
+        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported)
         {
-            ref var y0 = ref MemoryMarshal.GetReference(y);
-            ref var cb0 = ref MemoryMarshal.GetReference(cb);
-            ref var cr0 = ref MemoryMarshal.GetReference(cr);
-            ref var r0 = ref MemoryMarshal.GetReference(red);
-            ref var g0 = ref MemoryMarshal.GetReference(green);
-            ref var b0 = ref MemoryMarshal.GetReference(blue);
-            var centre = Vector512.Create(128);
-            var half = Vector512.Create(Half);
-            var crR = Vector512.Create(CrR);
-            var cbB = Vector512.Create(CbB);
-            var crG = Vector512.Create(CrG);
-            var cbG = Vector512.Create(CbG);
             for (; x <= width - 16; x += 16)
             {
-                var yy = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref y0, (nuint)x));
-                var u = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cb0, (nuint)x)) - centre;
-                var v = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cr0, (nuint)x)) - centre;
-                var r = yy + Vector512.ShiftRightArithmetic((v * crR) + half, ScaleBits);
-                var g = yy + Vector512.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
-                var b = yy + Vector512.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
+                Convert16(ref y0, ref cb0, ref cr0, x, out var r, out var g, out var b);
                 // Signed-to-unsigned saturating narrow (vpmovusdb after a max with 0) is the clamp to 0..255.
                 Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(r, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref r0, (nuint)x);
                 Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(g, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref g0, (nuint)x);
                 Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(b, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref b0, (nuint)x);
             }
         }
-        if (JpegDecoder.UseAvx2 && width - x >= 8)
+        if (JpegDecoder.UseAvx2)
         {
-            var centre = Vector256.Create(128);
-            var half = Vector256.Create(Half);
-            var crR = Vector256.Create(CrR);
-            var cbB = Vector256.Create(CbB);
-            var crG = Vector256.Create(CrG);
-            var cbG = Vector256.Create(CbG);
             for (; x <= width - 8; x += 8)
             {
-                var yy = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(y[x..])).AsByte());
-                var u = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cb[x..])).AsByte()) - centre;
-                var v = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(MemoryMarshal.Read<ulong>(cr[x..])).AsByte()) - centre;
-                var r = yy + Vector256.ShiftRightArithmetic((v * crR) + half, ScaleBits);
-                var g = yy + Vector256.ShiftRightArithmetic((u * cbG) + (v * crG) + half, ScaleBits);
-                var b = yy + Vector256.ShiftRightArithmetic((u * cbB) + half, ScaleBits);
-                MemoryMarshal.Write(red[x..], EightBytes(r));
-                MemoryMarshal.Write(green[x..], EightBytes(g));
-                MemoryMarshal.Write(blue[x..], EightBytes(b));
+                Convert8(ref y0, ref cb0, ref cr0, x, out var r, out var g, out var b);
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref r0, x), EightBytes(r));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref g0, x), EightBytes(g));
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref b0, x), EightBytes(b));
             }
         }
         for (; x < width; x++)
         {
-            int yy = y[x], u = cb[x] - 128, v = cr[x] - 128;
-            red[x] = (byte)Math.Clamp(yy + (((v * CrR) + Half) >> ScaleBits), 0, 255);
-            green[x] = (byte)Math.Clamp(yy + (((u * CbG) + (v * CrG) + Half) >> ScaleBits), 0, 255);
-            blue[x] = (byte)Math.Clamp(yy + (((u * CbB) + Half) >> ScaleBits), 0, 255);
+            Convert1(y[x], cb[x], cr[x], out var r, out var g, out var b);
+            red[x] = (byte)r;
+            green[x] = (byte)g;
+            blue[x] = (byte)b;
         }
     }
 
+    /// <summary>Sixteen pixels from <paramref name="x"/> on, unclamped (callers clamp as they store).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Convert16(ref byte y0, ref byte cb0, ref byte cr0, int x, out Vector512<int> r, out Vector512<int> g, out Vector512<int> b)
+    {
+        var centre = Vector512.Create(128);
+        var half = Vector512.Create(Half);
+        var yy = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref y0, (nuint)x));
+        var u = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cb0, (nuint)x)) - centre;
+        var v = Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref cr0, (nuint)x)) - centre;
+        r = yy + Vector512.ShiftRightArithmetic((v * Vector512.Create(CrR)) + half, ScaleBits);
+        g = yy + Vector512.ShiftRightArithmetic((u * Vector512.Create(CbG)) + (v * Vector512.Create(CrG)) + half, ScaleBits);
+        b = yy + Vector512.ShiftRightArithmetic((u * Vector512.Create(CbB)) + half, ScaleBits);
+    }
+
+    /// <summary>Eight pixels from <paramref name="x"/> on, unclamped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Convert8(ref byte y0, ref byte cb0, ref byte cr0, int x, out Vector256<int> r, out Vector256<int> g, out Vector256<int> b)
+    {
+        var centre = Vector256.Create(128);
+        var half = Vector256.Create(Half);
+        var yy = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref y0, x))).AsByte());
+        var u = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref cb0, x))).AsByte()) - centre;
+        var v = Avx2.ConvertToVector256Int32(Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref cr0, x))).AsByte()) - centre;
+        r = yy + Vector256.ShiftRightArithmetic((v * Vector256.Create(CrR)) + half, ScaleBits);
+        g = yy + Vector256.ShiftRightArithmetic((u * Vector256.Create(CbG)) + (v * Vector256.Create(CrG)) + half, ScaleBits);
+        b = yy + Vector256.ShiftRightArithmetic((u * Vector256.Create(CbB)) + half, ScaleBits);
+    }
+
+    /// <summary>One pixel, clamped to 0..255.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Convert1(int y, int cb, int cr, out int r, out int g, out int b)
+    {
+        int u = cb - 128, v = cr - 128;
+        r = Math.Clamp(y + (((v * CrR) + Half) >> ScaleBits), 0, 255);
+        g = Math.Clamp(y + (((u * CbG) + (v * CrG) + Half) >> ScaleBits), 0, 255);
+        b = Math.Clamp(y + (((u * CbB) + Half) >> ScaleBits), 0, 255);
+    }
+
     /// <summary>Eight int32 lanes to eight bytes with saturation (packs keep lanes in 128-bit halves, hence the two picks).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong EightBytes(Vector256<int> values)
     {
         var words = Avx2.PackSignedSaturate(values, values);

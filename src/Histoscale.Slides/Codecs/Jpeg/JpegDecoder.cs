@@ -34,15 +34,9 @@ public static class JpegDecoder
             throw new ArgumentException("destination too small", nameof(rgba));
         }
         var frame = JpegFrame.ForThisThread();
-        frame.Reset();
         try
         {
-            var start = JpegMarkers.ReadHeaders(stream, frame);
-            if (start < 0 || frame.Width != width || frame.Height != height || !frame.Layout())
-            {
-                return false;
-            }
-            if (!DecodeScan(stream, start, frame))
+            if (!DecodeSamples(stream, width, height, frame))
             {
                 return false;
             }
@@ -71,15 +65,9 @@ public static class JpegDecoder
             throw new ArgumentException("destination planes too small");
         }
         var frame = JpegFrame.ForThisThread();
-        frame.Reset();
         try
         {
-            var start = JpegMarkers.ReadHeaders(stream, frame);
-            if (start < 0 || frame.Width != width || frame.Height != height || !frame.Layout())
-            {
-                return false;
-            }
-            if (!DecodeScan(stream, start, frame))
+            if (!DecodeSamples(stream, width, height, frame))
             {
                 return false;
             }
@@ -90,6 +78,14 @@ public static class JpegDecoder
         {
             frame.Trim();
         }
+    }
+
+    /// <summary>Headers and scan into the frame's component planes; false for what this decoder leaves to libjpeg.</summary>
+    private static bool DecodeSamples(ReadOnlySpan<byte> stream, int width, int height, JpegFrame frame)
+    {
+        frame.Reset();
+        var start = JpegMarkers.ReadHeaders(stream, frame);
+        return start >= 0 && frame.Width == width && frame.Height == height && frame.Layout() && DecodeScan(stream, start, frame);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
