@@ -63,10 +63,7 @@ public static class InferCommand
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (default: cores / instances)" };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads (default: one per core)" };
         var spin = new Option<bool>("--ort-spin") { Description = "Let ONNX Runtime threads spin while idle (lower latency, but steals CPU from decoding)" };
-        var tileSize = new Option<int?>("--tile-size") { Description = "Tile size in pixels (models with variable input size, or to check the config)" };
-        var mpp = new Option<double?>("--mpp") { Description = "Target µm/px (default: the model's, else 0.5)" };
-        var mean = new Option<string?>("--mean") { Description = "Normalisation mean R,G,B on the 0–255 scale" };
-        var std = new Option<string?>("--std") { Description = "Normalisation std R,G,B on the 0–255 scale" };
+        var tile = new TileModelOptions("Tile size in pixels (models with variable input size, or to check the config)");
         var classes = new Option<string?>("--classes") { Description = "Class names a,b,c" };
         var noTissue = new Option<bool>("--no-tissue") { Description = "Run every tile, without tissue detection" };
         var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
@@ -79,7 +76,7 @@ public static class InferCommand
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tileSize, mpp, mean, std, classes, noTissue, minTissue, overlap, threshold, json, server, modelVersion, concurrency,
+            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, json, server, modelVersion, concurrency,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -94,12 +91,8 @@ public static class InferCommand
                 Threads = r.GetValue(threads),
                 Workers = r.GetValue(workers),
                 OrtSpinning = r.GetValue(spin),
-                Overrides = new ModelOverrides
+                Overrides = tile.Read(r) with
                 {
-                    TileSize = r.GetValue(tileSize),
-                    Mpp = r.GetValue(mpp),
-                    Mean = Triple(r.GetValue(mean), "--mean"),
-                    Std = Triple(r.GetValue(std), "--std"),
                     ClassNames = r.GetValue(classes) is { } c ? HistoscaleParameters.SplitList(c) : null,
                     MaxBatchSize = Math.Max(1, r.GetValue(batch)),
                 },
@@ -226,6 +219,4 @@ public static class InferCommand
         AllowSpinning = request.OrtSpinning,
     }.WithDevice(request.Device);
 
-    private static float[]? Triple(string? value, string flag) =>
-        value is null ? null : HistoscaleParameters.ParseTriple(value) ?? throw new InputException($"{flag} '{value}': expected three comma-separated numbers R,G,B");
 }

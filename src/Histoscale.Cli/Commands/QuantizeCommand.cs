@@ -47,17 +47,14 @@ public static class QuantizeCommand
         var format = new Option<string>("--format") { Description = "qdq (QuantizeLinear/DequantizeLinear, fused by ONNX Runtime) or qoperator (QLinearConv, ...)", DefaultValueFactory = _ => "qdq" };
         var reduceRange = new Option<bool>("--reduce-range") { Description = "7-bit weights, for CPUs without AVX-512 VNNI / AVX-VNNI (avoids int16 saturation there)" };
         var batch = new Option<int>("--batch") { Description = "Tiles per calibration batch (memory grows with it: every activation of a batch is kept)", DefaultValueFactory = _ => 4 };
-        var tileSize = new Option<int?>("--tile-size") { Description = "Tile size in pixels (models with variable input size)" };
-        var mpp = new Option<double?>("--mpp") { Description = "Target µm/px (default: the model's, else 0.5)" };
-        var mean = new Option<string?>("--mean") { Description = "Normalisation mean R,G,B on the 0–255 scale" };
-        var std = new Option<string?>("--std") { Description = "Normalisation std R,G,B on the 0–255 scale" };
+        var tile = new TileModelOptions("Tile size in pixels (models with variable input size)");
         var noTissue = new Option<bool>("--no-tissue") { Description = "Sample from every tile, without tissue detection" };
         var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
         var json = new Option<bool>("--json") { Description = "Print a JSON report on stdout" };
 
         var command = new Command("quantize", "Quantize an FP32 ONNX model to INT8 (static, calibrated on slide tiles) and write it as a new model")
         {
-            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tileSize, mpp, mean, std, noTissue, minTissue, json,
+            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, noTissue, minTissue, json,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -86,13 +83,7 @@ public static class QuantizeCommand
                     },
                     ReduceRange = r.GetValue(reduceRange),
                 },
-                Overrides = new ModelOverrides
-                {
-                    TileSize = r.GetValue(tileSize),
-                    Mpp = r.GetValue(mpp),
-                    Mean = Triple(r.GetValue(mean), "--mean"),
-                    Std = Triple(r.GetValue(std), "--std"),
-                },
+                Overrides = tile.Read(r),
                 NoTissue = r.GetValue(noTissue),
                 MinTissue = r.GetValue(minTissue),
                 Json = r.GetValue(json),
@@ -285,6 +276,4 @@ public static class QuantizeCommand
             : string.Create(c, $"  agreement with FP32 on {a.Tiles} held-out tiles: cosine {a.MeanCosine:F4} (min {a.MinCosine:F4}), mean |error| {a.MeanAbsError:G3} (mean |FP32| {a.MeanAbsReference:G3}), top-1 agreement {a.Top1Agreement:P1}"));
     }
 
-    private static float[]? Triple(string? value, string flag) =>
-        value is null ? null : HistoscaleParameters.ParseTriple(value) ?? throw new InputException($"{flag} '{value}': expected three comma-separated numbers R,G,B");
 }
