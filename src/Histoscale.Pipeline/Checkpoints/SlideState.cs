@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Histoscale.Pipeline.Outputs;
 using Histoscale.Pipeline.Runs;
 
@@ -31,13 +32,11 @@ public sealed record SlideState
 
     public SlideSummary? Summary { get; init; }
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     public static SlideState? TryLoad(string path)
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<SlideState>(File.ReadAllText(path), Json) : null;
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), CheckpointJson.Default.SlideState) : null;
         }
         catch (JsonException)
         {
@@ -45,7 +44,7 @@ public sealed record SlideState
         }
     }
 
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Json));
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, CheckpointJson.Default.SlideState));
 
     /// <summary>Identity of a slide file as recorded in a state.</summary>
     public static (long Bytes, DateTime ModifiedUtc) Identify(string slidePath)
@@ -58,3 +57,8 @@ public sealed record SlideState
         return (0, default); // URIs: identified by path alone
     }
 }
+
+/// <summary>Compile-time (source-generated) JSON for the state file, a persisted format read back on reruns.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+[JsonSerializable(typeof(SlideState))]
+internal sealed partial class CheckpointJson : JsonSerializerContext;

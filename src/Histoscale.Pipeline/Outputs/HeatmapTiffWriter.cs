@@ -15,16 +15,7 @@ public static class HeatmapTiffWriter
 
     public static void Write(string path, byte[] rgba, int width, int height, double? micronsPerPixel, HeatmapLegend legend)
     {
-        var description = JsonSerializer.Serialize(new
-        {
-            histoscale = "heatmap",
-            mode = legend.Mode,
-            classes = legend.Classes,
-            colors = legend.Colors,
-            min = legend.Min,
-            max = legend.Max,
-            micronsPerPixel,
-        });
+        var description = Description(legend, micronsPerPixel);
         double? ppcm = micronsPerPixel is { } m && m > 0 ? 10000.0 / m : null;
         AtomicFile.Write(path, stream =>
         {
@@ -62,6 +53,42 @@ public static class HeatmapTiffWriter
             }
             writer.Finish();
         });
+    }
+
+    /// <summary>The legend as JSON for the ImageDescription, written field by field (the format readers rely on).</summary>
+    private static string Description(HeatmapLegend legend, double? micronsPerPixel)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("histoscale", "heatmap");
+            json.WriteString("mode", legend.Mode);
+            json.WriteStartArray("classes");
+            foreach (var c in legend.Classes)
+            {
+                json.WriteStringValue(c);
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("colors");
+            foreach (var c in legend.Colors)
+            {
+                json.WriteStringValue(c);
+            }
+            json.WriteEndArray();
+            json.WriteNumber("min", legend.Min);
+            json.WriteNumber("max", legend.Max);
+            if (micronsPerPixel is { } m)
+            {
+                json.WriteNumber("micronsPerPixel", m);
+            }
+            else
+            {
+                json.WriteNull("micronsPerPixel");
+            }
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     /// <summary>2×2 area average; colour weighted by alpha so transparent background does not darken edges.</summary>
