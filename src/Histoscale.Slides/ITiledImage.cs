@@ -43,6 +43,9 @@ public interface ITiledImage
     /// <exception cref="SlideException">The block is unreadable; the exception names the file, level and tile.</exception>
     bool TryDecodeTilePlanar(long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue) => false;
 
+    /// <summary>Whether <see cref="TryDecodeTilePlanar"/> can succeed for this raster at all (its codec decodes planes).</summary>
+    bool CanDecodePlanar => false;
+
     /// <summary>Size in bytes of the stored (compressed) block; 0 for a blank block.</summary>
     long StoredTileBytes(long col, long row);
 

@@ -224,6 +224,9 @@ public sealed partial class Slide
         return _layout.Levels[level].TryDecodeTilePlanar(col, row, red, green, blue);
     }
 
+    /// <summary>Whether <see cref="TryReadTilePlanar"/> can succeed on this level at all (its tiles' codec decodes to planes).</summary>
+    public bool CanReadTilesPlanar(int level) => _layout.Levels[CheckLevel(level).Index].CanDecodePlanar;
+
     /// <summary>Reads one tile as a new RGBA image of the level's tile size.</summary>
     public RgbaImage ReadTile(int level, long col, long row)
     {

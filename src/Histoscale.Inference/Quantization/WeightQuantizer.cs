@@ -44,7 +44,9 @@ public static class WeightQuantizer
         for (var c = 0; c < channels; c++)
         {
             // An all-zero channel quantizes to zeros under any scale; 1 keeps the bias scale (x_scale × w_scale) sane.
-            scales[c] = maxAbs[c] > 0f ? maxAbs[c] / qmax : 1f;
+            // So does a channel too small for a finite 1/scale (subnormal weights): it is zero at int8 precision anyway.
+            var scale = maxAbs[c] / qmax;
+            scales[c] = scale > 0f && float.IsNormal(scale) && float.IsFinite(1f / scale) ? scale : 1f;
         }
         var values = new sbyte[weights.Length];
         for (long o = 0; o < outer; o++)

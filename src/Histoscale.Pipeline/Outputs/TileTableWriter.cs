@@ -153,14 +153,12 @@ public sealed class TileTableWriter
 
     private static int Number(long value, Span<byte> output)
     {
-        value.TryFormat(output, out var n, default, CultureInfo.InvariantCulture);
-        return n;
+        return value.TryFormat(output, out var n, default, CultureInfo.InvariantCulture) ? n : throw new InvalidOperationException("tile table row bound too small");
     }
 
     private static int Float(float value, string format, Span<byte> output)
     {
-        value.TryFormat(output, out var n, format, CultureInfo.InvariantCulture);
-        return n;
+        return value.TryFormat(output, out var n, format, CultureInfo.InvariantCulture) ? n : throw new InvalidOperationException("tile table row bound too small");
     }
 
     private static string Quote(string s) =>

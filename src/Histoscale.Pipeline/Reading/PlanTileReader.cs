@@ -12,7 +12,7 @@ namespace Histoscale.Pipeline.Reading;
 /// <see cref="Slide.ReadLevelRegion"/> (the slide's tile cache turns neighbours' shared tiles into hits);
 /// otherwise the footprint is read and resampled. Thread-safe; each worker passes its own <see cref="Scratch"/>.
 /// </summary>
-public sealed class PlanTileReader(Slide slide, TilePlan plan)
+public sealed class PlanTileReader(Slide slide, TilePlan plan) : IDisposable
 {
     public int TileBytes => plan.TileSize * plan.TileSize * 4;
 
@@ -56,10 +56,14 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         return (x0, y0, (int)(Math.Ceiling(ox + (size * s)) - x0) + 2, (int)(Math.Ceiling(oy + (size * s)) - y0) + 2);
     }
 
-    private readonly TileCache? _planes = plan.AlignedWithSlideTiles || plan.Resampled ? null : new TileCache(PlanarCacheBytes(slide, plan));
+    private readonly bool _planar = !plan.Resampled && slide.CanReadTilesPlanar(plan.Level);
+    private TileCache? _planes;
 
-    /// <summary>Whether <see cref="TryReadPlanar"/> can succeed at all for this plan (tiles read at a level's own scale).</summary>
-    public bool CanReadPlanar => !plan.Resampled;
+    /// <summary>Hands the plane cache's buffers back to the pool (they would otherwise wait for the GC).</summary>
+    public void Dispose() => _planes?.Resize(0);
+
+    /// <summary>Whether <see cref="TryReadPlanar"/> can succeed at all for this plan (tiles read at a level's own scale, a codec that writes planes).</summary>
+    public bool CanReadPlanar => _planar;
 
     /// <summary>
     /// Reads a tile as opaque R, G, B planes (TileSize² bytes each) without an RGBA image: an aligned tile is the
@@ -70,11 +74,19 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
     /// </summary>
     public bool TryReadPlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue)
     {
+        if (!_planar)
+        {
+            return false;
+        }
         if (plan.AlignedWithSlideTiles)
         {
             return slide.TryReadTilePlanar(plan.Level, tile.Column, tile.Row, red, green, blue);
         }
-        return _planes is not null && TryAssemblePlanar(tile, red, green, blue);
+        if (_planes is null)
+        {
+            Interlocked.CompareExchange(ref _planes, new TileCache(PlanarCacheBytes(slide, plan)), null);
+        }
+        return TryAssemblePlanar(tile, red, green, blue);
     }
 
     private bool TryAssemblePlanar(PlannedTile tile, Span<byte> red, Span<byte> green, Span<byte> blue)
@@ -155,14 +167,14 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan)
         {
             var buffer = tile.Rgba.AsSpan(0, 3 * plane);
             var decoded = slide.TryReadTilePlanar(plan.Level, col, row, buffer[..plane], buffer.Slice(plane, plane), buffer.Slice(2 * plane, plane), includePadding: true);
-            // Remember tiles that cannot be planes too (marked Blank), so their neighbours do not retry the decode.
-            tile.Status = decoded ? TileStatus.Decoded : TileStatus.Blank;
-            _planes!.Add(key, tile);
             if (!decoded)
             {
+                // Remember the decline with an empty marker (no buffer held), so neighbours do not retry the decode.
                 tile.Release();
+                _planes!.Add(key, new CachedTile([], TileStatus.Blank));
                 return null;
             }
+            _planes!.Add(key, tile);
             return tile;
         }
         catch

@@ -57,7 +57,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             resumed = results.TilesDone;
             var done = resumed;
             progress(SlidePhase.Inferring, done, plan.Tiles.Count, 0);
-            var reader = new PlanTileReader(slide, plan);
+            using var reader = new PlanTileReader(slide, plan);
             var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, timings, written =>
             {
                 done += written;

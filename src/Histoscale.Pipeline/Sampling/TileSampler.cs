@@ -77,16 +77,16 @@ public sealed class TileSampler
     {
         batchSize = Math.Clamp(batchSize, 1, _io.MaxBatch);
         var rgba = ArrayPool<byte>.Shared.Rent(_io.TileSize * _io.TileSize * 4);
+        Tensor? batch = null; // the batch being filled: ours until yielded, then the consumer's
         try
         {
-            Tensor? batch = null;
             var filled = 0;
             // One open per slide: picks of a slide are adjacent (they come from Pick in plan order).
             foreach (var group in tiles.GroupBy(t => t.Slide))
             {
                 using var slide = Slide.Open(group.Key);
                 var plan = Plan(group.Key);
-                var reader = new PlanTileReader(slide, plan);
+                using var reader = new PlanTileReader(slide, plan);
                 using var scratch = new PlanTileReader.Scratch();
                 foreach (var tile in group)
                 {
@@ -96,18 +96,23 @@ public sealed class TileSampler
                     filled++;
                     if (filled % batchSize == 0)
                     {
-                        yield return batch;
+                        var full = batch;
                         batch = null;
+                        yield return full;
                     }
                 }
             }
             if (batch is not null)
             {
-                yield return batch;
+                var last = batch;
+                batch = null;
+                yield return last;
             }
         }
         finally
         {
+            // A read that failed, or a consumer that stopped early, leaves a half-filled batch nobody else owns.
+            batch?.Dispose();
             ArrayPool<byte>.Shared.Return(rgba);
         }
     }

@@ -30,6 +30,9 @@ public interface ITileCodec
     /// do so without an RGBA pass; false when it cannot for this block (the caller then uses <see cref="Decode"/>).
     /// </summary>
     bool TryDecodePlanar(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> red, Span<byte> green, Span<byte> blue) => false;
+
+    /// <summary>Whether <see cref="TryDecodePlanar"/> can ever succeed, so callers need not fetch a block just to be declined.</summary>
+    bool SupportsPlanar => false;
 }
 
 /// <summary>A codec's complaint about one block; the caller adds the file, level and tile.</summary>

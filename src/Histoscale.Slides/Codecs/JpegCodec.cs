@@ -36,6 +36,8 @@ public sealed class JpegCodec : ITileCodec
         }
     }
 
+    public bool SupportsPlanar => true;
+
     /// <summary>Our decoder only: whatever it declines goes back to the caller's RGBA path (and libjpeg-turbo).</summary>
     public bool TryDecodePlanar(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> red, Span<byte> green, Span<byte> blue)
     {

@@ -180,16 +180,19 @@ public sealed class TiffImage : ITiledImage
         }
     }
 
+    public bool CanDecodePlanar => !_context.HasAlpha && _codec is { SupportsPlanar: true };
+
     public bool TryDecodeTilePlanar(long col, long row, Span<byte> red, Span<byte> green, Span<byte> blue)
     {
-        if (_context.HasAlpha || BlockRows(row) != TileHeight || _codec is null || _counts[Index(col, row)] == 0)
+        // Decline before reading: a codec that cannot write planes would only cost a second fetch of the block.
+        if (!CanDecodePlanar || BlockRows(row) != TileHeight || _counts[Index(col, row)] == 0)
         {
             return false;
         }
         var buffer = ReadStored(col, row, out var count)!;
         try
         {
-            return _codec.TryDecodePlanar(buffer.AsSpan(0, count), TileWidth, TileHeight, _context, red, green, blue);
+            return _codec!.TryDecodePlanar(buffer.AsSpan(0, count), TileWidth, TileHeight, _context, red, green, blue);
         }
         catch (Exception ex) when (Translate(col, row, ex) is { } failure)
         {

@@ -9,6 +9,7 @@ public sealed class PlanarTileTests
     public void InteriorJpegTilesComeOutAsTheChannelsOfTheRgbaTile()
     {
         using var slide = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = null });
+        Assert.True(slide.CanReadTilesPlanar(0));
         var level = slide.Levels[0];
         var plane = level.TileWidth * level.TileHeight;
         var rgba = new byte[plane * 4];
@@ -46,6 +47,7 @@ public sealed class PlanarTileTests
     public void LosslessTilesAndBadArgumentsAreRefusedClearly()
     {
         using var slide = Slide.Open(TestSlides.LzwTiff, new SlideOptions { Cache = null });
+        Assert.False(slide.CanReadTilesPlanar(0)); // callers know before fetching any tile
         var plane = slide.Levels[0].TileWidth * slide.Levels[0].TileHeight;
         var planes = new byte[3 * plane];
         Assert.False(slide.TryReadTilePlanar(0, 0, 0, planes.AsSpan(0, plane), planes.AsSpan(plane, plane), planes.AsSpan(2 * plane)));
