@@ -36,6 +36,11 @@ public sealed class RangeServer : IDisposable
 
     public int? FailWithStatus { get; set; }
 
+    /// <summary>The next this-many requests answer <see cref="FailNextStatus"/>; later ones are served normally.</summary>
+    public int FailNext;
+
+    public int FailNextStatus { get; set; } = 503;
+
     public void Dispose()
     {
         _stop.Cancel();
@@ -83,6 +88,12 @@ public sealed class RangeServer : IDisposable
             if (FailWithStatus is { } status)
             {
                 response.StatusCode = status;
+                response.Close();
+                return;
+            }
+            if (Interlocked.Decrement(ref FailNext) >= 0)
+            {
+                response.StatusCode = FailNextStatus;
                 response.Close();
                 return;
             }
