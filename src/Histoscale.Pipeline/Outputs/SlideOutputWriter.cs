@@ -55,11 +55,11 @@ public static class SlideOutputWriter
                     values.AsSpan(0, perTile).CopyTo(block.AsSpan(n * perTile));
                     if (++n == blockTiles)
                     {
-                        table.WriteRows(tiles, block.AsSpan(0, n * perTile));
+                        table.WriteRows(tiles, block.AsMemory(0, n * perTile));
                         n = 0;
                     }
                 }
-                table.WriteRows(tiles.AsSpan(0, n), block.AsSpan(0, n * perTile));
+                table.WriteRows(tiles.AsMemory(0, n), block.AsMemory(0, n * perTile));
             }
             finally
             {

@@ -52,8 +52,8 @@ public sealed class TileTableWriter
         return io.Channels == 1 ? [output] : [.. Enumerable.Range(0, io.Channels).Select(k => $"{output}_{k}")];
     }
 
-    /// <summary>Writes the rows of <paramref name="count"/> plan tiles in order; <paramref name="values"/> holds their outputs back to back.</summary>
-    public void WriteRows(ReadOnlySpan<int> tiles, ReadOnlySpan<float> values)
+    /// <summary>Writes the rows of the plan tiles <paramref name="tiles"/>, in order; <paramref name="values"/> holds their outputs back to back.</summary>
+    public void WriteRows(ReadOnlyMemory<int> tiles, ReadOnlyMemory<float> values)
     {
         var perTile = _io.ValuesPerTile;
         var count = tiles.Length;
@@ -72,24 +72,22 @@ public sealed class TileTableWriter
         var per = (count + chunks - 1) / chunks;
         var buffers = new byte[chunks][];
         var lengths = new int[chunks];
-        var tileArray = ArrayPool<int>.Shared.Rent(count);
-        var valueArray = ArrayPool<float>.Shared.Rent(count * perTile);
         try
         {
-            tiles.CopyTo(tileArray);
-            values[..(count * perTile)].CopyTo(valueArray);
             Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = chunks }, c =>
             {
                 var first = c * per;
                 var n = Math.Min(per, count - first);
                 var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, n * rowBound));
+                buffers[c] = buffer;
+                var ids = tiles.Span;
+                var all = values.Span;
                 var at = 0;
                 for (var i = 0; i < n; i++)
                 {
                     var t = first + i;
-                    at += FormatRow(_plan.Tiles[tileArray[t]], valueArray.AsSpan(t * perTile, perTile), buffer.AsSpan(at));
+                    at += FormatRow(_plan.Tiles[ids[t]], all.Slice(t * perTile, perTile), buffer.AsSpan(at));
                 }
-                buffers[c] = buffer;
                 lengths[c] = at;
             });
             for (var c = 0; c < chunks; c++)
@@ -106,8 +104,6 @@ public sealed class TileTableWriter
                     ArrayPool<byte>.Shared.Return(b);
                 }
             }
-            ArrayPool<int>.Shared.Return(tileArray);
-            ArrayPool<float>.Shared.Return(valueArray);
         }
     }
 
