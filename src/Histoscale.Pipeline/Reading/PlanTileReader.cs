@@ -84,7 +84,7 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan) : IDisposable
         }
         if (_planes is null)
         {
-            Interlocked.CompareExchange(ref _planes, new TileCache(PlanarCacheBytes(slide, plan)), null);
+            Interlocked.CompareExchange(ref _planes, new TileCache(WorkingSetBytes(slide, plan, bytesPerPixel: 3, 16L << 20, 256L << 20)), null);
         }
         return TryAssemblePlanar(tile, red, green, blue);
     }
@@ -184,13 +184,20 @@ public sealed class PlanTileReader(Slide slide, TilePlan plan) : IDisposable
         }
     }
 
-    /// <summary>The slide-tile rows one plan row spans, plus slack for workers at a row boundary, as planes.</summary>
-    private static long PlanarCacheBytes(Slide slide, TilePlan plan)
+    /// <summary>
+    /// A tile cache's budget for reading this plan: neighbouring plan tiles share slide tiles, read moments apart in
+    /// raster order, so the slide-tile rows one plan row's footprint spans, plus slack for workers at a row boundary,
+    /// make nearly every shared tile a hit. A bigger cache only costs memory to fill (every new buffer is a fresh
+    /// page to fault in); capped so huge slides stay bounded (they re-decode a little more).
+    /// </summary>
+    internal static long WorkingSetBytes(Slide slide, TilePlan plan, int bytesPerPixel, long minBytes, long maxBytes)
     {
         var level = slide.Levels[plan.Level];
-        var rows = (long)Math.Ceiling((double)plan.TileSize / level.TileHeight) + 2;
-        var tileBytes = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(3 * level.TileWidth * level.TileHeight));
-        return Math.Clamp(rows * level.TilesAcross * tileBytes, 16L << 20, 256L << 20);
+        // As SourceRect: resampled footprints take the scaled size plus the resampler's extra pixels.
+        var footprint = plan.Resampled ? Math.Ceiling(plan.TileSize * plan.Scale) + 3 : plan.TileSize;
+        var rows = (long)Math.Ceiling(footprint / level.TileHeight) + 2;
+        var tileBytes = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(bytesPerPixel * level.TileWidth * level.TileHeight));
+        return Math.Clamp(rows * level.TilesAcross * tileBytes, minBytes, maxBytes);
     }
 
     public void Read(PlannedTile tile, Span<byte> rgba, Scratch scratch)

@@ -35,7 +35,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         t0 = Stopwatch.GetTimestamp();
         var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
         timings.AddPlan(Stopwatch.GetTimestamp() - t0);
-        cache.Resize(WorkingSetBytes(slide, plan));
+        cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
         var fingerprint = plan.Fingerprint();
 
         var state = new SlideState
@@ -101,21 +101,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         return summary;
     }
 
-    /// <summary>
-    /// The private tile cache's budget: unaligned plan tiles share slide tiles with their neighbours, read moments
-    /// apart in raster order, so the slide-tile rows one plan row spans, plus one row of slack for workers at a
-    /// row boundary, make nearly every shared tile a hit. A bigger cache only costs memory to fill (every new
-    /// buffer is a fresh page to fault in); capped so huge slides stay bounded (they re-decode a little more).
-    /// </summary>
-    internal static long WorkingSetBytes(Slide slide, TilePlan plan)
-    {
-        var level = slide.Levels[plan.Level];
-        var footprint = (plan.TileSize * plan.Scale) + 2;
-        var rows = (long)Math.Ceiling(footprint / level.TileHeight) + 2;
-        var tileBytes = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(level.TileWidth * level.TileHeight * 4));
-        return Math.Clamp(rows * level.TilesAcross * tileBytes, MinCacheBytes, MaxCacheBytes);
-    }
-
+    /// <summary>Bounds of the slide's RGBA tile cache (edge tiles, non-JPEG slides, tissue detection).</summary>
     private const long MinCacheBytes = 32L * 1024 * 1024;
     private const long MaxCacheBytes = 256L * 1024 * 1024;
 }
