@@ -43,17 +43,7 @@ public sealed class RemoteSource : IByteSource
         {
             return 0;
         }
-        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
-        try
-        {
-            var n = ReadAsync(offset, rented.AsMemory(0, count)).AsTask().GetAwaiter().GetResult();
-            rented.AsSpan(0, n).CopyTo(buffer);
-            return n;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
+        return BlockingRead.Into(buffer, count, memory => ReadAsync(offset, memory).AsTask());
     }
 
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)

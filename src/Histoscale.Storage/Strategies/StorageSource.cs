@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Histoscale.Slides;
 using Histoscale.Slides.Sources;
+using Histoscale.Storage.Remote;
 
 namespace Histoscale.Storage.Strategies;
 
@@ -89,18 +90,12 @@ public sealed partial class StorageSource : IPrefetchingSource
         {
             return count;
         }
-        var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
-        try
+        // Sync over async only on a miss: the fetch is the store's async I/O, this thread just waits for it.
+        return BlockingRead.Into(dest, count, async memory =>
         {
-            // Sync over async only on a miss: the fetch is the store's async I/O, this thread just waits for it.
-            ReadBlocksAsync(offset, rented.AsMemory(0, count)).GetAwaiter().GetResult();
-            rented.AsSpan(0, count).CopyTo(dest);
-            return count;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
+            await ReadBlocksAsync(offset, memory).ConfigureAwait(false);
+            return memory.Length;
+        });
     }
 
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
