@@ -40,7 +40,7 @@ public static class JpegDecoder
             {
                 return false;
             }
-            WriteRgba(frame, rgba, stride);
+            WriteRows(frame, new RgbaRows(rgba, stride, width));
             return true;
         }
         finally
@@ -71,7 +71,7 @@ public static class JpegDecoder
             {
                 return false;
             }
-            WritePlanar(frame, red, green, blue);
+            WriteRows(frame, new PlanarRows(red, green, blue, width));
             return true;
         }
         finally
@@ -157,8 +157,13 @@ public static class JpegDecoder
         return !entropy.PaddingConsumed;
     }
 
+    /// <summary>
+    /// Walks the decoded image row by row at full resolution (upsampling chroma where needed) and hands each row to
+    /// <paramref name="rows"/>, which only decides how to store it: RGBA pixels or R, G, B planes. Generic over a
+    /// ref struct so each output gets its own compiled copy with the store inlined.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteRgba(JpegFrame frame, Span<byte> rgba, int stride)
+    private static void WriteRows<TRows>(JpegFrame frame, TRows rows) where TRows : IRowWriter, allows ref struct
     {
         var planes = frame.Planes.AsSpan();
         var width = frame.Width;
@@ -167,7 +172,7 @@ public static class JpegDecoder
             ref var g = ref frame.Components[0];
             for (var y = 0; y < frame.Height; y++)
             {
-                ColorConverter.GrayToRgba(planes.Slice(g.PlaneOffset + (y * g.PlaneStride), width), width, rgba.Slice(y * stride, width * 4));
+                rows.Gray(planes.Slice(g.PlaneOffset + (y * g.PlaneStride), width), y);
             }
             return;
         }
@@ -178,8 +183,29 @@ public static class JpegDecoder
             var c0 = ComponentRow(frame, 0, y, planes, frame.Rows.AsSpan(0, rowLength), sums);
             var c1 = ComponentRow(frame, 1, y, planes, frame.Rows.AsSpan(rowLength, rowLength), sums);
             var c2 = ComponentRow(frame, 2, y, planes, frame.Rows.AsSpan(2 * rowLength, rowLength), sums);
-            var output = rgba.Slice(y * stride, width * 4);
-            if (frame.IsRgb)
+            rows.Colour(c0, c1, c2, frame.IsRgb, y);
+        }
+    }
+
+    /// <summary>How one output stores a full-resolution row (grey, or three components that are RGB or YCbCr).</summary>
+    private interface IRowWriter
+    {
+        void Gray(ReadOnlySpan<byte> gray, int y);
+
+        void Colour(ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, bool rgb, int y);
+    }
+
+    /// <summary>Rows of RGBA pixels, <c>stride</c> bytes apart.</summary>
+    private readonly ref struct RgbaRows(Span<byte> rgba, int stride, int width) : IRowWriter
+    {
+        private readonly Span<byte> _rgba = rgba;
+
+        public void Gray(ReadOnlySpan<byte> gray, int y) => ColorConverter.GrayToRgba(gray, width, _rgba.Slice(y * stride, width * 4));
+
+        public void Colour(ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, bool rgb, int y)
+        {
+            var output = _rgba.Slice(y * stride, width * 4);
+            if (rgb)
             {
                 ColorConverter.RgbToRgba(c0, c1, c2, width, output);
             }
@@ -190,34 +216,26 @@ public static class JpegDecoder
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WritePlanar(JpegFrame frame, Span<byte> red, Span<byte> green, Span<byte> blue)
+    /// <summary>Rows of three planes R, G, B, each <c>width</c> bytes a row.</summary>
+    private readonly ref struct PlanarRows(Span<byte> red, Span<byte> green, Span<byte> blue, int width) : IRowWriter
     {
-        var planes = frame.Planes.AsSpan();
-        var width = frame.Width;
-        if (frame.ComponentCount == 1)
+        private readonly Span<byte> _red = red;
+        private readonly Span<byte> _green = green;
+        private readonly Span<byte> _blue = blue;
+
+        public void Gray(ReadOnlySpan<byte> gray, int y)
         {
-            ref var g = ref frame.Components[0];
-            for (var y = 0; y < frame.Height; y++)
-            {
-                var row = planes.Slice(g.PlaneOffset + (y * g.PlaneStride), width);
-                row.CopyTo(red.Slice(y * width, width));
-                row.CopyTo(green.Slice(y * width, width));
-                row.CopyTo(blue.Slice(y * width, width));
-            }
-            return;
+            gray.CopyTo(_red.Slice(y * width, width));
+            gray.CopyTo(_green.Slice(y * width, width));
+            gray.CopyTo(_blue.Slice(y * width, width));
         }
-        var rowLength = frame.Rows.Length / 3;
-        var sums = frame.ColumnSums.AsSpan();
-        for (var y = 0; y < frame.Height; y++)
+
+        public void Colour(ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, bool rgb, int y)
         {
-            var c0 = ComponentRow(frame, 0, y, planes, frame.Rows.AsSpan(0, rowLength), sums);
-            var c1 = ComponentRow(frame, 1, y, planes, frame.Rows.AsSpan(rowLength, rowLength), sums);
-            var c2 = ComponentRow(frame, 2, y, planes, frame.Rows.AsSpan(2 * rowLength, rowLength), sums);
-            var r = red.Slice(y * width, width);
-            var g = green.Slice(y * width, width);
-            var b = blue.Slice(y * width, width);
-            if (frame.IsRgb)
+            var r = _red.Slice(y * width, width);
+            var g = _green.Slice(y * width, width);
+            var b = _blue.Slice(y * width, width);
+            if (rgb)
             {
                 c0[..width].CopyTo(r);
                 c1[..width].CopyTo(g);
