@@ -46,6 +46,17 @@ public class QuantizationMathTests
     }
 
     [Fact]
+    public void ASubnormalChannelQuantizesToZerosWithAFiniteScale()
+    {
+        // 1e-40 is subnormal: its channel's scale would be too, and 1/scale infinite (0 × ∞ = NaN for a zero weight).
+        var q = WeightQuantizer.Quantize([1e-40f, 0f, 0.5f, -1f], [2, 2, 1, 1], axis: 0);
+        Assert.Equal(1f, q.Scales[0]);
+        Assert.Equal([0, 0], q.Values[..2]);
+        Assert.Equal(1f / 127, q.Scales[1], 6);
+        Assert.Equal([64, -127], q.Values[2..]);
+    }
+
+    [Fact]
     public void HistogramKeepsExactExtremesAndCutsPercentileTails()
     {
         var h = new RangeHistogram();
