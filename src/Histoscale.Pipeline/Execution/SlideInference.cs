@@ -155,8 +155,7 @@ internal sealed class SlideInference
         // Plans at a level's own scale skip the RGBA image for NCHW models: UINT8 tensors are filled in place, FP32
         // ones from three byte planes. Tiles the planar path declines (edges, blanks, unusual streams) take the RGBA path.
         var planar = _reader.CanReadPlanar && _packer.TakesPlanes;
-        var planeBytes = _reader.TileBytes / 4;
-        var planes = planar && !_packer.PlanesAreTensor ? ArrayPool<byte>.Shared.Rent(3 * planeBytes) : null;
+        var planes = planar && !_packer.PlanesAreTensor ? ArrayPool<byte>.Shared.Rent(3 * (_reader.TileBytes / 4)) : null;
         using var scratch = new PlanTileReader.Scratch();
         try
         {
@@ -170,46 +169,13 @@ internal sealed class SlideInference
                 _prefetcher.OnClaim(index, _start, _end);
                 var tile = _plan.Tiles[index];
                 var sequence = SequenceOf(index);
-                var t0 = Stopwatch.GetTimestamp();
                 BatchSlot? slot = null;
-                var done = false;
-                long t1, t2;
-                if (planar && _packer.PlanesAreTensor)
+                var filled = planar && (planes is null
+                    ? FillInPlace(tile, index, sequence, ring, token, out slot)
+                    : FillFromPlanes(tile, index, sequence, planes, ring, token, out slot));
+                if (!filled)
                 {
-                    slot = ring.Acquire(sequence, token);
-                    t1 = Stopwatch.GetTimestamp();
-                    _packer.SlotPlanes(slot.Tensor.Bytes, index - slot.FirstTile, out var red, out var green, out var blue);
-                    done = _reader.TryReadPlanar(tile, red, green, blue);
-                    t2 = Stopwatch.GetTimestamp();
-                    _timings.AddWaitForBuffer(t1 - t0);
-                    _timings.AddRead(t2 - t1);
-                }
-                else if (planes is not null)
-                {
-                    var p = planes.AsSpan(0, 3 * planeBytes);
-                    if (_reader.TryReadPlanar(tile, p[..planeBytes], p.Slice(planeBytes, planeBytes), p[(2 * planeBytes)..]))
-                    {
-                        t1 = Stopwatch.GetTimestamp();
-                        slot = ring.Acquire(sequence, token);
-                        t2 = Stopwatch.GetTimestamp();
-                        _packer.PackPlanes(p, slot.Tensor.Bytes, index - slot.FirstTile);
-                        _timings.AddRead(t1 - t0);
-                        _timings.AddWaitForBuffer(t2 - t1);
-                        _timings.AddPreprocess(Stopwatch.GetTimestamp() - t2);
-                        done = true;
-                    }
-                }
-                if (!done)
-                {
-                    t0 = Stopwatch.GetTimestamp();
-                    _reader.Read(tile, rgba.AsSpan(0, _reader.TileBytes), scratch);
-                    t1 = Stopwatch.GetTimestamp();
-                    slot ??= ring.Acquire(sequence, token);
-                    t2 = Stopwatch.GetTimestamp();
-                    _packer.Pack(rgba.AsSpan(0, _reader.TileBytes), slot.Tensor.Bytes, index - slot.FirstTile);
-                    _timings.AddRead(t1 - t0);
-                    _timings.AddWaitForBuffer(t2 - t1);
-                    _timings.AddPreprocess(Stopwatch.GetTimestamp() - t2);
+                    slot = FillFromRgba(tile, index, sequence, rgba, scratch, ring, slot, token);
                 }
                 if (Interlocked.Increment(ref slot!.Filled) == slot.Count)
                 {
@@ -226,6 +192,55 @@ internal sealed class SlideInference
                 ArrayPool<byte>.Shared.Return(planes);
             }
         }
+    }
+
+    /// <summary>UINT8 NCHW: decodes the tile straight into its slot's planes. The slot is acquired either way (a decline falls back into it).</summary>
+    private bool FillInPlace(PlannedTile tile, int index, int sequence, BatchRing ring, CancellationToken token, out BatchSlot slot)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        slot = ring.Acquire(sequence, token);
+        var t1 = Stopwatch.GetTimestamp();
+        _packer.SlotPlanes(slot.Tensor.Bytes, index - slot.FirstTile, out var red, out var green, out var blue);
+        var read = _reader.TryReadPlanar(tile, red, green, blue);
+        _timings.AddWaitForBuffer(t1 - t0);
+        _timings.AddRead(Stopwatch.GetTimestamp() - t1);
+        return read;
+    }
+
+    /// <summary>FP32 NCHW: decodes the tile to byte planes, then normalises them into its slot; no slot when declined.</summary>
+    private bool FillFromPlanes(PlannedTile tile, int index, int sequence, byte[] planes, BatchRing ring, CancellationToken token, out BatchSlot? slot)
+    {
+        slot = null;
+        var plane = _reader.TileBytes / 4;
+        var p = planes.AsSpan(0, 3 * plane);
+        var t0 = Stopwatch.GetTimestamp();
+        if (!_reader.TryReadPlanar(tile, p[..plane], p.Slice(plane, plane), p[(2 * plane)..]))
+        {
+            return false;
+        }
+        var t1 = Stopwatch.GetTimestamp();
+        slot = ring.Acquire(sequence, token);
+        var t2 = Stopwatch.GetTimestamp();
+        _packer.PackPlanes(p, slot.Tensor.Bytes, index - slot.FirstTile);
+        _timings.AddRead(t1 - t0);
+        _timings.AddWaitForBuffer(t2 - t1);
+        _timings.AddPreprocess(Stopwatch.GetTimestamp() - t2);
+        return true;
+    }
+
+    /// <summary>Every other tile: an RGBA read (edges transparent, resampled plans, other codecs), packed into the slot.</summary>
+    private BatchSlot FillFromRgba(PlannedTile tile, int index, int sequence, byte[] rgba, PlanTileReader.Scratch scratch, BatchRing ring, BatchSlot? slot, CancellationToken token)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        _reader.Read(tile, rgba.AsSpan(0, _reader.TileBytes), scratch);
+        var t1 = Stopwatch.GetTimestamp();
+        slot ??= ring.Acquire(sequence, token);
+        var t2 = Stopwatch.GetTimestamp();
+        _packer.Pack(rgba.AsSpan(0, _reader.TileBytes), slot.Tensor.Bytes, index - slot.FirstTile);
+        _timings.AddRead(t1 - t0);
+        _timings.AddWaitForBuffer(t2 - t1);
+        _timings.AddPreprocess(Stopwatch.GetTimestamp() - t2);
+        return slot;
     }
 
     private async Task InferLoopAsync(BatchRing ring, ChannelReader<BatchSlot> ready, ChannelWriter<(int, int, float[])> done, Action<Exception> fail, CancellationToken token)
