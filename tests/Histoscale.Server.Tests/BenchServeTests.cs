@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Histoscale.Cli;
 using Histoscale.Cli.Commands;
-using Histoscale.Inference.Benchmarking;
+using Histoscale.Benchmarks;
 using Histoscale.Server.Tests.Support;
 
 namespace Histoscale.Server.Tests;

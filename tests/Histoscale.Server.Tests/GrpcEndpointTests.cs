@@ -1,6 +1,6 @@
 using Google.Protobuf;
 using Grpc.Core;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Server.Tests.Support;
 
 namespace Histoscale.Server.Tests;

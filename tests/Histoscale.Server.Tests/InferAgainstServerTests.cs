@@ -1,8 +1,8 @@
 using Histoscale.Cli;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
 using Histoscale.Server.Tests.Support;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Server.Tests;
 

@@ -32,7 +32,7 @@ public sealed class LoadTests(ServerFixture server)
             }
         })));
         Assert.Equal(clients * perClient, answered);
-        var stats = await server.Grpc.ModelStatisticsAsync(new Inference.Remote.Protocol.ModelStatisticsRequest { Name = "mean_u8" });
+        var stats = await server.Grpc.ModelStatisticsAsync(new KServe.Protocol.ModelStatisticsRequest { Name = "mean_u8" });
         // Dynamic batching merged requests: fewer executions than requests overall.
         Assert.True(stats.ModelStats[0].ExecutionCount < stats.ModelStats[0].InferenceStats.Success.Count);
     }

@@ -1,7 +1,7 @@
 using Histoscale.Inference;
 using Histoscale.Inference.Models;
 using Histoscale.Inference.OnnxRuntime;
-using Histoscale.Inference.Remote;
+using Histoscale.KServe;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Tests.Support;
 

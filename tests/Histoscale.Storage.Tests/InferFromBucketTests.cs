@@ -1,7 +1,7 @@
 using Histoscale.Cli;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 using Histoscale.Storage.Tests.Support;
 
 namespace Histoscale.Storage.Tests;

@@ -1,6 +1,6 @@
 using Histoscale.Slides;
 using Histoscale.Slides.Sources;
-using Histoscale.Storage.Emulation;
+using Histoscale.Benchmarks.Storage;
 using Histoscale.Storage.Strategies;
 using Histoscale.Storage.Tests.Support;
 

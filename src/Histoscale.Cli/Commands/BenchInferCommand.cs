@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Histoscale.Inference.Benchmarking;
+using Histoscale.Benchmarks;
 using Histoscale.Inference.Models;
 using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Inference.Tensors;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Histoscale.Inference.Benchmarking;
+using Histoscale.Benchmarks;
 
 namespace Histoscale.Cli.Commands;
 
@@ -48,7 +48,7 @@ public static class BenchServeCommand
             }
             try
             {
-                Inference.Remote.ServerAddress.Parse(r.GetValue(server)!);
+                KServe.ServerAddress.Parse(r.GetValue(server)!);
             }
             catch (ArgumentException ex)
             {

@@ -2,8 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Histoscale.Storage;
-using Histoscale.Storage.Benchmarking;
-using Histoscale.Storage.Emulation;
+using Histoscale.Benchmarks.Storage;
 
 namespace Histoscale.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Cli.Commands;
 

@@ -5,7 +5,7 @@ using Histoscale.Cli.Progress;
 using Histoscale.Inference.Models;
 using Histoscale.Inference;
 using Histoscale.Inference.OnnxRuntime;
-using Histoscale.Inference.Remote;
+using Histoscale.KServe;
 using Histoscale.Inference.Scheduling;
 using Histoscale.Pipeline;
 using Histoscale.Pipeline.Execution;

@@ -1,24 +1,18 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Histoscale.Inference.Config;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.OnnxRuntime;
-using Histoscale.Inference.Quantization;
-using Histoscale.Inference.Tensors;
-using Histoscale.Pipeline.Runs;
-using Histoscale.Pipeline.Sampling;
+using Histoscale.Quantization;
 
 namespace Histoscale.Cli.Commands;
 
 /// <summary>
-/// <c>histoscale quantize --model M --calibrate SLIDE|DIR ... --out OUT</c>: post-training static INT8
-/// quantization. Calibration tiles come from real slides through infer's own tiling and normalisation; a share of
-/// the sampled tiles is held out to measure how closely the INT8 model follows the FP32 one.
+/// <c>histoscale quantize --model M --calibrate SLIDE|DIR ... --out OUT</c>: parses the flags, expands the slide
+/// arguments, runs <see cref="QuantizationRun"/> and prints its report.
 /// </summary>
 public static class QuantizeCommand
 {
-    public const string NameSuffix = "_int8";
+    public const string NameSuffix = QuantizationRun.NameSuffix;
 
     public sealed record Request
     {
@@ -95,144 +89,26 @@ public static class QuantizeCommand
 
     public static async Task<int> RunAsync(Request request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        Validate(request);
-        var source = ModelDescription.Load(request.Model, request.Overrides);
-        var bare = request.Out.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-        var targetName = source.Name + NameSuffix;
-        var modelDirectory = bare ? null : Path.Combine(request.Out, targetName);
-        var modelPath = bare ? Path.GetFullPath(request.Out) : Path.GetFullPath(Path.Combine(modelDirectory!, "1", source.Config.ModelFileName));
-        if (string.Equals(modelPath, Path.GetFullPath(source.ModelPath), StringComparison.Ordinal))
-        {
-            throw new InputException($"--out would overwrite the FP32 model {source.ModelPath}");
-        }
-
         var slides = await InferInputs.ExpandAsync(request.Calibrate, cancellationToken);
-        if (slides.Count == 0)
+        var report = await QuantizationRun.RunAsync(new QuantizationRequest
         {
-            throw new InputException("no calibration slides (check the paths, folders, globs or manifests given to --calibrate)");
-        }
-        var sampler = new TileSampler(source, new RunOptions
-        {
-            OutputDirectory = Path.GetTempPath(), // nothing is written: only the tiling options are used
-            TargetMpp = request.Overrides.Mpp,
-            MinTissue = request.MinTissue,
+            Model = request.Model,
+            Out = request.Out,
+            Tiles = request.Tiles,
+            Check = request.Check,
+            Batch = request.Batch,
+            Options = request.Options,
+            Overrides = request.Overrides,
             DetectTissue = !request.NoTissue,
-        });
-        var picks = sampler.Pick(slides, request.Tiles + request.Check);
-        if (picks.Count == 0)
-        {
-            throw new InputException($"the calibration slides have no tiles to sample{(request.NoTissue ? "" : " with tissue (try --no-tissue or a lower --min-tissue)")}");
-        }
-        // The check compares float vectors; a model whose output is something else is quantized unchecked.
-        var checkable = source.PrimaryOutput.DataType == TensorDataType.Fp32;
-        var (calibration, heldOut) = Split(picks, checkable ? request.Check * picks.Count / (request.Tiles + request.Check) : 0);
-
-        QuantizationSummary summary;
-        float[]? reference = null;
-        var started = DateTime.UtcNow;
-        await using (var quantizer = ModelQuantizer.Open(source, request.Options))
-        {
-            foreach (var batch in sampler.Batches(calibration, request.Batch))
-            {
-                using (batch)
-                {
-                    using var inputs = new TensorSet().Add(source.ImageInput.Name, batch);
-                    (await quantizer.CalibrateAsync(inputs, cancellationToken)).Dispose();
-                }
-            }
-            if (heldOut.Count > 0)
-            {
-                reference = await RunAsync(sampler, heldOut, request.Batch, source, (inputs, ct) => quantizer.ReferenceAsync(inputs, ct), cancellationToken);
-            }
-            summary = quantizer.Write(modelPath);
-        }
-        if (modelDirectory is not null)
-        {
-            WriteConfig(source, targetName, Path.Combine(modelDirectory, "config.pbtxt"));
-        }
-
-        // The written model, loaded the way infer loads it.
-        var target = ModelDescription.Load(modelDirectory ?? modelPath, request.Overrides with { Name = bare ? null : targetName, MaxBatchSize = source.MaxBatchSize > 0 ? source.MaxBatchSize : null });
-        var agreement = new OutputAgreement();
-        if (reference is not null)
-        {
-            await using var backend = OnnxRuntimeBackend.Create(target, new OnnxRuntimeOptions { Instances = 1, WarmupBatchSize = 0 });
-            var candidate = await RunAsync(sampler, heldOut, request.Batch, target, (inputs, ct) => backend.ExecuteAsync(inputs, ct).AsTask(), cancellationToken);
-            agreement.Add(reference, candidate, heldOut.Count);
-        }
-        Report(stdout, request, source, modelDirectory ?? modelPath, modelPath, summary, slides.Count, sampler.TilesAvailable, calibration.Count, agreement, DateTime.UtcNow - started);
+            MinTissue = request.MinTissue,
+        }, slides, cancellationToken);
+        Report(stdout, request, report);
         return CliRunner.Ok;
     }
 
-    private static void Validate(Request request)
+    private static void Report(TextWriter o, Request request, QuantizationReport report)
     {
-        if (request.Tiles < 1)
-        {
-            throw new InputException("--tiles must be at least 1");
-        }
-        if (request.Check < 0)
-        {
-            throw new InputException("--check must be 0 or more");
-        }
-        if (request.Batch < 1)
-        {
-            throw new InputException("--batch must be at least 1");
-        }
-        if (request.Options.Percentile is not (> 50 and <= 100))
-        {
-            throw new InputException("--percentile must be above 50 and at most 100");
-        }
-        if (request.Overrides.Mpp is { } m && !(m > 0))
-        {
-            throw new InputException("--mpp must be a positive number of µm per pixel");
-        }
-    }
-
-    /// <summary>
-    /// Spreads <paramref name="heldOut"/> held-out tiles evenly among the picks, so both sets cover every slide
-    /// (held-out is less than the pick count, so calibration is never empty).
-    /// </summary>
-    private static (List<SampledTile> Calibration, List<SampledTile> HeldOut) Split(IReadOnlyList<SampledTile> picks, int heldOut)
-    {
-        var calibration = new List<SampledTile>();
-        var check = new List<SampledTile>();
-        for (var i = 0; i < picks.Count; i++)
-        {
-            var isHeldOut = (long)(i + 1) * heldOut / picks.Count > (long)i * heldOut / picks.Count;
-            (isHeldOut ? check : calibration).Add(picks[i]);
-        }
-        return (calibration, check);
-    }
-
-    /// <summary>The primary output (float32, tile-major) of <paramref name="tiles"/>.</summary>
-    private static async Task<float[]> RunAsync(TileSampler sampler, IReadOnlyList<SampledTile> tiles, int batchSize, ModelDescription model,
-        Func<TensorSet, CancellationToken, Task<TensorSet>> run, CancellationToken cancellationToken)
-    {
-        var values = new List<float>();
-        foreach (var batch in sampler.Batches(tiles, batchSize))
-        {
-            using (batch)
-            {
-                using var inputs = new TensorSet().Add(model.ImageInput.Name, batch);
-                using var outputs = await run(inputs, cancellationToken);
-                values.AddRange(outputs[model.PrimaryOutput.Name].AsSpan<float>());
-            }
-        }
-        return [.. values];
-    }
-
-    /// <summary>The source's config (inputs, outputs, batching, histoscale.* with the command-line overrides) under the new name.</summary>
-    private static void WriteConfig(ModelDescription source, string name, string path)
-    {
-        var config = ModelConfigReader.Parse(ModelConfigWriter.Write(source.Config), path);
-        config.Name = name;
-        source.Parameters.WriteTo(config.Parameters);
-        ModelConfigWriter.WriteFile(config, path);
-    }
-
-    private static void Report(TextWriter o, Request request, ModelDescription source, string written, string modelPath, QuantizationSummary s,
-        int slides, long available, int calibrationTiles, OutputAgreement a, TimeSpan elapsed)
-    {
+        var (source, written, modelPath, s, slides, available, calibrationTiles, a, elapsed) = report;
         var sourceBytes = new FileInfo(source.ModelPath).Length;
         var targetBytes = new FileInfo(modelPath).Length;
         static string Counts(IReadOnlyDictionary<string, int> counts) =>
@@ -275,5 +151,4 @@ public static class QuantizeCommand
             ? "  agreement with FP32: not checked (--check 0, too few tiles or a non-float32 output)"
             : string.Create(c, $"  agreement with FP32 on {a.Tiles} held-out tiles: cosine {a.MeanCosine:F4} (min {a.MinCosine:F4}), mean |error| {a.MeanAbsError:G3} (mean |FP32| {a.MeanAbsReference:G3}), top-1 agreement {a.Top1Agreement:P1}"));
     }
-
 }

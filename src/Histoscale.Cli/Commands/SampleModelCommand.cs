@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Slides.Writing;
+using Histoscale.Synthesis;
 using Histoscale.Slides.Tiff;
 
 namespace Histoscale.Cli.Commands;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Histoscale.Inference.Config;
-using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Inference.Repository;
 
 namespace Histoscale.Inference.Models;
@@ -15,7 +14,7 @@ public sealed class ModelDescription
 {
     public const int DefaultMaxBatchSize = 64;
 
-    private ModelDescription(string modelPath, string? configPath, long version, ModelConfig config, OnnxSignature signature, HistoscaleParameters parameters)
+    private ModelDescription(string modelPath, string? configPath, long version, ModelConfig config, ModelSignature signature, HistoscaleParameters parameters)
     {
         ModelPath = modelPath;
         ConfigPath = configPath;
@@ -40,7 +39,7 @@ public sealed class ModelDescription
     public ModelConfig Config { get; }
 
     /// <summary>What the ONNX file itself declares.</summary>
-    public OnnxSignature Signature { get; }
+    public ModelSignature Signature { get; }
 
     /// <summary>Histoscale's block with command-line overrides applied.</summary>
     public HistoscaleParameters Parameters { get; }
@@ -93,7 +92,7 @@ public sealed class ModelDescription
         var configPath = repositoryModel.HasConfigFile ? Path.Combine(repositoryModel.Directory, ModelRepository.ConfigFileName) : null;
         var v = version ?? repositoryModel.LatestVersion;
         var path = repositoryModel.ResolveModelFile(v);
-        var signature = OnnxSignature.Read(path, config.Name);
+        var signature = ModelSignature.ReadOnnx(path, config.Name);
         ModelSignatureValidator.CompleteAndValidate(config, signature, configPath, overrides?.MaxBatchSize ?? DefaultMaxBatchSize);
         var parameters = HistoscaleParameters.FromConfigParameters(config.Parameters, config.Name, configPath);
         return new ModelDescription(path, configPath, v, config, signature, overrides?.ApplyTo(parameters) ?? parameters);
@@ -105,7 +104,7 @@ public sealed class ModelDescription
     /// </summary>
     public static ModelDescription FromServer(string serverUrl, ModelConfig config, BackendMetadata metadata, ModelOverrides? overrides = null)
     {
-        var signature = new OnnxSignature(metadata.Inputs, metadata.Outputs);
+        var signature = new ModelSignature(metadata.Inputs, metadata.Outputs);
         var parameters = HistoscaleParameters.FromConfigParameters(config.Parameters, config.Name, null);
         var version = long.TryParse(metadata.Version, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : 1;
         return new ModelDescription($"{serverUrl.TrimEnd('/')}/{config.Name}", null, version, config, signature, overrides?.ApplyTo(parameters) ?? parameters);
@@ -116,7 +115,7 @@ public sealed class ModelDescription
     {
         path = Path.GetFullPath(path);
         var name = overrides?.Name ?? Path.GetFileNameWithoutExtension(path);
-        var signature = OnnxSignature.Read(path, name);
+        var signature = ModelSignature.ReadOnnx(path, name);
         var config = new ModelConfig { Name = name, Platform = "onnxruntime_onnx" };
         ModelSignatureValidator.CompleteAndValidate(config, signature, null, overrides?.MaxBatchSize ?? DefaultMaxBatchSize);
         var parameters = overrides?.ApplyTo(new HistoscaleParameters()) ?? new HistoscaleParameters();

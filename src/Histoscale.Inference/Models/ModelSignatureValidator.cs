@@ -1,5 +1,4 @@
 using Histoscale.Inference.Config;
-using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Inference.Tensors;
 
 namespace Histoscale.Inference.Models;
@@ -11,7 +10,7 @@ namespace Histoscale.Inference.Models;
 /// </summary>
 internal static class ModelSignatureValidator
 {
-    public static void CompleteAndValidate(ModelConfig config, OnnxSignature model, string? configPath, int defaultMaxBatchSize)
+    public static void CompleteAndValidate(ModelConfig config, ModelSignature model, string? configPath, int defaultMaxBatchSize)
     {
         var name = config.Name;
         if (config.Inputs.Count == 0 || config.Outputs.Count == 0)

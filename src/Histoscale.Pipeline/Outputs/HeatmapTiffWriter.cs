@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Histoscale.Slides.Tiff;
+using Histoscale.Slides.Writing;
 
 namespace Histoscale.Pipeline.Outputs;
 

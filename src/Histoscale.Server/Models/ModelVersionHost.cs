@@ -1,7 +1,7 @@
 using System.Globalization;
 using Histoscale.Inference;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Scheduling;
 
 namespace Histoscale.Server.Models;
@@ -40,7 +40,7 @@ public sealed class ModelVersionHost : IAsyncDisposable
     public DynamicBatcher Batcher { get; }
 
     /// <summary>The config in wire form (what /config and ModelConfig return), made once at load.</summary>
-    public Inference.Remote.Protocol.ModelConfig ConfigProto { get; }
+    public KServe.Protocol.ModelConfig ConfigProto { get; }
 
     public InferenceStatistics Statistics => Batcher.Statistics;
 

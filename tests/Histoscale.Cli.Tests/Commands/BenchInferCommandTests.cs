@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Histoscale.Cli.Commands;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Histoscale.Inference.Config;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Cli.Tests.Commands;
 

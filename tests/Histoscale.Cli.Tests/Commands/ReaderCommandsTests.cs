@@ -139,7 +139,7 @@ public sealed class ReaderCommandsTests : IClassFixture<ReaderCommandsTests.Slid
         {
             Dir = Directory.CreateTempSubdirectory("histoscale-cli-").FullName;
             Svs = Path.Combine(Dir, "slide.svs");
-            Histoscale.Slides.Synthesis.SlideSynthesizer.Write(Svs, new() { Width = 1200, Height = 1000, TileSize = 240, Seed = 2 });
+            Histoscale.Synthesis.SlideSynthesizer.Write(Svs, new() { Width = 1200, Height = 1000, TileSize = 240, Seed = 2 });
         }
 
         public string Dir { get; }

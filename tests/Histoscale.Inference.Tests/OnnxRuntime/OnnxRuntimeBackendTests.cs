@@ -1,6 +1,6 @@
 using Histoscale.Inference.Config;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;

@@ -1,5 +1,5 @@
-using Histoscale.Inference.Onnx;
-using Histoscale.Inference.Quantization;
+using Histoscale.Synthesis.Models;
+using Histoscale.Quantization;
 
 namespace Histoscale.Inference.Tests.Quantization;
 
@@ -84,6 +84,6 @@ public class ModelQuantizerTests
         Assert.True(agreement.MeanCosine > 0.99, $"cosine {agreement.MeanCosine}");
     }
 
-    private static float OnnxTensorScalar(Onnx.Proto.ModelProto model, string name) =>
+    private static float OnnxTensorScalar(Histoscale.Quantization.Proto.ModelProto model, string name) =>
         BitConverter.ToSingle(model.Graph.Initializer.Single(i => i.Name == name).RawData.Span);
 }

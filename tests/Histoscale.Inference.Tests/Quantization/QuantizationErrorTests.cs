@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Onnx;
-using Histoscale.Inference.Onnx.Proto;
-using Histoscale.Inference.Quantization;
+using Histoscale.Synthesis.Models;
+using Histoscale.Quantization.Proto;
+using Histoscale.Quantization;
 
 namespace Histoscale.Inference.Tests.Quantization;
 

@@ -1,8 +1,8 @@
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Onnx;
-using Histoscale.Inference.Onnx.Proto;
+using Histoscale.Synthesis.Models;
+using Histoscale.Quantization.Proto;
 using Histoscale.Inference.OnnxRuntime;
-using Histoscale.Inference.Quantization;
+using Histoscale.Quantization;
 using Histoscale.Inference.Tensors;
 using Microsoft.ML.OnnxRuntime;
 

@@ -1,4 +1,4 @@
-using Histoscale.Inference.Quantization;
+using Histoscale.Quantization;
 
 namespace Histoscale.Inference.Tests.Quantization;
 

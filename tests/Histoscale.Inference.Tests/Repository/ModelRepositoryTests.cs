@@ -1,5 +1,5 @@
 using Histoscale.Inference.Config;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
 

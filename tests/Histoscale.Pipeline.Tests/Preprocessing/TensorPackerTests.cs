@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Histoscale.Inference.Config;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
 using Histoscale.Pipeline.Preprocessing;

@@ -2,7 +2,7 @@ using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Reading;
 using Histoscale.Slides;
 using Histoscale.Slides.Sources;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Pipeline.Tests.Reading;
 

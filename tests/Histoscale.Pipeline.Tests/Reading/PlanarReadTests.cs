@@ -1,7 +1,7 @@
 using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Reading;
 using Histoscale.Slides;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Pipeline.Tests.Reading;
 

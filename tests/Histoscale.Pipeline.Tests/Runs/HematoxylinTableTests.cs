@@ -1,5 +1,5 @@
 using System.Globalization;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Pipeline.Tests.Support;
 using Histoscale.Slides;
 

@@ -1,4 +1,4 @@
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Pipeline.Runs;
 using Histoscale.Pipeline.Tests.Support;
 
@@ -87,7 +87,7 @@ public class ResumeAndFailureTests
         using var dir = new TempDir();
         var model = DemoModels.HematoxylinOd(tileSize: 64, name: "mismatch");
         model.Config.Inputs[0].Dims = [3, 32, 32]; // the graph takes 64×64
-        var path = Histoscale.Inference.Repository.ModelRepositoryWriter.Write(dir["models"], model);
+        var path = Histoscale.Synthesis.Models.ModelRepositoryWriter.Write(dir["models"], model);
         var ex = await Assert.ThrowsAsync<Histoscale.Inference.ModelConfigException>(() =>
             PipelineHarness.RunAsync(path, [dir["never-opened.svs"]], PipelineHarness.Options(dir["out"])));
         Assert.Contains("dims", ex.Message);

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Histoscale.Inference.Models;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Inference.Tensors;
 using Histoscale.Pipeline.Sampling;

@@ -1,6 +1,6 @@
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Pipeline.Tests.Support;
 

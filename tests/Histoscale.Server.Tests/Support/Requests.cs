@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Google.Protobuf;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 
 namespace Histoscale.Server.Tests.Support;
 

@@ -1,7 +1,7 @@
 using System.Net.Http.Json;
 using Grpc.Net.Client;
 using Histoscale.Inference.OnnxRuntime;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Microsoft.Extensions.Logging;
 
 namespace Histoscale.Server.Tests.Support;

@@ -1,5 +1,6 @@
 using Histoscale.Slides.Sources;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Slides.Writing;
+using Histoscale.Synthesis;
 using Histoscale.Slides.Tests.Support;
 using Histoscale.Slides.Tiff;
 

@@ -165,7 +165,7 @@ public sealed class ConcurrencyAndCacheTests
     public void LosslessSlideRegionIsExactlyTheSynthesisedPixels()
     {
         using var slide = Slide.Open(TestSlides.LzwTiff);
-        var tissue = new Histoscale.Slides.Synthesis.SyntheticTissue(900, 700, 4);
+        var tissue = new Histoscale.Synthesis.SyntheticTissue(900, 700, 4);
         var rgb = new byte[300 * 200 * 3];
         tissue.Render(123, 45, 300, 200, rgb, 300 * 3);
         var rgba = slide.ReadRegion(0, 123, 45, 300, 200).Pixels;

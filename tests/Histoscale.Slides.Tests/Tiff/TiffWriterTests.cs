@@ -1,4 +1,5 @@
-using Histoscale.Slides.Synthesis;
+using Histoscale.Slides.Writing;
+using Histoscale.Synthesis;
 using Histoscale.Slides.Tiff;
 
 namespace Histoscale.Slides.Tests.Tiff;

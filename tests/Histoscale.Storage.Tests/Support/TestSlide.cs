@@ -1,5 +1,5 @@
 using Histoscale.Slides;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 
 namespace Histoscale.Storage.Tests.Support;
 

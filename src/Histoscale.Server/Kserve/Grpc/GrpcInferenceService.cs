@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Histoscale.Inference;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;

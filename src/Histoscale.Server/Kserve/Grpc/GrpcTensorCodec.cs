@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Histoscale.Inference;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Models;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using Histoscale.Inference;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
 using Microsoft.AspNetCore.Http;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;

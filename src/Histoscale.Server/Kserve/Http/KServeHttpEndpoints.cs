@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Histoscale.Inference.Remote.Protocol;
+using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Builder;

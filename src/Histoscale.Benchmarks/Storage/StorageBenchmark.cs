@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using Histoscale.Slides;
+using Histoscale.Slides.Caching;
+using Histoscale.Slides.Sources;
+using Histoscale.Benchmarks.Storage;
+using Histoscale.Storage.Strategies;
+using Histoscale.Storage;
+
+namespace Histoscale.Benchmarks.Storage;
+
+/// <summary>
+/// Replays a tile access pattern over one slide through one strategy and reports throughput, requests, read
+/// amplification and time to first tile. The slide comes from a store URI, or from a local file optionally
+/// behind an emulated storage class, so every class sees the same bytes and the same pattern.
+/// </summary>
+public static class StorageBenchmark
+{
+    /// <summary>
+    /// Opens <paramref name="slide"/> for a run: a store URI through <see cref="ObjectStoreProvider"/>; a local path
+    /// through <see cref="ThrottledSource"/> when <paramref name="storageClass"/> is given; a plain local path with
+    /// a null strategy is the raw file, the baseline every other figure is compared against.
+    /// </summary>
+    public static IByteSource Open(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageStats stats, StorageOptions? options = null)
+    {
+        if (StorageUri.TryParse(slide, out _))
+        {
+            return new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct }).Open(slide, stats);
+        }
+        IByteSource raw = ByteSources.Open(slide);
+        if (storageClass is not null)
+        {
+            raw = new ThrottledSource(raw, storageClass);
+        }
+        return strategy is null ? raw : new StorageSource(raw, strategy, stats);
+    }
+
+    public static StorageBenchResult Run(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageBenchOptions options)
+    {
+        var stats = new StorageStats();
+        var clock = Stopwatch.StartNew();
+        var source = Open(slide, strategy, storageClass, stats);
+        // The slide's decoded-tile cache is off for the pipeline (tiles are read once) and small for the viewer.
+        using var s = Slide.Open(source, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null });
+        var openMs = clock.Elapsed.TotalMilliseconds;
+        var run = options.Pattern == AccessPattern.Pipeline ? Pipeline(s, options, clock) : Viewer(s, options, clock);
+        var requests = strategy is null ? run.Reads : stats.Requests;
+        var fetched = strategy is null ? run.BytesRead : stats.BytesFetched;
+        var needed = strategy is null ? run.BytesRead : stats.BytesRequested;
+        return new StorageBenchResult(
+            slide,
+            options.Pattern.ToString().ToLowerInvariant(),
+            strategy?.Name ?? "none (raw file)",
+            storageClass?.Name ?? (StorageUri.TryParse(slide, out _) ? "store" : "local-disk"),
+            run.Tiles,
+            run.Pixels / 1e6,
+            run.Seconds,
+            run.Pixels / 1e6 / run.Seconds,
+            openMs,
+            run.FirstTileMs,
+            requests,
+            stats.PrefetchRequests,
+            fetched,
+            needed,
+            needed == 0 ? 0 : (double)fetched / needed,
+            run.ViewportMeanMs,
+            run.ViewportP95Ms,
+            run.Complete);
+    }
+
+    private sealed record RunFigures(long Tiles, long Pixels, double Seconds, double FirstTileMs, bool Complete, long Reads = 0, long BytesRead = 0,
+        double? ViewportMeanMs = null, double? ViewportP95Ms = null);
+
+    private static RunFigures Pipeline(Slide slide, StorageBenchOptions o, Stopwatch clock)
+    {
+        var lvl = slide.Levels[o.Level];
+        var total = lvl.TilesAcross * lvl.TilesDown;
+        const int HintChunk = 64;
+        (long, long) Tile(long i) => (i % lvl.TilesAcross, i / lvl.TilesAcross);
+        IEnumerable<(long, long)> Tiles(long from, long to) { for (var i = from; i < Math.Min(to, total); i++) { yield return Tile(i); } }
+
+        // The plan's first tiles are hinted before any read; then each chunk boundary hints the chunk that lies
+        // PrefetchAheadTiles further on, as the pipeline's tile plan will.
+        slide.PrefetchTiles(o.Level, Tiles(0, o.PrefetchAheadTiles));
+        long next = -1, pixels = 0, bytes = 0, firstTicks = 0;
+        var start = clock.Elapsed;
+        var deadline = start + o.MaxDuration;
+        Exception? failure = null;
+        var workers = Enumerable.Range(0, o.Threads).Select(_ => new Thread(() =>
+        {
+            var buffer = new byte[lvl.TileWidth * lvl.TileHeight * 4];
+            try
+            {
+                long i;
+                while ((i = Interlocked.Increment(ref next)) < total && clock.Elapsed < deadline)
+                {
+                    if (i % HintChunk == 0 && i + o.PrefetchAheadTiles < total)
+                    {
+                        var from = i + o.PrefetchAheadTiles;
+                        slide.PrefetchTiles(o.Level, Tiles(Math.Max(from, o.PrefetchAheadTiles), from + HintChunk));
+                    }
+                    var (col, row) = Tile(i);
+                    slide.ReadTile(o.Level, col, row, buffer);
+                    Interlocked.CompareExchange(ref firstTicks, clock.Elapsed.Ticks, 0);
+                    Interlocked.Add(ref bytes, slide.GetTileByteRange(o.Level, col, row)?.Length ?? 0);
+                    Interlocked.Add(ref pixels, Math.Min(lvl.TileWidth, lvl.Width - (col * lvl.TileWidth)) * Math.Min(lvl.TileHeight, lvl.Height - (row * lvl.TileHeight)));
+                }
+            }
+            catch (Exception ex)
+            {
+                Interlocked.CompareExchange(ref failure, ex, null);
+                Interlocked.Exchange(ref next, total);
+            }
+        })
+        { IsBackground = true }).ToList();
+        workers.ForEach(t => t.Start());
+        workers.ForEach(t => t.Join());
+        if (failure is not null)
+        {
+            throw failure;
+        }
+        var done = Math.Min(Interlocked.Read(ref next), total);
+        var seconds = (clock.Elapsed - start).TotalSeconds;
+        return new RunFigures(done, pixels, seconds, TimeSpan.FromTicks(firstTicks).TotalMilliseconds, done >= total, done, bytes);
+    }
+
+    private static RunFigures Viewer(Slide slide, StorageBenchOptions o, Stopwatch clock)
+    {
+        var random = new Random(o.Seed);
+        var buffer = new byte[o.ViewportWidth * o.ViewportHeight * 4];
+        var latencies = new List<double>();
+        long pixels = 0;
+        double first = 0;
+        var start = clock.Elapsed;
+        for (var v = 0; v < o.Viewports && clock.Elapsed - start < o.MaxDuration; v++)
+        {
+            // Mostly the top levels a viewer shows first, sometimes full resolution.
+            var level = random.Next(Math.Min(3, slide.Levels.Count));
+            var lvl = slide.Levels[level];
+            var x = (long)(random.NextDouble() * Math.Max(1, lvl.Width - o.ViewportWidth) * lvl.Downsample);
+            var y = (long)(random.NextDouble() * Math.Max(1, lvl.Height - o.ViewportHeight) * lvl.Downsample);
+            var t0 = clock.Elapsed;
+            slide.ReadRegion(level, x, y, o.ViewportWidth, o.ViewportHeight, buffer);
+            latencies.Add((clock.Elapsed - t0).TotalMilliseconds);
+            if (v == 0)
+            {
+                first = clock.Elapsed.TotalMilliseconds;
+            }
+            pixels += (long)o.ViewportWidth * o.ViewportHeight;
+        }
+        latencies.Sort();
+        var seconds = (clock.Elapsed - start).TotalSeconds;
+        return new RunFigures(latencies.Count, pixels, seconds, first, latencies.Count == o.Viewports,
+            ViewportMeanMs: latencies.Average(), ViewportP95Ms: latencies[(int)Math.Min(latencies.Count - 1, Math.Ceiling(latencies.Count * 0.95) - 1)]);
+    }
+}

@@ -1,0 +1,61 @@
+using Histoscale.Slides.Tiff;
+using Histoscale.Slides.Writing;
+
+namespace Histoscale.Synthesis;
+
+/// <summary>How the synthetic pyramid is laid out in the TIFF.</summary>
+public enum SynthLayout
+{
+    /// <summary>Aperio SVS: level 0, thumbnail, 4x-reduced levels, label and macro, Aperio descriptions.</summary>
+    Svs,
+
+    /// <summary>Generic pyramidal TIFF as libvips writes it: one page per 2x level, resolution tags in px/cm.</summary>
+    Tiff,
+
+    /// <summary>OME-TIFF style: level 0 in IFD0, 2x-reduced levels as its SubIFDs.</summary>
+    SubIfd,
+}
+
+/// <summary>Parameters of <see cref="SlideSynthesizer"/>. The same options and seed give the same file, byte for byte.</summary>
+public sealed record SynthOptions
+{
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public int TileSize { get; init; } = 240;
+    public int Quality { get; init; } = 80;
+    public SynthLayout Layout { get; init; } = SynthLayout.Svs;
+    public int Seed { get; init; } = 1;
+    public TiffWriteCompression Compression { get; init; } = TiffWriteCompression.Jpeg;
+    public TiffFormat Format { get; init; } = TiffFormat.Auto;
+    public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.Vips;
+    public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Microns per pixel of level 0: 0.499 for SVS (Aperio 20x), 0.25 otherwise, unless set.</summary>
+    public double? MicronsPerPixel { get; init; }
+
+    internal double Mpp => MicronsPerPixel ?? (Layout == SynthLayout.Svs ? 0.499 : 0.25);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>
+    public void Validate()
+    {
+        if (Width < 1 || Height < 1 || (long)Width * Height > 1L << 40)
+        {
+            throw new ArgumentException($"size {Width}x{Height} must be positive and at most 2^40 pixels");
+        }
+        if (TileSize < 16 || TileSize > 4096 || TileSize % 16 != 0)
+        {
+            throw new ArgumentException($"tile size {TileSize} must be a multiple of 16 between 16 and 4096");
+        }
+        if (Quality is < 1 or > 100)
+        {
+            throw new ArgumentException($"quality {Quality} must be 1..100");
+        }
+        if (MaxDegreeOfParallelism < 1)
+        {
+            throw new ArgumentException("threads must be at least 1");
+        }
+    }
+}
+
+/// <summary>What <see cref="SlideSynthesizer.Write"/> produced.</summary>
+public sealed record SynthResult(IReadOnlyList<(int Width, int Height)> Levels, long FileBytes, bool BigTiff, TimeSpan Elapsed);
