@@ -1,4 +1,5 @@
 using Histoscale.Pipeline.Inputs;
+using Histoscale.Storage;
 
 namespace Histoscale.Cli;
 
@@ -9,7 +10,7 @@ namespace Histoscale.Cli;
 /// </summary>
 public static class InferInputs
 {
-    public static async Task<IReadOnlyList<string>> ExpandAsync(IEnumerable<string> arguments, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<string>> ExpandAsync(IEnumerable<string> arguments, ObjectStoreProvider objectStores, CancellationToken cancellationToken)
     {
         var result = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -18,7 +19,7 @@ public static class InferInputs
             var remoteOrManifest = argument.Contains("://", StringComparison.Ordinal) ||
                 (!argument.StartsWith('@') && argument.EndsWith(".txt", StringComparison.OrdinalIgnoreCase));
             var expanded = remoteOrManifest
-                ? await Storage.Inputs.SlideInputs.ExpandAsync(argument, cancellationToken).ConfigureAwait(false)
+                ? await Storage.Inputs.SlideInputs.ExpandAsync(argument, objectStores, cancellationToken).ConfigureAwait(false)
                 : SlideInputs.Expand([argument]);
             foreach (var slide in expanded)
             {

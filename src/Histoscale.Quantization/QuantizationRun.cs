@@ -33,6 +33,9 @@ public sealed record QuantizationRequest
     public bool DetectTissue { get; init; } = true;
 
     public double MinTissue { get; init; } = 0.1;
+
+    /// <summary>How the calibration slides are opened (URI schemes, formats, cache).</summary>
+    public Slides.SlideOptions Slides { get; init; } = new();
 }
 
 /// <summary>What a quantization run wrote and how closely the INT8 model follows the FP32 one.</summary>
@@ -79,6 +82,7 @@ public static class QuantizationRun
             TargetMpp = request.Overrides.Mpp,
             MinTissue = request.MinTissue,
             DetectTissue = request.DetectTissue,
+            Slides = request.Slides,
         });
         var picks = sampler.Pick(slides, request.Tiles + request.Check);
         if (picks.Count == 0)

@@ -13,13 +13,3 @@ public sealed record AssociatedImageInfo(string Name, long Width, long Height);
 
 /// <summary>An RGBA image in memory (rows of Width × 4 bytes, straight alpha).</summary>
 public sealed record RgbaImage(int Width, int Height, byte[] Pixels);
-
-/// <summary>How a slide is opened.</summary>
-public sealed record SlideOptions
-{
-    /// <summary>Decoded-tile cache; null disables caching for this slide. Default: <see cref="Caching.TileCache.Shared"/>.</summary>
-    public Caching.TileCache? Cache { get; init; } = Caching.TileCache.Shared;
-
-    /// <summary>Formats to try, in order. Default: <see cref="Formats.FormatRegistry.Default"/>.</summary>
-    public IReadOnlyList<Formats.ISlideFormat> Formats { get; init; } = Slides.Formats.FormatRegistry.Default;
-}

@@ -57,10 +57,11 @@ public sealed partial class Slide : IDisposable
 
     public IReadOnlyDictionary<string, AssociatedImageInfo> AssociatedImages { get; }
 
-    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme registered with <see cref="ByteSources"/>).</summary>
+    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/> opens).</summary>
     public static Slide Open(string pathOrUri, SlideOptions? options = null)
     {
-        var source = ByteSources.Open(pathOrUri);
+        options ??= new SlideOptions();
+        var source = ByteSources.Open(pathOrUri, options.Sources);
         try
         {
             return Open(source, options);

@@ -10,11 +10,21 @@ namespace Histoscale.Storage;
 
 /// <summary>
 /// Opens s3://, gs://, az:// and Azure https blob URIs as byte sources: the store's raw reader, the shared retry
-/// policy, then the data-loading strategies of <see cref="StorageOptions.Strategy"/>.
+/// policy, then the data-loading strategies of <see cref="StorageOptions.Strategy"/>. Hosts make one and pass it
+/// in <c>SlideOptions.Sources</c>; it owns the store clients (made on first use) and the disk-cache accounting
+/// of every source it opens. Thread-safe.
 /// </summary>
 public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider
 {
+    private readonly Lazy<Amazon.S3.IAmazonS3> _s3 = new(() => S3Clients.Create(options));
+    private readonly Lazy<Google.Cloud.Storage.V1.StorageClient> _gcs = new(() => GcsClients.Create(options));
+    private readonly DiskCacheIndexes _diskIndexes = new();
+
     public StorageOptions Options => options;
+
+    internal Amazon.S3.IAmazonS3 S3 => _s3.Value;
+
+    internal Google.Cloud.Storage.V1.StorageClient Gcs => _gcs.Value;
 
     public bool CanOpen(Uri uri) => StorageUri.TryParse(uri, out _);
 
@@ -44,7 +54,7 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
         }
         try
         {
-            return new StorageSource(remote, options.Strategy, stats);
+            return new StorageSource(remote, options.Strategy, stats, _diskIndexes);
         }
         catch
         {
@@ -55,9 +65,9 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
 
     private ObjectReader CreateReader(StorageUri uri, string name) => uri.Kind switch
     {
-        StoreKind.S3 => new S3ObjectReader(S3Clients.For(options), uri.Container, uri.Key, name),
+        StoreKind.S3 => new S3ObjectReader(S3, uri.Container, uri.Key, name),
         StoreKind.AzureBlob => new AzureBlobReader(AzureClients.For(uri, options), name),
-        StoreKind.Gcs => new GcsObjectReader(GcsClients.For(options), uri.Container, uri.Key, name),
+        StoreKind.Gcs => new GcsObjectReader(Gcs, uri.Container, uri.Key, name),
         _ => throw new SlideException(name, $"unsupported store {uri.Kind}"),
     };
 }

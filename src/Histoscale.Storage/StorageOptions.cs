@@ -7,6 +7,24 @@ public sealed record StorageOptions
     public StorageStrategy Strategy { get; init; } = StorageStrategy.Default;
 
     /// <summary>
+    /// Endpoint of an S3-compatible store (MinIO, Ceph, emulators), which then gets path-style addressing; null for
+    /// AWS itself. Hosts fill it from AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL.
+    /// </summary>
+    public string? S3ServiceUrl { get; init; }
+
+    /// <summary>Signing region for <see cref="S3ServiceUrl"/> (AWS_REGION; us-east-1 when unset).</summary>
+    public string? S3Region { get; init; }
+
+    /// <summary>Account for az://container/blob: a connection string (shared key or SAS, Azurite included).</summary>
+    public string? AzureConnectionString { get; init; }
+
+    /// <summary>Account name for az:// URIs with Azure AD (DefaultAzureCredential), when there is no connection string.</summary>
+    public string? AzureAccount { get; init; }
+
+    /// <summary>host:port of a GCS emulator (STORAGE_EMULATOR_HOST), reached without credentials; null for Google Cloud.</summary>
+    public string? GcsEmulatorHost { get; init; }
+
+    /// <summary>
     /// Wraps the HTTP handler of every store client (a proxy, telemetry, or the tests' fault injection). The
     /// argument is the handler the client would have used.
     /// </summary>

@@ -108,10 +108,6 @@ public sealed record StorageStrategy
         return (s with { Name = spec }).Validate();
     }
 
-    /// <summary>The strategy named by HISTOSCALE_STORAGE_STRATEGY, else <see cref="Default"/>.</summary>
-    public static StorageStrategy FromEnvironment() =>
-        Environment.GetEnvironmentVariable("HISTOSCALE_STORAGE_STRATEGY") is { Length: > 0 } spec ? Parse(spec) : Default;
-
     /// <summary>Throws <see cref="ArgumentException"/> for values no reader could work with.</summary>
     public StorageStrategy Validate()
     {

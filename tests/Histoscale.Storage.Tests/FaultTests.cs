@@ -26,7 +26,7 @@ public class FaultTests
     {
         Stores.Require(store);
         var log = new FaultLog();
-        var options = new StorageOptions
+        var options = Stores.Options() with
         {
             // One small block per request and no head read: ~75 requests, so every kind of fault is hit.
             Strategy = StorageStrategy.Cache with { BlockSize = 4096, MaxRequestBytes = 4096, HeadBytes = 0, Retry = FastRetry },
@@ -44,7 +44,7 @@ public class FaultTests
     public void Prefetch_survives_faults_too(string store)
     {
         Stores.Require(store);
-        var options = new StorageOptions
+        var options = Stores.Options() with
         {
             Strategy = StorageStrategy.Default with { BlockSize = 16 << 10, HeadBytes = 64 << 10, Retry = FastRetry },
             WrapHttpHandler = inner => new FaultInjectingHandler(inner, 0.25, seed: 11, AllFaults),
@@ -60,7 +60,7 @@ public class FaultTests
     public void When_every_read_fails_the_error_is_clear_and_comes_within_the_budget(string store)
     {
         Stores.Require(store);
-        var options = new StorageOptions
+        var options = Stores.Options() with
         {
             Strategy = StorageStrategy.Direct with { Retry = FastRetry with { MaxAttempts = 3, AttemptTimeout = TimeSpan.FromMilliseconds(500) } },
             WrapHttpHandler = inner => new FaultInjectingHandler(inner, 1.0, seed: 3, Fault.StallMidBody, Fault.ServiceUnavailable),

@@ -18,7 +18,6 @@ public sealed class InferFromBucketTests : IDisposable
     public async Task BucketPrefixGivesTheSameTilesCsvAsTheLocalFolder(string store)
     {
         Stores.Require(store);
-        StorageProviders.RegisterAll();
         var local = Directory.CreateDirectory(Path.Combine(_dir, "slides")).FullName;
         var prefix = $"infer-{Guid.NewGuid():N}/";
         foreach (var (name, seed) in new[] { ("one.svs", 21), ("two.svs", 22) })

@@ -13,7 +13,7 @@ public class SlideInputsTests
         try
         {
             File.WriteAllText(Path.Combine(dir, "list.txt"), "# slides for run 7\n\ns3://bucket/a.svs\n  b.svs  \n/abs/c.tif\r\n");
-            var slides = await SlideInputs.ExpandAsync(Path.Combine(dir, "list.txt"), new StorageOptions());
+            var slides = await SlideInputs.ExpandAsync(Path.Combine(dir, "list.txt"), new ObjectStoreProvider(new StorageOptions()));
             Assert.Equal(["s3://bucket/a.svs", Path.Combine(dir, "b.svs"), "/abs/c.tif"], slides);
         }
         finally
@@ -32,9 +32,9 @@ public class SlideInputsTests
             {
                 File.WriteAllText(Path.Combine(dir, f), "");
             }
-            Assert.Equal([Path.Combine(dir, "a.tiff"), Path.Combine(dir, "b.svs")], await SlideInputs.ExpandAsync(dir, new StorageOptions()));
-            Assert.Equal(["gs://b/x.svs"], await SlideInputs.ExpandAsync("gs://b/x.svs", new StorageOptions()));
-            await Assert.ThrowsAsync<SlideException>(() => SlideInputs.ExpandAsync(Path.Combine(dir, "missing.txt"), new StorageOptions()));
+            Assert.Equal([Path.Combine(dir, "a.tiff"), Path.Combine(dir, "b.svs")], await SlideInputs.ExpandAsync(dir, new ObjectStoreProvider(new StorageOptions())));
+            Assert.Equal(["gs://b/x.svs"], await SlideInputs.ExpandAsync("gs://b/x.svs", new ObjectStoreProvider(new StorageOptions())));
+            await Assert.ThrowsAsync<SlideException>(() => SlideInputs.ExpandAsync(Path.Combine(dir, "missing.txt"), new ObjectStoreProvider(new StorageOptions())));
         }
         finally
         {

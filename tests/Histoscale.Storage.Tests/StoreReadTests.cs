@@ -14,7 +14,7 @@ public class StoreReadTests
     public void Pixels_equal_the_local_file_with_the_default_strategy(string store)
     {
         Stores.Require(store);
-        var provider = new ObjectStoreProvider(new StorageOptions());
+        var provider = new ObjectStoreProvider(Stores.Options());
         using var slide = Slide.Open(provider.Open(Stores.Uri(store)), new SlideOptions { Cache = null });
         TestSlide.AssertSamePixels(slide);
         Assert.Equal(Stores.Uri(store), slide.Source);
@@ -25,18 +25,17 @@ public class StoreReadTests
     public void Pixels_equal_the_local_file_when_every_read_is_its_own_request(string store)
     {
         Stores.Require(store);
-        var provider = new ObjectStoreProvider(new StorageOptions { Strategy = StorageStrategy.Direct });
+        var provider = new ObjectStoreProvider(Stores.Options() with { Strategy = StorageStrategy.Direct });
         using var slide = Slide.Open(provider.Open(Stores.Uri(store)), new SlideOptions { Cache = null });
         TestSlide.AssertSamePixels(slide);
     }
 
     [SkippableTheory]
     [MemberData(nameof(Stores.All), MemberType = typeof(Stores))]
-    public void Registered_providers_open_store_uris_through_Slide_Open(string store)
+    public void Providers_in_slide_options_open_store_uris_through_Slide_Open(string store)
     {
         Stores.Require(store);
-        StorageProviders.RegisterAll(new StorageOptions());
-        using var slide = Slide.Open(Stores.Uri(store));
+        using var slide = Slide.Open(Stores.Uri(store), new SlideOptions { Sources = [new ObjectStoreProvider(Stores.Options())] });
         Assert.Equal("aperio", slide.Format);
         Assert.Equal(1500, slide.Width);
     }
@@ -48,7 +47,7 @@ public class StoreReadTests
         Stores.Require(store);
         var uri = Stores.Uri(store, "slides/missing.svs");
         var sw = Stopwatch.StartNew();
-        var ex = Assert.Throws<SlideException>(() => new ObjectStoreProvider(new StorageOptions()).Open(uri));
+        var ex = Assert.Throws<SlideException>(() => new ObjectStoreProvider(Stores.Options()).Open(uri));
         Assert.Equal(uri, ex.File);
         Assert.Contains("not found", ex.Message, StringComparison.Ordinal);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), "404 must not be retried");
@@ -60,7 +59,7 @@ public class StoreReadTests
     {
         Stores.Require(store);
         // The emulators accept any well-formed request, so a handler plays the store's 403 for every request.
-        var options = new StorageOptions { WrapHttpHandler = inner => new StatusHandler(inner, HttpStatusCode.Forbidden) };
+        var options = Stores.Options() with { WrapHttpHandler = inner => new StatusHandler(inner, HttpStatusCode.Forbidden) };
         var ex = Assert.Throws<SlideException>(() => new ObjectStoreProvider(options).Open(Stores.Uri(store)));
         Assert.Equal(Stores.Uri(store), ex.File);
         Assert.Contains("access denied (HTTP 403)", ex.Message, StringComparison.Ordinal);
@@ -76,7 +75,7 @@ public class StoreReadTests
         Stores.Put(store, "set/a.tiff", bytes);
         Stores.Put(store, "set/notes.json", [1, 2, 3]);
         Stores.Put(store, "set/deeper/c.svs", bytes);
-        var slides = await SlideInputs.ExpandAsync($"{store}://{Stores.Bucket}/set/", new StorageOptions());
+        var slides = await SlideInputs.ExpandAsync($"{store}://{Stores.Bucket}/set/", new ObjectStoreProvider(Stores.Options()));
         Assert.Equal([$"{store}://{Stores.Bucket}/set/a.tiff", $"{store}://{Stores.Bucket}/set/b.svs", $"{store}://{Stores.Bucket}/set/deeper/c.svs"], slides);
     }
 

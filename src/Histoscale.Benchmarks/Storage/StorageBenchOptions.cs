@@ -15,6 +15,9 @@ public sealed record StorageBenchOptions
 {
     public AccessPattern Pattern { get; init; } = AccessPattern.Pipeline;
 
+    /// <summary>Store endpoints and accounts (the strategy under test replaces its strategy).</summary>
+    public Histoscale.Storage.StorageOptions Storage { get; init; } = new();
+
     /// <summary>Decode threads of the pipeline pattern.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 

@@ -26,7 +26,7 @@ public static class StorageBenchmark
         {
             return new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct }).Open(slide, stats);
         }
-        IByteSource raw = ByteSources.Open(slide);
+        IByteSource raw = ByteSources.Open(slide, [ByteSources.Http]);
         if (storageClass is not null)
         {
             raw = new ThrottledSource(raw, storageClass);
@@ -38,7 +38,7 @@ public static class StorageBenchmark
     {
         var stats = new StorageStats();
         var clock = Stopwatch.StartNew();
-        var source = Open(slide, strategy, storageClass, stats);
+        var source = Open(slide, strategy, storageClass, stats, options.Storage);
         // The slide's decoded-tile cache is off for the pipeline (tiles are read once) and small for the viewer.
         using var s = Slide.Open(source, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null });
         var openMs = clock.Elapsed.TotalMilliseconds;

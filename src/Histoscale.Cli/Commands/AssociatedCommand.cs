@@ -14,7 +14,7 @@ public static class AssociatedCommand
         var command = new Command("associated", "Write an associated image (label, macro, thumbnail)") { slideArg, name, output };
         command.SetAction((ParseResult r) =>
         {
-            using var slide = Slide.Open(r.GetValue(slideArg)!);
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides);
             OutputFiles.Save(slide.ReadAssociatedImage(r.GetValue(name)!), r.GetValue(output)!);
             return 0;
         });

@@ -27,7 +27,7 @@ public static class BenchReadCommand
             {
                 throw new InputException($"--threads {n} must be between 1 and 256");
             }
-            using var slide = Slide.Open(r.GetValue(slideArg)!, new SlideOptions { Cache = null });
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides with { Cache = null });
             var lvl = r.GetValue(level);
             if (lvl < 0 || lvl >= slide.Levels.Count)
             {

@@ -35,6 +35,7 @@ public static class BenchStorageCommand
         {
             var options = new StorageBenchOptions
             {
+                Storage = HostContext.FromEnvironment().Storage,
                 Pattern = r.GetValue(pattern) switch
                 {
                     "pipeline" => AccessPattern.Pipeline,

@@ -141,10 +141,12 @@ public static class InferCommand
         {
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
         }
-        var slides = await InferInputs.ExpandAsync(request.Slides, cancellationToken);
+        var host = HostContext.FromEnvironment();
+        var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, cancellationToken);
         var runOptions = new RunOptions
         {
             OutputDirectory = request.Out,
+            Slides = host.Slides,
             TargetMpp = request.Overrides.Mpp,
             Overlap = request.Overlap,
             MinTissue = request.MinTissue,

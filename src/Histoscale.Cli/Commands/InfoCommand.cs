@@ -15,7 +15,7 @@ public static class InfoCommand
         var command = new Command("info", "Show a slide's format, levels, resolution, associated images and properties") { slideArg, json };
         command.SetAction((ParseResult r) =>
         {
-            using var slide = Slide.Open(r.GetValue(slideArg)!);
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides);
             var output = r.InvocationConfiguration.Output;
             if (r.GetValue(json))
             {

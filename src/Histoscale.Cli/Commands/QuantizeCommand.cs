@@ -89,7 +89,8 @@ public static class QuantizeCommand
 
     public static async Task<int> RunAsync(Request request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
-        var slides = await InferInputs.ExpandAsync(request.Calibrate, cancellationToken);
+        var host = HostContext.FromEnvironment();
+        var slides = await InferInputs.ExpandAsync(request.Calibrate, host.ObjectStores, cancellationToken);
         var report = await QuantizationRun.RunAsync(new QuantizationRequest
         {
             Model = request.Model,
@@ -101,6 +102,7 @@ public static class QuantizeCommand
             Overrides = request.Overrides,
             DetectTissue = !request.NoTissue,
             MinTissue = request.MinTissue,
+            Slides = host.Slides,
         }, slides, cancellationToken);
         Report(stdout, request, report);
         return CliRunner.Ok;

@@ -19,7 +19,7 @@ public static class RegionCommand
         var command = new Command("region", "Read a region to an image file") { slideArg, x, y, width, height, level, output };
         command.SetAction((ParseResult r) =>
         {
-            using var slide = Slide.Open(r.GetValue(slideArg)!);
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides);
             var lvl = r.GetValue(level);
             if (lvl < 0 || lvl >= slide.Levels.Count)
             {

@@ -19,7 +19,7 @@ public static class ThumbnailCommand
             {
                 throw new InputException($"--max {m} must be between 1 and 16384");
             }
-            using var slide = Slide.Open(r.GetValue(slideArg)!);
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides);
             OutputFiles.Save(slide.GetThumbnail(m), r.GetValue(output)!);
             return 0;
         });

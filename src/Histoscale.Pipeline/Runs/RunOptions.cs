@@ -2,6 +2,7 @@ using Histoscale.Inference.Models;
 using Histoscale.Pipeline.Execution;
 using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Tissue;
+using Histoscale.Slides;
 
 namespace Histoscale.Pipeline.Runs;
 
@@ -23,6 +24,12 @@ public sealed record RunOptions
     public bool DetectTissue { get; init; } = true;
 
     public TissueOptions Tissue { get; init; } = new();
+
+    /// <summary>
+    /// How slides are opened: which URI schemes (object stores are the host's to add) and formats. Its cache is not
+    /// used by runs, which give each slide a cache sized to its plan's working set; the tile sampler uses it.
+    /// </summary>
+    public SlideOptions Slides { get; init; } = new();
 
     public PipelineOptions Pipeline { get; init; } = new();
 

@@ -28,7 +28,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         var (bytes, modified) = SlideState.Identify(slidePath);
 
         var cache = new TileCache(MaxCacheBytes);
-        using var slide = Slide.Open(slidePath, new SlideOptions { Cache = cache });
+        using var slide = Slide.Open(slidePath, options.Slides with { Cache = cache });
         var t0 = Stopwatch.GetTimestamp();
         var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
         timings.AddTissue(Stopwatch.GetTimestamp() - t0);

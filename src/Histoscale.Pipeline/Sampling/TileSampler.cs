@@ -84,7 +84,7 @@ public sealed class TileSampler
             // One open per slide: picks of a slide are adjacent (they come from Pick in plan order).
             foreach (var group in tiles.GroupBy(t => t.Slide))
             {
-                using var slide = Slide.Open(group.Key);
+                using var slide = Slide.Open(group.Key, _options.Slides);
                 var plan = Plan(group.Key);
                 using var reader = new PlanTileReader(slide, plan);
                 using var scratch = new PlanTileReader.Scratch();
@@ -121,7 +121,7 @@ public sealed class TileSampler
     {
         if (!_plans.TryGetValue(slidePath, out var plan))
         {
-            using var slide = Slide.Open(slidePath);
+            using var slide = Slide.Open(slidePath, _options.Slides);
             var tissue = _options.DetectTissue ? TissueDetector.Detect(slide, _options.Tissue) : null;
             plan = TilePlanner.Create(slide, _options.PlanOptions(_model, _io.TileSize), tissue);
             _plans[slidePath] = plan;

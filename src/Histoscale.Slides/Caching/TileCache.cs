@@ -102,10 +102,6 @@ public sealed class TileCache
         CapacityBytes = capacityBytes;
     }
 
-    /// <summary>The process-wide cache, sized by HISTOSCALE_CACHE_MB when set.</summary>
-    public static TileCache Shared { get; } = new(
-        long.TryParse(Environment.GetEnvironmentVariable("HISTOSCALE_CACHE_MB"), out var mb) && mb >= 0 ? mb * 1024 * 1024 : DefaultCapacityBytes);
-
     public long CapacityBytes { get; private set; }
 
     /// <summary>Changes the budget (e.g. to a pipeline's working set once its plan is known), evicting down to it.</summary>

@@ -1,31 +1,22 @@
 namespace Histoscale.Slides.Sources;
 
-/// <summary>Opens a byte source for a path or URI. Other schemes (s3://, az://, gs://) register a provider here.</summary>
+/// <summary>
+/// Opens a byte source for a path or URI with the providers a caller passes (<see cref="SlideOptions.Sources"/>):
+/// local paths and file:// always, other schemes by the first provider that claims them. No registry: which
+/// schemes a process can open is what its host composed.
+/// </summary>
 public static class ByteSources
 {
-    private static readonly List<IByteSourceProvider> Providers = [new HttpSourceProvider()];
-    private static readonly Lock Gate = new();
+    /// <summary>Plain http(s):// with range requests (presigned URLs, static file servers). Stateless.</summary>
+    public static IByteSourceProvider Http { get; } = new HttpSourceProvider();
 
-    public static void Register(IByteSourceProvider provider)
-    {
-        lock (Gate)
-        {
-            Providers.Insert(0, provider);
-        }
-    }
-
-    public static IByteSource Open(string pathOrUri)
+    public static IByteSource Open(string pathOrUri, IEnumerable<IByteSourceProvider> providers)
     {
         if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri))
         {
             if (uri.IsFile)
             {
                 return new LocalFileSource(uri.LocalPath);
-            }
-            IByteSourceProvider[] providers;
-            lock (Gate)
-            {
-                providers = [.. Providers];
             }
             foreach (var p in providers)
             {

@@ -5,8 +5,9 @@ using Azure.Storage.Blobs;
 namespace Histoscale.Storage.Azure;
 
 /// <summary>
-/// Builds blob clients. az://container/blob takes its account from AZURE_STORAGE_CONNECTION_STRING (shared key or
-/// SAS, Azurite included) or else AZURE_STORAGE_ACCOUNT with DefaultAzureCredential (env, managed identity, CLI).
+/// Builds blob clients. az://container/blob takes its account from <see cref="StorageOptions.AzureConnectionString"/>
+/// (shared key or SAS, Azurite included) or else <see cref="StorageOptions.AzureAccount"/> with
+/// DefaultAzureCredential (env, managed identity, CLI).
 /// https://ACCOUNT.blob.core.windows.net/... URLs use their SAS query when present, else DefaultAzureCredential.
 /// </summary>
 internal static class AzureClients
@@ -36,11 +37,11 @@ internal static class AzureClients
             clientOptions = new BlobClientOptions { Transport = new HttpClientTransport(options.CreateHandler()) };
             clientOptions.Retry.MaxRetries = 2;
         }
-        if (Environment.GetEnvironmentVariable("AZURE_STORAGE_CONNECTION_STRING") is { Length: > 0 } cs)
+        if (options.AzureConnectionString is { Length: > 0 } cs)
         {
             return new BlobContainerClient(cs, container, clientOptions);
         }
-        if (Environment.GetEnvironmentVariable("AZURE_STORAGE_ACCOUNT") is { Length: > 0 } account)
+        if (options.AzureAccount is { Length: > 0 } account)
         {
             return new BlobContainerClient(new Uri($"https://{account}.blob.core.windows.net/{container}"), new DefaultAzureCredential(), clientOptions);
         }

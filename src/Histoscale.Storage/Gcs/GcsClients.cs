@@ -1,29 +1,26 @@
-using System.Collections.Concurrent;
 using Google.Apis.Http;
 using Google.Cloud.Storage.V1;
 
 namespace Histoscale.Storage.Gcs;
 
 /// <summary>
-/// Builds the GCS client: Application Default Credentials in production; with STORAGE_EMULATOR_HOST set, the
-/// emulator at that address with anonymous access (emulators check no tokens).
+/// Builds the GCS client: Application Default Credentials in production; with
+/// <see cref="StorageOptions.GcsEmulatorHost"/> set, the emulator at that address with anonymous access (emulators
+/// check no tokens).
 /// </summary>
 internal static class GcsClients
 {
-    private static readonly ConcurrentDictionary<StorageOptions, Lazy<StorageClient>> Cache = new(ReferenceEqualityComparer.Instance);
-
-    public static StorageClient For(StorageOptions options) => Cache.GetOrAdd(options, o => new Lazy<StorageClient>(() => Create(o))).Value;
-
-    private static StorageClient Create(StorageOptions options)
+    public static StorageClient Create(StorageOptions options)
     {
-        var emulator = !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("STORAGE_EMULATOR_HOST"));
         var builder = new StorageClientBuilder
         {
-            EmulatorDetection = Google.Api.Gax.EmulatorDetection.EmulatorOrProduction,
+            EmulatorDetection = Google.Api.Gax.EmulatorDetection.None, // our options decide, not the environment
             HttpClientFactory = new HandlerFactory(options),
         };
-        if (emulator)
+        if (options.GcsEmulatorHost is { Length: > 0 } host)
         {
+            // The emulator convention (STORAGE_EMULATOR_HOST): the JSON API at http://HOST/storage/v1/.
+            builder.BaseUri = $"{(host.Contains("://", StringComparison.Ordinal) ? host : "http://" + host).TrimEnd('/')}/storage/v1/";
             builder.UnauthenticatedAccess = true;
         }
         var client = builder.Build();

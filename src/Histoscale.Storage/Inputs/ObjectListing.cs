@@ -12,15 +12,15 @@ namespace Histoscale.Storage.Inputs;
 /// <summary>Lists the object URIs under a bucket/container prefix, recursively, in each store's own way.</summary>
 internal static class ObjectListing
 {
-    public static async Task<List<string>> ListAsync(StorageUri prefix, StorageOptions options, CancellationToken cancellationToken)
+    public static async Task<List<string>> ListAsync(StorageUri prefix, ObjectStoreProvider store, CancellationToken cancellationToken)
     {
         try
         {
             return prefix.Kind switch
             {
-                StoreKind.S3 => await ListS3Async(prefix, options, cancellationToken).ConfigureAwait(false),
-                StoreKind.AzureBlob => await ListAzureAsync(prefix, options, cancellationToken).ConfigureAwait(false),
-                _ => await ListGcsAsync(prefix, options, cancellationToken).ConfigureAwait(false),
+                StoreKind.S3 => await ListS3Async(prefix, store, cancellationToken).ConfigureAwait(false),
+                StoreKind.AzureBlob => await ListAzureAsync(prefix, store, cancellationToken).ConfigureAwait(false),
+                _ => await ListGcsAsync(prefix, store, cancellationToken).ConfigureAwait(false),
             };
         }
         catch (AmazonS3Exception ex)
@@ -37,9 +37,9 @@ internal static class ObjectListing
         }
     }
 
-    private static async Task<List<string>> ListS3Async(StorageUri prefix, StorageOptions options, CancellationToken ct)
+    private static async Task<List<string>> ListS3Async(StorageUri prefix, ObjectStoreProvider store, CancellationToken ct)
     {
-        var client = S3Clients.For(options);
+        var client = store.S3;
         var result = new List<string>();
         var request = new ListObjectsV2Request { BucketName = prefix.Container, Prefix = prefix.Key };
         ListObjectsV2Response response;
@@ -56,7 +56,7 @@ internal static class ObjectListing
         return result;
     }
 
-    private static async Task<List<string>> ListAzureAsync(StorageUri prefix, StorageOptions options, CancellationToken ct)
+    private static async Task<List<string>> ListAzureAsync(StorageUri prefix, ObjectStoreProvider store, CancellationToken ct)
     {
         var result = new List<string>();
         if (prefix.Account is not null)
@@ -72,7 +72,7 @@ internal static class ObjectListing
             }
             return result;
         }
-        var client = AzureClients.Container(prefix.Container, options);
+        var client = AzureClients.Container(prefix.Container, store.Options);
         await foreach (var blob in client.GetBlobsAsync(global::Azure.Storage.Blobs.Models.BlobTraits.None, global::Azure.Storage.Blobs.Models.BlobStates.None, prefix.Key, ct).ConfigureAwait(false))
         {
             result.Add($"az://{prefix.Container}/{blob.Name}");
@@ -80,9 +80,9 @@ internal static class ObjectListing
         return result;
     }
 
-    private static async Task<List<string>> ListGcsAsync(StorageUri prefix, StorageOptions options, CancellationToken ct)
+    private static async Task<List<string>> ListGcsAsync(StorageUri prefix, ObjectStoreProvider store, CancellationToken ct)
     {
-        var client = GcsClients.For(options);
+        var client = store.Gcs;
         var result = new List<string>();
         await foreach (var o in client.ListObjectsAsync(prefix.Container, prefix.Key).WithCancellation(ct).ConfigureAwait(false))
         {

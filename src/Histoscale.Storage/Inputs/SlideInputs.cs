@@ -11,30 +11,27 @@ namespace Histoscale.Storage.Inputs;
 /// </summary>
 public static class SlideInputs
 {
-    public static Task<IReadOnlyList<string>> ExpandAsync(string arg, CancellationToken cancellationToken = default) =>
-        ExpandAsync(arg, StorageProviders.Current ?? new StorageOptions(), cancellationToken);
-
-    public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, StorageOptions options, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken = default)
     {
         if (arg.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
         {
             var result = new List<string>();
-            foreach (var line in await ReadManifestAsync(arg, options, cancellationToken).ConfigureAwait(false))
+            foreach (var line in await ReadManifestAsync(arg, store, cancellationToken).ConfigureAwait(false))
             {
-                result.AddRange(await ExpandOneAsync(line, options, cancellationToken).ConfigureAwait(false));
+                result.AddRange(await ExpandOneAsync(line, store, cancellationToken).ConfigureAwait(false));
             }
             return result; // the manifest's own order is the user's
         }
-        return await ExpandOneAsync(arg, options, cancellationToken).ConfigureAwait(false);
+        return await ExpandOneAsync(arg, store, cancellationToken).ConfigureAwait(false);
     }
 
     public static bool IsSlideName(string name) => SlideFiles.HasSlideExtension(name);
 
-    private static async Task<List<string>> ExpandOneAsync(string arg, StorageOptions options, CancellationToken cancellationToken)
+    private static async Task<List<string>> ExpandOneAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken)
     {
         if (StorageUri.TryParse(arg, out var uri) && uri is not null && (uri.Key.Length == 0 || uri.Key.EndsWith('/')))
         {
-            var listed = await ObjectListing.ListAsync(uri, options, cancellationToken).ConfigureAwait(false);
+            var listed = await ObjectListing.ListAsync(uri, store, cancellationToken).ConfigureAwait(false);
             var slides = listed.Where(u => IsSlideName(new Uri(u).AbsolutePath)).Order(StringComparer.Ordinal).ToList();
             return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides under this prefix ({listed.Count} objects, none with a slide extension)");
         }
@@ -46,13 +43,13 @@ public static class SlideInputs
         return [arg];
     }
 
-    private static async Task<List<string>> ReadManifestAsync(string manifest, StorageOptions options, CancellationToken cancellationToken)
+    private static async Task<List<string>> ReadManifestAsync(string manifest, ObjectStoreProvider store, CancellationToken cancellationToken)
     {
         string text;
         string? baseDir = null;
         if (StorageUri.TryParse(manifest, out _))
         {
-            using var source = new ObjectStoreProvider(options with { Strategy = StorageStrategy.Direct }).Open(manifest);
+            using var source = new ObjectStoreProvider(store.Options with { Strategy = StorageStrategy.Direct }).Open(manifest);
             var bytes = new byte[checked((int)source.Length)];
             await source.ReadAsync(0, bytes, cancellationToken).ConfigureAwait(false);
             text = System.Text.Encoding.UTF8.GetString(bytes);

@@ -1,21 +1,16 @@
-using System.Collections.Concurrent;
 using Amazon.Runtime;
 using Amazon.S3;
 
 namespace Histoscale.Storage.S3;
 
 /// <summary>
-/// Builds the S3 client from the environment: the SDK's standard credential chain (env keys, profile, SSO, IMDS)
-/// and region, and AWS_ENDPOINT_URL for S3-compatible stores (MinIO, Ceph, emulators), which then get
+/// Builds the S3 client: the SDK's standard credential chain (env keys, profile, SSO, IMDS) and region, and
+/// <see cref="StorageOptions.S3ServiceUrl"/> for S3-compatible stores (MinIO, Ceph, emulators), which then get
 /// path-style addressing since they rarely serve virtual-host buckets.
 /// </summary>
 internal static class S3Clients
 {
-    private static readonly ConcurrentDictionary<StorageOptions, IAmazonS3> Cache = new(ReferenceEqualityComparer.Instance);
-
-    public static IAmazonS3 For(StorageOptions options) => Cache.GetOrAdd(options, Create);
-
-    private static AmazonS3Client Create(StorageOptions options)
+    public static AmazonS3Client Create(StorageOptions options)
     {
         var config = new AmazonS3Config
         {
@@ -23,12 +18,11 @@ internal static class S3Clients
             Timeout = options.Strategy.Retry.AttemptTimeout,
             HttpClientFactory = new HandlerFactory(options),
         };
-        var endpoint = Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL_S3") ?? Environment.GetEnvironmentVariable("AWS_ENDPOINT_URL");
-        if (!string.IsNullOrEmpty(endpoint))
+        if (options.S3ServiceUrl is { Length: > 0 } endpoint)
         {
             config.ServiceURL = endpoint;
             config.ForcePathStyle = true;
-            config.AuthenticationRegion = Environment.GetEnvironmentVariable("AWS_REGION") ?? "us-east-1";
+            config.AuthenticationRegion = options.S3Region ?? "us-east-1";
             // S3-compatible stores often predate the flexible (trailing CRC) checksums the SDK now sends by default.
             config.RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED;
             config.ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED;

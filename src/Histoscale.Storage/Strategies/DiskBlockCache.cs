@@ -12,15 +12,13 @@ namespace Histoscale.Storage.Strategies;
 /// </summary>
 internal sealed class DiskBlockCache
 {
-    private static readonly ConcurrentDictionary<string, DiskIndex> Indexes = new(StringComparer.Ordinal);
-
     private readonly DiskIndex _index;
     private readonly string _folder;
 
-    public DiskBlockCache(string directory, long maxBytes, string objectName, long objectLength)
+    public DiskBlockCache(DiskCacheIndexes indexes, string directory, long maxBytes, string objectName, long objectLength)
     {
         var root = Path.GetFullPath(directory);
-        _index = Indexes.GetOrAdd(root, r => new DiskIndex(r, maxBytes));
+        _index = indexes.For(root, maxBytes);
         var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{objectName}\n{objectLength}")))[..32];
         _folder = Path.Combine(root, key);
     }
@@ -81,7 +79,7 @@ internal sealed class DiskBlockCache
     }
 
     /// <summary>Sizes and recency of every block file under one root, loaded once per process from the folder.</summary>
-    private sealed class DiskIndex
+    internal sealed class DiskIndex
     {
         private readonly Dictionary<string, LinkedListNode<(string Path, long Size)>> _map = new(StringComparer.Ordinal);
         private readonly LinkedList<(string Path, long Size)> _lru = new();
@@ -132,4 +130,15 @@ internal sealed class DiskBlockCache
             victims?.ForEach(TryDelete);
         }
     }
+}
+
+/// <summary>
+/// The size accounting of each disk-cache folder, shared by the sources that one provider opens (so their blocks are
+/// counted against one bound). Owned by <see cref="ObjectStoreProvider"/>; a source made on its own gets its own.
+/// </summary>
+public sealed class DiskCacheIndexes
+{
+    private readonly ConcurrentDictionary<string, DiskBlockCache.DiskIndex> _indexes = new(StringComparer.Ordinal);
+
+    internal DiskBlockCache.DiskIndex For(string root, long maxBytes) => _indexes.GetOrAdd(root, r => new DiskBlockCache.DiskIndex(r, maxBytes));
 }

@@ -24,7 +24,7 @@ public sealed partial class StorageSource : IPrefetchingSource
     private readonly CancellationTokenSource _disposed = new();
     private readonly int _blockSize;
 
-    public StorageSource(IByteSource inner, StorageStrategy strategy, StorageStats? stats = null)
+    public StorageSource(IByteSource inner, StorageStrategy strategy, StorageStats? stats = null, DiskCacheIndexes? diskIndexes = null)
     {
         strategy.Validate();
         _inner = inner;
@@ -39,7 +39,7 @@ public sealed partial class StorageSource : IPrefetchingSource
             _cache = new BlockCache(Math.Max(strategy.MemoryCacheBytes, strategy.MaxRequestBytes));
             if (strategy.DiskCacheDirectory is { } dir)
             {
-                _disk = new DiskBlockCache(dir, strategy.DiskCacheBytes, Name, Length);
+                _disk = new DiskBlockCache(diskIndexes ?? new DiskCacheIndexes(), dir, strategy.DiskCacheBytes, Name, Length);
             }
             _windowSlots = new SemaphoreSlim((int)Math.Max(1, Math.Min(int.MaxValue, strategy.EffectivePrefetchWindow / _blockSize)));
         }

@@ -97,7 +97,10 @@ public static class Stores
         }
     }
 
-    private static AmazonS3Client S3() => (AmazonS3Client)Histoscale.Storage.S3.S3Clients.For(new StorageOptions());
+    private static AmazonS3Client S3() => Histoscale.Storage.S3.S3Clients.Create(Options());
+
+    /// <summary>The store options the CLI would build from this process's environment (which the seeding sets).</summary>
+    public static StorageOptions Options() => Histoscale.Cli.HostContext.FromEnvironment().Storage;
 
     private static string? SeedS3()
     {

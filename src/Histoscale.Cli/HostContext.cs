@@ -1,0 +1,63 @@
+using Histoscale.Slides;
+using Histoscale.Slides.Caching;
+using Histoscale.Slides.Sources;
+using Histoscale.Storage;
+
+namespace Histoscale.Cli;
+
+/// <summary>
+/// What the libraries are configured with in this process, built from the environment: the host is the only place
+/// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
+/// (S3-compatible stores), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
+/// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
+/// of the slides a verb opens. The SDKs' own credential chains read their usual variables themselves.
+/// </summary>
+public sealed class HostContext
+{
+    private HostContext(StorageOptions storage, long cacheBytes)
+    {
+        Storage = storage;
+        ObjectStores = new ObjectStoreProvider(storage);
+        Slides = new SlideOptions { Cache = new TileCache(cacheBytes), Sources = [ObjectStores, ByteSources.Http] };
+    }
+
+    public StorageOptions Storage { get; }
+
+    /// <summary>s3://, az://, gs:// and Azure https blob URIs, with the configured strategy.</summary>
+    public ObjectStoreProvider ObjectStores { get; }
+
+    /// <summary>How every verb opens slides: object stores, http(s), local files; one bounded cache.</summary>
+    public SlideOptions Slides { get; }
+
+    public static HostContext FromEnvironment() => FromVariables(Environment.GetEnvironmentVariable);
+
+    /// <summary>As <see cref="FromEnvironment"/>, from any lookup (tests pass a dictionary's).</summary>
+    public static HostContext FromVariables(Func<string, string?> get)
+    {
+        string? Value(string name) => get(name) is { Length: > 0 } v ? v : null;
+        StorageStrategy strategy;
+        try
+        {
+            strategy = Value("HISTOSCALE_STORAGE_STRATEGY") is { } spec ? StorageStrategy.Parse(spec) : StorageStrategy.Default;
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or OverflowException)
+        {
+            throw new InputException($"HISTOSCALE_STORAGE_STRATEGY: {ex.Message}");
+        }
+        var storage = new StorageOptions
+        {
+            Strategy = strategy,
+            S3ServiceUrl = Value("AWS_ENDPOINT_URL_S3") ?? Value("AWS_ENDPOINT_URL"),
+            S3Region = Value("AWS_REGION"),
+            AzureConnectionString = Value("AZURE_STORAGE_CONNECTION_STRING"),
+            AzureAccount = Value("AZURE_STORAGE_ACCOUNT"),
+            GcsEmulatorHost = Value("STORAGE_EMULATOR_HOST"),
+        };
+        var cacheBytes = TileCache.DefaultCapacityBytes;
+        if (Value("HISTOSCALE_CACHE_MB") is { } mb)
+        {
+            cacheBytes = long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new InputException($"HISTOSCALE_CACHE_MB '{mb}': expected a whole number of MiB, 0 or more");
+        }
+        return new HostContext(storage, cacheBytes);
+    }
+}
