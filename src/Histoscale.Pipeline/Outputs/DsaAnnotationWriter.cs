@@ -3,11 +3,13 @@ using System.Text.Json;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>
-/// Writes a Digital Slide Archive (HistomicsUI) annotation document: <c>name</c>, <c>description</c> and
-/// <c>elements</c> — a closed <c>polyline</c> per class region (points [x, y, 0] in level-0 pixels, holes in
-/// <c>holes</c>, grouped and labelled by class) and a <c>griddata</c> element with
-/// <c>interpretation: "heatmap"</c> per mapped class (row-major values, origin, dx, dy, gridWidth). Grids larger
-/// than <see cref="MaxGridValues"/> are averaged down by whole factors so the document stays importable.
+/// Writes a Digital Slide Archive (HistomicsUI) annotation document: <c>name</c>, <c>description</c>,
+/// <c>attributes.heatmap</c> (the <see cref="HeatmapRegistration"/> of the heatmap TIFF) and <c>elements</c> — a
+/// closed <c>polyline</c> per class region (points [x, y, 0] in level-0 pixels, holes in <c>holes</c>, grouped and
+/// labelled by class) and a <c>griddata</c> element with <c>interpretation: "heatmap"</c> per mapped class
+/// (row-major values, origin, dx, dy, gridWidth). HistomicsUI draws value i at origin + (i mod gridWidth)·dx,
+/// so a value, the mean of a dx × dy cell whose corners lie on the registration's grid, sits at its cell's centre.
+/// Grids larger than <see cref="MaxGridValues"/> are averaged down by whole factors so the document stays importable.
 /// </summary>
 public static class DsaAnnotationWriter
 {
@@ -15,13 +17,19 @@ public static class DsaAnnotationWriter
     public const int MaxGridElements = 16;
 
     public static void Write(string path, string name, string description, IReadOnlyList<ClassRegion> regions,
-        float[] values, byte[] foreground, int width, int height, int channels, ClassPalette palette, double cellLevel0) =>
+        float[] values, byte[] foreground, int width, int height, int channels, ClassPalette palette, double cellLevel0,
+        HeatmapRegistration registration) =>
         AtomicFile.Write(path, stream =>
         {
             using var json = new Utf8JsonWriter(stream);
             json.WriteStartObject();
             json.WriteString("name", name);
             json.WriteString("description", description);
+            // Element schemas are closed; the annotation's attributes are free-form and carry the heatmap's placement.
+            json.WriteStartObject("attributes");
+            json.WritePropertyName("heatmap");
+            registration.WriteTo(json);
+            json.WriteEndObject();
             json.WriteStartArray("elements");
             foreach (var region in regions)
             {
@@ -61,6 +69,7 @@ public static class DsaAnnotationWriter
             }
             var gw = DivUp(width, factor);
             var gh = DivUp(height, factor);
+            var step = Math.Round(cellLevel0 * factor, 4);
             var written = 0;
             for (var c = 0; c < channels && written < MaxGridElements; c++)
             {
@@ -78,12 +87,12 @@ public static class DsaAnnotationWriter
                 json.WriteString("value", palette.Names[c]);
                 json.WriteEndObject();
                 json.WriteStartArray("origin");
-                json.WriteNumberValue(0);
-                json.WriteNumberValue(0);
+                json.WriteNumberValue(Math.Round(registration.Origin[0] + (step / 2), 4));
+                json.WriteNumberValue(Math.Round(registration.Origin[1] + (step / 2), 4));
                 json.WriteNumberValue(0);
                 json.WriteEndArray();
-                json.WriteNumber("dx", Math.Round(cellLevel0 * factor, 4));
-                json.WriteNumber("dy", Math.Round(cellLevel0 * factor, 4));
+                json.WriteNumber("dx", step);
+                json.WriteNumber("dy", step);
                 json.WriteNumber("gridWidth", gw);
                 json.WriteString("minColor", $"rgba({r},{g},{b},0)");
                 json.WriteString("maxColor", $"rgba({r},{g},{b},1)");

@@ -7,17 +7,24 @@ namespace Histoscale.Pipeline.Outputs;
 /// <summary>
 /// Writes the heatmap as a pyramidal tiled TIFF (RGBA, deflate, 256-px tiles; each further page halves the
 /// previous, area-averaged with alpha weighting, until it fits one tile). Resolution tags give the µm per heatmap
-/// pixel, so viewers that honour them (QuPath, libvips-based tools) overlay it on the slide; the legend is JSON
-/// in the ImageDescription.
+/// pixel in each axis, so viewers that honour them (QuPath, libvips-based tools) overlay it on the slide; the
+/// legend and the <see cref="HeatmapRegistration"/> are JSON in the ImageDescription.
 /// </summary>
 public static class HeatmapTiffWriter
 {
     public const int TileSize = 256;
 
-    public static void Write(string path, byte[] rgba, int width, int height, double? micronsPerPixel, HeatmapLegend legend)
+    /// <summary>Writes <paramref name="rgba"/>, <see cref="HeatmapRegistration.Width"/> × <see cref="HeatmapRegistration.Height"/> pixels.</summary>
+    public static void Write(string path, byte[] rgba, HeatmapRegistration registration, HeatmapLegend legend)
     {
-        var description = Description(legend, micronsPerPixel);
-        double? ppcm = micronsPerPixel is { } m && m > 0 ? 10000.0 / m : null;
+        var (width, height) = (registration.Width, registration.Height);
+        if (rgba.LongLength != (long)width * height * 4)
+        {
+            throw new ArgumentException($"{rgba.LongLength} bytes are not a {width}×{height} RGBA heatmap", nameof(rgba));
+        }
+        var description = Description(legend, registration);
+        double? ppcmX = registration.MppX is { } mx && mx > 0 ? 10000.0 / mx : null;
+        double? ppcmY = registration.MppY is { } my && my > 0 ? 10000.0 / my : null;
         AtomicFile.Write(path, stream =>
         {
             // Tiles of a row are compressed on every core and written in order, so the file is the same bytes either way.
@@ -38,8 +45,8 @@ public static class HeatmapTiffWriter
                     NewSubfileType = level == 0 ? 0 : 1,
                     Description = level == 0 ? description : null,
                     Software = level == 0 ? "histoscale" : null,
-                    PixelsPerCmX = ppcm / (1 << level),
-                    PixelsPerCmY = ppcm / (1 << level),
+                    PixelsPerCmX = ppcmX / (1 << level),
+                    PixelsPerCmY = ppcmY / (1 << level),
                 });
                 for (var row = 0; row < page.TilesDown; row++)
                 {
@@ -56,9 +63,13 @@ public static class HeatmapTiffWriter
         });
     }
 
-    /// <summary>The legend as JSON for the ImageDescription, written field by field (the format readers rely on).</summary>
-    private static string Description(HeatmapLegend legend, double? micronsPerPixel)
+    /// <summary>
+    /// The legend and the registration as JSON for the ImageDescription, written field by field (the format readers
+    /// rely on); micronsPerPixel, the mean of the two axes, predates the registration and stays for older readers.
+    /// </summary>
+    private static string Description(HeatmapLegend legend, HeatmapRegistration registration)
     {
+        var micronsPerPixel = (registration.MppX + registration.MppY) / 2;
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer))
         {
@@ -87,6 +98,8 @@ public static class HeatmapTiffWriter
             {
                 json.WriteNull("micronsPerPixel");
             }
+            json.WritePropertyName("registration");
+            registration.WriteTo(json);
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);

@@ -9,7 +9,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// <summary>
 /// <c>run.json</c>: the model (name, version, file, input/output, Histoscale parameters), the run's parameters,
 /// versions, and per slide: status, tiles, seconds, tiles/s, MP/s, level and µm/px used, per-stage seconds
-/// (summed over threads) and the files written; plus totals. Rewritten atomically after every slide.
+/// (summed over threads), the files written and the heatmap's registration record; plus totals. Rewritten atomically after every slide.
 /// </summary>
 internal sealed class RunReport(string path, ModelDescription model, RunOptions options, string settings, int tileSize)
 {

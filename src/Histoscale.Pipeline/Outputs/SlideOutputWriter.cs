@@ -22,6 +22,9 @@ public sealed record SlideOutputPaths(string Directory, string Name)
     public string Annotation => Path.Combine(Directory, Name + ".annotation.json");
 }
 
+/// <summary>What <see cref="SlideOutputWriter.Write"/> wrote: the files, and where the heatmap lies on the slide (null without one).</summary>
+public sealed record SlideOutputs(IReadOnlyList<string> Files, HeatmapRegistration? Heatmap);
+
 /// <summary>
 /// Turns a slide's complete checkpoint into its outputs, in one sequential pass over the results file (so the
 /// outputs depend only on the results, never on how batches were scheduled or resumed): the tile table (and
@@ -30,8 +33,12 @@ public sealed record SlideOutputPaths(string Directory, string Name)
 /// </summary>
 public static class SlideOutputWriter
 {
-    public static IReadOnlyList<string> Write(SlideOutputPaths paths, TilePlan plan, ModelIo io, TissueMask? tissue, string resultsPath,
-        double threshold, double? slideMpp, string modelLabel)
+    /// <summary>
+    /// Writes the outputs; <paramref name="slideMppX"/> and <paramref name="slideMppY"/> are the slide's µm per level-0
+    /// pixel (null when it gives none), for the heatmap's resolution tags.
+    /// </summary>
+    public static SlideOutputs Write(SlideOutputPaths paths, TilePlan plan, ModelIo io, TissueMask? tissue, string resultsPath,
+        double threshold, double? slideMppX, double? slideMppY, string modelLabel)
     {
         var written = new List<string>();
         var map = io.Kind == OutputKind.Embedding ? null : new ScoreMap(plan, io);
@@ -78,7 +85,7 @@ public static class SlideOutputWriter
         written.Insert(0, paths.Tiles);
         if (map is null)
         {
-            return written;
+            return new SlideOutputs(written, null);
         }
 
         var (values, foreground) = map.Finish(tissue);
@@ -88,19 +95,20 @@ public static class SlideOutputWriter
         // Blocks of k×k pixels per cell (≈16 level-0 px each) give viewers a heatmap with a real pyramid and crisp
         // cell edges, instead of a few dozen pixels stretched by interpolation.
         var k = (int)Math.Clamp(Math.Floor(map.CellLevel0 / 16), 1, Math.Max(1, MaxHeatmapSide / Math.Max(map.Width, map.Height)));
+        // The last column and row of cells reach past the slide's edge; the heatmap keeps only the pixels that overlap
+        // the slide, so its extent is the slide's (within a pixel) and viewers that stretch it over the slide's bounds
+        // place it right.
+        var registration = HeatmapRegistration.Cover(plan.SlideWidth, plan.SlideHeight, map.CellLevel0 / k, map.Width * k, map.Height * k, slideMppX, slideMppY);
         // The heatmap file and the vector outputs only read the finished map: write them side by side.
         var heatmap = Task.Run(() =>
-        {
-            var heat = k == 1 ? rgba : Enlarge(rgba, map.Width, map.Height, k);
-            HeatmapTiffWriter.Write(paths.Heatmap, heat, map.Width * k, map.Height * k, slideMpp is { } m ? m * map.CellLevel0 / k : null, legend);
-        });
+            HeatmapTiffWriter.Write(paths.Heatmap, Paint(rgba, map.Width, k, registration.Width, registration.Height), registration, legend));
         try
         {
             var regions = ClassRegions.Build(values, foreground, map.Width, map.Height, map.Channels, palette, threshold, map.CellLevel0, plan.SlideWidth, plan.SlideHeight);
             GeoJsonWriter.Write(paths.GeoJson, regions);
             DsaAnnotationWriter.Write(paths.Annotation, $"{paths.Name} — {modelLabel}",
                 $"Histoscale: {modelLabel}; regions where a class ≥ {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)}; heatmap cell {map.CellLevel0:0.##} px",
-                regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0);
+                regions, values, foreground, map.Width, map.Height, map.Channels, palette, map.CellLevel0, registration);
         }
         finally
         {
@@ -108,7 +116,7 @@ public static class SlideOutputWriter
             heatmap.GetAwaiter().GetResult();
         }
         written.AddRange([paths.Heatmap, paths.GeoJson, paths.Annotation]);
-        return written;
+        return new SlideOutputs(written, registration);
     }
 
     /// <summary>Output values per block of tile-table rows: big enough to split across cores, small next to the checkpoint.</summary>
@@ -117,24 +125,31 @@ public static class SlideOutputWriter
     /// <summary>Longest heatmap side the block enlargement may reach.</summary>
     public const int MaxHeatmapSide = 16384;
 
-    private static byte[] Enlarge(byte[] rgba, int width, int height, int k)
+    /// <summary>
+    /// The heatmap's pixels: each map cell (<paramref name="mapWidth"/> per row) as a k×k block, cut at
+    /// <paramref name="width"/> × <paramref name="height"/> pixels (at most the map's k·size; the map itself when equal).
+    /// </summary>
+    private static byte[] Paint(byte[] rgba, int mapWidth, int k, int width, int height)
     {
-        var w = width * k;
-        var result = new byte[(long)w * height * k * 4];
+        if (k == 1 && width == mapWidth && (long)width * height * 4 == rgba.LongLength)
+        {
+            return rgba;
+        }
+        var stride = width * 4;
+        var result = new byte[(long)stride * height];
         for (var y = 0; y < height; y++)
         {
-            var row = result.AsSpan(y * k * w * 4, w * 4);
+            var row = result.AsSpan(y * stride, stride);
+            if (y % k != 0)
+            {
+                // Rows within a block repeat its first.
+                result.AsSpan((y - 1) * stride, stride).CopyTo(row);
+                continue;
+            }
+            var cells = rgba.AsSpan(y / k * mapWidth * 4, mapWidth * 4);
             for (var x = 0; x < width; x++)
             {
-                var pixel = rgba.AsSpan(((y * width) + x) * 4, 4);
-                for (var i = 0; i < k; i++)
-                {
-                    pixel.CopyTo(row[(((x * k) + i) * 4)..]);
-                }
-            }
-            for (var r = 1; r < k; r++)
-            {
-                row.CopyTo(result.AsSpan(((y * k) + r) * w * 4, w * 4));
+                cells.Slice(x / k * 4, 4).CopyTo(row[(x * 4)..]);
             }
         }
         return result;

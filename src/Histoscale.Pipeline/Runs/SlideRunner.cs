@@ -70,7 +70,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         progress(SlidePhase.Writing, plan.Tiles.Count, plan.Tiles.Count, plan.Tiles.Count - resumed);
         t0 = Stopwatch.GetTimestamp();
         var modelLabel = $"{model.Name} v{model.Version}";
-        var outputs = SlideOutputWriter.Write(paths, plan, io, tissue, resultsPath, options.Threshold, TilePlanner.SlideMpp(slide), modelLabel);
+        var outputs = SlideOutputWriter.Write(paths, plan, io, tissue, resultsPath, options.Threshold, slide.MppX, slide.MppY, modelLabel);
         timings.AddOutputs(Stopwatch.GetTimestamp() - t0);
 
         var seconds = clock.Elapsed.TotalSeconds;
@@ -92,7 +92,8 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Resampled = plan.Resampled,
             AlignedWithSlideTiles = plan.AlignedWithSlideTiles,
             Stages = timings.Seconds(),
-            Outputs = [.. outputs.Select(Path.GetFileName).OfType<string>()],
+            Outputs = [.. outputs.Files.Select(Path.GetFileName).OfType<string>()],
+            Heatmap = outputs.Heatmap,
             Notes = plan.Notes,
         };
         (state with { Status = "complete", Summary = summary }).Save(statePath);

@@ -1,3 +1,5 @@
+using Histoscale.Pipeline.Outputs;
+
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>Outcome of one slide in a run (also what run.json and <c>--json</c> report).</summary>
@@ -49,6 +51,9 @@ public sealed record SlideSummary
     public IReadOnlyDictionary<string, double>? Stages { get; init; }
 
     public IReadOnlyList<string>? Outputs { get; init; }
+
+    /// <summary>Where the heatmap lies on the slide (also in its ImageDescription); null without a heatmap.</summary>
+    public HeatmapRegistration? Heatmap { get; init; }
 
     public IReadOnlyList<string>? Notes { get; init; }
 }

@@ -13,10 +13,13 @@ internal static class TestData
     private static readonly string Root = Path.Combine(Path.GetTempPath(), "histoscale-pipeline-tests", "shared-" + Environment.ProcessId);
     private static readonly Lock Gate = new();
 
-    /// <summary>A 1500×1100 Aperio-style slide (0.499 µm/px, 240-px JPEG tiles, 4× levels) with tissue and glass.</summary>
-    public static string Slide(int seed = 1, int width = 1500, int height = 1100, SynthLayout layout = SynthLayout.Svs) =>
-        Make($"slide-{seed}-{width}x{height}-{layout}.{(layout == SynthLayout.Svs ? "svs" : "tif")}", path =>
-            SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, Seed = seed, Layout = layout, MaxDegreeOfParallelism = 2 }));
+    /// <summary>
+    /// A 1500×1100 Aperio-style slide (0.499 µm/px, 240-px JPEG tiles, 4× levels) with tissue and glass; other
+    /// layouts have 2× levels, and <paramref name="mpp"/> overrides the layout's µm/px.
+    /// </summary>
+    public static string Slide(int seed = 1, int width = 1500, int height = 1100, SynthLayout layout = SynthLayout.Svs, double? mpp = null) =>
+        Make($"slide-{seed}-{width}x{height}-{layout}{(mpp is { } m ? "-" + m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}.{(layout == SynthLayout.Svs ? "svs" : "tif")}", path =>
+            SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, Seed = seed, Layout = layout, MicronsPerPixel = mpp, MaxDegreeOfParallelism = 2 }));
 
     public static string Model(BuiltModel model) => Make("models/" + model.Name, path =>
         ModelRepositoryWriter.Write(Path.GetDirectoryName(path)!, model));
