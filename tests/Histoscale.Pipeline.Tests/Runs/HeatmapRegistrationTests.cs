@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using Histoscale.Inference.Onnx;
+using Histoscale.Synthesis.Models;
 using Histoscale.Pipeline.Tests.Support;
-using Histoscale.Slides.Synthesis;
+using Histoscale.Synthesis;
 using Histoscale.Slides.Tests.Support;
 
 namespace Histoscale.Pipeline.Tests.Runs;
