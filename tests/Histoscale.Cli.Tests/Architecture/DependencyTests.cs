@@ -1,0 +1,61 @@
+using System.Reflection;
+
+namespace Histoscale.Cli.Tests.Architecture;
+
+/// <summary>
+/// The assemblies' dependencies go one way, as docs/architecture.md draws them: a change to the server never
+/// rebuilds the reader, the pipeline never carries ONNX Runtime or gRPC, and the core inference types carry nothing
+/// native. Read from the compiled assemblies' references, so a stray ProjectReference or package fails here.
+/// </summary>
+public sealed class DependencyTests
+{
+    /// <summary>Which Histoscale assemblies each may reference (the CLI, the host, may reference all).</summary>
+    private static readonly Dictionary<string, string[]> Allowed = new()
+    {
+        ["Histoscale.Slides"] = [],
+        ["Histoscale.Slides.Writing"] = ["Histoscale.Slides"],
+        ["Histoscale.Storage"] = ["Histoscale.Slides"],
+        ["Histoscale.Inference"] = [],
+        ["Histoscale.Inference.OnnxRuntime"] = ["Histoscale.Inference"],
+        ["Histoscale.KServe"] = ["Histoscale.Inference"],
+        ["Histoscale.Pipeline"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
+        ["Histoscale.Quantization"] = ["Histoscale.Slides", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.Pipeline"],
+        ["Histoscale.Synthesis"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
+        ["Histoscale.Server"] = ["Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
+        ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
+    };
+
+    /// <summary>Third-party assemblies that would mean a library grew a dependency it must not have.</summary>
+    private static readonly Dictionary<string, string[]> Forbidden = new()
+    {
+        ["Histoscale.Slides"] = ["AWSSDK", "Azure.", "Google.", "Microsoft.ML.OnnxRuntime", "Grpc"],
+        ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
+        ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
+    };
+
+    public static TheoryData<string> Libraries() => [.. Allowed.Keys];
+
+    [Theory]
+    [MemberData(nameof(Libraries))]
+    public void A_library_references_only_the_assemblies_below_it(string name)
+    {
+        var references = Assembly.Load(name).GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        var ours = references.Where(r => r.StartsWith("Histoscale.", StringComparison.Ordinal)).ToList();
+        var stray = ours.Except(Allowed[name]).ToList();
+        Assert.True(stray.Count == 0, $"{name} references {string.Join(", ", stray)}; allowed: {string.Join(", ", Allowed[name])}");
+        foreach (var prefix in Forbidden.GetValueOrDefault(name, []))
+        {
+            Assert.DoesNotContain(references, r => r.StartsWith(prefix, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public void Every_product_assembly_is_covered()
+    {
+        var shipped = Directory.GetFiles(AppContext.BaseDirectory, "Histoscale.*.dll")
+            .Select(Path.GetFileNameWithoutExtension)
+            .Where(n => !n!.EndsWith(".Tests", StringComparison.Ordinal) && n != "Histoscale.Cli")
+            .ToList();
+        Assert.All(shipped, n => Assert.True(Allowed.ContainsKey(n!), $"{n} has no entry in the dependency rules (add it, and to docs/architecture.md)"));
+    }
+}
