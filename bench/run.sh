@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
-# End-to-end benchmarks with their peers/limits measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|all]   (default: all)
-# Needs: a Release build, /usr/bin/python3 with the peer packages (see ../shared/README.md), ../shared next to the repo.
+# End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|ab REV|all]   (default: all)
+# Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
+# Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
+# /usr/bin/python3), ../shared next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
+mkdir -p bench/results
+results=bench/results/$(date +%F)-$what.txt
+exec > >(tee "$results") 2>&1
+echo "bench/run.sh $* at $(date -u +%FT%TZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (+ uncommitted changes)')"
 shared=${HISTOSCALE_SHARED:-$(cd .. && pwd)/shared}
 data=${HISTOSCALE_BENCH_DATA:-/tmp/histoscale-bench}
 mkdir -p "$data"
 dotnet build -c Release src/Histoscale.Cli -v q -nologo >/dev/null
 H=src/Histoscale.Cli/bin/Release/net10.0/histoscale
-py=/usr/bin/python3
+py=
+for c in $(type -ap python3) /usr/bin/python3; do "$c" -c 'import openslide' 2>/dev/null && { py=$c; break; }; done
+[ -n "$py" ] || { echo "no python3 with openslide (apt-get install python3-openslide ...): the peers cannot run" >&2; exit 1; }
 say() { echo; echo "### $*"; echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
 run() { echo "\$ $*"; "$@"; }
 
@@ -20,7 +28,7 @@ mid=$data/synth-20000x16000.svs
 [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 
 if [[ $what == reader || $what == all ]]; then
-  say "reader: bench read vs raw libjpeg-turbo limit vs OpenSlide, 2 threads then 1"
+  say "reader: bench read vs Pillow + libjpeg-turbo per-tile decode (peer) vs OpenSlide, 2 threads then 1"
   for t in 2 1; do
     run $py "$shared/bench/jpeg_limit.py" "$big" $t
     run $H bench read "$big" --threads $t
@@ -78,4 +86,37 @@ if [[ $what == int8 || $what == all ]]; then
   run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$data/qrepo/resnet18_int8.onnx" "${norm[@]}" --batch 32 --out "$data/out-resnet18-int8" --json
   run $H bench infer --model "$data/qrepo/resnet18_int8.onnx" --batch 32 --seconds 15 "${cfg[@]}"
   run $py "$shared/bench/torch_pipeline.py" "$mid" resnet18 512 32
+fi
+
+if [[ $what == ab ]]; then
+  # Before/after: the same measurements with the build of REV (default: the parent of the first commit of issue 10)
+  # and with this tree, interleaved so both see the same machine state. Each pair is old then new, three rounds.
+  rev=${2:-f428ff0}
+  old=$data/ab-$rev
+  if [ ! -x "$old/src/Histoscale.Cli/bin/Release/net10.0/histoscale" ]; then
+    rm -rf "$old"; git worktree add -f --detach "$old" "$rev" >/dev/null
+    dotnet build -c Release "$old/src/Histoscale.Cli" -v q -nologo >/dev/null
+  fi
+  O=$old/src/Histoscale.Cli/bin/Release/net10.0/histoscale
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  cfg=(--instances "$(nproc)" --threads 1)
+  rm -rf "$data/ab-repo"; $H sample-model mean_intensity --repository "$data/ab-repo" --tile-size 240 --sample-stride 16 >/dev/null
+  for round in 1 2 3; do
+    for side in old new; do
+      B=$([ $side == old ] && echo "$O" || echo "$H")
+      say "A/B round $round, $side ($([ $side == old ] && echo "$rev" || git rev-parse --short HEAD))"
+      run "$B" bench read "$big" --threads 2
+      rm -rf "$data/ab-trivial-$side" "$data/ab-mobilenet-$side"
+      run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$big" --model "$data/ab-repo/mean_intensity" --mpp 0.499 --no-tissue --batch 64 --out "$data/ab-trivial-$side" --json
+      run "$B" bench infer --model "$shared/models/mobilenet_v3_large.onnx" --batch 32 --seconds 10 "${cfg[@]}"
+      run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$mid" --model "$shared/models/mobilenet_v3_large.onnx" "${norm[@]}" --batch 32 --out "$data/ab-mobilenet-$side" --json
+    done
+    # Outputs: the tile tables must be byte-identical between the two builds (the heatmap TIFF changed by design
+    # in issue 17: it now ends at the slide's edge).
+    for t in trivial mobilenet; do
+      for f in "$data/ab-$t-old"/*.tiles.csv; do
+        cmp "$f" "$data/ab-$t-new/$(basename "$f")" && echo "identical: $t $(basename "$f")"
+      done
+    done
+  done
 fi

@@ -50,7 +50,7 @@ public sealed class OpenSlideOracleTests
             $"{last},0,0,{lw},{lh}",
         ];
         var outDir = Directory.CreateDirectory(dir.File("oracle-" + Path.GetFileName(slidePath))).FullName;
-        Tools.MustRun("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Oracle", "openslide_oracle.py"), slidePath, outDir, .. regions]);
+        Tools.MustRun(Tools.Python, [Path.Combine(AppContext.BaseDirectory, "Oracle", "openslide_oracle.py"), slidePath, outDir, .. regions]);
         var view = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "view.json"))).RootElement;
 
         var levels = view.GetProperty("levels").EnumerateArray().ToList();

@@ -5,11 +5,34 @@ namespace Histoscale.Slides.Tests.Support;
 /// <summary>External oracles (OpenSlide's Python binding, libvips' CLI) that .ci/run installs from Debian packages.</summary>
 public static class Tools
 {
-    private static readonly Lazy<bool> OpenSlideAvailable = new(() => Run("/usr/bin/python3", ["-c", "import openslide"], out _) == 0);
+    /// <summary>
+    /// The first Python on PATH (then Debian's /usr/bin/python3) that can import OpenSlide's binding: a developer's
+    /// pyenv or venv python may lack it while the distribution's has it, or the other way round.
+    /// </summary>
+    private static readonly Lazy<string?> OpenSlidePython = new(() =>
+        Candidates().FirstOrDefault(p => Run(p, ["-c", "import openslide"], out _) == 0));
+
+    private static readonly Lazy<bool> OpenSlideAvailable = new(() => OpenSlidePython.Value is not null);
     private static readonly Lazy<bool> VipsAvailable = new(() => Run("vips", ["--version"], out _) == 0);
 
     public static void RequireOpenSlide() =>
-        Skip.IfNot(OpenSlideAvailable.Value, "oracle comparison skipped: python3-openslide is not installed (.ci/run installs it)");
+        Skip.IfNot(OpenSlideAvailable.Value, "oracle comparison skipped: no python3 with OpenSlide's binding (python3-openslide; .ci/run installs it)");
+
+    /// <summary>The interpreter that has OpenSlide (after <see cref="RequireOpenSlide"/>).</summary>
+    public static string Python => OpenSlidePython.Value ?? throw new InvalidOperationException("no python3 with openslide; call RequireOpenSlide first");
+
+    private static IEnumerable<string> Candidates()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, "python3");
+            if (File.Exists(candidate))
+            {
+                yield return candidate;
+            }
+        }
+        yield return "/usr/bin/python3";
+    }
 
     public static void RequireVips() =>
         Skip.IfNot(VipsAvailable.Value, "oracle comparison skipped: libvips-tools (vips) is not installed (.ci/run installs it)");
