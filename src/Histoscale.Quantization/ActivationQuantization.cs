@@ -5,7 +5,7 @@ namespace Histoscale.Quantization;
 /// so 0 is exact (padding, Relu); a range starting at 0 gets zero point 0, which makes the quantizer clip negatives
 /// and so stand in for a following Relu.
 /// </summary>
-public readonly record struct ActivationQuantization(float Scale, byte ZeroPoint)
+internal readonly record struct ActivationQuantization(float Scale, byte ZeroPoint)
 {
     public static ActivationQuantization FromRange(float min, float max)
     {

@@ -9,7 +9,7 @@ namespace Histoscale.Quantization;
 /// Runs the FP32 model with the activations to be quantized exposed as extra graph outputs, through the project's
 /// ONNX Runtime backend, and folds every batch into one <see cref="RangeHistogram"/> per activation.
 /// </summary>
-public sealed class Calibrator : IAsyncDisposable
+internal sealed class Calibrator : IAsyncDisposable
 {
     private readonly OnnxRuntimeBackend _backend;
     private readonly string _directory;

@@ -61,7 +61,7 @@ public sealed class ModelQuantizer : IAsyncDisposable
         _calibrator.RunAsync(batch, observe: false, cancellationToken);
 
     /// <summary>The uint8 parameters calibration arrived at, per activation tensor.</summary>
-    public Dictionary<string, ActivationQuantization> Parameters()
+    internal Dictionary<string, ActivationQuantization> Parameters()
     {
         var result = new Dictionary<string, ActivationQuantization>();
         foreach (var (tensor, histogram) in _calibrator.Histograms)

@@ -8,7 +8,7 @@ namespace Histoscale.Quantization;
 /// Reads and writes whole ONNX models. Initializers kept in external data files are read into the model at load
 /// time, so a rewritten model is always one self-contained file.
 /// </summary>
-public static class OnnxModelFile
+internal static class OnnxModelFile
 {
     public static ModelProto Load(string path)
     {

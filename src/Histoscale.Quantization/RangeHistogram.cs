@@ -18,7 +18,7 @@ public enum CalibrationMethod
 /// histogram (memory does not grow with the number of tiles). The histogram spans [-limit, limit); when a value
 /// falls outside, the limit doubles and adjacent bins merge, so earlier counts are kept, at half the resolution.
 /// </summary>
-public sealed class RangeHistogram
+internal sealed class RangeHistogram
 {
     private const int Bins = 4096; // divisible by 4, see Double()
     private readonly long[] _counts = new long[Bins];

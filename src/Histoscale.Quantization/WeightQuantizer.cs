@@ -1,14 +1,14 @@
 namespace Histoscale.Quantization;
 
 /// <summary>A weight quantized symmetrically per output channel: w ≈ Values × Scales[channel] (zero point 0).</summary>
-public sealed record QuantizedWeight(sbyte[] Values, float[] Scales, int Axis);
+internal sealed record QuantizedWeight(sbyte[] Values, float[] Scales, int Axis);
 
 /// <summary>
 /// Per-output-channel symmetric int8 weight quantization (ONNX Runtime's u8 activation × s8 weight kernels want
 /// zero point 0). Per-channel scales matter: channel magnitudes in one conv often differ by 100×, so one scale
 /// for the whole tensor would leave small channels with a few levels.
 /// </summary>
-public static class WeightQuantizer
+internal static class WeightQuantizer
 {
     /// <summary>
     /// Quantizes <paramref name="weights"/> of shape <paramref name="dims"/> with one scale per index of

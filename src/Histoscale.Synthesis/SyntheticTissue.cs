@@ -8,7 +8,7 @@ namespace Histoscale.Synthesis;
 /// dark round lymphocytes, denser purple clusters). Any region renders independently and deterministically
 /// from the seed, so a slide is generated tile by tile, in parallel, and tests can recompute exact pixels.
 /// </summary>
-public sealed class SyntheticTissue
+internal sealed class SyntheticTissue
 {
     private const int Grid = 16;        // slowly varying fields are evaluated every 16 px and interpolated
     private const int Margin = 32;      // nuclei centred this far outside a region can still reach into it

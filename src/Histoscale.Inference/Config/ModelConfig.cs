@@ -41,7 +41,7 @@ public sealed class ModelConfig
     public Dictionary<string, string> Parameters { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Fields not modelled here (optimization, model_warmup, ...), written back verbatim.</summary>
-    public List<PbtxtField> OtherFields { get; } = [];
+    internal List<PbtxtField> OtherFields { get; } = [];
 
     /// <summary>The file name of the model inside a version directory.</summary>
     public string ModelFileName => DefaultModelFilename.Length > 0 ? DefaultModelFilename : "model.onnx";
@@ -92,7 +92,7 @@ public sealed class ModelTensorConfig
     /// <summary><c>label_filename</c> (outputs only).</summary>
     public string LabelFilename { get; set; } = "";
 
-    public List<PbtxtField> OtherFields { get; } = [];
+    internal List<PbtxtField> OtherFields { get; } = [];
 }
 
 /// <summary><c>dynamic_batching</c>.</summary>
@@ -106,7 +106,7 @@ public sealed class DynamicBatchingConfig
 
     public QueuePolicyConfig? DefaultQueuePolicy { get; set; }
 
-    public List<PbtxtField> OtherFields { get; } = [];
+    internal List<PbtxtField> OtherFields { get; } = [];
 }
 
 /// <summary><c>default_queue_policy</c>.</summary>
@@ -143,7 +143,7 @@ public sealed class InstanceGroupConfig
     /// <summary><c>gpus</c>: device ids for KIND_GPU.</summary>
     public List<int> Gpus { get; } = [];
 
-    public List<PbtxtField> OtherFields { get; } = [];
+    internal List<PbtxtField> OtherFields { get; } = [];
 }
 
 public enum VersionPolicyKind

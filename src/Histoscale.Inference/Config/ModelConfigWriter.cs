@@ -14,7 +14,7 @@ public static class ModelConfigWriter
 
     public static void WriteFile(ModelConfig config, string path) => File.WriteAllText(path, Write(config));
 
-    public static PbtxtMessage ToPbtxt(ModelConfig config)
+    internal static PbtxtMessage ToPbtxt(ModelConfig config)
     {
         var m = new PbtxtMessage();
         if (config.Name.Length > 0)

@@ -8,7 +8,7 @@ namespace Histoscale.Inference.Config;
 /// list syntax <c>field: [a, b]</c> and <c>field [{...}, {...}]</c>, optional <c>,</c>/<c>;</c> separators, single- or
 /// double-quoted strings with C escapes and adjacent-string concatenation. Errors carry the file and line.
 /// </summary>
-public sealed class PbtxtParser
+internal sealed class PbtxtParser
 {
     private readonly string _text;
     private readonly string _file;

@@ -5,7 +5,7 @@ namespace Histoscale.Inference.Config;
 /// element (the list syntax <c>dims: [1, 2]</c> is expanded), exactly as protobuf's text format defines them.
 /// Keeping a generic tree lets <see cref="ModelConfig"/> carry fields it does not model and write them back unchanged.
 /// </summary>
-public sealed class PbtxtMessage
+internal sealed class PbtxtMessage
 {
     public List<PbtxtField> Fields { get; } = [];
 
@@ -19,12 +19,12 @@ public sealed class PbtxtMessage
 }
 
 /// <summary>One field occurrence; <see cref="Line"/> is 1-based in the source text (0 when built in code).</summary>
-public sealed record PbtxtField(string Name, PbtxtValue Value, int Line);
+internal sealed record PbtxtField(string Name, PbtxtValue Value, int Line);
 
 /// <summary>A field's value: a scalar token or a nested message.</summary>
-public abstract record PbtxtValue;
+internal abstract record PbtxtValue;
 
-public enum PbtxtScalarKind
+internal enum PbtxtScalarKind
 {
     /// <summary>A quoted string; <see cref="PbtxtScalar.Text"/> holds the unescaped contents.</summary>
     String,
@@ -36,7 +36,7 @@ public enum PbtxtScalarKind
     Identifier,
 }
 
-public sealed record PbtxtScalar(PbtxtScalarKind Kind, string Text) : PbtxtValue
+internal sealed record PbtxtScalar(PbtxtScalarKind Kind, string Text) : PbtxtValue
 {
     public static PbtxtScalar Str(string s) => new(PbtxtScalarKind.String, s);
 
@@ -47,4 +47,4 @@ public sealed record PbtxtScalar(PbtxtScalarKind Kind, string Text) : PbtxtValue
     public static PbtxtScalar Bool(bool b) => new(PbtxtScalarKind.Identifier, b ? "true" : "false");
 }
 
-public sealed record PbtxtMessageValue(PbtxtMessage Message) : PbtxtValue;
+internal sealed record PbtxtMessageValue(PbtxtMessage Message) : PbtxtValue;

@@ -6,7 +6,7 @@ namespace Histoscale.Inference.Config;
 /// Writes a <see cref="PbtxtMessage"/> as protobuf text in Triton's house style: two-space indent, repeated scalars
 /// as <c>dims: [ 3, 224, 224 ]</c>, repeated messages as <c>input [ { ... }, { ... } ]</c>.
 /// </summary>
-public static class PbtxtWriter
+internal static class PbtxtWriter
 {
     /// <param name="repeatedFields">Field names written in list syntax even with one element (Triton writes <c>dims: [ 1 ]</c>).</param>
     public static string Write(PbtxtMessage message, IReadOnlySet<string>? repeatedFields = null)

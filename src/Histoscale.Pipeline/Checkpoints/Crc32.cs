@@ -1,7 +1,7 @@
 namespace Histoscale.Pipeline.Checkpoints;
 
 /// <summary>CRC-32 (IEEE 802.3, reflected 0xEDB88320), as zlib computes it; guards checkpoint records against torn writes.</summary>
-public static class Crc32
+internal static class Crc32
 {
     private static readonly uint[] Table = BuildTable();
 

@@ -14,7 +14,7 @@ namespace Histoscale.Pipeline.Checkpoints;
 /// CRC (a crash mid-write) ends the valid prefix and is truncated away on resume.</para>
 /// Appends are fsync'd at most every <see cref="DurableInterval"/> and always on <see cref="Flush"/>.
 /// </summary>
-public sealed class ResultsFile : IDisposable
+internal sealed class ResultsFile : IDisposable
 {
     private const uint RecordMagic = 0x31435248;
     private static readonly byte[] Magic = "HSRSLT01"u8.ToArray();

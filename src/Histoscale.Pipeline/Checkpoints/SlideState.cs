@@ -10,7 +10,7 @@ namespace Histoscale.Pipeline.Checkpoints;
 /// (path, size, modification time) and which settings it was run with, and whether it completed. A completed
 /// state with the same slide and settings, and every output present, makes a rerun skip the slide.
 /// </summary>
-public sealed record SlideState
+internal sealed record SlideState
 {
     public int Version { get; init; } = 1;
 

@@ -5,7 +5,7 @@ using Histoscale.Inference.Tensors;
 namespace Histoscale.Pipeline.Execution;
 
 /// <summary>What the pipeline feeds a model and reads back: input shapes per batch and output values per tile.</summary>
-public sealed class ModelIo
+internal sealed class ModelIo
 {
     public ModelIo(ModelDescription model, int tileSize)
     {

@@ -6,7 +6,7 @@ namespace Histoscale.Pipeline.Execution;
 /// Time spent per stage, summed over the threads doing it (so read time can exceed wall time with several
 /// workers). Waits are reported apart: they show which side of a channel starved.
 /// </summary>
-public sealed class StageTimings
+internal sealed class StageTimings
 {
     private long _tissue;
     private long _plan;

@@ -4,7 +4,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// Writes a file beside its final name and renames it into place once complete and flushed to disk, so a reader
 /// (or a rerun after a crash) never sees a half-written file under the final name.
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Suffix of in-progress files; leftovers from a killed run are overwritten by the next.</summary>
     public const string TempSuffix = ".partial";

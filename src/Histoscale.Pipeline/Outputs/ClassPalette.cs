@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>Names and colours of the mapped channels: the model's, else a fixed palette (Tableau 10, then repeating).</summary>
-public sealed class ClassPalette
+internal sealed class ClassPalette
 {
     private static readonly string[] Default =
     [

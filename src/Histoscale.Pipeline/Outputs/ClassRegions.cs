@@ -3,12 +3,12 @@ using Histoscale.Pipeline.Stitching;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>The polygons of one class, in level-0 pixel coordinates (rings closed: last point = first).</summary>
-public sealed record ClassRegion(int Channel, string Name, (byte R, byte G, byte B) Color, IReadOnlyList<ClassPolygon> Polygons);
+internal sealed record ClassRegion(int Channel, string Name, (byte R, byte G, byte B) Color, IReadOnlyList<ClassPolygon> Polygons);
 
-public sealed record ClassPolygon(IReadOnlyList<(double X, double Y)> Outer, IReadOnlyList<IReadOnlyList<(double X, double Y)>> Holes);
+internal sealed record ClassPolygon(IReadOnlyList<(double X, double Y)> Outer, IReadOnlyList<IReadOnlyList<(double X, double Y)>> Holes);
 
 /// <summary>Thresholds each mapped class of a stitched map and traces its regions (background classes excluded).</summary>
-public static class ClassRegions
+internal static class ClassRegions
 {
     public static List<ClassRegion> Build(float[] values, byte[] foreground, int width, int height, int channels, ClassPalette palette,
         double threshold, double cellLevel0, long slideWidth, long slideHeight)

@@ -11,7 +11,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// so a value, the mean of a dx × dy cell whose corners lie on the registration's grid, sits at its cell's centre.
 /// Grids larger than <see cref="MaxGridValues"/> are averaged down by whole factors so the document stays importable.
 /// </summary>
-public static class DsaAnnotationWriter
+internal static class DsaAnnotationWriter
 {
     public const int MaxGridValues = 262_144;
     public const int MaxGridElements = 16;

@@ -7,7 +7,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// per region (outer ring, then holes), coordinates in level-0 pixels, <c>properties.objectType</c> "annotation"
 /// and <c>properties.classification</c> {name, color: [r, g, b]} as QuPath writes them.
 /// </summary>
-public static class GeoJsonWriter
+internal static class GeoJsonWriter
 {
     public static void Write(string path, IReadOnlyList<ClassRegion> regions) => AtomicFile.Write(path, stream =>
     {

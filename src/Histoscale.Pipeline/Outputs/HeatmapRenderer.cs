@@ -1,7 +1,7 @@
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>How map values became colours, recorded in the heatmap's ImageDescription and run.json.</summary>
-public sealed record HeatmapLegend(string Mode, IReadOnlyList<string> Classes, IReadOnlyList<string> Colors, float Min, float Max);
+internal sealed record HeatmapLegend(string Mode, IReadOnlyList<string> Classes, IReadOnlyList<string> Colors, float Min, float Max);
 
 /// <summary>
 /// Colours a stitched map. One channel: white → the class colour by the value's position in the slide's range.
@@ -9,7 +9,7 @@ public sealed record HeatmapLegend(string Mode, IReadOnlyList<string> Classes, I
 /// colours. Otherwise: the colour of the channel highest within its own range, faded towards white by that level.
 /// Background (no tissue, no tile) is transparent.
 /// </summary>
-public static class HeatmapRenderer
+internal static class HeatmapRenderer
 {
     public static (byte[] Rgba, HeatmapLegend Legend) Render(float[] values, byte[] foreground, int width, int height, int channels, ClassPalette palette)
     {

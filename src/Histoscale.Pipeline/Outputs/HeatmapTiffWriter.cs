@@ -10,7 +10,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// pixel in each axis, so viewers that honour them (QuPath, libvips-based tools) overlay it on the slide; the
 /// legend and the <see cref="HeatmapRegistration"/> are JSON in the ImageDescription.
 /// </summary>
-public static class HeatmapTiffWriter
+internal static class HeatmapTiffWriter
 {
     public const int TileSize = 256;
 

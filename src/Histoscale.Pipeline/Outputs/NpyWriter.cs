@@ -8,7 +8,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// (a 128-byte header, then rows × columns little-endian float32, C order); <c>numpy.load</c> reads it directly,
 /// and any language can: skip the header (its length is the uint16 at byte 8, plus 10) and read the floats.
 /// </summary>
-public sealed class NpyWriter
+internal sealed class NpyWriter
 {
     private readonly Stream _stream;
     private readonly int _columns;

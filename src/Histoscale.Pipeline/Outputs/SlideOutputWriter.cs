@@ -23,7 +23,7 @@ public sealed record SlideOutputPaths(string Directory, string Name)
 }
 
 /// <summary>What <see cref="SlideOutputWriter.Write"/> wrote: the files, and where the heatmap lies on the slide (null without one).</summary>
-public sealed record SlideOutputs(IReadOnlyList<string> Files, HeatmapRegistration? Heatmap);
+internal sealed record SlideOutputs(IReadOnlyList<string> Files, HeatmapRegistration? Heatmap);
 
 /// <summary>
 /// Turns a slide's complete checkpoint into its outputs, in one sequential pass over the results file (so the
@@ -31,7 +31,7 @@ public sealed record SlideOutputs(IReadOnlyList<string> Files, HeatmapRegistrati
 /// embeddings table), the stitched map, then heatmap, GeoJSON and DSA annotation. Each file is written atomically.
 /// Embedding models get the tables only: their vectors have no map to draw.
 /// </summary>
-public static class SlideOutputWriter
+internal static class SlideOutputWriter
 {
     /// <summary>
     /// Writes the outputs; <paramref name="slideMppX"/> and <paramref name="slideMppY"/> are the slide's µm per level-0

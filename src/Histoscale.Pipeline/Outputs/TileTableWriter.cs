@@ -17,7 +17,7 @@ namespace Histoscale.Pipeline.Outputs;
 /// Rows are formatted as UTF-8 straight into byte buffers, blocks of rows split across the cores: a 1000-class
 /// model makes millions of numbers per slide, and formatting them on one thread was most of a slide's output time.
 /// </summary>
-public sealed class TileTableWriter
+internal sealed class TileTableWriter
 {
     /// <summary>Bytes a number may take: a long, or a float in its round-trip form ("-1.2345679E-38"), plus a comma.</summary>
     private const int MaxNumberBytes = 24;

@@ -12,7 +12,7 @@ namespace Histoscale.Pipeline.Preprocessing;
 /// table per colour in the target type, so a pixel costs three lookups and stores — no per-tile float copy, no
 /// division, no allocation. Translucent pixels (slide edges) are painted over white first.
 /// </summary>
-public sealed class TensorPacker
+internal sealed class TensorPacker
 {
     private readonly float[] _float = new float[3 * 256];
     private readonly Half[] _half = new Half[3 * 256];

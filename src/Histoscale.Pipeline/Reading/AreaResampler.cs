@@ -5,7 +5,7 @@ namespace Histoscale.Pipeline.Reading;
 /// coverage-weighted mean of the input pixels under it), bilinear when enlarging. The output is opaque: the input
 /// must already be composited over white. One instance per worker: it keeps its scratch buffers between tiles.
 /// </summary>
-public sealed class AreaResampler
+internal sealed class AreaResampler
 {
     private float[] _rows = [];
     private int[] _xStart = [];

@@ -7,7 +7,7 @@ namespace Histoscale.Pipeline.Reading;
 /// fetches them ahead, coalesced and concurrently, while the decoders work. The pipeline knows its future; the
 /// storage layer cannot guess it. On sources that cannot prefetch (local files) it switches itself off.
 /// </summary>
-public sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
+internal sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
 {
     /// <summary>How far ahead of the decoders to hint, in plan tiles, and how many tiles one hint covers.</summary>
     public const int Lead = 512;

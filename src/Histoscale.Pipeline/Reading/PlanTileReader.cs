@@ -12,7 +12,7 @@ namespace Histoscale.Pipeline.Reading;
 /// <see cref="Slide.ReadLevelRegion"/> (the slide's tile cache turns neighbours' shared tiles into hits);
 /// otherwise the footprint is read and resampled. Thread-safe; each worker passes its own <see cref="Scratch"/>.
 /// </summary>
-public sealed class PlanTileReader(Slide slide, TilePlan plan) : IDisposable
+internal sealed class PlanTileReader(Slide slide, TilePlan plan) : IDisposable
 {
     public int TileBytes => plan.TileSize * plan.TileSize * 4;
 

@@ -1,7 +1,7 @@
 namespace Histoscale.Pipeline.Stitching;
 
 /// <summary>A polygon on the cell grid: one outer ring and its holes, vertices at cell corners, rings not repeated closed.</summary>
-public sealed record GridPolygon(IReadOnlyList<(int X, int Y)> Outer, IReadOnlyList<IReadOnlyList<(int X, int Y)>> Holes);
+internal sealed record GridPolygon(IReadOnlyList<(int X, int Y)> Outer, IReadOnlyList<IReadOnlyList<(int X, int Y)>> Holes);
 
 /// <summary>
 /// Traces the boundaries of a binary cell mask into polygons with holes. Every set cell side facing an unset cell
@@ -10,7 +10,7 @@ public sealed record GridPolygon(IReadOnlyList<(int X, int Y)> Outer, IReadOnlyL
 /// walk turns right, hugging its own cell, so such cells form separate polygons (4-connectivity). Collinear
 /// vertices are dropped; each hole goes to the smallest outer ring containing it.
 /// </summary>
-public static class ContourTracer
+internal static class ContourTracer
 {
     public static List<GridPolygon> Trace(byte[] mask, int width, int height)
     {

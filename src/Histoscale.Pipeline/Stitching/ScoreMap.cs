@@ -13,7 +13,7 @@ namespace Histoscale.Pipeline.Stitching;
 /// dense stride), doubled until the accumulators fit <see cref="MaxBytes"/>: memory is bounded for any slide.
 /// Only the first <see cref="MaxChannels"/> channels are mapped.
 /// </summary>
-public sealed class ScoreMap
+internal sealed class ScoreMap
 {
     public const int MaxChannels = 64;
     public const long MaxBytes = 512L * 1024 * 1024;

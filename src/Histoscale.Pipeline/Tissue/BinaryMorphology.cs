@@ -4,7 +4,7 @@ namespace Histoscale.Pipeline.Tissue;
 /// Dilation and erosion of a binary mask (1 = set) with a square structuring element, done separably (rows then
 /// columns) so the cost is O(pixels) per pass whatever the radius, with no per-pixel allocation.
 /// </summary>
-public static class BinaryMorphology
+internal static class BinaryMorphology
 {
     /// <summary>Closing (dilate, then erode) joins nearby tissue fragments and fills small holes.</summary>
     public static void Close(byte[] mask, int width, int height, int radius)

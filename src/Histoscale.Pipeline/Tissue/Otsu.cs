@@ -1,7 +1,7 @@
 namespace Histoscale.Pipeline.Tissue;
 
 /// <summary>Otsu's threshold on a 256-bin histogram: the level that maximises between-class variance.</summary>
-public static class Otsu
+internal static class Otsu
 {
     /// <summary>The threshold t such that values &gt;= t form the upper class; 0 for an empty or flat histogram.</summary>
     public static int Threshold(ReadOnlySpan<long> histogram)
