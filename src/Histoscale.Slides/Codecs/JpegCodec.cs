@@ -8,6 +8,8 @@ namespace Histoscale.Slides.Codecs;
 /// JPEG (compression 7): our SIMD decoder (<see cref="JpegDecoder"/>, bit-exact with libjpeg-turbo) for the
 /// baseline streams slides are made of, libjpeg-turbo inside SkiaSharp's native library for everything it
 /// declines (progressive, arithmetic, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
+/// Which of the decoder's kernel paths runs is fixed per instance (<see cref="Simd"/>); <see cref="Instance"/> picks
+/// the best the machine has.
 /// </summary>
 public sealed class JpegCodec : ITileCodec
 {
