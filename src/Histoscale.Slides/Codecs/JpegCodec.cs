@@ -8,6 +8,8 @@ namespace Histoscale.Slides.Codecs;
 /// JPEG (compression 7): our SIMD decoder (<see cref="JpegDecoder"/>, bit-exact with libjpeg-turbo) for the
 /// baseline streams slides are made of, libjpeg-turbo inside SkiaSharp's native library for everything it
 /// declines (progressive, arithmetic, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
+/// Which of the decoder's kernel paths runs is fixed per instance (<see cref="Simd"/>); <see cref="Instance"/> picks
+/// the best the machine has.
 /// </summary>
 public sealed class JpegCodec : ITileCodec
 {
@@ -18,7 +20,17 @@ public sealed class JpegCodec : ITileCodec
     private const byte App0 = 0xE0;
     private const byte App14 = 0xEE;
 
+    /// <summary>The codec with <see cref="JpegSimd.Auto"/>: the fastest kernels this machine runs.</summary>
     public static readonly JpegCodec Instance = new();
+
+    /// <summary>A codec whose decoder runs the <paramref name="simd"/> kernels, or the best supported path below them (<see cref="JpegDecoder.Resolve"/>).</summary>
+    public JpegCodec(JpegSimd simd = JpegSimd.Auto)
+    {
+        Simd = JpegDecoder.Resolve(simd);
+    }
+
+    /// <summary>The kernels this codec's decodes run (resolved: never <see cref="JpegSimd.Auto"/>).</summary>
+    public JpegSimd Simd { get; }
 
     public void Decode(ReadOnlySpan<byte> data, int width, int height, CodecContext context, Span<byte> rgba, int stride)
     {
@@ -28,7 +40,7 @@ public sealed class JpegCodec : ITileCodec
         try
         {
             var length = Splice(data, context.JpegTables, transform, buffer);
-            DecodeCompleteStream(buffer.AsSpan(0, length), width, height, rgba, stride);
+            DecodeCompleteStream(buffer.AsSpan(0, length), width, height, rgba, stride, Simd);
         }
         finally
         {
@@ -46,7 +58,7 @@ public sealed class JpegCodec : ITileCodec
         try
         {
             var length = Splice(data, context.JpegTables, transform, buffer);
-            return JpegDecoder.TryDecodePlanar(buffer.AsSpan(0, length), width, height, red, green, blue);
+            return JpegDecoder.TryDecodePlanar(buffer.AsSpan(0, length), width, height, red, green, blue, Simd);
         }
         finally
         {
@@ -66,10 +78,13 @@ public sealed class JpegCodec : ITileCodec
         _ => -1,
     };
 
-    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height: ours first, libjpeg-turbo for what ours declines.</summary>
-    public static void DecodeCompleteStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    /// <summary>
+    /// Decodes a complete JPEG stream whose size must be exactly width × height: ours first (with the
+    /// <paramref name="simd"/> kernels), libjpeg-turbo for what ours declines.
+    /// </summary>
+    public static void DecodeCompleteStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride, JpegSimd simd = JpegSimd.Auto)
     {
-        if (!JpegDecoder.TryDecode(stream, width, height, rgba, stride))
+        if (!JpegDecoder.TryDecode(stream, width, height, rgba, stride, simd))
         {
             DecodeStream(stream, width, height, rgba, stride);
         }

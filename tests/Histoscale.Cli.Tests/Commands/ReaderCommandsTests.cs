@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Histoscale.Slides;
+using Histoscale.Slides.Codecs.Jpeg;
 
 namespace Histoscale.Cli.Tests.Commands;
 
@@ -78,6 +79,23 @@ public sealed class ReaderCommandsTests : IClassFixture<ReaderCommandsTests.Slid
         Assert.True(root.GetProperty("tilesPerSecond").GetDouble() > 0);
         Assert.True(root.GetProperty("seconds").GetDouble() > 0);
         Assert.True(root.GetProperty("peakRssBytes").GetInt64() > 0);
+    }
+
+    /// <summary>--jpeg-simd decodes the same tiles through each decoder path and says which path ran (after any fallback).</summary>
+    [Theory]
+    [InlineData("auto", JpegSimd.Auto)]
+    [InlineData("avx2", JpegSimd.Avx2)]
+    [InlineData("vector128", JpegSimd.Vector128)]
+    [InlineData("scalar", JpegSimd.Scalar)]
+    public async Task BenchReadMeasuresTheChosenJpegPath(string option, JpegSimd simd)
+    {
+        var (code, stdout, stderr) = await Run("bench", "read", _fx.Svs, "--threads", "2", "--json", "--jpeg-simd", option);
+        Assert.True(code == 0, stderr);
+        var root = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(5 * 5, root.GetProperty("tiles").GetInt64());
+        Assert.Equal(JpegDecoder.Resolve(simd).ToString().ToLowerInvariant(), root.GetProperty("jpegSimd").GetString());
+        var (_, plain, _) = await Run("bench", "read", _fx.Svs, "--json");
+        Assert.Equal(JsonValueKind.Null, JsonDocument.Parse(plain).RootElement.GetProperty("jpegSimd").ValueKind);
     }
 
     [Theory]

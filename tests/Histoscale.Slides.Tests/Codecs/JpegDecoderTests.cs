@@ -8,10 +8,14 @@ namespace Histoscale.Slides.Tests.Codecs;
 /// <summary>
 /// Our JPEG decoder against libjpeg-turbo (SkiaSharp's build, its C code paths being libjpeg-turbo's reference
 /// behaviour): pixel-for-pixel equality on streams of many sizes, samplings, qualities, restart intervals and
-/// markers, and a clean hand-over to libjpeg-turbo for everything it declines.
+/// markers, and a clean hand-over to libjpeg-turbo for everything it declines. Every kernel path (<see cref="JpegSimd"/>)
+/// the machine runs is held to the same bytes; a path it lacks is skipped, saying so.
 /// </summary>
 public sealed class JpegDecoderTests
 {
+    /// <summary>The concrete paths (Auto is whichever of these the machine picks).</summary>
+    public static TheoryData<JpegSimd> Paths => [JpegSimd.Scalar, JpegSimd.Vector128, JpegSimd.Avx2];
+
     private static readonly (int W, int H)[] Sizes =
         [(1, 1), (3, 2), (5, 7), (8, 8), (9, 16), (16, 16), (17, 9), (33, 47), (64, 64), (100, 75), (240, 240), (255, 257), (513, 31)];
 
@@ -22,9 +26,11 @@ public sealed class JpegDecoderTests
     private static readonly int[] Restarts = [0, 1, 3, 0, 7, 2];
     private static readonly string[] Markers = ["jfif", "none", "adobe1", "jfif"];
 
-    [Fact]
-    public void MatchesLibjpegTurboOnGeneratedStreams()
+    [SkippableTheory]
+    [MemberData(nameof(Paths))]
+    public void MatchesLibjpegTurboOnGeneratedStreams(JpegSimd simd)
     {
+        RequireSupported(simd);
         var i = 0;
         foreach (var (w, h) in Sizes)
         {
@@ -38,23 +44,38 @@ public sealed class JpegDecoderTests
                     Marker = Markers[i % Markers.Length],
                 };
                 i++;
-                AssertMatches(TestImages.Textured(w, h, i), layout);
+                AssertMatches(TestImages.Textured(w, h, i), layout, simd);
             }
-            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Components = 1, Quality = 90, RestartInterval = i % 3, Marker = "none" });
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Components = 1, Quality = 90, RestartInterval = i % 3, Marker = "none" }, simd);
             // R, G, B coded as they are: Adobe transform 0 (as the reader writes for Photometric RGB) and 'R','G','B' ids.
-            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "adobe0", Sampling = [(1, 1), (1, 1), (1, 1)] });
-            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "none", ComponentIds = [82, 71, 66], Sampling = [(2, 1), (1, 1), (1, 1)] });
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "adobe0", Sampling = [(1, 1), (1, 1), (1, 1)] }, simd);
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Ycc = false, Marker = "none", ComponentIds = [82, 71, 66], Sampling = [(2, 1), (1, 1), (1, 1)] }, simd);
             // 16-bit quantisation tables (SOF1) and tables defined one per segment after the frame header.
-            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Quant16 = true, SplitSegments = true, RestartInterval = 4, Marker = "adobe1" });
+            AssertMatches(TestImages.Textured(w, h, i), new JpegLayout { Quant16 = true, SplitSegments = true, RestartInterval = 4, Marker = "adobe1" }, simd);
         }
     }
 
-    [Theory]
-    [InlineData(SKJpegEncoderDownsample.Downsample420)]
-    [InlineData(SKJpegEncoderDownsample.Downsample422)]
-    [InlineData(SKJpegEncoderDownsample.Downsample444)]
-    public void MatchesLibjpegTurboOnItsOwnStreams(SKJpegEncoderDownsample downsample)
+    public static TheoryData<SKJpegEncoderDownsample, JpegSimd> SkiaCases
     {
+        get
+        {
+            var cases = new TheoryData<SKJpegEncoderDownsample, JpegSimd>();
+            foreach (var downsample in new[] { SKJpegEncoderDownsample.Downsample420, SKJpegEncoderDownsample.Downsample422, SKJpegEncoderDownsample.Downsample444 })
+            {
+                foreach (var simd in Paths)
+                {
+                    cases.Add(downsample, simd);
+                }
+            }
+            return cases;
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(SkiaCases))]
+    public void MatchesLibjpegTurboOnItsOwnStreams(SKJpegEncoderDownsample downsample, JpegSimd simd)
+    {
+        RequireSupported(simd);
         foreach (var (w, h) in Sizes.Where(s => s.W > 4))
         {
             foreach (var quality in new[] { 30, 75, 92, 100 })
@@ -65,34 +86,58 @@ public sealed class JpegDecoderTests
                 image.Pixels.CopyTo(bitmap.GetPixelSpan());
                 using var pixmap = bitmap.PeekPixels();
                 using var data = pixmap.Encode(new SKJpegEncoderOptions(quality, downsample, SKJpegEncoderAlphaOption.Ignore)) ?? throw new InvalidOperationException("Skia did not encode");
-                AssertMatches(data.ToArray(), w, h, $"skia {downsample} q{quality} {w}x{h}", mustDecode: true);
+                AssertMatches(data.ToArray(), w, h, $"skia {downsample} q{quality} {w}x{h}", mustDecode: true, simd);
             }
         }
     }
 
+    /// <summary>
+    /// Every supported path, and Auto, against the scalar one on streams chosen to stress the kernels: noise (dense
+    /// blocks, large coefficients, colours clipped at 0 and 255) and smooth texture (sparse blocks), every
+    /// sampling, widths that leave vector tails, quality 100 and low qualities; RGBA and planar output alike.
+    /// </summary>
     [Fact]
-    public void ScalarAndVectorPathsAgree()
+    public void EveryPathWritesTheSameBytes()
     {
-        var stream = TestJpegEncoder.Encode(TestImages.Textured(200, 120, 3), new JpegLayout { Quality = 97 });
-        var vector = new byte[200 * 120 * 4];
-        var scalar = new byte[200 * 120 * 4];
-        const int plane = 200 * 120;
-        var vectorPlanes = new byte[3 * plane];
-        var scalarPlanes = new byte[3 * plane];
-        Assert.True(JpegDecoder.TryDecode(stream, 200, 120, vector, 800));
-        Assert.True(JpegDecoder.TryDecodePlanar(stream, 200, 120, vectorPlanes.AsSpan(0, plane), vectorPlanes.AsSpan(plane, plane), vectorPlanes.AsSpan(2 * plane)));
-        try
+        var paths = new[] { JpegSimd.Vector128, JpegSimd.Avx2, JpegSimd.Auto }.Where(p => JpegDecoder.Resolve(p) == p || p == JpegSimd.Auto).ToArray();
+        var compared = 0;
+        foreach (var (w, h) in new[] { (7, 5), (17, 9), (31, 33), (100, 75), (240, 240), (257, 63) })
         {
-            JpegDecoder.UseAvx2 = false;
-            Assert.True(JpegDecoder.TryDecode(stream, 200, 120, scalar, 800));
-            Assert.True(JpegDecoder.TryDecodePlanar(stream, 200, 120, scalarPlanes.AsSpan(0, plane), scalarPlanes.AsSpan(plane, plane), scalarPlanes.AsSpan(2 * plane)));
+            foreach (var sampling in Samplings)
+            {
+                foreach (var (image, quality) in new[] { (Noisy(w, h, w + h), 100), (Noisy(w, h, w * h), 60), (TestImages.Textured(w, h, w), 92), (TestImages.Textured(w, h, h), 30) })
+                {
+                    var stream = TestJpegEncoder.Encode(image, new JpegLayout { Sampling = sampling, Quality = quality });
+                    var (rgba, planes) = DecodeBoth(stream, w, h, JpegSimd.Scalar);
+                    var libjpeg = new byte[w * h * 4];
+                    JpegCodec.DecodeStream(stream, w, h, libjpeg, w * 4);
+                    AssertSameBytes(libjpeg, rgba, w, 4, $"scalar RGBA vs libjpeg-turbo, {w}x{h} q{quality} {string.Join(",", sampling)}");
+                    foreach (var path in paths)
+                    {
+                        var (otherRgba, otherPlanes) = DecodeBoth(stream, w, h, path);
+                        AssertSameBytes(rgba, otherRgba, w, 4, $"{path} RGBA, {w}x{h} q{quality} {string.Join(",", sampling)}");
+                        AssertSameBytes(planes, otherPlanes, w, 1, $"{path} planar, {w}x{h} q{quality} {string.Join(",", sampling)}");
+                        compared++;
+                    }
+                }
+            }
         }
-        finally
-        {
-            JpegDecoder.UseAvx2 = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
-        }
-        Assert.Equal(vector, scalar);
-        Assert.Equal(vectorPlanes, scalarPlanes);
+        Assert.True(compared > 0);
+    }
+
+    [Fact]
+    public void RequestedPathsFallBackToTheBestSupportedOneBelow()
+    {
+        var best = System.Runtime.Intrinsics.X86.Avx2.IsSupported ? JpegSimd.Avx2
+            : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? JpegSimd.Vector128 : JpegSimd.Scalar;
+        Assert.Equal(best, JpegDecoder.Resolve(JpegSimd.Auto));
+        Assert.Equal(best, JpegDecoder.Resolve(JpegSimd.Avx2));
+        Assert.Equal(best == JpegSimd.Scalar ? JpegSimd.Scalar : JpegSimd.Vector128, JpegDecoder.Resolve(JpegSimd.Vector128));
+        Assert.Equal(JpegSimd.Scalar, JpegDecoder.Resolve(JpegSimd.Scalar));
+        Assert.Throws<ArgumentOutOfRangeException>(() => JpegDecoder.Resolve((JpegSimd)42));
+        Assert.Equal(best, JpegCodec.Instance.Simd);
+        Assert.Equal(JpegSimd.Scalar, new JpegCodec(JpegSimd.Scalar).Simd);
+        Assert.Equal(JpegDecoder.Resolve(JpegSimd.Vector128), new JpegCodec(JpegSimd.Vector128).Simd);
     }
 
     [Fact]
@@ -109,14 +154,16 @@ public sealed class JpegDecoderTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
-    [Fact]
-    public void WritesOnlyInsideTheDestinationRows()
+    [SkippableTheory]
+    [MemberData(nameof(Paths))]
+    public void WritesOnlyInsideTheDestinationRows(JpegSimd simd)
     {
+        RequireSupported(simd);
         const int w = 37, h = 21, stride = (w * 4) + 12;
         var stream = TestJpegEncoder.Encode(TestImages.Textured(w, h, 5), new JpegLayout());
         var rgba = new byte[stride * h];
         Array.Fill(rgba, (byte)0x5A);
-        Assert.True(JpegDecoder.TryDecode(stream, w, h, rgba.AsSpan(0, (stride * (h - 1)) + (w * 4)), stride));
+        Assert.True(JpegDecoder.TryDecode(stream, w, h, rgba.AsSpan(0, (stride * (h - 1)) + (w * 4)), stride, simd));
         for (var y = 0; y < h; y++)
         {
             Assert.All(rgba.AsSpan((y * stride) + (w * 4), 12).ToArray(), b => Assert.Equal(0x5A, b));
@@ -166,10 +213,15 @@ public sealed class JpegDecoderTests
         AssertCodecMatchesLibjpeg(noEoi, 64, 48);
     }
 
-    /// <summary>Mutated streams: never an exception other than CodecException, never a hang; libjpeg decides what we decline.</summary>
-    [Fact]
-    public void SurvivesCorruptStreams()
+    /// <summary>
+    /// Mutated streams: never an exception other than CodecException, never a hang; libjpeg decides what we decline.
+    /// Corrupt streams carry the huge coefficients the vector IDCTs hand to the scalar one, so every path runs it.
+    /// </summary>
+    [SkippableTheory]
+    [MemberData(nameof(Paths))]
+    public void SurvivesCorruptStreams(JpegSimd simd)
     {
+        RequireSupported(simd);
         var rng = new Random(int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_SEED"), out var seed) ? seed : 1234);
         var sources = new[]
         {
@@ -202,7 +254,7 @@ public sealed class JpegDecoderTests
             }
             try
             {
-                if (JpegDecoder.TryDecode(data, 48, 40, rgba, 192))
+                if (JpegDecoder.TryDecode(data, 48, 40, rgba, 192, simd))
                 {
                     accepted++;
                     // What we accept, libjpeg-turbo decodes identically.
@@ -210,7 +262,7 @@ public sealed class JpegDecoderTests
                     JpegCodec.DecodeStream(data, 48, 40, expected, 192);
                     Assert.Equal(expected, rgba);
                 }
-                JpegCodec.DecodeCompleteStream(data, 48, 40, rgba, 192);
+                JpegCodec.DecodeCompleteStream(data, 48, 40, rgba, 192, simd);
             }
             catch (CodecException)
             {
@@ -219,15 +271,47 @@ public sealed class JpegDecoderTests
         Assert.True(accepted > 100, $"only {accepted} mutated streams decoded by us");
     }
 
-    private static void AssertMatches(RgbaImage image, JpegLayout layout)
+    private static void RequireSupported(JpegSimd simd) =>
+        Skip.If(JpegDecoder.Resolve(simd) != simd,
+            $"{simd} kernels are not supported on this {System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture} machine (a request would run {JpegDecoder.Resolve(simd)})");
+
+    /// <summary>Full-range random pixels: dense blocks with large coefficients and colours that clip.</summary>
+    private static RgbaImage Noisy(int w, int h, int seed)
+    {
+        var pixels = new byte[w * h * 4];
+        new Random(seed).NextBytes(pixels);
+        return new RgbaImage(w, h, pixels);
+    }
+
+    private static (byte[] Rgba, byte[] Planes) DecodeBoth(byte[] stream, int w, int h, JpegSimd simd)
+    {
+        var rgba = new byte[w * h * 4];
+        var planes = new byte[3 * w * h];
+        var decoded = JpegDecoder.TryDecode(stream, w, h, rgba, w * 4, simd);
+        var planar = JpegDecoder.TryDecodePlanar(stream, w, h, planes.AsSpan(0, w * h), planes.AsSpan(w * h, w * h), planes.AsSpan(2 * w * h), simd);
+        Assert.True(decoded && planar, $"{simd}: declined");
+        return (rgba, planes);
+    }
+
+    private static void AssertSameBytes(byte[] expected, byte[] actual, int w, int bytesPerPixel, string what)
+    {
+        var i = expected.AsSpan().CommonPrefixLength(actual);
+        if (i < expected.Length || expected.Length != actual.Length)
+        {
+            var pixel = i / bytesPerPixel;
+            Assert.Fail($"{what}: first difference at byte {i} (x={pixel % w}, row {pixel / w}): {actual.ElementAtOrDefault(i)}, expected {expected.ElementAtOrDefault(i)}");
+        }
+    }
+
+    private static void AssertMatches(RgbaImage image, JpegLayout layout, JpegSimd simd)
     {
         var stream = TestJpegEncoder.Encode(image, layout);
         var chromaTooNarrow = layout.Components == 3 && layout.Sampling.Take(3).Any(s => s.H < layout.Sampling.Take(3).Max(t => t.H))
             && image.Width <= 4;
-        AssertMatches(stream, image.Width, image.Height, $"{layout} {image.Width}x{image.Height}", mustDecode: !chromaTooNarrow);
+        AssertMatches(stream, image.Width, image.Height, $"{simd} {layout} {image.Width}x{image.Height}", mustDecode: !chromaTooNarrow, simd);
     }
 
-    private static void AssertMatches(byte[] stream, int w, int h, string what, bool mustDecode)
+    private static void AssertMatches(byte[] stream, int w, int h, string what, bool mustDecode, JpegSimd simd)
     {
         var expected = new byte[w * h * 4];
         try
@@ -239,7 +323,7 @@ public sealed class JpegDecoderTests
             Assert.Fail($"{what}: libjpeg-turbo failed: {e.Message}");
         }
         var actual = new byte[w * h * 4];
-        var decoded = JpegDecoder.TryDecode(stream, w, h, actual, w * 4);
+        var decoded = JpegDecoder.TryDecode(stream, w, h, actual, w * 4, simd);
         Assert.True(decoded || !mustDecode, $"{what}: declined");
         if (decoded)
         {
@@ -254,7 +338,7 @@ public sealed class JpegDecoderTests
         // The planar output (for NCHW tensors) is the same pixels, split by channel.
         var plane = w * h;
         var planes = new byte[3 * plane];
-        var planar = JpegDecoder.TryDecodePlanar(stream, w, h, planes.AsSpan(0, plane), planes.AsSpan(plane, plane), planes.AsSpan(2 * plane, plane));
+        var planar = JpegDecoder.TryDecodePlanar(stream, w, h, planes.AsSpan(0, plane), planes.AsSpan(plane, plane), planes.AsSpan(2 * plane, plane), simd);
         Assert.Equal(decoded, planar);
         if (planar)
         {

@@ -9,9 +9,10 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// Full-resolution component rows to RGBA (alpha 255) or to R, G, B planes. YCbCr uses libjpeg's fixed-point
 /// conversion (jdcolor.c, 16 fraction bits, its tables' rounding: R = Y + round(1.402 Cr'), B = Y + round(1.772 Cb'),
 /// G = Y + ((−0.34414 Cb' − 0.71414 Cr' + ½) » 16) with each factor rounded to 16 bits first) — computed rather
-/// than looked up so 16 (AVX-512) or 8 (AVX2) pixels go through at once. The arithmetic lives once per width
-/// (<see cref="Convert16"/>, <see cref="Convert8"/>, <see cref="Convert1"/>); the public methods differ only in
-/// how they store.
+/// than looked up so 16 (AVX-512), 8 (AVX2) or 4 (Vector128: NEON, SSE) pixels go through at once. The
+/// arithmetic lives once per width (<see cref="Convert16"/>, <see cref="Convert8"/>, <see cref="Convert4"/>,
+/// <see cref="Convert1"/>); the public methods differ only in how they store. <c>path</c> is a resolved
+/// <see cref="JpegSimd"/>; the AVX-512 loops belong to the Avx2 path.
 /// </summary>
 internal static class ColorConverter
 {
@@ -26,7 +27,7 @@ internal static class ColorConverter
 
     /// <summary>Converts <paramref name="width"/> pixels to RGBA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void YCbCrToRgba(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> rgba)
+    public static void YCbCrToRgba(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> rgba, JpegSimd path)
     {
         if (y.Length < width || cb.Length < width || cr.Length < width || rgba.Length < width * 4)
         {
@@ -38,7 +39,8 @@ internal static class ColorConverter
         ref var cb0 = ref MemoryMarshal.GetReference(cb);
         ref var cr0 = ref MemoryMarshal.GetReference(cr);
         ref var o0 = ref MemoryMarshal.GetReference(output);
-        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported)
+        var avx2 = Avx2.IsSupported && path == JpegSimd.Avx2;
+        if (avx2 && Avx512F.IsSupported)
         {
             var max = Vector512.Create(255);
             var alpha = Vector512.Create(unchecked((int)0xFF000000));
@@ -51,7 +53,7 @@ internal static class ColorConverter
                 (r | (g << 8) | (b << 16) | alpha).AsUInt32().StoreUnsafe(ref o0, (nuint)x);
             }
         }
-        if (JpegDecoder.UseAvx2)
+        if (avx2)
         {
             var max = Vector256.Create(255);
             var alpha = Vector256.Create(unchecked((int)0xFF000000));
@@ -62,6 +64,19 @@ internal static class ColorConverter
                 g = Vector256.Min(Vector256.Max(g, Vector256<int>.Zero), max);
                 b = Vector256.Min(Vector256.Max(b, Vector256<int>.Zero), max);
                 (r | (g << 8) | (b << 16) | alpha).AsUInt32().StoreUnsafe(ref o0, (nuint)x);
+            }
+        }
+        if (path == JpegSimd.Vector128 && width >= 16)
+        {
+            for (; x <= width - 16; x += 16)
+            {
+                Rgba16(ref y0, ref cb0, ref cr0, x, ref o0);
+            }
+            if (x < width)
+            {
+                // The last 16 pixels again, overlapping ones already done: same inputs, same bytes, no scalar tail.
+                Rgba16(ref y0, ref cb0, ref cr0, width - 16, ref o0);
+                x = width;
             }
         }
         for (; x < width; x++)
@@ -76,7 +91,7 @@ internal static class ColorConverter
     /// a pipeline need not split interleaved pixels again. Same arithmetic, so the same bytes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void YCbCrToPlanar(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> red, Span<byte> green, Span<byte> blue)
+    public static void YCbCrToPlanar(ReadOnlySpan<byte> y, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, int width, Span<byte> red, Span<byte> green, Span<byte> blue, JpegSimd path)
     {
         if (y.Length < width || cb.Length < width || cr.Length < width || red.Length < width || green.Length < width || blue.Length < width)
         {
@@ -89,7 +104,8 @@ internal static class ColorConverter
         ref var r0 = ref MemoryMarshal.GetReference(red);
         ref var g0 = ref MemoryMarshal.GetReference(green);
         ref var b0 = ref MemoryMarshal.GetReference(blue);
-        if (JpegDecoder.UseAvx2 && Avx512F.IsSupported)
+        var avx2 = Avx2.IsSupported && path == JpegSimd.Avx2;
+        if (avx2 && Avx512F.IsSupported)
         {
             for (; x <= width - 16; x += 16)
             {
@@ -100,7 +116,7 @@ internal static class ColorConverter
                 Avx512F.ConvertToVector128ByteWithSaturation(Vector512.Max(b, Vector512<int>.Zero).AsUInt32()).StoreUnsafe(ref b0, (nuint)x);
             }
         }
-        if (JpegDecoder.UseAvx2)
+        if (avx2)
         {
             for (; x <= width - 8; x += 8)
             {
@@ -108,6 +124,18 @@ internal static class ColorConverter
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref r0, x), EightBytes(r));
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref g0, x), EightBytes(g));
                 Unsafe.WriteUnaligned(ref Unsafe.Add(ref b0, x), EightBytes(b));
+            }
+        }
+        if (path == JpegSimd.Vector128 && width >= 16)
+        {
+            for (; x <= width - 16; x += 16)
+            {
+                Planar16(ref y0, ref cb0, ref cr0, x, ref r0, ref g0, ref b0);
+            }
+            if (x < width)
+            {
+                Planar16(ref y0, ref cb0, ref cr0, width - 16, ref r0, ref g0, ref b0); // overlapping, as for RGBA
+                x = width;
             }
         }
         for (; x < width; x++)
@@ -146,6 +174,72 @@ internal static class ColorConverter
         g = yy + Vector256.ShiftRightArithmetic((u * Vector256.Create(CbG)) + (v * Vector256.Create(CrG)) + half, ScaleBits);
         b = yy + Vector256.ShiftRightArithmetic((u * Vector256.Create(CbB)) + half, ScaleBits);
     }
+
+    /// <summary>Sixteen RGBA pixels from <paramref name="x"/> on, four at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Rgba16(ref byte y0, ref byte cb0, ref byte cr0, int x, ref uint o0)
+    {
+        var yy = Vector128.LoadUnsafe(ref y0, (nuint)x);
+        var u = Vector128.LoadUnsafe(ref cb0, (nuint)x);
+        var v = Vector128.LoadUnsafe(ref cr0, (nuint)x);
+        var (yLow, yHigh) = Vector128.Widen(yy);
+        var (uLow, uHigh) = Vector128.Widen(u);
+        var (vLow, vHigh) = Vector128.Widen(v);
+        Pixels4(Vector128.WidenLower(yLow), Vector128.WidenLower(uLow), Vector128.WidenLower(vLow)).StoreUnsafe(ref o0, (nuint)x);
+        Pixels4(Vector128.WidenUpper(yLow), Vector128.WidenUpper(uLow), Vector128.WidenUpper(vLow)).StoreUnsafe(ref o0, (nuint)x + 4);
+        Pixels4(Vector128.WidenLower(yHigh), Vector128.WidenLower(uHigh), Vector128.WidenLower(vHigh)).StoreUnsafe(ref o0, (nuint)x + 8);
+        Pixels4(Vector128.WidenUpper(yHigh), Vector128.WidenUpper(uHigh), Vector128.WidenUpper(vHigh)).StoreUnsafe(ref o0, (nuint)x + 12);
+    }
+
+    /// <summary>Four pixels packed as RGBA words (little-endian: R in the low byte), alpha 255.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<uint> Pixels4(Vector128<uint> y, Vector128<uint> cb, Vector128<uint> cr)
+    {
+        Convert4(y.AsInt32(), cb.AsInt32(), cr.AsInt32(), out var r, out var g, out var b);
+        var max = Vector128.Create(255);
+        r = Vector128.Min(Vector128.Max(r, Vector128<int>.Zero), max);
+        g = Vector128.Min(Vector128.Max(g, Vector128<int>.Zero), max);
+        b = Vector128.Min(Vector128.Max(b, Vector128<int>.Zero), max);
+        return (r | (g << 8) | (b << 16) | Vector128.Create(unchecked((int)0xFF000000))).AsUInt32();
+    }
+
+    /// <summary>Sixteen pixels from <paramref name="x"/> on into three planes: four at a time, then narrowed with saturation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Planar16(ref byte y0, ref byte cb0, ref byte cr0, int x, ref byte r0, ref byte g0, ref byte b0)
+    {
+        var (yLow, yHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref y0, (nuint)x));
+        var (uLow, uHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref cb0, (nuint)x));
+        var (vLow, vHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref cr0, (nuint)x));
+        Convert4(Vector128.WidenLower(yLow).AsInt32(), Vector128.WidenLower(uLow).AsInt32(), Vector128.WidenLower(vLow).AsInt32(), out var ra, out var ga, out var ba);
+        Convert4(Vector128.WidenUpper(yLow).AsInt32(), Vector128.WidenUpper(uLow).AsInt32(), Vector128.WidenUpper(vLow).AsInt32(), out var rb, out var gb, out var bb);
+        Convert4(Vector128.WidenLower(yHigh).AsInt32(), Vector128.WidenLower(uHigh).AsInt32(), Vector128.WidenLower(vHigh).AsInt32(), out var rc, out var gc, out var bc);
+        Convert4(Vector128.WidenUpper(yHigh).AsInt32(), Vector128.WidenUpper(uHigh).AsInt32(), Vector128.WidenUpper(vHigh).AsInt32(), out var rd, out var gd, out var bd);
+        SixteenBytes(ra, rb, rc, rd).StoreUnsafe(ref r0, (nuint)x);
+        SixteenBytes(ga, gb, gc, gd).StoreUnsafe(ref g0, (nuint)x);
+        SixteenBytes(ba, bb, bc, bd).StoreUnsafe(ref b0, (nuint)x);
+    }
+
+    /// <summary>Four pixels, unclamped: the same expressions as <see cref="Convert1"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Convert4(Vector128<int> yy, Vector128<int> cb, Vector128<int> cr, out Vector128<int> r, out Vector128<int> g, out Vector128<int> b)
+    {
+        var half = Vector128.Create(Half);
+        var u = cb - Vector128.Create(128);
+        var v = cr - Vector128.Create(128);
+        r = yy + Vector128.ShiftRightArithmetic((v * Vector128.Create(CrR)) + half, ScaleBits);
+        g = yy + Vector128.ShiftRightArithmetic((u * Vector128.Create(CbG)) + (v * Vector128.Create(CrG)) + half, ScaleBits);
+        b = yy + Vector128.ShiftRightArithmetic((u * Vector128.Create(CbB)) + half, ScaleBits);
+    }
+
+    /// <summary>
+    /// Sixteen int32 lanes (−179..434, so a short holds them) to bytes clamped to 0..255: signed narrowing, a max
+    /// with zero, then unsigned saturating narrowing (NEON sqxtn/uqxtn, SSE packssdw/packuswb).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<byte> SixteenBytes(Vector128<int> a, Vector128<int> b, Vector128<int> c, Vector128<int> d) =>
+        Vector128.NarrowWithSaturation(
+            Vector128.Max(Vector128.NarrowWithSaturation(a, b), Vector128<short>.Zero).AsUInt16(),
+            Vector128.Max(Vector128.NarrowWithSaturation(c, d), Vector128<short>.Zero).AsUInt16());
 
     /// <summary>One pixel, clamped to 0..255.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

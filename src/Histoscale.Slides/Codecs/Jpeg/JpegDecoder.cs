@@ -1,4 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace Histoscale.Slides.Codecs.Jpeg;
 
 /// <summary>
@@ -8,23 +11,41 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// tables). Whatever else — progressive, arithmetic, 12-bit, CMYK, other sampling, anything corrupt or
 /// truncated — is declined, and the caller gives the stream to libjpeg-turbo, which then decides how it looks
 /// or whether it fails, exactly as before this decoder existed.
-/// Thread-safe: each thread decodes with its own reusable tables and planes, so a tile allocates nothing.
+/// Thread-safe: each thread decodes with its own reusable tables and planes, so a tile allocates nothing. The
+/// vector kernels are chosen per call (<see cref="JpegSimd"/>), not by process-wide state, so callers and tests
+/// can run different paths side by side.
 /// The per-tile kernels are marked AggressiveOptimization: when every core is decoding, the runtime's background
 /// tier-up compiler gets no CPU and unoptimised (tier-0/instrumented) kernels ran for much of a short slide
 /// (perf showed ~15 % of a 3 s pipeline run in them).
 /// </summary>
 public static class JpegDecoder
 {
-    /// <summary>Vector paths on (AVX2 present) or off: a switch for tests that compare them with the scalar ones.</summary>
-    internal static bool UseAvx2 { get; set; } = System.Runtime.Intrinsics.X86.Avx2.IsSupported;
+    /// <summary>
+    /// The path a request for <paramref name="requested"/> runs on this machine: itself when the hardware supports
+    /// it, else the best supported path below it (Avx2 → Vector128 → Scalar). Never <see cref="JpegSimd.Auto"/>.
+    /// </summary>
+    public static JpegSimd Resolve(JpegSimd requested)
+    {
+        if ((uint)requested > (uint)JpegSimd.Scalar)
+        {
+            throw new ArgumentOutOfRangeException(nameof(requested), requested, "not a JpegSimd value");
+        }
+        if (requested is JpegSimd.Auto or JpegSimd.Avx2 && Avx2.IsSupported)
+        {
+            return JpegSimd.Avx2;
+        }
+        return requested != JpegSimd.Scalar && Vector128.IsHardwareAccelerated ? JpegSimd.Vector128 : JpegSimd.Scalar;
+    }
 
     /// <summary>
     /// Decodes a complete JPEG stream of exactly <paramref name="width"/> × <paramref name="height"/> into RGBA
     /// rows <paramref name="stride"/> bytes apart. False (destination contents then unspecified) when the
-    /// stream is of a kind or condition this decoder leaves to libjpeg.
+    /// stream is of a kind or condition this decoder leaves to libjpeg. <paramref name="simd"/> picks the kernels
+    /// (see <see cref="Resolve"/>); every choice writes the same bytes.
     /// </summary>
-    public static bool TryDecode(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    public static bool TryDecode(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride, JpegSimd simd = JpegSimd.Auto)
     {
+        var path = Resolve(simd);
         if (width <= 0 || height <= 0)
         {
             return false; // libjpeg's size check then words the complaint
@@ -36,11 +57,11 @@ public static class JpegDecoder
         var frame = JpegFrame.ForThisThread();
         try
         {
-            if (!DecodeSamples(stream, width, height, frame))
+            if (!DecodeSamples(stream, width, height, frame, path))
             {
                 return false;
             }
-            WriteRows(frame, new RgbaRows(rgba, stride, width));
+            WriteRows(frame, new RgbaRows(rgba, stride, width, path), path);
             return true;
         }
         finally
@@ -53,8 +74,9 @@ public static class JpegDecoder
     /// As <see cref="TryDecode"/>, but writes three planes (R, G, B; rows <paramref name="width"/> bytes apart)
     /// instead of RGBA pixels — the layout of an NCHW tensor. The same bytes as the RGBA output's channels.
     /// </summary>
-    public static bool TryDecodePlanar(ReadOnlySpan<byte> stream, int width, int height, Span<byte> red, Span<byte> green, Span<byte> blue)
+    public static bool TryDecodePlanar(ReadOnlySpan<byte> stream, int width, int height, Span<byte> red, Span<byte> green, Span<byte> blue, JpegSimd simd = JpegSimd.Auto)
     {
+        var path = Resolve(simd);
         if (width <= 0 || height <= 0)
         {
             return false;
@@ -67,11 +89,11 @@ public static class JpegDecoder
         var frame = JpegFrame.ForThisThread();
         try
         {
-            if (!DecodeSamples(stream, width, height, frame))
+            if (!DecodeSamples(stream, width, height, frame, path))
             {
                 return false;
             }
-            WriteRows(frame, new PlanarRows(red, green, blue, width));
+            WriteRows(frame, new PlanarRows(red, green, blue, width, path), path);
             return true;
         }
         finally
@@ -81,15 +103,15 @@ public static class JpegDecoder
     }
 
     /// <summary>Headers and scan into the frame's component planes; false for what this decoder leaves to libjpeg.</summary>
-    private static bool DecodeSamples(ReadOnlySpan<byte> stream, int width, int height, JpegFrame frame)
+    private static bool DecodeSamples(ReadOnlySpan<byte> stream, int width, int height, JpegFrame frame, JpegSimd path)
     {
         frame.Reset();
         var start = JpegMarkers.ReadHeaders(stream, frame);
-        return start >= 0 && frame.Width == width && frame.Height == height && frame.Layout() && DecodeScan(stream, start, frame);
+        return start >= 0 && frame.Width == width && frame.Height == height && frame.Layout() && DecodeScan(stream, start, frame, path);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool DecodeScan(ReadOnlySpan<byte> stream, int start, JpegFrame frame)
+    private static bool DecodeScan(ReadOnlySpan<byte> stream, int start, JpegFrame frame, JpegSimd path)
     {
         var entropy = new EntropyDecoder(stream, start);
         var planes = frame.Planes.AsSpan();
@@ -145,7 +167,7 @@ public static class JpegDecoder
                             else
                             {
                                 var within4x4 = extent <= 10;
-                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, within4x4);
+                                Idct.Transform(block, quant, planes, offset, c.PlaneStride, path, within4x4);
                                 // Only rows 0-3 can be non-zero in a 4×4 block.
                                 block[..(within4x4 ? 32 : 64)].Clear();
                             }
@@ -163,7 +185,7 @@ public static class JpegDecoder
     /// ref struct so each output gets its own compiled copy with the store inlined.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void WriteRows<TRows>(JpegFrame frame, TRows rows) where TRows : IRowWriter, allows ref struct
+    private static void WriteRows<TRows>(JpegFrame frame, TRows rows, JpegSimd path) where TRows : IRowWriter, allows ref struct
     {
         var planes = frame.Planes.AsSpan();
         var width = frame.Width;
@@ -180,9 +202,9 @@ public static class JpegDecoder
         var sums = frame.ColumnSums.AsSpan();
         for (var y = 0; y < frame.Height; y++)
         {
-            var c0 = ComponentRow(frame, 0, y, planes, frame.Rows.AsSpan(0, rowLength), sums);
-            var c1 = ComponentRow(frame, 1, y, planes, frame.Rows.AsSpan(rowLength, rowLength), sums);
-            var c2 = ComponentRow(frame, 2, y, planes, frame.Rows.AsSpan(2 * rowLength, rowLength), sums);
+            var c0 = ComponentRow(frame, 0, y, path, planes, frame.Rows.AsSpan(0, rowLength), sums);
+            var c1 = ComponentRow(frame, 1, y, path, planes, frame.Rows.AsSpan(rowLength, rowLength), sums);
+            var c2 = ComponentRow(frame, 2, y, path, planes, frame.Rows.AsSpan(2 * rowLength, rowLength), sums);
             rows.Colour(c0, c1, c2, frame.IsRgb, y);
         }
     }
@@ -196,7 +218,7 @@ public static class JpegDecoder
     }
 
     /// <summary>Rows of RGBA pixels, <c>stride</c> bytes apart.</summary>
-    private readonly ref struct RgbaRows(Span<byte> rgba, int stride, int width) : IRowWriter
+    private readonly ref struct RgbaRows(Span<byte> rgba, int stride, int width, JpegSimd path) : IRowWriter
     {
         private readonly Span<byte> _rgba = rgba;
 
@@ -211,13 +233,13 @@ public static class JpegDecoder
             }
             else
             {
-                ColorConverter.YCbCrToRgba(c0, c1, c2, width, output);
+                ColorConverter.YCbCrToRgba(c0, c1, c2, width, output, path);
             }
         }
     }
 
     /// <summary>Rows of three planes R, G, B, each <c>width</c> bytes a row.</summary>
-    private readonly ref struct PlanarRows(Span<byte> red, Span<byte> green, Span<byte> blue, int width) : IRowWriter
+    private readonly ref struct PlanarRows(Span<byte> red, Span<byte> green, Span<byte> blue, int width, JpegSimd path) : IRowWriter
     {
         private readonly Span<byte> _red = red;
         private readonly Span<byte> _green = green;
@@ -243,14 +265,14 @@ public static class JpegDecoder
             }
             else
             {
-                ColorConverter.YCbCrToPlanar(c0, c1, c2, width, r, g, b);
+                ColorConverter.YCbCrToPlanar(c0, c1, c2, width, r, g, b, path);
             }
         }
     }
 
     /// <summary>Component <paramref name="ci"/>'s samples for output row <paramref name="y"/> at full resolution.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static ReadOnlySpan<byte> ComponentRow(JpegFrame frame, int ci, int y, ReadOnlySpan<byte> planes, Span<byte> scratch, Span<short> sums)
+    private static ReadOnlySpan<byte> ComponentRow(JpegFrame frame, int ci, int y, JpegSimd path, ReadOnlySpan<byte> planes, Span<byte> scratch, Span<short> sums)
     {
         ref var c = ref frame.Components[ci];
         if (c.ScaleX == 1 && c.ScaleY == 1)
@@ -264,7 +286,7 @@ public static class JpegDecoder
         {
             far = planes[(c.PlaneOffset + (Upsampler.NeighbourRow(y, c.Height) * c.PlaneStride))..];
         }
-        Upsampler.Row(near, far, c.ScaleY == 2, c.Width, sums, scratch);
+        Upsampler.Row(near, far, c.ScaleY == 2, c.Width, sums, scratch, path);
         return scratch;
     }
 }

@@ -17,10 +17,11 @@ internal static class Upsampler
     /// <summary>
     /// One output row from one input row (h2v1), or from the nearer and further input rows (h2v2). Writes
     /// 2 × width samples to <paramref name="output"/> (plus up to 32 bytes of slack); <paramref name="sums"/>
-    /// needs width + 34 entries, both inputs width + 16 readable bytes.
+    /// needs width + 34 entries, both inputs width + 16 readable bytes. <paramref name="path"/> is a resolved
+    /// <see cref="JpegSimd"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Row(ReadOnlySpan<byte> near, ReadOnlySpan<byte> far, bool vertical, int width, Span<short> sums, Span<byte> output)
+    public static void Row(ReadOnlySpan<byte> near, ReadOnlySpan<byte> far, bool vertical, int width, Span<short> sums, Span<byte> output, JpegSimd path)
     {
         if (width < 1 || near.Length < width + 16 || far.Length < width + 16 || sums.Length < width + 34 || output.Length < (2 * width) + 32)
         {
@@ -28,7 +29,8 @@ internal static class Upsampler
         }
         // sums[i + 1] = the vertically filtered input column i; sums[0] and sums[width + 1] replicate the edges.
         var i = 0;
-        if (JpegDecoder.UseAvx2)
+        var avx2 = Avx2.IsSupported && path == JpegSimd.Avx2;
+        if (avx2)
         {
             ref var n0 = ref MemoryMarshal.GetReference(near);
             ref var f0 = ref MemoryMarshal.GetReference(far);
@@ -39,6 +41,25 @@ internal static class Upsampler
                 var n = Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref n0, (nuint)i));
                 var s = vertical ? (n * three) + Avx2.ConvertToVector256Int16(Vector128.LoadUnsafe(ref f0, (nuint)i)) : n;
                 s.StoreUnsafe(ref s0, (nuint)i + 1);
+            }
+        }
+        else if (path == JpegSimd.Vector128)
+        {
+            ref var n0 = ref MemoryMarshal.GetReference(near);
+            ref var f0 = ref MemoryMarshal.GetReference(far);
+            ref var s0 = ref MemoryMarshal.GetReference(sums);
+            var three = Vector128.Create((ushort)3);
+            for (; i < width; i += 16)
+            {
+                var (nLow, nHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref n0, (nuint)i));
+                if (vertical)
+                {
+                    var (fLow, fHigh) = Vector128.Widen(Vector128.LoadUnsafe(ref f0, (nuint)i));
+                    nLow = (nLow * three) + fLow;
+                    nHigh = (nHigh * three) + fHigh;
+                }
+                nLow.AsInt16().StoreUnsafe(ref s0, (nuint)i + 1);
+                nHigh.AsInt16().StoreUnsafe(ref s0, (nuint)i + 9);
             }
         }
         else
@@ -53,7 +74,7 @@ internal static class Upsampler
 
         int evenBias = vertical ? 8 : 1, oddBias = vertical ? 7 : 2, shift = vertical ? 4 : 2;
         i = 0;
-        if (JpegDecoder.UseAvx2)
+        if (avx2)
         {
             ref var s0 = ref MemoryMarshal.GetReference(sums);
             ref var o0 = ref MemoryMarshal.GetReference(output);
@@ -70,6 +91,25 @@ internal static class Upsampler
                 // Interleaving within 128-bit lanes and then packing lanes lo/hi leaves the 32 bytes in order.
                 var packed = Avx2.PackUnsignedSaturate(Avx2.UnpackLow(even, odd), Avx2.UnpackHigh(even, odd));
                 packed.StoreUnsafe(ref o0, (nuint)(2 * i));
+            }
+        }
+        else if (path == JpegSimd.Vector128)
+        {
+            ref var s0 = ref MemoryMarshal.GetReference(sums);
+            ref var o0 = ref MemoryMarshal.GetReference(output);
+            var three = Vector128.Create((ushort)3);
+            var be = Vector128.Create((ushort)evenBias);
+            var bo = Vector128.Create((ushort)oddBias);
+            for (; i < width; i += 8)
+            {
+                var left = Vector128.LoadUnsafe(ref s0, (nuint)i).AsUInt16();
+                var mid = Vector128.LoadUnsafe(ref s0, (nuint)i + 1).AsUInt16() * three;
+                var right = Vector128.LoadUnsafe(ref s0, (nuint)i + 2).AsUInt16();
+                var even = Vector128.ShiftRightLogical(mid + left + be, shift);
+                var odd = Vector128.ShiftRightLogical(mid + right + bo, shift);
+                // Both are 0..255, so one 16-bit lane holds an even and an odd sample, and little-endian byte order
+                // (x64 and arm64 alike) stores them in output order: an interleave without a two-vector shuffle.
+                (even | (odd << 8)).AsByte().StoreUnsafe(ref o0, (nuint)(2 * i));
             }
         }
         else
