@@ -86,7 +86,7 @@ public sealed partial class Slide : IDisposable
         {
             throw new SlideException(source.Name, $"cannot read: {ex.Message}", inner: ex);
         }
-        var probe = new SlideProbe(source, tiff);
+        var probe = new SlideProbe(source, tiff, options.JpegSimd);
         foreach (var format in options.Formats)
         {
             if (format.TryOpen(probe) is { } layout)

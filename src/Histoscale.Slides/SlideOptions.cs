@@ -1,4 +1,5 @@
 using Histoscale.Slides.Caching;
+using Histoscale.Slides.Codecs.Jpeg;
 using Histoscale.Slides.Formats;
 using Histoscale.Slides.Sources;
 
@@ -16,6 +17,12 @@ public sealed record SlideOptions
 
     /// <summary>Where paths and URIs are opened: local files always; by default plain http(s) too. Hosts add object stores.</summary>
     public IReadOnlyList<IByteSourceProvider> Sources { get; init; } = [ByteSources.Http];
+
+    /// <summary>
+    /// Which JPEG decoder kernels run: <see cref="JpegSimd.Auto"/> (default) picks the fastest this CPU has (AVX2 on
+    /// x64, Vector128 — NEON — on arm64); a path the CPU lacks falls back to the best one below it.
+    /// </summary>
+    public JpegSimd JpegSimd { get; init; } = JpegSimd.Auto;
 
     /// <summary>Formats to try, in order. Default: <see cref="FormatRegistry.Default"/>.</summary>
     public IReadOnlyList<ISlideFormat> Formats { get; init; } = FormatRegistry.Default;

@@ -14,9 +14,8 @@ namespace Histoscale.Cli.Commands;
 /// <c>histoscale bench read SLIDE [--threads N] [--json]</c>: decodes every level-0 tile once, as the pipeline does,
 /// on N threads pulling tiles in raster order. Pixels land as RGBA (RGB plus one padding byte, the layout the
 /// decoder writes natively — Pillow's "RGB" in the peer limit script is the same 4-byte layout).
-/// <c>--jpeg-simd auto|avx2|vector128|scalar</c> measures one of the JPEG decoder's kernel paths instead: the level's
-/// tiles are read from the TIFF and decoded through a <see cref="JpegCodec"/> made for that path (the same work
-/// as a tile read, without Slide's bookkeeping), so the paths can be compared on one machine.
+/// <c>--jpeg-simd auto|avx2|vector128|scalar</c> opens the slide with that decoder path
+/// (<see cref="SlideOptions.JpegSimd"/>), so the paths can be compared on one machine.
 /// </summary>
 public static class BenchReadCommand
 {
@@ -29,7 +28,7 @@ public static class BenchReadCommand
         var jpegSimd = new Option<JpegSimd?>("--jpeg-simd")
         {
             Description = "Measure one JPEG decoder path (auto, avx2, vector128, scalar; one the CPU lacks falls back to the best below it): "
-                + "decodes the level's JPEG tiles straight from the TIFF with it, for A/B runs of the kernels",
+                + "the slide is opened with it (SlideOptions.JpegSimd), for A/B runs of the kernels",
         };
         var command = new Command("read", "Decode every tile of a level and report throughput") { slideArg, threads, level, json, jpegSimd };
         command.SetAction((ParseResult r) =>
@@ -39,14 +38,14 @@ public static class BenchReadCommand
             {
                 throw new InputException($"--threads {n} must be between 1 and 256");
             }
-            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides with { Cache = null });
+            var simd = r.GetValue(jpegSimd);
+            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides with { Cache = null, JpegSimd = simd ?? JpegSimd.Auto });
             var lvl = r.GetValue(level);
             if (lvl < 0 || lvl >= slide.Levels.Count)
             {
                 throw new InputException($"{slide.Source}: level {lvl} does not exist (the slide has {slide.Levels.Count} levels)");
             }
-            var simd = r.GetValue(jpegSimd);
-            var result = simd is null ? Run(slide, lvl, n) : RunJpeg(slide, lvl, n, new JpegCodec(simd.Value));
+            var result = Run(slide, lvl, n) with { JpegSimd = simd is null ? null : JpegDecoder.Resolve(simd.Value).ToString().ToLowerInvariant() };
             var o = r.InvocationConfiguration.Output;
             if (r.GetValue(json))
             {
@@ -106,77 +105,6 @@ public static class BenchReadCommand
         return new BenchReadResult(total, pixels / 1e6, seconds, pixels / 1e6 / seconds, total / seconds, ProcessStats.PeakRssBytes(), threads);
     }
 
-    /// <summary>
-    /// <see cref="Run"/> with every tile decoded by <paramref name="codec"/>: the stored bytes are read from the level's
-    /// TIFF directory and handed to the codec as the reader would, tiles pulled in raster order by N threads.
-    /// </summary>
-    public static BenchReadResult RunJpeg(Slide slide, int level, int threads, JpegCodec codec)
-    {
-        var lvl = slide.Levels[level];
-        using var source = ByteSources.Open(slide.Source);
-        var file = TiffFile.TryOpen(source) ?? throw new InputException($"{slide.Source}: --jpeg-simd needs a TIFF slide");
-        var dir = file.Directories.FirstOrDefault(d => d.IsTiled && d.Width == lvl.Width && d.Height == lvl.Height
-            && d.GetLong(TiffTag.Compression) == TiffCompression.Jpeg)
-            ?? throw new InputException($"{slide.Source}: level {level} is not a tiled JPEG TIFF directory, which --jpeg-simd measures");
-        var image = TiffImage.Open(dir, level);
-        if (image.TileWidth != lvl.TileWidth || image.TileHeight != lvl.TileHeight)
-        {
-            throw new InputException($"{slide.Source}: level {level}'s tiles are not the TIFF directory's");
-        }
-        // As TiffImage describes a JPEG directory to its codec (only Photometric and JPEGTables matter to JpegCodec).
-        var spp = (int)(dir.GetLong(TiffTag.SamplesPerPixel) ?? 1);
-        var photometric = (int)(dir.GetLong(TiffTag.Photometric) ?? (spp >= 3 ? TiffPhotometric.Rgb : TiffPhotometric.MinIsBlack));
-        var context = new CodecContext(file.Name, TiffCompression.Jpeg, photometric, spp, 8, 1, false, dir.GetBytes(TiffTag.JpegTables));
-        var total = lvl.TilesAcross * lvl.TilesDown;
-        long next = -1;
-        long pixels = 0;
-        Exception? failure = null;
-        var sw = Stopwatch.StartNew();
-        var workers = Enumerable.Range(0, threads).Select(_ => new Thread(() =>
-        {
-            var rgba = new byte[lvl.TileWidth * lvl.TileHeight * 4];
-            var stored = Array.Empty<byte>();
-            long mine = 0;
-            try
-            {
-                long i;
-                while ((i = Interlocked.Increment(ref next)) < total)
-                {
-                    var col = i % lvl.TilesAcross;
-                    var row = i / lvl.TilesAcross;
-                    if (image.StoredTileRange(col, row) is { } range)
-                    {
-                        if (stored.Length < range.Length)
-                        {
-                            stored = new byte[range.Length];
-                        }
-                        file.ReadExactly(range.Offset, stored.AsSpan(0, range.Length), "tile");
-                        codec.Decode(stored.AsSpan(0, range.Length), lvl.TileWidth, image.BlockRows(row), context, rgba, lvl.TileWidth * 4);
-                    }
-                    mine += Math.Min(lvl.TileWidth, lvl.Width - (col * lvl.TileWidth)) * Math.Min(lvl.TileHeight, lvl.Height - (row * lvl.TileHeight));
-                }
-            }
-            catch (Exception ex)
-            {
-                Interlocked.CompareExchange(ref failure, ex, null);
-                Interlocked.Exchange(ref next, total);
-            }
-            Interlocked.Add(ref pixels, mine);
-        })
-        { IsBackground = true }).ToList();
-        workers.ForEach(t => t.Start());
-        workers.ForEach(t => t.Join());
-        sw.Stop();
-        if (failure is not null)
-        {
-            throw failure;
-        }
-        var seconds = sw.Elapsed.TotalSeconds;
-        return new BenchReadResult(total, pixels / 1e6, seconds, pixels / 1e6 / seconds, total / seconds, ProcessStats.PeakRssBytes(), threads,
-            codec.Simd.ToString().ToLowerInvariant());
-    }
-
-    /// <param name="JpegSimd">The decoder path measured with <c>--jpeg-simd</c> (after fallback); null for a plain run.</param>
     public sealed record BenchReadResult(long Tiles, double Megapixels, double Seconds, double MegapixelsPerSecond, double TilesPerSecond, long PeakRssBytes, int Threads,
         string? JpegSimd = null);
 }

@@ -14,21 +14,6 @@ public static class QuantizeCommand
 {
     public const string NameSuffix = QuantizationRun.NameSuffix;
 
-    public sealed record Request
-    {
-        public required string Model { get; init; }
-        public required IReadOnlyList<string> Calibrate { get; init; }
-        public required string Out { get; init; }
-        public int Tiles { get; init; } = 256;
-        public int Check { get; init; } = 64;
-        public int Batch { get; init; } = 4;
-        public QuantizationOptions Options { get; init; } = new();
-        public ModelOverrides Overrides { get; init; } = new();
-        public bool NoTissue { get; init; }
-        public double MinTissue { get; init; } = 0.1;
-        public bool Json { get; init; }
-    }
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "FP32 model: repository model directory (REPO/NAME) or a .onnx file", Required = true };
@@ -52,10 +37,9 @@ public static class QuantizeCommand
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
-            var request = new Request
+            var request = new QuantizationRequest
             {
                 Model = r.GetValue(model)!,
-                Calibrate = r.GetValue(calibrate) ?? [],
                 Out = r.GetValue(output)!,
                 Tiles = r.GetValue(tiles),
                 Check = r.GetValue(check),
@@ -78,37 +62,25 @@ public static class QuantizeCommand
                     ReduceRange = r.GetValue(reduceRange),
                 },
                 Overrides = tile.Read(r),
-                NoTissue = r.GetValue(noTissue),
+                DetectTissue = !r.GetValue(noTissue),
                 MinTissue = r.GetValue(minTissue),
-                Json = r.GetValue(json),
             };
-            return await RunAsync(request, r.InvocationConfiguration.Output, r.InvocationConfiguration.Error, ct);
+            return await RunAsync(request, r.GetValue(calibrate) ?? [], r.GetValue(json), r.InvocationConfiguration.Output, ct);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(Request request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>Expands the calibration arguments with the host's object stores, runs the quantization, prints its report.</summary>
+    public static async Task<int> RunAsync(QuantizationRequest request, IReadOnlyList<string> calibrate, bool json, TextWriter stdout, CancellationToken cancellationToken)
     {
         var host = HostContext.FromEnvironment();
-        var slides = await InferInputs.ExpandAsync(request.Calibrate, host.ObjectStores, cancellationToken);
-        var report = await QuantizationRun.RunAsync(new QuantizationRequest
-        {
-            Model = request.Model,
-            Out = request.Out,
-            Tiles = request.Tiles,
-            Check = request.Check,
-            Batch = request.Batch,
-            Options = request.Options,
-            Overrides = request.Overrides,
-            DetectTissue = !request.NoTissue,
-            MinTissue = request.MinTissue,
-            Slides = host.Slides,
-        }, slides, cancellationToken);
-        Report(stdout, request, report);
+        var slides = await InferInputs.ExpandAsync(calibrate, host.ObjectStores, cancellationToken);
+        var report = await QuantizationRun.RunAsync(request with { Slides = host.Slides }, slides, cancellationToken);
+        Report(stdout, request, json, report);
         return CliRunner.Ok;
     }
 
-    private static void Report(TextWriter o, Request request, QuantizationReport report)
+    private static void Report(TextWriter o, QuantizationRequest request, bool json, QuantizationReport report)
     {
         var (source, written, modelPath, s, slides, available, calibrationTiles, a, elapsed) = report;
         var sourceBytes = new FileInfo(source.ModelPath).Length;
@@ -116,7 +88,7 @@ public static class QuantizeCommand
         static string Counts(IReadOnlyDictionary<string, int> counts) =>
             counts.Count == 0 ? "none" : string.Join(", ", counts.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Key} {kv.Value}"));
         var method = request.Options.Method == CalibrationMethod.MinMax ? "minmax" : string.Create(CultureInfo.InvariantCulture, $"percentile {request.Options.Percentile}");
-        if (request.Json)
+        if (json)
         {
             o.WriteLine(JsonSerializer.Serialize(new
             {

@@ -3,9 +3,13 @@ namespace Histoscale.Slides.Codecs;
 /// <summary>Maps a TIFF compression code to the codec that decodes it.</summary>
 public static class CodecRegistry
 {
-    public static ITileCodec? For(int compression) => compression switch
+    // One immutable codec per decoder path (they hold no state), so choosing a path allocates nothing.
+    private static readonly JpegCodec[] JpegCodecs = [.. Enum.GetValues<Jpeg.JpegSimd>().Select(s => new JpegCodec(s))];
+
+    /// <summary>The codec for <paramref name="compression"/>, JPEG decoding with the <paramref name="jpegSimd"/> kernels; null if unsupported.</summary>
+    public static ITileCodec? For(int compression, Jpeg.JpegSimd jpegSimd = Jpeg.JpegSimd.Auto) => compression switch
     {
-        Tiff.TiffCompression.Jpeg => JpegCodec.Instance,
+        Tiff.TiffCompression.Jpeg => JpegCodecs[(int)jpegSimd],
         Tiff.TiffCompression.None or Tiff.TiffCompression.Lzw or Tiff.TiffCompression.AdobeDeflate or Tiff.TiffCompression.Deflate => LosslessCodec.Instance,
         Tiff.TiffCompression.Jpeg2000YCbCr or Tiff.TiffCompression.Jpeg2000Rgb => Jpeg2000Codec.Instance,
         _ => null,

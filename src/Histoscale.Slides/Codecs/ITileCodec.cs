@@ -9,7 +9,8 @@ public sealed record CodecContext(
     int BitsPerSample,
     int Predictor,
     bool HasAlpha,
-    byte[]? JpegTables);
+    byte[]? JpegTables,
+    Jpeg.JpegSimd JpegSimd = Jpeg.JpegSimd.Auto);
 
 /// <summary>
 /// Decodes one compressed tile or strip of known size into RGBA (alpha 255 unless the image carries alpha).

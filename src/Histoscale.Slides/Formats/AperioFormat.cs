@@ -31,13 +31,13 @@ public sealed class AperioFormat : ISlideFormat
         {
             if (dir.IsTiled)
             {
-                levels.Add(TiffImage.Open(dir, levels.Count));
+                levels.Add(TiffImage.Open(dir, levels.Count, null, probe.JpegSimd));
                 continue;
             }
             var name = dir.Index == 1 ? "thumbnail" : AssociatedName(dir);
             if (name is not null && !associated.ContainsKey(name))
             {
-                associated[name] = TiffImage.Open(dir, null, name);
+                associated[name] = TiffImage.Open(dir, null, name, probe.JpegSimd);
             }
         }
         if (levels.Count == 0)

@@ -24,7 +24,7 @@ public sealed class GenericTiffFormat : ISlideFormat
         {
             throw new SlideException(tiff.Name, "TIFF is not tiled (not a pyramidal whole-slide image)");
         }
-        var levels = PyramidLevels(tiff);
+        var levels = PyramidLevels(tiff, probe.JpegSimd);
         var properties = new Dictionary<string, string>();
         TiffProperties.Add(first, properties);
         var (mppX, mppY) = TiffProperties.MppFromResolution(first);
@@ -39,7 +39,7 @@ public sealed class GenericTiffFormat : ISlideFormat
     }
 
     /// <summary>Every tiled directory reachable from the main chain and the first page's SubIFDs, largest first.</summary>
-    internal static List<ITiledImage> PyramidLevels(TiffFile tiff)
+    internal static List<ITiledImage> PyramidLevels(TiffFile tiff, Codecs.Jpeg.JpegSimd jpegSimd)
     {
         var dirs = tiff.Directories.Where(d => d.IsTiled).ToList();
         var subOffsets = tiff.Directories[0].GetLongs(TiffTag.SubIfds, 64);
@@ -69,7 +69,7 @@ public sealed class GenericTiffFormat : ISlideFormat
             {
                 continue;
             }
-            levels.Add(TiffImage.Open(dir, levels.Count));
+            levels.Add(TiffImage.Open(dir, levels.Count, null, jpegSimd));
             lastWidth = dir.Width;
         }
         return levels;

@@ -17,8 +17,11 @@ public interface ISlideFormat
 }
 
 /// <summary>What formats may look at to recognise a file.</summary>
-public sealed class SlideProbe(IByteSource source, TiffFile? tiff)
+public sealed class SlideProbe(IByteSource source, TiffFile? tiff, Codecs.Jpeg.JpegSimd jpegSimd = Codecs.Jpeg.JpegSimd.Auto)
 {
+    /// <summary>The JPEG decoder kernels the slide's images decode with (<see cref="SlideOptions.JpegSimd"/>).</summary>
+    public Codecs.Jpeg.JpegSimd JpegSimd { get; } = jpegSimd;
+
     public IByteSource Source { get; } = source;
 
     /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>

@@ -38,13 +38,13 @@ public sealed class OmeTiffFormat : ISlideFormat
             throw new SlideException(tiff.Name, $"OME-XML in ImageDescription is malformed: {ex.Message}");
         }
         // The main chain of an OME-TIFF holds planes/series, not levels: the pyramid is the first page's SubIFDs.
-        var levels = new List<ITiledImage> { TiffImage.Open(first, 0) };
+        var levels = new List<ITiledImage> { TiffImage.Open(first, 0, null, probe.JpegSimd) };
         foreach (var offset in first.GetLongs(TiffTag.SubIfds, 64))
         {
             var sub = tiff.ReadDirectory(offset, tiff.Directories.Count + levels.Count);
             if (sub.IsTiled && sub.Width < levels[^1].Width)
             {
-                levels.Add(TiffImage.Open(sub, levels.Count));
+                levels.Add(TiffImage.Open(sub, levels.Count, null, probe.JpegSimd));
             }
         }
         return new SlideLayout { Vendor = Name, Levels = levels, Properties = properties, MppX = mppX, MppY = mppY };

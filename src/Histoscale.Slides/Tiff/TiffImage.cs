@@ -33,7 +33,7 @@ public sealed class TiffImage : ITiledImage
         _offsets = offsets;
         _counts = counts;
         _context = context;
-        _codec = CodecRegistry.For(context.Compression);
+        _codec = CodecRegistry.For(context.Compression, context.JpegSimd);
     }
 
     public TiffDirectory Directory { get; }
@@ -55,7 +55,7 @@ public sealed class TiffImage : ITiledImage
     public bool IsStripped => !Directory.IsTiled;
 
     /// <summary>Reads and validates the directory's raster description. <paramref name="label"/> names it in errors (e.g. "label").</summary>
-    public static TiffImage Open(TiffDirectory dir, int? level, string? label = null)
+    public static TiffImage Open(TiffDirectory dir, int? level, string? label = null, Codecs.Jpeg.JpegSimd jpegSimd = Codecs.Jpeg.JpegSimd.Auto)
     {
         var file = dir.File.Name;
         label ??= level is null ? $"IFD {dir.Index}" : $"level {level}";
@@ -141,7 +141,7 @@ public sealed class TiffImage : ITiledImage
         }
         var tables = compression == TiffCompression.Jpeg ? dir.GetBytes(TiffTag.JpegTables) : null;
         var hasAlpha = extra.Length > 0 && extra[0] is 1 or 2;
-        var context = new CodecContext(file, compression, photometric, spp, 8, predictor, hasAlpha, tables);
+        var context = new CodecContext(file, compression, photometric, spp, 8, predictor, hasAlpha, tables, jpegSimd);
         return new TiffImage(dir, level, label, width, height, tileWidth, tileHeight, across, down, offsets, counts, context);
     }
 

@@ -1,3 +1,4 @@
+using Histoscale.Slides.Codecs.Jpeg;
 using Histoscale.Slides.Sources;
 using Histoscale.Slides.Tests.Support;
 
@@ -34,6 +35,17 @@ public sealed class SlideOptionsTests
         Assert.True(slide.Width > 0);
         // A provider given to one caller does not leak into another's opens.
         Assert.Throws<SlideException>(() => Slide.Open("mem://slides/a.svs"));
+    }
+
+    [Theory]
+    [InlineData(JpegSimd.Scalar)]
+    [InlineData(JpegSimd.Vector128)]
+    [InlineData(JpegSimd.Avx2)]
+    public void Every_jpeg_decoder_path_chosen_in_the_options_reads_the_same_pixels(JpegSimd simd)
+    {
+        using var auto = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = null });
+        using var chosen = Slide.Open(TestSlides.Svs, new SlideOptions { Cache = null, JpegSimd = simd });
+        Assert.Equal(auto.ReadRegion(0, 100, 100, 300, 200).Pixels, chosen.ReadRegion(0, 100, 100, 300, 200).Pixels);
     }
 
     private sealed class MemoryProvider(byte[] bytes) : IByteSourceProvider
