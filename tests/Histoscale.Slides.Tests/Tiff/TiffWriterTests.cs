@@ -75,8 +75,8 @@ public class TiffWriterTests
     }
 
     [Theory]
-    [InlineData(JpegEncoderKind.Skia)]
-    [InlineData(JpegEncoderKind.Vips)]
+    [InlineData(JpegEncoderKind.OptimizedHuffman)]
+    [InlineData(JpegEncoderKind.StandardHuffman)]
     public void Jpeg_tiles_are_abbreviated_streams_sharing_JPEGTables(JpegEncoderKind encoder)
     {
         using var file = new WriterTestImages.TempFile();
@@ -117,7 +117,7 @@ public class TiffWriterTests
             Assert.DoesNotContain(0xE0, markers);  // no JFIF header inside TIFF
             Assert.Contains(0xC0, markers);
             Assert.Equal(0xDA, markers[^1]);
-            if (encoder == JpegEncoderKind.Vips)
+            if (encoder == JpegEncoderKind.StandardHuffman)
             {
                 Assert.DoesNotContain(0xC4, markers); // standard Huffman tables: shared as well
             }
