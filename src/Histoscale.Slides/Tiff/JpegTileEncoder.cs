@@ -23,7 +23,8 @@ internal sealed class JpegTileEncoder
         _samples = samplesPerPixel;
         _defines = new JpegWriteDefines
         {
-            SamplingFactor = JpegSamplingFactor.Ratio420,
+            // 2×2 on a lone grey component is legal JPEG, but libtiff rejects it (it expects 1×1 outside YCbCr).
+            SamplingFactor = samplesPerPixel == 1 ? JpegSamplingFactor.Ratio444 : JpegSamplingFactor.Ratio420,
             // Standard tables are the same for every tile, so they go to JPEGTables with the quantisation tables;
             // optimised ones (ImageMagick's default) differ per tile and stay inline.
             OptimizeCoding = kind == JpegEncoderKind.OptimizedHuffman,
