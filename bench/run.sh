@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
 # /usr/bin/python3), ../shared next to the repo.
@@ -24,8 +24,10 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-[ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
-[ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
+if [[ $what != imaging ]]; then
+  [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
+  [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
+fi
 
 if [[ $what == reader || $what == all ]]; then
   say "reader: bench read vs Pillow + libjpeg-turbo per-tile decode (peer) vs OpenSlide, 2 threads then 1"
@@ -86,6 +88,25 @@ if [[ $what == int8 || $what == all ]]; then
   run /usr/bin/time -f "peak RSS %M KB, wall %e s" $H infer "$mid" --model "$data/qrepo/resnet18_int8.onnx" "${norm[@]}" --batch 32 --out "$data/out-resnet18-int8" --json
   run $H bench infer --model "$data/qrepo/resnet18_int8.onnx" --batch 32 --seconds 15 "${cfg[@]}"
   run $py "$shared/bench/torch_pipeline.py" "$mid" resnet18 512 32
+fi
+
+if [[ $what == imaging || $what == all ]]; then
+  say "imaging libraries (Magick.NET, SkiaSharp, NetVips) on every path the product needs; 1 thread unless stated"
+  img=$data/synth-8000x6000.svs
+  [ -f "$img" ] || run $H synth "$img" --width 8000 --height 6000 --layout svs
+  dotnet build -c Release bench/Histoscale.Bench -v q -nologo >/dev/null
+  run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench imaging "$img" "$shared/slides/j2k.svs" 1.5
+  # Our decoder against the shipped fallback's libjpeg-turbo (SIMD paths) on every real tile at hand.
+  run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench jpeg-verify "$img" 100000
+  run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench jpeg-verify-all "$shared"/slides/*.svs "$shared"/slides/*.tif
+  echo "native libraries per runtime (bytes) in the NuGet cache:"
+  nuget=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+  for p in magick.net-q8-anycpu/15.1.0 skiasharp.nativeassets.linux.nodependencies/3.119.4 skiasharp.nativeassets.macos/3.119.4 \
+           netvips.native.linux-x64/8.18.7 netvips.native.linux-arm64/8.18.7 netvips.native.osx-arm64/8.18.7 netvips.native.osx-x64/8.18.7; do
+    find "$nuget/$p/runtimes" -path '*native/*' -type f -printf '%s %P\n' 2>/dev/null | grep -E 'linux-(x64|arm64)/|osx' | sed "s|^|  $p: |"
+  done
+  say "synthesis with the product's encoder (what tests and benchmarks pay): 8000x6000 SVS, twice"
+  for i in 1 2; do run /usr/bin/time -f "wall %e s, CPU %U+%S s" $H synth "$data/synth-timing.svs" --width 8000 --height 6000 --layout svs; done
 fi
 
 if [[ $what == ab ]]; then

@@ -1,6 +1,5 @@
 using Histoscale.Slides.Codecs;
 using Histoscale.Slides.Codecs.Jpeg;
-using ImageMagick;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
@@ -33,9 +32,11 @@ public static class JpegCandidates
 
     private sealed class Skia : IJpegCandidate
     {
+        private static readonly IImagingCandidate Candidate = ImagingCandidates.All.Single(c => c.Name.StartsWith("SkiaSharp", StringComparison.Ordinal));
+
         public string Name => "SkiaSharp (libjpeg-turbo) -> RGBA";
 
-        public void Decode(byte[] stream, int width, int height, byte[] rgba) => JpegCodec.DecodeStream(stream, width, height, rgba, width * 4);
+        public void Decode(byte[] stream, int width, int height, byte[] rgba) => Candidate.DecodeJpeg(stream, width, height, rgba);
     }
 
     private sealed class Vips : IJpegCandidate
@@ -50,18 +51,12 @@ public static class JpegCandidates
         }
     }
 
+    /// <summary>The product's fallback (<see cref="JpegCodec.DecodeStream"/>): libjpeg-turbo inside ImageMagick.</summary>
     private sealed class Magick : IJpegCandidate
     {
-        private static readonly MagickReadSettings Settings = new() { Format = MagickFormat.Jpeg };
+        public string Name => "Magick.NET (libjpeg-turbo) -> RGBA";
 
-        public string Name => "Magick.NET (libjpeg-turbo) -> RGB";
-
-        public void Decode(byte[] stream, int width, int height, byte[] rgba)
-        {
-            using var image = new MagickImage(stream, Settings);
-            using var pixels = image.GetPixels();
-            pixels.ToByteArray(PixelMapping.RGB)!.AsSpan().CopyTo(rgba);
-        }
+        public void Decode(byte[] stream, int width, int height, byte[] rgba) => JpegCodec.DecodeStream(stream, width, height, rgba, width * 4);
     }
 
     private sealed class ImageSharpManaged : IJpegCandidate

@@ -3,15 +3,15 @@ using Histoscale.Slides.Codecs.Jpeg;
 
 namespace Histoscale.Bench;
 
-/// <summary>Decodes every sampled tile with our decoder and with libjpeg-turbo (Skia) and counts differing pixels.</summary>
+/// <summary>Decodes every sampled tile with our decoder and with libjpeg-turbo (ImageMagick's, SIMD paths) and counts differing pixels.</summary>
 public static class JpegVerify
 {
     /// <summary>One stream: ours against libjpeg-turbo, differences listed.</summary>
     public static int Compare(byte[] stream, int w, int h)
     {
         var ours = new byte[w * h * 4];
-        var skia = new byte[w * h * 4];
-        JpegCodec.DecodeStream(stream, w, h, skia, w * 4);
+        var libjpeg = new byte[w * h * 4];
+        JpegCodec.DecodeStream(stream, w, h, libjpeg, w * 4);
         if (!JpegDecoder.TryDecode(stream, w, h, ours, w * 4))
         {
             Console.WriteLine("declined");
@@ -20,9 +20,9 @@ public static class JpegVerify
         var shown = 0;
         for (var i = 0; i < ours.Length; i += 4)
         {
-            if (!ours.AsSpan(i, 4).SequenceEqual(skia.AsSpan(i, 4)) && shown++ < 20)
+            if (!ours.AsSpan(i, 4).SequenceEqual(libjpeg.AsSpan(i, 4)) && shown++ < 20)
             {
-                Console.WriteLine($"x={i / 4 % w} y={i / 4 / w}: ours {string.Join(",", ours[i..(i + 3)])} libjpeg {string.Join(",", skia[i..(i + 3)])}");
+                Console.WriteLine($"x={i / 4 % w} y={i / 4 / w}: ours {string.Join(",", ours[i..(i + 3)])} libjpeg {string.Join(",", libjpeg[i..(i + 3)])}");
             }
         }
         Console.WriteLine($"differing pixels: {shown}");
@@ -34,12 +34,12 @@ public static class JpegVerify
         var w = tiles.Width;
         var h = tiles.Height;
         var ours = new byte[w * h * 4];
-        var skia = new byte[w * h * 4];
+        var libjpeg = new byte[w * h * 4];
         int declined = 0, differing = 0;
         long diffBytes = 0, absSum = 0;
         foreach (var s in tiles.Streams)
         {
-            JpegCodec.DecodeStream(s, w, h, skia, w * 4);
+            JpegCodec.DecodeStream(s, w, h, libjpeg, w * 4);
             if (!JpegDecoder.TryDecode(s, w, h, ours, w * 4))
             {
                 declined++;
@@ -48,10 +48,10 @@ public static class JpegVerify
             var bad = 0;
             for (var i = 0; i < ours.Length; i++)
             {
-                if (ours[i] != skia[i])
+                if (ours[i] != libjpeg[i])
                 {
                     bad++;
-                    absSum += Math.Abs(ours[i] - skia[i]);
+                    absSum += Math.Abs(ours[i] - libjpeg[i]);
                 }
             }
             if (bad != 0)
@@ -60,9 +60,9 @@ public static class JpegVerify
                 {
                     for (var i = 0; i < ours.Length; i++)
                     {
-                        if (ours[i] != skia[i])
+                        if (ours[i] != libjpeg[i])
                         {
-                            Console.WriteLine($"first difference at x={i / 4 % w} y={i / 4 / w} channel={i % 4}: ours {ours[i]} skia {skia[i]}");
+                            Console.WriteLine($"first difference at x={i / 4 % w} y={i / 4 / w} channel={i % 4}: ours {ours[i]} libjpeg {libjpeg[i]}");
                             break;
                         }
                     }
@@ -118,16 +118,16 @@ public static class JpegVerifyAll
                 tiff.ReadExactly(offsets[i], raw, "block");
                 var buffer = new byte[raw.Length + (tables?.Length ?? 0) + 32];
                 var stream = buffer[..JpegCodec.BuildStream(raw, tables, photometric, buffer)];
-                var skia = new byte[w * h * 4];
+                var libjpeg = new byte[w * h * 4];
                 var ours = new byte[w * h * 4];
-                JpegCodec.DecodeStream(stream, w, h, skia, w * 4);
+                JpegCodec.DecodeStream(stream, w, h, libjpeg, w * 4);
                 blocks++;
                 sizes.Add((w, h));
                 if (!JpegDecoder.TryDecode(stream, w, h, ours, w * 4))
                 {
                     declined++;
                 }
-                else if (!ours.AsSpan().SequenceEqual(skia))
+                else if (!ours.AsSpan().SequenceEqual(libjpeg))
                 {
                     differing++;
                 }

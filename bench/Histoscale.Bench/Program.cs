@@ -6,6 +6,11 @@ using Histoscale.Bench;
 // usage: Histoscale.Bench jpeg SLIDE [THREADS] [MAX_TILES]
 //        Histoscale.Bench jpeg-verify SLIDE [MAX_TILES]   (ours vs libjpeg-turbo, pixel for pixel)
 //        Histoscale.Bench jpeg-verify-all TIFF...        (every JPEG tile and strip of every directory)
+//        Histoscale.Bench imaging SLIDE J2K_SLIDE [SECONDS] (imaging libraries on every path the product needs)
+if (args.Length >= 3 && args[0] == "imaging")
+{
+    return ImagingBench.Run(args[1], args[2], args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1.5);
+}
 if (args.Length >= 2 && args[0] == "jpeg-verify")
 {
     return JpegVerify.Run(TileStreams.Load(args[1], args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : int.MaxValue));

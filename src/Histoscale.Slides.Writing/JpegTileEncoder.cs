@@ -1,6 +1,6 @@
-using System.Buffers;
-using Histoscale.Slides.Tiff;
-using SkiaSharp;
+using Histoscale.Slides.Imaging;
+using ImageMagick;
+using ImageMagick.Formats;
 
 namespace Histoscale.Slides.Writing;
 
@@ -14,14 +14,22 @@ internal sealed class JpegTileEncoder
 {
     private readonly int _quality;
     private readonly int _samples;
-    private readonly JpegEncoderKind _kind;
+    private readonly JpegWriteDefines _defines;
     private readonly List<byte[]> _shared;
 
     public JpegTileEncoder(int quality, int samplesPerPixel, JpegEncoderKind kind)
     {
         _quality = quality;
         _samples = samplesPerPixel;
-        _kind = kind;
+        _defines = new JpegWriteDefines
+        {
+            // 2×2 on a lone grey component is legal JPEG, but libtiff rejects it (it expects 1×1 outside YCbCr).
+            SamplingFactor = samplesPerPixel == 1 ? JpegSamplingFactor.Ratio444 : JpegSamplingFactor.Ratio420,
+            // Standard tables are the same for every tile, so they go to JPEGTables with the quantisation tables;
+            // optimised ones (ImageMagick's default) differ per tile and stay inline.
+            OptimizeCoding = kind == JpegEncoderKind.OptimizedHuffman,
+            DctMethod = JpegDctMethod.Slow, // libjpeg's accurate integer DCT, stated rather than left to ImageMagick's default
+        };
         var a = ProbeTables(flat: false);
         var b = ProbeTables(flat: true);
         _shared = [.. a.Where(s => b.Any(t => t.AsSpan().SequenceEqual(s)))];
@@ -34,16 +42,7 @@ internal sealed class JpegTileEncoder
     public EncodedChunk Encode(ReadOnlySpan<byte> pixels, int width, int height)
     {
         var output = new ChunkBuilder((width * height / 4) + 1024);
-        if (_kind == JpegEncoderKind.Vips)
-        {
-            var jpeg = EncodeVips(pixels, width, height);
-            JpegTableSplitter.WriteAbbreviated(jpeg, _shared, output);
-        }
-        else
-        {
-            using var data = EncodeSkia(pixels, width, height);
-            JpegTableSplitter.WriteAbbreviated(data.AsSpan(), _shared, output);
-        }
+        JpegTableSplitter.WriteAbbreviated(EncodeComplete(pixels, width, height), _shared, output);
         return output.ToChunk();
     }
 
@@ -59,56 +58,17 @@ internal sealed class JpegTileEncoder
             state ^= state << 5;
             pixels[i] = flat ? (byte)(100 + (i % 3)) : (byte)state;
         }
-        if (_kind == JpegEncoderKind.Vips)
-        {
-            return JpegTableSplitter.TableSegments(EncodeVips(pixels, size, size));
-        }
-        using var data = EncodeSkia(pixels, size, size);
-        return JpegTableSplitter.TableSegments(data.AsSpan());
+        return JpegTableSplitter.TableSegments(EncodeComplete(pixels, size, size));
     }
 
-    private unsafe SKData EncodeSkia(ReadOnlySpan<byte> pixels, int width, int height)
+    /// <summary>A complete (interchange) JPEG stream of the pixels, from libjpeg-turbo inside ImageMagick.</summary>
+    private byte[] EncodeComplete(ReadOnlySpan<byte> pixels, int width, int height)
     {
-        var options = new SKJpegEncoderOptions(_quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore);
-        if (_samples == 1)
-        {
-            fixed (byte* p = pixels)
-            {
-                using var grey = new SKPixmap(new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque), (nint)p, width);
-                return grey.Encode(options) ?? throw new InvalidOperationException("SkiaSharp JPEG encoding failed");
-            }
-        }
-        // Skia's encoder takes 4-byte pixels only; widen RGB to RGBA in a rented buffer.
-        var count = width * height;
-        var rgba = ArrayPool<byte>.Shared.Rent(count * 4);
-        try
-        {
-            for (int i = 0, s = 0, d = 0; i < count; i++, s += 3, d += 4)
-            {
-                rgba[d] = pixels[s];
-                rgba[d + 1] = pixels[s + 1];
-                rgba[d + 2] = pixels[s + 2];
-                rgba[d + 3] = 255;
-            }
-            fixed (byte* p = rgba)
-            {
-                using var pixmap = new SKPixmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque), (nint)p, width * 4);
-                return pixmap.Encode(options) ?? throw new InvalidOperationException("SkiaSharp JPEG encoding failed");
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rgba);
-        }
-    }
-
-    private unsafe byte[] EncodeVips(ReadOnlySpan<byte> pixels, int width, int height)
-    {
-        fixed (byte* p = pixels)
-        {
-            // A copy owned by libvips: its operation cache may outlive our pinned span.
-            using var image = NetVips.Image.NewFromMemoryCopy((nint)p, (ulong)(width * height * _samples), width, height, _samples, NetVips.Enums.BandFormat.Uchar);
-            return image.JpegsaveBuffer(q: _quality, optimizeCoding: false, subsampleMode: NetVips.Enums.ForeignSubsample.On, keep: NetVips.Enums.ForeignKeep.None);
-        }
+        using var image = MagickPixels.FromPixels(pixels, width, height, _samples == 1 ? "I" : "RGB");
+        image.Quality = (uint)_quality;
+        // ImageMagick writes a one-component JPEG for any image whose pixels happen to be grey (a blank glass tile)
+        // unless the type is fixed; a YCbCr TIFF needs three components in every tile.
+        image.Settings.ColorType = _samples == 1 ? ColorType.Grayscale : ColorType.TrueColor;
+        return image.ToByteArray(_defines);
     }
 }

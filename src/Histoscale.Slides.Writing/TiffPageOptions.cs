@@ -44,7 +44,7 @@ public sealed record TiffPageOptions
     /// <summary>JPEG quality 1..100.</summary>
     public int JpegQuality { get; init; } = 80;
 
-    public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.Vips;
+    public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.StandardHuffman;
 
     /// <summary>zlib level for deflate.</summary>
     public System.IO.Compression.CompressionLevel DeflateLevel { get; init; } = System.IO.Compression.CompressionLevel.Optimal;

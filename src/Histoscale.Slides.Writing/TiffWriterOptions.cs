@@ -31,20 +31,20 @@ public enum TiffWriteCompression
     Jpeg,
 }
 
-/// <summary>Which native JPEG encoder makes JPEG tiles. Both wrap libjpeg-turbo-class encoders.</summary>
+/// <summary>How the JPEG encoder (libjpeg-turbo inside ImageMagick) codes tiles: which Huffman tables it uses.</summary>
 public enum JpegEncoderKind
 {
     /// <summary>
-    /// SkiaSharp. It always optimises Huffman tables per image, so only the quantisation tables can be shared
-    /// in JPEGTables; each tile keeps its own (small) DHT segments inline.
+    /// Standard Huffman tables: every table is shared and tiles are fully abbreviated (SOI, SOF, SOS, data,
+    /// EOI), as Aperio and libtiff write them.
     /// </summary>
-    Skia,
+    StandardHuffman,
 
     /// <summary>
-    /// libvips (NetVips) with standard Huffman tables: every table is shared and tiles are fully abbreviated
-    /// (SOI, SOF, SOS, data, EOI), as Aperio and libtiff write them.
+    /// Huffman tables optimised per tile (a few percent smaller): only the quantisation tables can be shared in
+    /// JPEGTables; each tile keeps its own small DHT segments inline.
     /// </summary>
-    Vips,
+    OptimizedHuffman,
 }
 
 /// <summary>File-level options of <see cref="TiffWriter"/>.</summary>

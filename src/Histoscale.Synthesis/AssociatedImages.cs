@@ -1,4 +1,4 @@
-using SkiaSharp;
+using ImageMagick;
 
 namespace Histoscale.Synthesis;
 
@@ -97,38 +97,13 @@ internal static class AssociatedImages
         return rgb;
     }
 
-    /// <summary>High-quality RGB resize through Skia (cubic, Mitchell).</summary>
-    public static unsafe byte[] Resize(byte[] rgb, int width, int height, int newWidth, int newHeight)
+    /// <summary>High-quality RGB resize through ImageMagick (cubic, Mitchell), to exactly the size asked for.</summary>
+    public static byte[] Resize(byte[] rgb, int width, int height, int newWidth, int newHeight)
     {
-        using var source = ToBitmap(rgb, width, height);
-        using var target = new SKBitmap(new SKImageInfo(newWidth, newHeight, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        if (!source.ScalePixels(target, new SKSamplingOptions(SKCubicResampler.Mitchell)))
-        {
-            throw new InvalidOperationException("Skia could not resize the image");
-        }
-        var result = new byte[newWidth * newHeight * 3];
-        var pixels = new ReadOnlySpan<byte>((void*)target.GetPixels(), newWidth * newHeight * 4);
-        for (int i = 0, s = 0; i < result.Length; i += 3, s += 4)
-        {
-            result[i] = pixels[s];
-            result[i + 1] = pixels[s + 1];
-            result[i + 2] = pixels[s + 2];
-        }
-        return result;
-    }
-
-    private static unsafe SKBitmap ToBitmap(byte[] rgb, int width, int height)
-    {
-        var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var pixels = new Span<byte>((void*)bitmap.GetPixels(), width * height * 4);
-        for (int i = 0, d = 0; i < width * height * 3; i += 3, d += 4)
-        {
-            pixels[d] = rgb[i];
-            pixels[d + 1] = rgb[i + 1];
-            pixels[d + 2] = rgb[i + 2];
-            pixels[d + 3] = 255;
-        }
-        return bitmap;
+        using var image = new MagickImage(rgb, new PixelReadSettings((uint)width, (uint)height, StorageType.Char, "RGB"));
+        image.Resize(new MagickGeometry((uint)newWidth, (uint)newHeight) { IgnoreAspectRatio = true }, FilterType.Mitchell);
+        using var pixels = image.GetPixelsUnsafe();
+        return pixels.ToByteArray("RGB") ?? throw new InvalidOperationException("ImageMagick returned no pixels");
     }
 
     private static void Paste(byte[] target, int targetW, byte[] source, int w, int h, int x0, int y0, bool multiply)

@@ -27,7 +27,7 @@ public sealed record SynthOptions
     public int Seed { get; init; } = 1;
     public TiffWriteCompression Compression { get; init; } = TiffWriteCompression.Jpeg;
     public TiffFormat Format { get; init; } = TiffFormat.Auto;
-    public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.Vips;
+    public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.StandardHuffman;
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Microns per pixel of level 0: 0.499 for SVS (Aperio 20x), 0.25 otherwise, unless set.</summary>

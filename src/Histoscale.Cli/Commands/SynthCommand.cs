@@ -20,7 +20,7 @@ public static class SynthCommand
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1, Description = "Random seed; same seed, same file" };
         var compression = new Option<string>("--compression") { DefaultValueFactory = _ => "jpeg", Description = "jpeg | lzw | deflate | none" };
         var bigTiff = new Option<bool>("--bigtiff") { Description = "Always write BigTIFF (otherwise only when over 4 GiB)" };
-        var encoder = new Option<string>("--jpeg-encoder") { DefaultValueFactory = _ => "vips", Description = "vips (all tables shared, as Aperio writes) | skia (per-tile Huffman tables)" };
+        var encoder = new Option<string>("--jpeg-encoder") { DefaultValueFactory = _ => "standard", Description = "standard (all tables shared, as Aperio writes) | optimized (per-tile Huffman tables)" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "Worker threads" };
 
         var command = new Command("synth", "Write a realistic synthetic H&E whole-slide image (pyramidal TIFF/SVS) for demos, tests and benchmarks")
@@ -79,8 +79,8 @@ public static class SynthCommand
 
     private static JpegEncoderKind ParseEncoder(string? s) => s?.ToLowerInvariant() switch
     {
-        "skia" => JpegEncoderKind.Skia,
-        "vips" => JpegEncoderKind.Vips,
-        _ => throw new InputException($"synth: unknown --jpeg-encoder '{s}' (skia or vips)"),
+        "standard" => JpegEncoderKind.StandardHuffman,
+        "optimized" => JpegEncoderKind.OptimizedHuffman,
+        _ => throw new InputException($"synth: unknown --jpeg-encoder '{s}' (standard or optimized)"),
     };
 }

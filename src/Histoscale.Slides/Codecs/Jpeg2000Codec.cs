@@ -4,7 +4,8 @@ namespace Histoscale.Slides.Codecs;
 
 /// <summary>
 /// Aperio JPEG 2000 tiles (compression 33003 = YCbCr codestreams, 33005 = RGB) through OpenJPEG inside
-/// Magick.NET's native library (NetVips.Native's Linux build was measured to lack the jp2k loader). Aperio's YCbCr codestreams carry no multi-component transform, so the decoder hands back
+/// ImageMagick (Magick.NET), our one native imaging library; of the NuGet candidates only it ships OpenJPEG
+/// (BENCHMARKS.md). Aperio's YCbCr codestreams carry no multi-component transform, so the decoder hands back
 /// Y, Cb, Cr planes and we convert to RGB ourselves, as OpenSlide does.
 /// </summary>
 public sealed class Jpeg2000Codec : ITileCodec

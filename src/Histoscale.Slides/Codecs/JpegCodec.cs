@@ -1,13 +1,15 @@
 using System.Buffers;
 using Histoscale.Slides.Codecs.Jpeg;
-using SkiaSharp;
+using Histoscale.Slides.Imaging;
+using ImageMagick;
+using ImageMagick.Formats;
 
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>
 /// JPEG (compression 7): our SIMD decoder (<see cref="JpegDecoder"/>, bit-exact with libjpeg-turbo) for the
-/// baseline streams slides are made of, libjpeg-turbo inside SkiaSharp's native library for everything it
-/// declines (progressive, arithmetic, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
+/// baseline streams slides are made of, libjpeg-turbo inside ImageMagick (Magick.NET) for everything it
+/// declines (progressive, arithmetic, 12-bit, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
 /// Which of the decoder's kernel paths runs is fixed per instance (<see cref="Simd"/>); <see cref="Instance"/> picks
 /// the best the machine has.
 /// </summary>
@@ -90,29 +92,54 @@ public sealed class JpegCodec : ITileCodec
         }
     }
 
-    /// <summary>Decodes a complete JPEG stream whose size must be exactly width × height with libjpeg-turbo (SkiaSharp).</summary>
-    public static unsafe void DecodeStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
+    /// <summary>
+    /// libjpeg-turbo's reference output, which our decoder reproduces bit for bit: ImageMagick reads with the float
+    /// IDCT unless told otherwise, so the slow-integer IDCT and fancy upsampling (libjpeg's defaults) are asked for.
+    /// </summary>
+    private static readonly MagickReadSettings LibjpegDefaults = CreateReadSettings();
+
+    private static MagickReadSettings CreateReadSettings()
+    {
+        var settings = new MagickReadSettings { Format = MagickFormat.Jpeg };
+        settings.SetDefines(new JpegReadDefines { DctMethod = JpegDctMethod.Slow, FancyUpsampling = true });
+        return settings;
+    }
+
+    /// <summary>
+    /// Decodes a complete JPEG stream whose size must be exactly width × height with libjpeg-turbo (ImageMagick);
+    /// truncated or corrupt data is a <see cref="CodecException"/>, never a half-grey tile.
+    /// </summary>
+    public static void DecodeStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride)
     {
         if (rgba.Length < (long)stride * (height - 1) + width * 4L)
         {
             throw new ArgumentException("destination too small", nameof(rgba));
         }
-        fixed (byte* src = stream)
-        fixed (byte* dst = rgba)
+        if (stream.IsEmpty)
         {
-            using var skData = SKData.Create((IntPtr)src, stream.Length);
-            using var codec = SKCodec.Create(skData) ?? throw new CodecException("JPEG data is not decodable (bad header)");
-            var info = codec.Info;
-            if (info.Width != width || info.Height != height)
+            throw new CodecException("JPEG data is empty");
+        }
+        byte[] pixels;
+        try
+        {
+            using var image = MagickPixels.ReadStrict(stream, LibjpegDefaults);
+            if (image.Width != width || image.Height != height)
             {
-                throw new CodecException($"JPEG is {info.Width}x{info.Height}, expected {width}x{height}");
+                throw new CodecException($"JPEG is {image.Width}x{image.Height}, expected {width}x{height}");
             }
-            var target = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-            var result = codec.GetPixels(target, (IntPtr)dst, stride, new SKCodecOptions());
-            if (result != SKCodecResult.Success)
+            if (image.ColorSpace is not (ColorSpace.sRGB or ColorSpace.Gray))
             {
-                throw new CodecException($"JPEG decode failed: {result}");
+                image.ColorSpace = ColorSpace.sRGB; // CMYK/YCCK streams: ImageMagick keeps the ink values unless converted
             }
+            pixels = MagickPixels.ToPixels(image, "RGBA");
+        }
+        catch (MagickException ex)
+        {
+            throw new CodecException($"JPEG decode failed: {ex.Message.ReplaceLineEndings(" ").Trim()}", ex);
+        }
+        for (var y = 0; y < height; y++)
+        {
+            pixels.AsSpan(y * width * 4, width * 4).CopyTo(rgba[(y * stride)..]);
         }
     }
 

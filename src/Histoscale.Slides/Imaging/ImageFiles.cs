@@ -1,6 +1,17 @@
-using SkiaSharp;
+using ImageMagick;
+using ImageMagick.Formats;
 
 namespace Histoscale.Slides.Imaging;
+
+/// <summary>File formats <see cref="ImageFiles"/> writes.</summary>
+public enum ImageFileFormat
+{
+    /// <summary>8-bit RGBA PNG: transparency kept.</summary>
+    Png,
+
+    /// <summary>Baseline JPEG, YCbCr 4:2:0; alpha dropped.</summary>
+    Jpeg,
+}
 
 /// <summary>Writes RGBA images as PNG (keeps transparency) or JPEG (by file extension).</summary>
 public static class ImageFiles
@@ -8,39 +19,40 @@ public static class ImageFiles
     public static void Save(RgbaImage image, string path, int jpegQuality = 90)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        var format = ext is ".jpg" or ".jpeg" ? SKEncodedImageFormat.Jpeg : SKEncodedImageFormat.Png;
-        using var data = Encode(image, format, jpegQuality);
-        using var file = File.Create(path);
-        data.SaveTo(file);
+        var format = ext is ".jpg" or ".jpeg" ? ImageFileFormat.Jpeg : ImageFileFormat.Png;
+        var data = Encode(image, format, jpegQuality);
+        File.WriteAllBytes(path, data);
     }
 
-    public static unsafe SKData Encode(RgbaImage image, SKEncodedImageFormat format, int quality = 90)
+    public static byte[] Encode(RgbaImage image, ImageFileFormat format, int quality = 90)
     {
-        var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        fixed (byte* p = image.Pixels)
+        using var magick = MagickPixels.FromPixels(image.Pixels, image.Width, image.Height, "RGBA");
+        if (format == ImageFileFormat.Png)
         {
-            using var pixmap = new SKPixmap(info, (IntPtr)p, image.Width * 4);
-            return pixmap.Encode(format, quality) ?? throw new InvalidOperationException($"could not encode {format}");
+            // PNG32: always RGBA, so an opaque image is not silently reduced to RGB or a palette.
+            return magick.ToByteArray(MagickFormat.Png32);
         }
+        magick.Quality = (uint)quality;
+        magick.Settings.ColorType = ColorType.TrueColor; // colour JPEG even when the pixels happen to be grey
+        // 4:2:0 at every quality (ImageMagick would switch to 4:4:4 from Q90), as our JPEG outputs always were.
+        return magick.ToByteArray(new JpegWriteDefines { SamplingFactor = JpegSamplingFactor.Ratio420 });
     }
 
     /// <summary>Decodes a PNG/JPEG file to RGBA (for tests and references).</summary>
     public static RgbaImage Load(string path)
     {
-        using var codec = SKCodec.Create(path) ?? throw new InvalidDataException($"{path}: not a decodable image");
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        var pixels = new byte[info.BytesSize];
-        unsafe
+        try
         {
-            fixed (byte* p = pixels)
+            using var image = new MagickImage(path);
+            if (image.ColorSpace is not (ColorSpace.sRGB or ColorSpace.Gray))
             {
-                var r = codec.GetPixels(info, (IntPtr)p);
-                if (r != SKCodecResult.Success)
-                {
-                    throw new InvalidDataException($"{path}: decode failed ({r})");
-                }
+                image.ColorSpace = ColorSpace.sRGB;
             }
+            return new RgbaImage((int)image.Width, (int)image.Height, MagickPixels.ToPixels(image, "RGBA"));
         }
-        return new RgbaImage(info.Width, info.Height, pixels);
+        catch (MagickException ex)
+        {
+            throw new InvalidDataException($"{path}: not a decodable image ({ex.Message.ReplaceLineEndings(" ").Trim()})", ex);
+        }
     }
 }

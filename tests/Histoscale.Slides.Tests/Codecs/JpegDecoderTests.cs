@@ -1,13 +1,13 @@
 using Histoscale.Slides.Codecs;
 using Histoscale.Slides.Codecs.Jpeg;
 using Histoscale.Slides.Tests.Support;
-using SkiaSharp;
+using ImageMagick.Formats;
 
 namespace Histoscale.Slides.Tests.Codecs;
 
 /// <summary>
-/// Our JPEG decoder against libjpeg-turbo (SkiaSharp's build, its C code paths being libjpeg-turbo's reference
-/// behaviour): pixel-for-pixel equality on streams of many sizes, samplings, qualities, restart intervals and
+/// Our JPEG decoder against libjpeg-turbo (ImageMagick's build, read with libjpeg's default integer IDCT and
+/// fancy upsampling, on its C code paths: see <see cref="Support.LibjpegReference"/>): pixel-for-pixel equality on streams of many sizes, samplings, qualities, restart intervals and
 /// markers, and a clean hand-over to libjpeg-turbo for everything it declines. Every kernel path (<see cref="JpegSimd"/>)
 /// the machine runs is held to the same bytes; a path it lacks is skipped, saying so.
 /// </summary>
@@ -55,16 +55,16 @@ public sealed class JpegDecoderTests
         }
     }
 
-    public static TheoryData<SKJpegEncoderDownsample, JpegSimd> SkiaCases
+    public static TheoryData<JpegSamplingFactor, JpegSimd> LibjpegCases
     {
         get
         {
-            var cases = new TheoryData<SKJpegEncoderDownsample, JpegSimd>();
-            foreach (var downsample in new[] { SKJpegEncoderDownsample.Downsample420, SKJpegEncoderDownsample.Downsample422, SKJpegEncoderDownsample.Downsample444 })
+            var cases = new TheoryData<JpegSamplingFactor, JpegSimd>();
+            foreach (var sampling in new[] { JpegSamplingFactor.Ratio420, JpegSamplingFactor.Ratio422, JpegSamplingFactor.Ratio444 })
             {
                 foreach (var simd in Paths)
                 {
-                    cases.Add(downsample, simd);
+                    cases.Add(sampling, simd);
                 }
             }
             return cases;
@@ -72,21 +72,16 @@ public sealed class JpegDecoderTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(SkiaCases))]
-    public void MatchesLibjpegTurboOnItsOwnStreams(SKJpegEncoderDownsample downsample, JpegSimd simd)
+    [MemberData(nameof(LibjpegCases))]
+    public void MatchesLibjpegTurboOnItsOwnStreams(JpegSamplingFactor sampling, JpegSimd simd)
     {
         RequireSupported(simd);
         foreach (var (w, h) in Sizes.Where(s => s.W > 4))
         {
             foreach (var quality in new[] { 30, 75, 92, 100 })
             {
-                var image = TestImages.Textured(w, h, quality);
-                var info = new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-                using var bitmap = new SKBitmap(info);
-                image.Pixels.CopyTo(bitmap.GetPixelSpan());
-                using var pixmap = bitmap.PeekPixels();
-                using var data = pixmap.Encode(new SKJpegEncoderOptions(quality, downsample, SKJpegEncoderAlphaOption.Ignore)) ?? throw new InvalidOperationException("Skia did not encode");
-                AssertMatches(data.ToArray(), w, h, $"skia {downsample} q{quality} {w}x{h}", mustDecode: true, simd);
+                var stream = TestJpegEncoder.LibjpegEncode(TestImages.Textured(w, h, quality), quality, sampling);
+                AssertMatches(stream, w, h, $"libjpeg-turbo {sampling} q{quality} {w}x{h}", mustDecode: true, simd);
             }
         }
     }
@@ -154,6 +149,48 @@ public sealed class JpegDecoderTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    /// <summary>What ours declines, the fallback decodes to the picture; what is cut short, it rejects.</summary>
+    [Fact]
+    public void FallbackDecodesDeclinedStreamsAndRejectsTruncatedOnes()
+    {
+        var image = TestImages.Textured(64, 48, 4);
+        // Frame marker, sample precision and component count each stream must have.
+        var streams = new (string Kind, byte[] Stream, byte Sof, int Precision, int Components)[]
+        {
+            ("progressive", LibjpegEncode(image, m => m.Settings.Interlace = ImageMagick.Interlace.Jpeg, new JpegWriteDefines()), 0xC2, 8, 3),
+            ("arithmetic", LibjpegEncode(image, _ => { }, new JpegWriteDefines { ArithmeticCoding = true }), 0xC9, 8, 3),
+            ("12-bit", LibjpegEncode(image, m => m.Depth = 12, new JpegWriteDefines { HighBitDepth = true }), 0xC1, 12, 3),
+            ("cmyk", LibjpegEncode(image, m => m.ColorSpace = ImageMagick.ColorSpace.CMYK, new JpegWriteDefines()), 0xC0, 8, 4),
+        };
+        foreach (var (kind, stream, sof, precision, components) in streams)
+        {
+            var frame = IndexOfMarker(stream, sof);
+            Assert.Equal((precision, components), (stream[frame + 4], stream[frame + 9]));
+            var rgba = new byte[64 * 48 * 4];
+            Assert.False(JpegDecoder.TryDecode(stream, 64, 48, rgba, 256), kind);
+            JpegCodec.DecodeCompleteStream(stream, 64, 48, rgba, 256);
+            var error = 0.0;
+            for (var i = 0; i < rgba.Length; i++)
+            {
+                error += i % 4 == 3 ? 0 : Math.Abs(rgba[i] - image.Pixels[i]);
+            }
+            error /= 64 * 48 * 3;
+            Assert.True(error < 8, $"{kind}: mean error {error:F1}");
+            Assert.All(Enumerable.Range(0, 64 * 48), p => Assert.Equal(255, rgba[(p * 4) + 3]));
+            var cut = stream.AsSpan(0, stream.Length * 2 / 3).ToArray();
+            Assert.Throws<CodecException>(() => JpegCodec.DecodeCompleteStream(cut, 64, 48, rgba, 256));
+        }
+    }
+
+    private static byte[] LibjpegEncode(RgbaImage image, Action<ImageMagick.MagickImage> configure, JpegWriteDefines defines)
+    {
+        using var magick = new ImageMagick.MagickImage(image.Pixels, new ImageMagick.PixelReadSettings((uint)image.Width, (uint)image.Height, ImageMagick.StorageType.Char, "RGBA"));
+        magick.Alpha(ImageMagick.AlphaAction.Off);
+        magick.Quality = 95;
+        configure(magick);
+        return magick.ToByteArray(defines);
+    }
+
     [SkippableTheory]
     [MemberData(nameof(Paths))]
     public void WritesOnlyInsideTheDestinationRows(JpegSimd simd)
@@ -206,7 +243,7 @@ public sealed class JpegDecoderTests
             Assert.False(JpegDecoder.TryDecode(cut, 64, 48, new byte[64 * 48 * 4], 256));
             AssertCodecMatchesLibjpeg(cut, 64, 48);
         }
-        // Without its EOI libjpeg (as SkiaSharp feeds it) reads past the end and reports the stream incomplete,
+        // Without its EOI libjpeg (as ImageMagick feeds it) reads past the end and warns of a premature end,
         // though every coded bit is there: we decline such streams too, so the outcome stays libjpeg's.
         var noEoi = stream.AsSpan(0, stream.Length - 2).ToArray();
         Assert.False(JpegDecoder.TryDecode(noEoi, 64, 48, new byte[64 * 48 * 4], 256));

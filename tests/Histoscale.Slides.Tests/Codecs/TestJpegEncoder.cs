@@ -1,4 +1,5 @@
-using SkiaSharp;
+using ImageMagick;
+using ImageMagick.Formats;
 
 namespace Histoscale.Slides.Tests.Codecs;
 
@@ -36,7 +37,7 @@ public sealed record JpegLayout
 /// <summary>
 /// A small baseline JPEG encoder for tests: any sampling, restart intervals, markers and table placements, so
 /// a decoder can be compared with libjpeg-turbo on streams no library encoder writes. Quantisation tables
-/// come from a stream libjpeg-turbo wrote via SkiaSharp, Huffman tables are made per image; the forward DCT is a plain floating-point one, as accuracy is not the point.
+/// come from a stream libjpeg-turbo wrote (inside ImageMagick), Huffman tables are made per image; the forward DCT is a plain floating-point one, as accuracy is not the point.
 /// </summary>
 public static class TestJpegEncoder
 {
@@ -349,11 +350,7 @@ public static class TestJpegEncoder
     /// <summary>libjpeg-turbo's quality-scaled quantisation tables (zig-zag order), read from a stream it wrote.</summary>
     private static int[][] ReferenceQuantTables(int quality)
     {
-        using var bitmap = new SKBitmap(new SKImageInfo(16, 16, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        using var pixmap = bitmap.PeekPixels();
-        using var data = pixmap.Encode(new SKJpegEncoderOptions(quality, SKJpegEncoderDownsample.Downsample420, SKJpegEncoderAlphaOption.Ignore))
-            ?? throw new InvalidOperationException("Skia did not encode");
-        var jpeg = data.ToArray();
+        var jpeg = LibjpegEncode(new RgbaImage(16, 16, new byte[16 * 16 * 4]), quality, JpegSamplingFactor.Ratio420);
         var quant = new int[2][];
         var pos = 2;
         while (pos + 4 <= jpeg.Length && jpeg[pos] == 0xFF && jpeg[pos + 1] != 0xDA)
@@ -369,5 +366,15 @@ public static class TestJpegEncoder
             pos += 2 + length;
         }
         return quant;
+    }
+
+    /// <summary>A baseline JPEG of the image's RGB as libjpeg-turbo writes it (through ImageMagick): standard Huffman tables, integer DCT.</summary>
+    public static byte[] LibjpegEncode(RgbaImage image, int quality, JpegSamplingFactor sampling)
+    {
+        using var magick = new MagickImage(image.Pixels, new PixelReadSettings((uint)image.Width, (uint)image.Height, StorageType.Char, "RGBA"));
+        magick.Alpha(AlphaAction.Off);
+        magick.Quality = (uint)quality;
+        magick.Settings.ColorType = ColorType.TrueColor; // three components even for grey pixels
+        return magick.ToByteArray(new JpegWriteDefines { SamplingFactor = sampling, OptimizeCoding = false, DctMethod = JpegDctMethod.Slow });
     }
 }

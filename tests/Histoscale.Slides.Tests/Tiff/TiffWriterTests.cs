@@ -76,8 +76,8 @@ public class TiffWriterTests
     }
 
     [Theory]
-    [InlineData(JpegEncoderKind.Skia)]
-    [InlineData(JpegEncoderKind.Vips)]
+    [InlineData(JpegEncoderKind.OptimizedHuffman)]
+    [InlineData(JpegEncoderKind.StandardHuffman)]
     public void Jpeg_tiles_are_abbreviated_streams_sharing_JPEGTables(JpegEncoderKind encoder)
     {
         using var file = new WriterTestImages.TempFile();
@@ -118,10 +118,37 @@ public class TiffWriterTests
             Assert.DoesNotContain(0xE0, markers);  // no JFIF header inside TIFF
             Assert.Contains(0xC0, markers);
             Assert.Equal(0xDA, markers[^1]);
-            if (encoder == JpegEncoderKind.Vips)
+            if (encoder == JpegEncoderKind.StandardHuffman)
             {
                 Assert.DoesNotContain(0xC4, markers); // standard Huffman tables: shared as well
             }
+        }
+    }
+
+    [Fact]
+    public void Grey_jpeg_pages_hold_one_component_tiles()
+    {
+        using var file = new WriterTestImages.TempFile();
+        var grey = new byte[256 * 128];
+        for (var i = 0; i < grey.Length; i++)
+        {
+            grey[i] = (byte)(((i % 256) / 2) + ((i / 256) % 64));
+        }
+        using (var writer = TiffWriter.Create(file.Path))
+        {
+            var page = writer.AddPage(new TiffPageOptions { Width = 256, Height = 128, SamplesPerPixel = 1, TileWidth = 128, Compression = TiffWriteCompression.Jpeg, JpegQuality = 90 });
+            page.WriteTileRow(0, grey, 256);
+            writer.Finish();
+        }
+        var error = WriterTestImages.MeanAbsoluteError(grey, WriterTestImages.Decode(file.Path));
+        Assert.True(error < 2, $"JPEG mean absolute error {error:F2}");
+        var ifd = new TestTiffWalker(file.Path).Pages[0];
+        Assert.Equal(TiffPhotometric.MinIsBlack, ifd.Value(TiffTag.Photometric));
+        for (var t = 0; t < 2; t++)
+        {
+            var tile = ifd.Chunk(t);
+            var sof = tile.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+            Assert.Equal(1, tile[sof + 9]); // one component, not grey pixels coded as YCbCr
         }
     }
 

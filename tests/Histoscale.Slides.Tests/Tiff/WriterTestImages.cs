@@ -1,6 +1,9 @@
+using System.Buffers.Binary;
+using ImageMagick;
+
 namespace Histoscale.Slides.Tests.Tiff;
 
-/// <summary>Pixel sources and comparisons for writer tests, decoded independently through libvips.</summary>
+/// <summary>Pixel sources and comparisons for writer tests, decoded independently through libtiff (inside ImageMagick).</summary>
 internal static class WriterTestImages
 {
     /// <summary>Busy but deterministic pixels: gradients, XOR texture and a noisy patch (exercises LZW table resets).</summary>
@@ -22,13 +25,30 @@ internal static class WriterTestImages
         return pixels;
     }
 
-    /// <summary>Decodes one page or SubIFD with libvips (libtiff inside) to interleaved bytes.</summary>
+    /// <summary>Decodes one page or SubIFD with libtiff (ImageMagick) to interleaved bytes: grey, RGB or RGBA as stored.</summary>
     public static byte[] Decode(string path, int page = 0, int subifd = -1)
     {
-        using var image = subifd >= 0
-            ? NetVips.Image.Tiffload(path, page: page, subifd: subifd)
-            : NetVips.Image.Tiffload(path, page: page);
-        return image.WriteToMemory<byte>();
+        var bytes = File.ReadAllBytes(path);
+        if (subifd >= 0)
+        {
+            // ImageMagick reads only the main IFD chain: a copy whose header points at the SubIFD makes it page 0.
+            var tiff = new TestTiffWalker(path);
+            var offset = tiff.Pages[page].Values(Histoscale.Slides.Tiff.TiffTag.SubIfds)[subifd];
+            if (tiff.BigTiff)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(8), offset);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), (uint)offset);
+            }
+            page = 0;
+        }
+        using var images = new MagickImageCollection(bytes, new MagickReadSettings { Format = MagickFormat.Tiff, FrameIndex = (uint)page, FrameCount = 1 });
+        var image = images[0];
+        var mapping = image.HasAlpha ? "RGBA" : image.ColorSpace == ColorSpace.Gray ? "R" : "RGB";
+        using var pixels = image.GetPixelsUnsafe();
+        return pixels.ToByteArray(mapping)!;
     }
 
     public static double MeanAbsoluteError(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)

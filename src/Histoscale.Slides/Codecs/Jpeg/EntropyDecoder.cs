@@ -9,10 +9,10 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// (one unaligned load when the next eight bytes hold no 0xFF; byte by byte with 0xFF00 unstuffing otherwise).
 /// Like libjpeg, reading stops at a marker and supplies zero bits from there on; unlike libjpeg we count those
 /// padding bits, and a caller that finds any of them consumed hands the whole stream to libjpeg instead
-/// (<see cref="PaddingConsumed"/>), so truncated or corrupt data decodes exactly as libjpeg-turbo decodes it.
-/// Running off the end of the data without meeting a marker counts as consuming padding too: libjpeg, fed a
-/// memory buffer by SkiaSharp, asks for more input there and reports the stream incomplete, even when (no EOI)
-/// every coded bit was present.
+/// (<see cref="PaddingConsumed"/>), so libjpeg-turbo judges truncated or corrupt data (it reports it, and the
+/// codec fails the tile). Running off the end of the data without meeting a marker counts as consuming padding
+/// too: libjpeg, fed a memory buffer by ImageMagick, asks for more input there and warns of a premature end,
+/// even when (no EOI) every coded bit was present.
 /// </summary>
 internal ref struct EntropyDecoder
 {
