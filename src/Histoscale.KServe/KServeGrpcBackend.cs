@@ -39,7 +39,7 @@ public sealed class KServeGrpcBackend : KServeBackend
         => InitializeOrDisposeAsync(new KServeGrpcBackend(server, modelName, version, options ?? new RemoteBackendOptions()), cancellationToken);
 
     /// <summary>The generated client, for callers that need RPCs beyond inference (health, repository).</summary>
-    public GRPCInferenceService.GRPCInferenceServiceClient Client => _client;
+    internal GRPCInferenceService.GRPCInferenceServiceClient Client => _client;
 
     /// <summary>A channel tuned for tile batches: no message size limit, large HTTP/2 windows, keep-alive pings.</summary>
     public static GrpcChannel CreateChannel(Uri server, RemoteBackendOptions options)

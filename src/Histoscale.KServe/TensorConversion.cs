@@ -7,7 +7,7 @@ namespace Histoscale.KServe;
 /// Widening conversions a remote backend applies when the caller's tensor type differs from the model's input type
 /// (UINT8 pixels to an FP32/FP16 model, FP32 to an FP16 model and back). Anything lossy beyond FP16 rounding is refused.
 /// </summary>
-public static class TensorConversion
+internal static class TensorConversion
 {
     public static bool CanConvert(TensorDataType from, TensorDataType to) =>
         from == to || (from, to) is (TensorDataType.UInt8, TensorDataType.Fp32) or (TensorDataType.UInt8, TensorDataType.Fp16)

@@ -35,9 +35,12 @@ public sealed class InferenceServer : IAsyncDisposable
         _listeners = listeners;
     }
 
-    public ModelRegistry Models { get; }
+    internal ModelRegistry Models { get; }
 
-    public ServerState State { get; }
+    /// <summary>The repository's models and versions with their state (Triton's repository index).</summary>
+    public IReadOnlyList<ModelIndexEntry> ModelIndex(bool readyOnly = false) => Models.Index(readyOnly);
+
+    internal ServerState State { get; }
 
     /// <summary>The bound ports (the real ones when 0 was asked for).</summary>
     public int HttpPort => _listeners[0].IPEndPoint!.Port;

@@ -10,7 +10,7 @@ namespace Histoscale.Server;
 /// connections and each endpoint declares its role, so an endpoint answers only on its own port, as in Triton —
 /// by listener rather than by Host header, which proxies and Kubernetes services rewrite.
 /// </summary>
-public enum ListenerRole
+internal enum ListenerRole
 {
     Http,
     Grpc,
@@ -49,4 +49,4 @@ internal static class ListenerRoles
 }
 
 /// <summary>Endpoint metadata naming the listener an endpoint belongs to.</summary>
-public sealed record ListenerRoleMetadata(ListenerRole Role);
+internal sealed record ListenerRoleMetadata(ListenerRole Role);

@@ -50,7 +50,7 @@ public static class ServeCommand
             };
             var output = r.InvocationConfiguration.Output;
             await using var server = await InferenceServer.StartAsync(options, ct);
-            var ready = server.Models.LoadedVersions.Select(v => $"{v.Name} v{v.VersionText}").ToList();
+            var ready = server.ModelIndex(readyOnly: true).Select(e => $"{e.Name} v{e.Version}").ToList();
             output.WriteLine($"histoscale serve: {ready.Count} model version(s) ready ({string.Join(", ", ready)})");
             output.WriteLine($"  HTTP    {options.Host}:{server.HttpPort}  (KServe v2 REST, /v2)");
             output.WriteLine($"  gRPC    {options.Host}:{server.GrpcPort}  (inference.GRPCInferenceService)");

@@ -10,7 +10,7 @@ namespace Histoscale.KServe.Protocol;
 /// dimension — both are accepted on input; output is flat, as Triton writes it). Used by the server for JSON
 /// requests/responses and by the HTTP client when a server answers without the binary extension.
 /// </summary>
-public static class JsonTensorData
+internal static class JsonTensorData
 {
     /// <summary>Parses <paramref name="data"/> into a new pooled tensor; element count and value kinds must match.</summary>
     public static Tensor Read(JsonElement data, TensorDataType type, long[] shape, string name)

@@ -11,7 +11,7 @@ namespace Histoscale.KServe.Protocol;
 /// Triton's ModelConfig message: the server reports its configs this way, the remote backends read a server's.
 /// Enum numbers differ between the two (the wire's FORMAT_NHWC is 1), so every enum is mapped by name, not cast.
 /// </summary>
-public static class ModelConfigConverter
+internal static class ModelConfigConverter
 {
     public static Proto.ModelConfig ToProto(Inference.Config.ModelConfig config)
     {

@@ -3,7 +3,7 @@ using Histoscale.Inference.Scheduling;
 namespace Histoscale.KServe.Protocol;
 
 /// <summary>Triton's ModelStatistics message to and from <see cref="InferenceStatisticsSnapshot"/>.</summary>
-public static class StatisticsConverter
+internal static class StatisticsConverter
 {
     public static ModelStatistics ToProto(string name, string version, InferenceStatisticsSnapshot s)
     {

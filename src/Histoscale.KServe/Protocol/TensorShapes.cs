@@ -4,7 +4,7 @@ using Histoscale.Inference;
 namespace Histoscale.KServe.Protocol;
 
 /// <summary>Checks of a wire tensor's declared datatype, shape and byte size, with Triton-like messages.</summary>
-public static class TensorShapes
+internal static class TensorShapes
 {
     /// <summary>Parses a KServe datatype name; unknown or non-dense names are request errors.</summary>
     public static TensorDataType ParseDataType(string? datatype, string tensorName)

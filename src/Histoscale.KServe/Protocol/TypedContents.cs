@@ -8,7 +8,7 @@ namespace Histoscale.KServe.Protocol;
 /// Reads the typed <c>contents</c> form of a gRPC tensor (the alternative to raw bytes): small integer types travel
 /// widened in int_contents/uint_contents; FP16 and BF16 have no typed field and must use raw contents (as in Triton).
 /// </summary>
-public static class TypedContents
+internal static class TypedContents
 {
     public static Tensor Read(InferTensorContents? contents, TensorDataType type, long[] shape, string name)
     {

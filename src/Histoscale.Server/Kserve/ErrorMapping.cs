@@ -10,7 +10,7 @@ namespace Histoscale.Server.Kserve;
 /// model or version → 404 / NOT_FOUND, try again later (queue full, shutting down) → 503 / UNAVAILABLE, anything
 /// else → 500 / INTERNAL.
 /// </summary>
-public static class ErrorMapping
+internal static class ErrorMapping
 {
     public static int HttpStatus(Exception ex) => ex switch
     {

@@ -10,7 +10,7 @@ namespace Histoscale.Server.Kserve;
 /// field names, default values printed, enums by name — and 64-bit integers as JSON numbers, which Triton restores
 /// after protobuf's printer quotes them (clients such as perf_analyzer read <c>dims</c> as numbers).
 /// </summary>
-public static class ProtoJson
+internal static class ProtoJson
 {
     public static void Write(Utf8JsonWriter writer, IMessage message)
     {

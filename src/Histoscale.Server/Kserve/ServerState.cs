@@ -3,7 +3,7 @@ using System.Reflection;
 namespace Histoscale.Server.Kserve;
 
 /// <summary>What the health and server-metadata endpoints report; readiness drops as soon as shutdown begins.</summary>
-public sealed class ServerState
+internal sealed class ServerState
 {
     private volatile bool _ready;
 

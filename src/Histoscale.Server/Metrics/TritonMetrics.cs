@@ -11,7 +11,7 @@ namespace Histoscale.Server.Metrics;
 /// (HPA/KEDA on nv_inference_queue_duration_us, nv_inference_request_success, ...) work unchanged. Durations are
 /// cumulative counters in microseconds, as in Triton.
 /// </summary>
-public static class TritonMetrics
+internal static class TritonMetrics
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 

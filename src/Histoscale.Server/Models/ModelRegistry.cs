@@ -17,7 +17,7 @@ namespace Histoscale.Server.Models;
 /// drains the old ones, so requests never see a half-loaded model. Unloading and shutdown let queued and running
 /// requests finish.
 /// </summary>
-public sealed class ModelRegistry : IAsyncDisposable
+internal sealed class ModelRegistry : IAsyncDisposable
 {
     private static readonly ImmutableSortedDictionary<long, ModelVersionHost> Empty = ImmutableSortedDictionary<long, ModelVersionHost>.Empty;
     private readonly SemaphoreSlim _mutate = new(1, 1);

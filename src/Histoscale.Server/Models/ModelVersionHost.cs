@@ -11,7 +11,7 @@ namespace Histoscale.Server.Models;
 /// the dynamic batcher in front of it, which owns queueing, batching and statistics. Every transport sends its
 /// requests through <see cref="Batcher"/>.
 /// </summary>
-public sealed class ModelVersionHost : IAsyncDisposable
+internal sealed class ModelVersionHost : IAsyncDisposable
 {
     private int _disposed;
 

@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>Maps a TIFF compression code to the codec that decodes it.</summary>
-public static class CodecRegistry
+internal static class CodecRegistry
 {
     // One immutable codec per decoder path (they hold no state), so choosing a path allocates nothing.
     private static readonly JpegCodec[] JpegCodecs = [.. Enum.GetValues<Jpeg.JpegSimd>().Select(s => new JpegCodec(s))];

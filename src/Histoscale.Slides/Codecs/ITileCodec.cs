@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>What a codec needs to know about the encoded block it decodes (all of it from the TIFF directory).</summary>
-public sealed record CodecContext(
+internal sealed record CodecContext(
     string File,
     int Compression,
     int Photometric,
@@ -16,7 +16,7 @@ public sealed record CodecContext(
 /// Decodes one compressed tile or strip of known size into RGBA (alpha 255 unless the image carries alpha).
 /// Implementations are stateless and thread-safe; one instance serves every thread.
 /// </summary>
-public interface ITileCodec
+internal interface ITileCodec
 {
     /// <param name="data">The compressed bytes.</param>
     /// <param name="width">Width of the encoded block in pixels.</param>
@@ -37,4 +37,4 @@ public interface ITileCodec
 }
 
 /// <summary>A codec's complaint about one block; the caller adds the file, level and tile.</summary>
-public sealed class CodecException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class CodecException(string message, Exception? inner = null) : Exception(message, inner);

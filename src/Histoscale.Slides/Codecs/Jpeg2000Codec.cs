@@ -8,7 +8,7 @@ namespace Histoscale.Slides.Codecs;
 /// (BENCHMARKS.md). Aperio's YCbCr codestreams carry no multi-component transform, so the decoder hands back
 /// Y, Cb, Cr planes and we convert to RGB ourselves, as OpenSlide does.
 /// </summary>
-public sealed class Jpeg2000Codec : ITileCodec
+internal sealed class Jpeg2000Codec : ITileCodec
 {
     public static readonly Jpeg2000Codec Instance = new();
 

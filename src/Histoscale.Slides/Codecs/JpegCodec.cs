@@ -13,7 +13,7 @@ namespace Histoscale.Slides.Codecs;
 /// Which of the decoder's kernel paths runs is fixed per instance (<see cref="Simd"/>); <see cref="Instance"/> picks
 /// the best the machine has.
 /// </summary>
-public sealed class JpegCodec : ITileCodec
+internal sealed class JpegCodec : ITileCodec
 {
     private const byte Marker = 0xFF;
     private const byte Soi = 0xD8;

@@ -4,7 +4,7 @@ using System.IO.Compression;
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>Uncompressed, LZW and Deflate blocks: decompress to samples, undo the predictor, expand to RGBA.</summary>
-public sealed class LosslessCodec : ITileCodec
+internal sealed class LosslessCodec : ITileCodec
 {
     public static readonly LosslessCodec Instance = new();
 

@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>TIFF LZW (MSB-first codes, 9–12 bits, "early change" width switch, Clear 256, EOI 257).</summary>
-public static class LzwDecoder
+internal static class LzwDecoder
 {
     private const int Clear = 256;
     private const int EndOfInformation = 257;

@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Codecs;
 
 /// <summary>Expands interleaved 8-bit samples (gray, gray+alpha, RGB, RGBA) to RGBA rows.</summary>
-public static class SampleConverter
+internal static class SampleConverter
 {
     public static void ToRgba(ReadOnlySpan<byte> samples, int width, int height, CodecContext context, Span<byte> rgba, int stride)
     {

@@ -9,7 +9,7 @@ namespace Histoscale.Slides.Formats;
 /// thumbnail; later stripped directories are the label and macro, named by their ImageDescription
 /// (NewSubfileType 1 = label and 9 = macro as a fallback).
 /// </summary>
-public sealed class AperioFormat : ISlideFormat
+internal sealed class AperioFormat : ISlideFormat
 {
     public string Name => "aperio";
 

@@ -6,7 +6,7 @@ namespace Histoscale.Slides.Formats;
 /// Any tiled pyramidal TIFF or BigTIFF: levels as pages of the main chain (as libvips writes them) and/or as
 /// SubIFDs of the first page (OME-TIFF style, which OpenSlide 3.4 does not see). Levels are ordered by size.
 /// </summary>
-public sealed class GenericTiffFormat : ISlideFormat
+internal sealed class GenericTiffFormat : ISlideFormat
 {
     /// <summary>A resolution coarser than this is a placeholder (libvips writes 10 px/cm by default), not a scan.</summary>
     internal const double MaxPlausibleMpp = 100;

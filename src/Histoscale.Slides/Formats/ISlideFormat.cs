@@ -16,16 +16,32 @@ public interface ISlideFormat
     SlideLayout? TryOpen(SlideProbe probe);
 }
 
-/// <summary>What formats may look at to recognise a file.</summary>
-public sealed class SlideProbe(IByteSource source, TiffFile? tiff, Codecs.Jpeg.JpegSimd jpegSimd = Codecs.Jpeg.JpegSimd.Auto)
+/// <summary>
+/// What formats may look at to recognise a file: its bytes, and (for the built-in TIFF family, whose structure
+/// parser is internal) the parsed TIFF. A format of another family reads <see cref="Source"/> itself.
+/// </summary>
+public sealed class SlideProbe
 {
-    /// <summary>The JPEG decoder kernels the slide's images decode with (<see cref="SlideOptions.JpegSimd"/>).</summary>
-    public Codecs.Jpeg.JpegSimd JpegSimd { get; } = jpegSimd;
+    internal SlideProbe(IByteSource source, TiffFile? tiff, Codecs.Jpeg.JpegSimd jpegSimd)
+    {
+        Source = source;
+        Tiff = tiff;
+        JpegSimd = jpegSimd;
+    }
 
-    public IByteSource Source { get; } = source;
+    /// <summary>A probe over <paramref name="source"/> alone (a format outside the TIFF family reads it itself).</summary>
+    public SlideProbe(IByteSource source, Codecs.Jpeg.JpegSimd jpegSimd = Codecs.Jpeg.JpegSimd.Auto)
+        : this(source, null, jpegSimd)
+    {
+    }
+
+    /// <summary>The JPEG decoder kernels the slide's images decode with (<see cref="SlideOptions.JpegSimd"/>).</summary>
+    public Codecs.Jpeg.JpegSimd JpegSimd { get; }
+
+    public IByteSource Source { get; }
 
     /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>
-    public TiffFile? Tiff { get; } = tiff;
+    internal TiffFile? Tiff { get; }
 }
 
 /// <summary>A format's description of an opened slide.</summary>

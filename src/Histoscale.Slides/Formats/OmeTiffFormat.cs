@@ -8,7 +8,7 @@ namespace Histoscale.Slides.Formats;
 /// OME-TIFF: OME-XML in the first ImageDescription, the first image's pyramid as SubIFDs. Physical pixel size
 /// comes from the XML (PhysicalSizeX/Y, micrometres unless a unit says otherwise).
 /// </summary>
-public sealed class OmeTiffFormat : ISlideFormat
+internal sealed class OmeTiffFormat : ISlideFormat
 {
     public string Name => "ome-tiff";
 

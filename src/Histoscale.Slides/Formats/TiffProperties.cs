@@ -4,7 +4,7 @@ using Histoscale.Slides.Tiff;
 namespace Histoscale.Slides.Formats;
 
 /// <summary>The <c>tiff.*</c> properties OpenSlide exposes for the first directory, with the same spelling.</summary>
-public static class TiffProperties
+internal static class TiffProperties
 {
     private static readonly (ushort Tag, string Name)[] Strings =
     [

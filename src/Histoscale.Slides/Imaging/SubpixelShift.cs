@@ -5,7 +5,7 @@ namespace Histoscale.Slides.Imaging;
 /// weights quantised to 7 bits then scaled to 8, premultiplied alpha, results truncated. Matching this keeps our
 /// regions identical to OpenSlide's where a level is painted at a fractional position.
 /// </summary>
-public static class SubpixelShift
+internal static class SubpixelShift
 {
     /// <summary>The 8-bit weight pixman derives from a fractional coordinate in [0,1).</summary>
     public static int Weight(double fraction)

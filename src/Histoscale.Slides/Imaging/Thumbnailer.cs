@@ -6,7 +6,7 @@ namespace Histoscale.Slides.Imaging;
 /// Thumbnails by area averaging from the best level, read in bounded chunks so even a single-level gigapixel
 /// image never needs more than one chunk plus the thumbnail's accumulators in memory.
 /// </summary>
-public static class Thumbnailer
+internal static class Thumbnailer
 {
     private const int Chunk = 2048;
 

@@ -10,7 +10,7 @@ namespace Histoscale.Slides.Sources;
 /// bodies, HTTP 408/429/500/502/503/504) are retried with exponential backoff; the rest (404, 403, a server that
 /// ignores ranges...) fail at once. Either way the error is a SlideException naming the URI.
 /// </summary>
-public sealed class HttpRangeSource : IByteSource
+internal sealed class HttpRangeSource : IByteSource
 {
     private static readonly HttpClient SharedClient = new(new SocketsHttpHandler
     {

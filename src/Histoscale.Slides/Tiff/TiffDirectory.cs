@@ -5,7 +5,7 @@ using System.Text;
 namespace Histoscale.Slides.Tiff;
 
 /// <summary>One image file directory: typed access to its tags. Values are read lazily and bounded by the file.</summary>
-public sealed class TiffDirectory
+internal sealed class TiffDirectory
 {
     private const long MaxValueBytes = 64L * 1024 * 1024; // no sane tag value (tile table, description, tables) is bigger
 

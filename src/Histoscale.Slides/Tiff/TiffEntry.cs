@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Tiff;
 
 /// <summary>One IFD entry as stored: tag, type, count, and either the inline value bytes or the offset of the value.</summary>
-public readonly record struct TiffEntry(ushort Tag, TiffType Type, long Count, long ValueOffset, ulong InlineBits, bool IsInline)
+internal readonly record struct TiffEntry(ushort Tag, TiffType Type, long Count, long ValueOffset, ulong InlineBits, bool IsInline)
 {
     public static int TypeSize(TiffType type) => type switch
     {

@@ -8,7 +8,7 @@ namespace Histoscale.Slides.Tiff;
 /// Every size and offset read from the file is checked against the file length before it is used,
 /// so a lying header can never make us allocate or loop without bound.
 /// </summary>
-public sealed class TiffFile
+internal sealed class TiffFile
 {
     private const int MaxDirectories = 4096;
     private const int MaxEntriesPerDirectory = 4096;

@@ -4,7 +4,7 @@ using Histoscale.Slides.Codecs;
 namespace Histoscale.Slides.Tiff;
 
 /// <summary>A tiled or stripped raster in one TIFF directory, validated against the file before use.</summary>
-public sealed class TiffImage : ITiledImage
+internal sealed class TiffImage : ITiledImage
 {
     /// <summary>No real tile or strip is larger; a bigger claim is a broken header, not a reason to allocate.</summary>
     public const long MaxBlockPixels = 64L * 1024 * 1024;

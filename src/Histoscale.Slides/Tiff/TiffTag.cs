@@ -1,7 +1,7 @@
 namespace Histoscale.Slides.Tiff;
 
 /// <summary>TIFF tag numbers used by the reader and the writer (TIFF 6.0, Adobe, Aperio-relevant).</summary>
-public static class TiffTag
+internal static class TiffTag
 {
     public const ushort NewSubfileType = 254;
     public const ushort ImageWidth = 256;
@@ -41,7 +41,7 @@ public static class TiffTag
 }
 
 /// <summary>TIFF field types; the value is the on-disk type code.</summary>
-public enum TiffType : ushort
+internal enum TiffType : ushort
 {
     Byte = 1,
     Ascii = 2,
@@ -62,7 +62,7 @@ public enum TiffType : ushort
 }
 
 /// <summary>Compression codes found in whole-slide TIFFs.</summary>
-public static class TiffCompression
+internal static class TiffCompression
 {
     public const int None = 1;
     public const int Lzw = 5;
@@ -75,7 +75,7 @@ public static class TiffCompression
 }
 
 /// <summary>Photometric interpretation codes.</summary>
-public static class TiffPhotometric
+internal static class TiffPhotometric
 {
     public const int MinIsWhite = 0;
     public const int MinIsBlack = 1;

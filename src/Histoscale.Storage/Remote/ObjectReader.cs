@@ -5,7 +5,7 @@ namespace Histoscale.Storage.Remote;
 /// layered above, once for every store). Implementations map their SDK's failures to
 /// <see cref="StorageRequestException"/> so the layer above can tell a retry from a final answer.
 /// </summary>
-public abstract class ObjectReader : IDisposable
+internal abstract class ObjectReader : IDisposable
 {
     protected ObjectReader(string name) => Name = name;
 

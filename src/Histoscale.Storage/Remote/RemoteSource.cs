@@ -11,7 +11,7 @@ namespace Histoscale.Storage.Remote;
 /// timeout, exponential backoff with jitter for transient failures, and a final <see cref="SlideException"/>
 /// naming the URI and the last cause when the budget is spent or the store says no (403/404).
 /// </summary>
-public sealed class RemoteSource : IByteSource
+internal sealed class RemoteSource : IByteSource
 {
     private readonly ObjectReader _reader;
     private readonly ResiliencePipeline _pipeline;

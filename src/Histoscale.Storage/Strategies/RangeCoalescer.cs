@@ -8,7 +8,7 @@ namespace Histoscale.Storage.Strategies;
 /// kept (it is the order the reader will need them); only neighbours in that order merge, so a plan in file order
 /// coalesces fully and an out-of-order plan is never delayed by sorting.
 /// </summary>
-public static class RangeCoalescer
+internal static class RangeCoalescer
 {
     /// <param name="ranges">Ranges in the order they will be needed.</param>
     /// <param name="maxGap">Largest gap worth fetching to save a request; negative: never merge distinct ranges.</param>

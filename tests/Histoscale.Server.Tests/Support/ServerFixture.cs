@@ -24,7 +24,7 @@ public sealed class ServerFixture : IAsyncLifetime
 
     public HttpClient Metrics { get; private set; } = null!;
 
-    public GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
+    internal GRPCInferenceService.GRPCInferenceServiceClient Grpc { get; private set; } = null!;
 
     public string Repository => _root;
 

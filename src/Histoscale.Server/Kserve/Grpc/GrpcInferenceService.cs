@@ -13,7 +13,7 @@ namespace Histoscale.Server.Kserve.Grpc;
 /// Errors are gRPC statuses (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE); on the stream they are reported in
 /// <c>error_message</c> and the stream goes on, as Triton does.
 /// </summary>
-public sealed class GrpcInferenceService(ModelRegistry models, ServerState state, ILogger<GrpcInferenceService> log)
+internal sealed class GrpcInferenceService(ModelRegistry models, ServerState state, ILogger<GrpcInferenceService> log)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>

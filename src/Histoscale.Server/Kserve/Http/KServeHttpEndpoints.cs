@@ -14,7 +14,7 @@ namespace Histoscale.Server.Kserve.Http;
 /// tensors): health, server and model metadata, readiness, config, inference, statistics, repository index and
 /// load/unload. Every error is <c>{"error": "..."}</c> with Triton's status.
 /// </summary>
-public static class KServeHttpEndpoints
+internal static class KServeHttpEndpoints
 {
     public static RouteGroupBuilder MapKServeHttp(this IEndpointRouteBuilder app)
     {
