@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
 # /usr/bin/python3), ../shared next to the repo.
@@ -24,7 +24,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging ]]; then
+if [[ $what != imaging && $what != ab ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -111,7 +111,8 @@ fi
 
 if [[ $what == ab ]]; then
   # Before/after: the same measurements with the build of REV (default: the parent of the first commit of issue 10)
-  # and with this tree, interleaved so both see the same machine state. Each pair is old then new, three rounds.
+  # and with this tree, interleaved so both see the same machine state. Each pair is old then new, three rounds, on
+  # the 320 MP slide: decode throughput, the trivial model (reader-bound) and mobilenet (model-bound) end to end.
   rev=${2:-f428ff0}
   old=$data/ab-$rev
   if [ ! -x "$old/src/Histoscale.Cli/bin/Release/net10.0/histoscale" ]; then
@@ -122,13 +123,14 @@ if [[ $what == ab ]]; then
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
   cfg=(--instances "$(nproc)" --threads 1)
   rm -rf "$data/ab-repo"; $H sample-model mean_intensity --repository "$data/ab-repo" --tile-size 240 --sample-stride 16 >/dev/null
+  [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
   for round in 1 2 3; do
     for side in old new; do
       B=$([ $side == old ] && echo "$O" || echo "$H")
       say "A/B round $round, $side ($([ $side == old ] && echo "$rev" || git rev-parse --short HEAD))"
-      run "$B" bench read "$big" --threads 2
+      run "$B" bench read "$mid" --threads 2
       rm -rf "$data/ab-trivial-$side" "$data/ab-mobilenet-$side"
-      run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$big" --model "$data/ab-repo/mean_intensity" --mpp 0.499 --no-tissue --batch 64 --out "$data/ab-trivial-$side" --json
+      run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$mid" --model "$data/ab-repo/mean_intensity" --mpp 0.499 --no-tissue --batch 64 --out "$data/ab-trivial-$side" --json
       run "$B" bench infer --model "$shared/models/mobilenet_v3_large.onnx" --batch 32 --seconds 10 "${cfg[@]}"
       run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$mid" --model "$shared/models/mobilenet_v3_large.onnx" "${norm[@]}" --batch 32 --out "$data/ab-mobilenet-$side" --json
     done
@@ -138,6 +140,29 @@ if [[ $what == ab ]]; then
       for f in "$data/ab-$t-old"/*.tiles.csv; do
         cmp "$f" "$data/ab-$t-new/$(basename "$f")" && echo "identical: $t $(basename "$f")"
       done
+    done
+  done
+fi
+
+if [[ $what == coldstart || $what == all ]]; then
+  # A cold `infer` process of a small slide: JIT seconds (run.json runtime.jitSeconds) and whole-process wall time of
+  # the plain Release build (no precompiled code, tiered compilation off) against the ReadyToRun publish (tiering
+  # on), interleaved, three rounds.
+  say "cold start: Release build (JIT, no tiering) vs ReadyToRun publish (tiering on), cold infer of a 6000x4000 slide"
+  pub=$data/publish-r2r
+  rm -rf "$pub"; dotnet publish -c Release src/Histoscale.Cli -o "$pub" -v q -nologo >/dev/null
+  small=$data/synth-6000x4000.svs
+  [ -f "$small" ] || run $H synth "$small" --width 6000 --height 4000 --layout svs
+  rm -rf "$data/cold-repo"; $H sample-model tissue_classifier --repository "$data/cold-repo" >/dev/null
+  for round in 1 2 3; do
+    for B in "$H" "$pub/histoscale"; do
+      rm -rf "$data/cold-out"
+      /usr/bin/time -f "wall %e s" -o "$data/cold-time" "$B" infer "$small" --model "$data/cold-repo/tissue_classifier" --out "$data/cold-out" >/dev/null
+      $py - "$data/cold-out/run.json" "$B" "$(cat "$data/cold-time")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"{'readytorun' if 'publish-r2r' in sys.argv[2] else 'jit       '} jitSeconds={r['runtime']['jitSeconds']} jitMethods={r['runtime']['jitMethods']} tiles/s={r['tilesPerSecond']} {sys.argv[3]}")
+PY
     done
   done
 fi
