@@ -142,7 +142,7 @@ public static class InferCommand
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
         }
         var host = HostContext.FromEnvironment();
-        var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, cancellationToken);
+        var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var runOptions = new RunOptions
         {
             OutputDirectory = request.Out,

@@ -90,7 +90,7 @@ public static class QuantizeCommand
     public static async Task<int> RunAsync(Request request, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
         var host = HostContext.FromEnvironment();
-        var slides = await InferInputs.ExpandAsync(request.Calibrate, host.ObjectStores, cancellationToken);
+        var slides = await InferInputs.ExpandAsync(request.Calibrate, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var report = await QuantizationRun.RunAsync(new QuantizationRequest
         {
             Model = request.Model,

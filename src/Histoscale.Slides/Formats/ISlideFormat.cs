@@ -12,17 +12,53 @@ public interface ISlideFormat
     /// <summary>Vendor name reported as <c>openslide.vendor</c> (e.g. "aperio", "generic-tiff").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// File-name endings this format reads (lower case, with the dot: ".svs", ".ome.tif"). Folder, glob and bucket
+    /// scans list exactly the files whose names end in one that a registered format declares (<see cref="FormatRegistry"/>).
+    /// </summary>
+    IReadOnlyList<string> Extensions { get; }
+
     /// <summary>Returns null when the file is not of this format; throws <see cref="SlideException"/> when it is but is broken.</summary>
     SlideLayout? TryOpen(SlideProbe probe);
 }
 
 /// <summary>What formats may look at to recognise a file.</summary>
-public sealed class SlideProbe(IByteSource source, TiffFile? tiff)
+public sealed class SlideProbe
 {
-    public IByteSource Source { get; } = source;
+    private readonly Lazy<TiffFile?> _tiff;
+
+    public SlideProbe(IByteSource source, TiffFile? tiff)
+        : this(source, () => tiff)
+    {
+    }
+
+    /// <summary>A probe whose TIFF structure is parsed when a format first asks for it (a parse error is rethrown to each asker).</summary>
+    public SlideProbe(IByteSource source, Func<TiffFile?> parseTiff)
+    {
+        Source = source;
+        _tiff = new Lazy<TiffFile?>(parseTiff, LazyThreadSafetyMode.ExecutionAndPublication);
+        FileName = FileNameOf(source.Name);
+    }
+
+    public IByteSource Source { get; }
 
     /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>
-    public TiffFile? Tiff { get; } = tiff;
+    public TiffFile? Tiff => _tiff.Value;
+
+    /// <summary>The file's name: the last segment of its path, or of a URI's path (no query), unescaped.</summary>
+    public string FileName { get; }
+
+    /// <summary>True when <see cref="FileName"/> ends in <paramref name="extension"/> (case-insensitive).</summary>
+    public bool HasExtension(string extension) => FileName.EndsWith(extension, StringComparison.OrdinalIgnoreCase);
+
+    internal static string FileNameOf(string pathOrUri)
+    {
+        if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri))
+        {
+            return Uri.UnescapeDataString(uri.Segments[^1]);
+        }
+        return Path.GetFileName(pathOrUri);
+    }
 }
 
 /// <summary>A format's description of an opened slide.</summary>
