@@ -37,6 +37,9 @@ public sealed partial class Slide : IDisposable
     /// <summary>Path or URI the slide was opened from.</summary>
     public string Source => _source.Name;
 
+    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends); null when its source cannot say.</summary>
+    public SourceIdentity? SourceIdentity => _source.Identity;
+
     /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff".</summary>
     public string Format => _layout.Vendor;
 
