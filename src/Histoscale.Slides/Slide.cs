@@ -37,6 +37,9 @@ public sealed partial class Slide : IDisposable
     /// <summary>Path or URI the slide was opened from.</summary>
     public string Source => _source.Name;
 
+    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends); null when its source cannot say.</summary>
+    public SourceIdentity? SourceIdentity => _source.Identity;
+
     /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff".</summary>
     public string Format => _layout.Vendor;
 
@@ -77,16 +80,19 @@ public sealed partial class Slide : IDisposable
     public static Slide Open(IByteSource source, SlideOptions? options = null)
     {
         options ??= new SlideOptions();
-        TiffFile? tiff;
-        try
+        // Parsed on first use, so a format that knows a file by its name (an unsupported vendor's) can say so before
+        // a TIFF parser fails on it.
+        var probe = new SlideProbe(source, () =>
         {
-            tiff = TiffFile.TryOpen(source);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new SlideException(source.Name, $"cannot read: {ex.Message}", inner: ex);
-        }
-        var probe = new SlideProbe(source, tiff, options.JpegSimd);
+            try
+            {
+                return TiffFile.TryOpen(source);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new SlideException(source.Name, $"cannot read: {ex.Message}", inner: ex);
+            }
+        }, options.JpegSimd);
         foreach (var format in options.Formats)
         {
             if (format.TryOpen(probe) is { } layout)
@@ -98,7 +104,7 @@ public sealed partial class Slide : IDisposable
                 return new Slide(source, layout, options.Cache);
             }
         }
-        throw new SlideException(source.Name, tiff is null ? "not a TIFF file (unrecognised format)" : "TIFF is not a recognised whole-slide layout");
+        throw new SlideException(source.Name, probe.Tiff is null ? "not a TIFF file (unrecognised format)" : "TIFF is not a recognised whole-slide layout");
     }
 
     /// <summary>The level whose downsample is the largest not exceeding <paramref name="downsample"/> (OpenSlide's rule).</summary>

@@ -33,6 +33,32 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
     /// <summary>Opens one object; <see cref="SlideException"/> naming the URI when it is missing, forbidden or unreachable.</summary>
     public StorageSource Open(string uri, StorageStats? stats = null)
     {
+        var remote = OpenRemote(uri);
+        try
+        {
+            return new StorageSource(remote, options.Strategy, stats, _diskIndexes);
+        }
+        catch
+        {
+            remote.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The object's size and validators (ETag, version id or generation, Last-Modified) from one metadata request,
+    /// retried like reads, without the head read that opening it for a slide makes. Throws like <see cref="Open"/>.
+    /// </summary>
+    public SourceIdentity Identify(string uri)
+    {
+        using var remote = OpenRemote(uri);
+        return remote.Identity;
+    }
+
+    SourceIdentity? IByteSourceProvider.Identify(Uri uri) => Identify(uri.OriginalString);
+
+    private RemoteSource OpenRemote(string uri)
+    {
         if (!StorageUri.TryParse(uri, out var parsed) || parsed is null)
         {
             throw new SlideException(uri, "not an object-store URI (s3://bucket/key, gs://bucket/object, az://container/blob, https://ACCOUNT.blob.core.windows.net/container/blob)");
@@ -42,23 +68,13 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
             throw new SlideException(uri, "names a bucket or prefix, not one object (expand it into slides with SlideInputs)");
         }
         var reader = CreateReader(parsed, uri);
-        RemoteSource remote;
         try
         {
-            remote = new RemoteSource(reader, options.Strategy.Retry);
+            return new RemoteSource(reader, options.Strategy.Retry);
         }
         catch
         {
             reader.Dispose();
-            throw;
-        }
-        try
-        {
-            return new StorageSource(remote, options.Strategy, stats, _diskIndexes);
-        }
-        catch
-        {
-            remote.Dispose();
             throw;
         }
     }

@@ -41,4 +41,24 @@ public class SlideInputsTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public async Task A_folder_lists_only_the_extensions_a_reader_is_registered_for()
+    {
+        var dir = Directory.CreateTempSubdirectory("histoscale-inputs-").FullName;
+        try
+        {
+            foreach (var f in new[] { "a.svs", "b.ndpi", "c.txt", "d.ome.tif", "e.scn", "f.bif", "g.mrxs", "h.vms", "i.dcm", "j.svslide" })
+            {
+                File.WriteAllText(Path.Combine(dir, f), "");
+            }
+            Assert.Equal([Path.Combine(dir, "a.svs"), Path.Combine(dir, "d.ome.tif")], await SlideInputs.ExpandAsync(dir, new ObjectStoreProvider(new StorageOptions())));
+            Assert.False(SlideInputs.IsSlideName("/bucket/x.ndpi"));
+            Assert.True(SlideInputs.IsSlideName("/bucket/x.SVS"));
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
 }

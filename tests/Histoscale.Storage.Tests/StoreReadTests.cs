@@ -75,8 +75,23 @@ public class StoreReadTests
         Stores.Put(store, "set/a.tiff", bytes);
         Stores.Put(store, "set/notes.json", [1, 2, 3]);
         Stores.Put(store, "set/deeper/c.svs", bytes);
+
         var slides = await SlideInputs.ExpandAsync($"{store}://{Stores.Bucket}/set/", new ObjectStoreProvider(Stores.Options()));
         Assert.Equal([$"{store}://{Stores.Bucket}/set/a.tiff", $"{store}://{Stores.Bucket}/set/b.svs", $"{store}://{Stores.Bucket}/set/deeper/c.svs"], slides);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Stores.All), MemberType = typeof(Stores))]
+    public async Task A_prefix_lists_only_the_extensions_a_reader_is_registered_for(string store)
+    {
+        Stores.Require(store);
+        var prefix = $"formats-{Guid.NewGuid():N}/";
+        foreach (var name in new[] { "a.svs", "b.ndpi", "c.mrxs", "d.ome.tiff", "e.scn", "f.txt" })
+        {
+            Stores.Put(store, prefix + name, [1, 2, 3]);
+        }
+        var slides = await SlideInputs.ExpandAsync(Stores.Uri(store, prefix), new ObjectStoreProvider(Stores.Options()));
+        Assert.Equal([Stores.Uri(store, prefix + "a.svs"), Stores.Uri(store, prefix + "d.ome.tiff")], slides);
     }
 
     /// <summary>Answers every request with one status, as a store refusing the caller's credentials does.</summary>

@@ -169,7 +169,65 @@ public class StrategyTests
         Assert.Equal(TimeSpan.FromMilliseconds(40), StorageClass.ObjectStandard.RequestTime(1_000_000));
     }
 
+    [Fact]
+    public void The_disk_cache_never_serves_an_object_replaced_under_the_same_name_and_length()
+    {
+        var dir = Directory.CreateTempSubdirectory("histoscale-diskcache-").FullName;
+        try
+        {
+            var strategy = StorageStrategy.Cache with { HeadBytes = 0, BlockSize = 8192, DiskCacheDirectory = dir };
+            var old = new byte[64 * 1024];
+            var replacement = new byte[old.Length];
+            old.AsSpan().Fill(1);
+            replacement.AsSpan().Fill(2);
+            var buffer = new byte[8192];
+            using (var first = new StorageSource(new Versioned(old, "v1"), strategy))
+            {
+                first.Read(0, buffer);
+            }
+            SpinWait.SpinUntil(() => Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Any(f => !f.EndsWith(".tmp", StringComparison.Ordinal)), 5000);
+            using var second = new StorageSource(new Versioned(replacement, "v2"), strategy);
+            second.Read(0, buffer);
+            Assert.Equal(2, buffer[0]);
+            Assert.Equal(0, second.Stats.DiskHits);
+        }
+        finally
+        {
+            // Blocks land on disk in the background: retry until the last write has finished.
+            for (var attempt = 0; ; attempt++)
+            {
+                try
+                {
+                    Directory.Delete(dir, recursive: true);
+                    break;
+                }
+                catch (IOException) when (attempt < 50)
+                {
+                    Thread.Sleep(20);
+                }
+            }
+        }
+    }
+
     private static MemorySource Memory() => new(TestSlide.Bytes, "memory://small.svs");
+
+    /// <summary>An object of a store under one name, whose ETag says which upload it is.</summary>
+    private sealed class Versioned(byte[] bytes, string etag) : IByteSource
+    {
+        private readonly MemorySource _inner = new(bytes, "s3://bucket/same-name.svs");
+
+        public string Name => _inner.Name;
+
+        public long Length => _inner.Length;
+
+        public SourceIdentity Identity { get; } = new() { Length = bytes.Length, ETag = etag };
+
+        public int Read(long offset, Span<byte> buffer) => _inner.Read(offset, buffer);
+
+        public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(offset, buffer, cancellationToken);
+
+        public void Dispose() => _inner.Dispose();
+    }
 
     /// <summary>Records the most reads ever running at once.</summary>
     private sealed class ConcurrencyProbe(IByteSource inner) : IByteSource

@@ -142,7 +142,7 @@ public static class InferCommand
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
         }
         var host = HostContext.FromEnvironment();
-        var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, cancellationToken);
+        var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var runOptions = new RunOptions
         {
             OutputDirectory = request.Out,
@@ -180,6 +180,7 @@ public static class InferCommand
                     tilesPerSecond = s.TilesPerSecond,
                     megapixelsPerSecond = s.MegapixelsPerSecond,
                     status = s.Status,
+                    rerunReason = s.RerunReason,
                     error = s.Error,
                 }),
                 runJson = summary.RunJsonPath,
@@ -192,7 +193,7 @@ public static class InferCommand
             {
                 stdout.WriteLine(s.Status == SlideSummary.Failed || s.Status == SlideSummary.Cancelled
                     ? $"{s.Name}: {s.Status}: {s.Error}"
-                    : string.Create(c, $"{s.Name}: {s.Status}, {s.Tiles} tiles, {s.Seconds:F1} s, {s.TilesPerSecond:F1} tiles/s, {s.MegapixelsPerSecond:F1} MP/s"));
+                    : string.Create(c, $"{s.Name}: {s.Status}, {s.Tiles} tiles, {s.Seconds:F1} s, {s.TilesPerSecond:F1} tiles/s, {s.MegapixelsPerSecond:F1} MP/s{(s.RerunReason is { } why ? $" (rerun: {why})" : "")}"));
             }
             stdout.WriteLine($"outputs in {Path.GetFullPath(request.Out)} (run.json: {summary.RunJsonPath})");
         }

@@ -74,7 +74,7 @@ public static class QuantizeCommand
     public static async Task<int> RunAsync(QuantizationRequest request, IReadOnlyList<string> calibrate, bool json, TextWriter stdout, CancellationToken cancellationToken)
     {
         var host = HostContext.FromEnvironment();
-        var slides = await InferInputs.ExpandAsync(calibrate, host.ObjectStores, cancellationToken);
+        var slides = await InferInputs.ExpandAsync(calibrate, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var report = await QuantizationRun.RunAsync(request with { Slides = host.Slides }, slides, cancellationToken);
         Report(stdout, request, json, report);
         return CliRunner.Ok;

@@ -2,23 +2,25 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Histoscale.Pipeline.Outputs;
 using Histoscale.Pipeline.Runs;
+using Histoscale.Slides.Sources;
 
 namespace Histoscale.Pipeline.Checkpoints;
 
 /// <summary>
-/// The small state file beside a slide's checkpoint (<c>OUT/.histoscale/NAME.state.json</c>): which slide file
-/// (path, size, modification time) and which settings it was run with, and whether it completed. A completed
-/// state with the same slide and settings, and every output present, makes a rerun skip the slide.
+/// The small state file beside a slide's checkpoint (<c>OUT/.histoscale/NAME.state.json</c>): which slide (path
+/// and content identity) and which settings it was run with, and whether it completed. A completed state with the
+/// same path, settings and content identity, and every output present, makes a rerun skip the slide; a checkpoint
+/// is resumed only for the content identity it was written from.
 /// </summary>
 internal sealed record SlideState
 {
-    public int Version { get; init; } = 1;
+    /// <summary>2: content identity (version 1 kept size and modification time only, and nothing for URIs).</summary>
+    public int Version { get; init; } = 2;
 
     public required string Slide { get; init; }
 
-    public long SlideBytes { get; init; }
-
-    public DateTime SlideModifiedUtc { get; init; }
+    /// <summary>The slide's content identity when it was run; null in states written before it was recorded.</summary>
+    public SourceIdentity? Identity { get; init; }
 
     /// <summary>Hash of the model and every setting that changes outputs.</summary>
     public required string Settings { get; init; }
@@ -45,17 +47,6 @@ internal sealed record SlideState
     }
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, CheckpointJson.Default.SlideState));
-
-    /// <summary>Identity of a slide file as recorded in a state.</summary>
-    public static (long Bytes, DateTime ModifiedUtc) Identify(string slidePath)
-    {
-        if (File.Exists(slidePath))
-        {
-            var info = new FileInfo(slidePath);
-            return (info.Length, info.LastWriteTimeUtc);
-        }
-        return (0, default); // URIs: identified by path alone
-    }
 }
 
 /// <summary>Compile-time (source-generated) JSON for the state file, a persisted format read back on reruns.</summary>

@@ -1,20 +1,27 @@
+using Histoscale.Slides.Formats;
+
 namespace Histoscale.Pipeline.Inputs;
 
 /// <summary>
 /// Expands the slide arguments of <c>infer</c>: a file or URI, a directory (its slide files, sorted), a glob in the
 /// last path segment (<c>dir/*.svs</c>), or <c>@manifest.txt</c> (one entry per line, any of the former; blank lines
 /// and <c>#</c> comments ignored; relative paths are relative to the manifest). Order is kept, duplicates dropped.
-/// A path that does not exist is kept, so that it fails as a slide (reported, others continue).
+/// Directories and globs list only files with an extension a registered format reads (hidden files skipped); a path
+/// named explicitly is kept whatever it is, even when it does not exist, so that it fails as a slide with its
+/// reason (reported, others continue).
 /// </summary>
 public static class SlideInputs
 {
-    public static IReadOnlyList<string> Expand(IEnumerable<string> arguments)
+    /// <param name="arguments">Paths, URIs, folders, globs and @manifests.</param>
+    /// <param name="formats">The formats slides are opened with (their extensions decide what scans list); default <see cref="FormatRegistry.Default"/>.</param>
+    public static IReadOnlyList<string> Expand(IEnumerable<string> arguments, IReadOnlyList<ISlideFormat>? formats = null)
     {
+        formats ??= FormatRegistry.Default;
         var result = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var argument in arguments)
         {
-            foreach (var path in ExpandOne(argument, Directory.GetCurrentDirectory(), depth: 0))
+            foreach (var path in ExpandOne(argument, Directory.GetCurrentDirectory(), depth: 0, formats))
             {
                 if (seen.Add(path))
                 {
@@ -35,7 +42,7 @@ public static class SlideInputs
             : Path.GetFileNameWithoutExtension(file);
     }
 
-    private static IEnumerable<string> ExpandOne(string argument, string baseDirectory, int depth)
+    private static IEnumerable<string> ExpandOne(string argument, string baseDirectory, int depth, IReadOnlyList<ISlideFormat> formats)
     {
         if (string.IsNullOrWhiteSpace(argument))
         {
@@ -60,7 +67,7 @@ public static class SlideInputs
                 {
                     continue;
                 }
-                foreach (var path in ExpandOne(line, dir, depth + 1))
+                foreach (var path in ExpandOne(line, dir, depth + 1, formats))
                 {
                     yield return path;
                 }
@@ -75,7 +82,7 @@ public static class SlideInputs
         var full = Path.GetFullPath(argument, baseDirectory);
         if (Directory.Exists(full))
         {
-            foreach (var file in Directory.EnumerateFiles(full).Where(IsSlideFile).Order(StringComparer.Ordinal))
+            foreach (var file in Directory.EnumerateFiles(full).Where(f => IsSlideFile(f, formats)).Order(StringComparer.Ordinal))
             {
                 yield return file;
             }
@@ -89,7 +96,7 @@ public static class SlideInputs
             {
                 throw new PipelineConfigException($"{argument}: folder {dir} does not exist");
             }
-            foreach (var file in Directory.EnumerateFiles(dir, name).Order(StringComparer.Ordinal))
+            foreach (var file in Directory.EnumerateFiles(dir, name).Where(f => IsSlideFile(f, formats)).Order(StringComparer.Ordinal))
             {
                 yield return file;
             }
@@ -98,6 +105,6 @@ public static class SlideInputs
         yield return full;
     }
 
-    private static bool IsSlideFile(string path) =>
-        Slides.SlideFiles.HasSlideExtension(path) && !Path.GetFileName(path).StartsWith('.');
+    private static bool IsSlideFile(string path, IReadOnlyList<ISlideFormat> formats) =>
+        FormatRegistry.IsSlideName(path, formats) && !Path.GetFileName(path).StartsWith('.');
 }

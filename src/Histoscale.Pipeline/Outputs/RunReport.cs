@@ -9,7 +9,8 @@ namespace Histoscale.Pipeline.Outputs;
 /// <summary>
 /// <c>run.json</c>: the model (name, version, file, input/output, Histoscale parameters), the run's parameters,
 /// versions, and per slide: status, tiles, seconds, tiles/s, MP/s, level and µm/px used, per-stage seconds
-/// (summed over threads), the files written and the heatmap's registration record; plus totals. Rewritten atomically after every slide.
+/// (summed over threads), the files written, the heatmap's registration record and, for a slide run again rather
+/// than skipped or resumed, why (rerunReason); plus totals. Rewritten atomically after every slide.
 /// </summary>
 internal sealed class RunReport(string path, ModelDescription model, RunOptions options, string settings, int tileSize)
 {
@@ -17,6 +18,9 @@ internal sealed class RunReport(string path, ModelDescription model, RunOptions 
     {
         WriteIndented = true,
         DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+        // A file for people and tools, never embedded in HTML: keep quotes and arrows in messages readable
+        // ("content changed: ETag \"a\" → \"b\"") rather than \u0022 and \u2192.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
     private readonly DateTime _started = DateTime.UtcNow;

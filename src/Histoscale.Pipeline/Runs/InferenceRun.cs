@@ -10,13 +10,16 @@ using Histoscale.Pipeline.Inputs;
 using Histoscale.Pipeline.Outputs;
 using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Preprocessing;
+using Histoscale.Slides.Sources;
 
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>
 /// Runs a model over many slides into one output folder. Slides run one after another (each uses the whole
-/// machine); a slide finished by an earlier run with the same settings is skipped, an interrupted one resumes from
-/// its checkpoint, a failing one is reported and the rest continue. run.json is rewritten after every slide.
+/// machine); a slide finished by an earlier run with the same settings and the same content identity (size plus
+/// ETag/version, or modification time and a hash of the ends for local files) is skipped, an interrupted one resumes
+/// from its checkpoint, a failing one is reported and the rest continue. A slide whose content changed under the same
+/// name runs afresh, its rerunReason saying what changed. run.json is rewritten after every slide.
 /// Depends only on <see cref="DynamicBatcher"/> (and through it <see cref="Histoscale.Inference.IInferenceBackend"/>),
 /// so any backend can serve it.
 /// </summary>
@@ -93,9 +96,10 @@ public sealed class InferenceRun
                 cancelled = true;
                 break;
             }
-            if (Finished(path, paths, checkpoints) is { } previous)
+            var (previous, rerunReason) = Finished(path, paths, checkpoints);
+            if (previous is not null)
             {
-                summaries.Add(previous with { Status = SlideSummary.Skipped, TilesRun = 0 });
+                summaries.Add(previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null });
                 Report(SlidePhase.Skipped, previous.Tiles, previous.Tiles, 0);
                 report.Write(summaries, slides.Count);
                 continue;
@@ -104,7 +108,7 @@ public sealed class InferenceRun
             try
             {
                 // Synchronous stages run on dedicated threads; keep the caller's context free.
-                var summary = await Task.Run(() => runner.Run(path, paths, checkpoints, (p, d, t, r) => Report(p, d, t, r), cancellationToken), CancellationToken.None).ConfigureAwait(false);
+                var summary = await Task.Run(() => runner.Run(path, paths, checkpoints, rerunReason, (p, d, t, r) => Report(p, d, t, r), cancellationToken), CancellationToken.None).ConfigureAwait(false);
                 summaries.Add(summary);
                 Report(SlidePhase.Done, summary.Tiles, summary.Tiles, summary.TilesRun);
             }
@@ -116,7 +120,7 @@ public sealed class InferenceRun
             }
             catch (Exception ex)
             {
-                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = Describe(ex) });
+                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, RerunReason = rerunReason, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = Describe(ex) });
                 Report(SlidePhase.Failed, 0, 0, 0);
             }
             report.Write(summaries, slides.Count);
@@ -137,20 +141,40 @@ public sealed class InferenceRun
             var e => $"{e.Message} ({e.GetType().Name})",
         };
 
-    private SlideSummary? Finished(string slidePath, SlideOutputPaths paths, string checkpoints)
+    /// <summary>
+    /// The earlier summary when the slide's outputs are complete and were written with these settings from the same
+    /// slide and content; else null, with the reason when there were complete results that are not reused.
+    /// </summary>
+    private (SlideSummary? Summary, string? RerunReason) Finished(string slidePath, SlideOutputPaths paths, string checkpoints)
     {
         var state = SlideState.TryLoad(Path.Combine(checkpoints, paths.Name + ".state.json"));
-        if (state is not { Status: "complete", Summary: { } summary } || state.Settings != Settings || state.Slide != slidePath)
+        if (state is not { Status: "complete", Summary: { } summary })
         {
-            return null;
+            return (null, null);
         }
-        var (bytes, modified) = SlideState.Identify(slidePath);
-        if (bytes != state.SlideBytes || modified != state.SlideModifiedUtc)
+        if (state.Settings != Settings)
         {
-            return null;
+            return (null, $"model or settings changed (settings key {state.Settings} → {Settings})");
         }
-        var outputs = summary.Outputs ?? [];
-        return outputs.All(o => File.Exists(Path.Combine(paths.Directory, o))) ? summary : null;
+        if (state.Slide != slidePath)
+        {
+            return (null, $"the earlier results under this name are of {state.Slide}");
+        }
+        var missing = (summary.Outputs ?? []).Where(o => !File.Exists(Path.Combine(paths.Directory, o))).ToList();
+        if (missing.Count > 0)
+        {
+            return (null, $"outputs missing: {string.Join(", ", missing)}");
+        }
+        SourceIdentity? now;
+        try
+        {
+            now = ByteSources.Identify(slidePath, _options.Slides.Sources);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return (null, null); // unreachable or unreadable now: running it reports why, as for any slide
+        }
+        return SourceIdentity.Difference(state.Identity, now) is { } reason ? (null, reason) : (summary, null);
     }
 
     private static void EnsureWritable(string outDir, string checkpoints)

@@ -10,25 +10,36 @@ using Histoscale.Pipeline.Reading;
 using Histoscale.Pipeline.Tissue;
 using Histoscale.Slides;
 using Histoscale.Slides.Caching;
+using Histoscale.Slides.Sources;
 
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>
 /// One slide from start to outputs: open, detect tissue, plan, resume or start the checkpoint, infer the remaining
-/// tiles, write the outputs, mark the state complete. Throws on failure or cancellation (the checkpoint stays).
+/// tiles, write the outputs, mark the state complete. A checkpoint is resumed only for the content identity it was
+/// written from. Throws on failure or cancellation (the checkpoint stays).
 /// </summary>
 internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPacker packer, DynamicBatcher batcher, RunOptions options, string settings)
 {
-    public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
+    /// <param name="rerunReason">Why earlier results for this slide are not reused (from the skip check), or null.</param>
+    public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, string? rerunReason, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var timings = new StageTimings();
         var statePath = Path.Combine(checkpointDir, paths.Name + ".state.json");
         var resultsPath = Path.Combine(checkpointDir, paths.Name + ".results.bin");
-        var (bytes, modified) = SlideState.Identify(slidePath);
+        var previous = SlideState.TryLoad(statePath);
 
         var cache = new TileCache(MaxCacheBytes);
         using var slide = Slide.Open(slidePath, options.Slides with { Cache = cache });
+        // The identity of the bytes actually opened: what the results below are results of.
+        var identity = slide.SourceIdentity;
+        if (File.Exists(resultsPath) && SourceIdentity.Difference(previous?.Identity, identity) is { } changed)
+        {
+            // Another slide under the same name (or one we cannot match): its checkpointed tiles are not this slide's.
+            File.Delete(resultsPath);
+            rerunReason = $"checkpoint not resumed: {changed}";
+        }
         var t0 = Stopwatch.GetTimestamp();
         var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
         timings.AddTissue(Stopwatch.GetTimestamp() - t0);
@@ -41,8 +52,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         var state = new SlideState
         {
             Slide = slidePath,
-            SlideBytes = bytes,
-            SlideModifiedUtc = modified,
+            Identity = identity,
             Settings = settings,
             Plan = fingerprint,
             Status = "running",
@@ -52,7 +62,8 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
 
         int resumed;
         var inferStart = Stopwatch.GetTimestamp();
-        using (var results = ResultsFile.OpenOrCreate(resultsPath, settings + "|" + fingerprint, io.ValuesPerTile, plan.Tiles.Count))
+        // The identity is part of the checkpoint's key too, so a checkpoint without a state beside it is not resumed for other bytes.
+        using (var results = ResultsFile.OpenOrCreate(resultsPath, $"{settings}|{fingerprint}|{IdentityKey(identity)}", io.ValuesPerTile, plan.Tiles.Count))
         {
             resumed = results.TilesDone;
             var done = resumed;
@@ -80,6 +91,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Name = paths.Name,
             Path = slidePath,
             Status = SlideSummary.Completed,
+            RerunReason = rerunReason,
             Tiles = plan.Tiles.Count,
             TilesRun = run,
             TilesResumed = resumed,
@@ -101,6 +113,9 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         File.Delete(resultsPath);
         return summary;
     }
+
+    private static string IdentityKey(SourceIdentity? id) =>
+        id is null ? "unknown" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id.Length}|{id.Version}|{id.ETag}|{id.Modified?.UtcTicks}|{id.EndsSha256}");
 
     /// <summary>Bounds of the slide's RGBA tile cache (edge tiles, non-JPEG slides, tissue detection).</summary>
     private const long MinCacheBytes = 32L * 1024 * 1024;

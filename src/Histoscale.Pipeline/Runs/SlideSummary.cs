@@ -19,6 +19,12 @@ public sealed record SlideSummary
 
     public string? Error { get; init; }
 
+    /// <summary>
+    /// Why a slide with results from an earlier run was run again, or its checkpoint not resumed (e.g.
+    /// <c>content changed: ETag "abc" → "def"</c>); null when there was nothing to reuse.
+    /// </summary>
+    public string? RerunReason { get; init; }
+
     /// <summary>Tiles in the slide's plan (all of them are in the tile table when completed).</summary>
     public int Tiles { get; init; }
 

@@ -13,6 +13,8 @@ internal sealed class AperioFormat : ISlideFormat
 {
     public string Name => "aperio";
 
+    public IReadOnlyList<string> Extensions { get; } = [".svs"];
+
     public SlideLayout? TryOpen(SlideProbe probe)
     {
         if (probe.Tiff is not { } tiff)

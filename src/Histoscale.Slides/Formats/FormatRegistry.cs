@@ -1,7 +1,21 @@
 namespace Histoscale.Slides.Formats;
 
-/// <summary>The formats tried in order: specific vendors first, generic TIFF last.</summary>
+/// <summary>
+/// The formats tried in order: vendor formats we know but cannot read first (so they are refused by name), then
+/// specific vendors, generic TIFF last. The same list says which file names scans pick up.
+/// </summary>
 public static class FormatRegistry
 {
-    public static IReadOnlyList<ISlideFormat> Default { get; } = [new AperioFormat(), new OmeTiffFormat(), new GenericTiffFormat()];
+    public static IReadOnlyList<ISlideFormat> Default { get; } = [new UnsupportedVendorFormats(), new AperioFormat(), new OmeTiffFormat(), new GenericTiffFormat()];
+
+    /// <summary>Every file-name ending the formats read, lower case and sorted: what folder, glob and bucket scans list.</summary>
+    public static IReadOnlyList<string> Extensions(IEnumerable<ISlideFormat> formats) =>
+        [.. formats.SelectMany(f => f.Extensions).Select(e => e.ToLowerInvariant()).Distinct().Order(StringComparer.Ordinal)];
+
+    /// <summary>True when a file name, path or URI ends in an extension one of <paramref name="formats"/> reads.</summary>
+    public static bool IsSlideName(string nameOrUri, IEnumerable<ISlideFormat> formats)
+    {
+        var name = SlideProbe.FileNameOf(nameOrUri);
+        return formats.Any(f => f.Extensions.Any(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)));
+    }
 }

@@ -13,6 +13,9 @@ internal sealed class GenericTiffFormat : ISlideFormat
 
     public string Name => "generic-tiff";
 
+    /// <summary>TIFF and BigTIFF names (".btf" and ".tf8" are BigTIFF's); Aperio also writes ".tif".</summary>
+    public IReadOnlyList<string> Extensions { get; } = [".tif", ".tiff", ".btf", ".tf8"];
+
     public SlideLayout? TryOpen(SlideProbe probe)
     {
         if (probe.Tiff is not { } tiff)

@@ -12,26 +12,36 @@ public interface ISlideFormat
     /// <summary>Vendor name reported as <c>openslide.vendor</c> (e.g. "aperio", "generic-tiff").</summary>
     string Name { get; }
 
+    /// <summary>
+    /// File-name endings this format reads (lower case, with the dot: ".svs", ".ome.tif"). Folder, glob and bucket
+    /// scans list exactly the files whose names end in one that a registered format declares (<see cref="FormatRegistry"/>).
+    /// </summary>
+    IReadOnlyList<string> Extensions { get; }
+
     /// <summary>Returns null when the file is not of this format; throws <see cref="SlideException"/> when it is but is broken.</summary>
     SlideLayout? TryOpen(SlideProbe probe);
 }
 
 /// <summary>
-/// What formats may look at to recognise a file: its bytes, and (for the built-in TIFF family, whose structure
-/// parser is internal) the parsed TIFF. A format of another family reads <see cref="Source"/> itself.
+/// What formats may look at to recognise a file: its bytes and name, and (for the built-in TIFF family, whose
+/// structure parser is internal) the parsed TIFF. A format of another family reads <see cref="Source"/> itself.
 /// </summary>
 public sealed class SlideProbe
 {
-    internal SlideProbe(IByteSource source, TiffFile? tiff, Codecs.Jpeg.JpegSimd jpegSimd)
+    private readonly Lazy<TiffFile?> _tiff;
+
+    /// <summary>A probe whose TIFF structure is parsed when a format first asks for it (a parse error is rethrown to each asker).</summary>
+    internal SlideProbe(IByteSource source, Func<TiffFile?> parseTiff, Codecs.Jpeg.JpegSimd jpegSimd)
     {
         Source = source;
-        Tiff = tiff;
+        _tiff = new Lazy<TiffFile?>(parseTiff, LazyThreadSafetyMode.ExecutionAndPublication);
+        FileName = FileNameOf(source.Name);
         JpegSimd = jpegSimd;
     }
 
     /// <summary>A probe over <paramref name="source"/> alone (a format outside the TIFF family reads it itself).</summary>
     public SlideProbe(IByteSource source, Codecs.Jpeg.JpegSimd jpegSimd = Codecs.Jpeg.JpegSimd.Auto)
-        : this(source, null, jpegSimd)
+        : this(source, () => null, jpegSimd)
     {
     }
 
@@ -41,7 +51,22 @@ public sealed class SlideProbe
     public IByteSource Source { get; }
 
     /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>
-    internal TiffFile? Tiff { get; }
+    internal TiffFile? Tiff => _tiff.Value;
+
+    /// <summary>The file's name: the last segment of its path, or of a URI's path (no query), unescaped.</summary>
+    public string FileName { get; }
+
+    /// <summary>True when <see cref="FileName"/> ends in <paramref name="extension"/> (case-insensitive).</summary>
+    public bool HasExtension(string extension) => FileName.EndsWith(extension, StringComparison.OrdinalIgnoreCase);
+
+    internal static string FileNameOf(string pathOrUri)
+    {
+        if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri))
+        {
+            return Uri.UnescapeDataString(uri.Segments[^1]);
+        }
+        return Path.GetFileName(pathOrUri);
+    }
 }
 
 /// <summary>A format's description of an opened slide.</summary>

@@ -12,6 +12,8 @@ internal sealed class OmeTiffFormat : ISlideFormat
 {
     public string Name => "ome-tiff";
 
+    public IReadOnlyList<string> Extensions { get; } = [".ome.tif", ".ome.tiff", ".ome.btf"];
+
     public SlideLayout? TryOpen(SlideProbe probe)
     {
         if (probe.Tiff is not { } tiff)

@@ -29,6 +29,27 @@ public static class ByteSources
         }
         return new LocalFileSource(pathOrUri);
     }
+
+    /// <summary>
+    /// The content identity of a path or URI without opening it as a slide (no format parsing, no read-ahead): what
+    /// a skip check compares with the identity recorded when results were written. Throws like <see cref="Open"/>.
+    /// </summary>
+    public static SourceIdentity? Identify(string pathOrUri, IEnumerable<IByteSourceProvider> providers)
+    {
+        if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri) && !uri.IsFile)
+        {
+            foreach (var p in providers)
+            {
+                if (p.CanOpen(uri))
+                {
+                    return p.Identify(uri);
+                }
+            }
+            throw new SlideException(pathOrUri, $"unsupported URI scheme '{uri.Scheme}'");
+        }
+        using var source = Open(pathOrUri, providers);
+        return source.Identity;
+    }
 }
 
 /// <summary>Creates byte sources for one family of URIs.</summary>
@@ -37,6 +58,13 @@ public interface IByteSourceProvider
     bool CanOpen(Uri uri);
 
     IByteSource Open(Uri uri);
+
+    /// <summary>The identity of the object at <paramref name="uri"/>; by default that of a source opened for it.</summary>
+    SourceIdentity? Identify(Uri uri)
+    {
+        using var source = Open(uri);
+        return source.Identity;
+    }
 }
 
 internal sealed class HttpSourceProvider : IByteSourceProvider

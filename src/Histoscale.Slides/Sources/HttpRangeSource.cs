@@ -40,12 +40,16 @@ internal sealed class HttpRangeSource : IByteSource
         _attempts = attempts;
         _firstDelay = firstDelay ?? TimeSpan.FromMilliseconds(200);
         Name = uri.ToString();
-        Length = FetchLength();
+        Identity = FetchIdentity();
+        Length = Identity.Length;
     }
 
     public string Name { get; }
 
     public long Length { get; }
+
+    /// <summary>Length, ETag and Last-Modified from the response that gave the length.</summary>
+    public SourceIdentity Identity { get; }
 
     public int Read(long offset, Span<byte> buffer)
     {
@@ -215,10 +219,17 @@ internal sealed class HttpRangeSource : IByteSource
         return total;
     }
 
+    private static SourceIdentity Identify(HttpResponseMessage response, long length) => new()
+    {
+        Length = length,
+        ETag = response.Headers.ETag is { } etag ? SourceIdentity.NormalizeETag(etag.ToString()) : null,
+        Modified = response.Content.Headers.LastModified,
+    };
+
     private SlideException Truncated(long offset, int expected, int got) =>
         Transient(new(Name, $"truncated HTTP response at offset {offset}: expected {expected} bytes, got {got}"));
 
-    private long FetchLength()
+    private SourceIdentity FetchIdentity()
     {
         try
         {
@@ -228,7 +239,7 @@ internal sealed class HttpRangeSource : IByteSource
                 if (response.IsSuccessStatusCode && response.Content.Headers.ContentLength is long len &&
                     response.Headers.AcceptRanges.Contains("bytes"))
                 {
-                    return len;
+                    return Identify(response, len);
                 }
                 if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
                 {
@@ -239,7 +250,7 @@ internal sealed class HttpRangeSource : IByteSource
             using var ranged = _client.Send(probe, HttpCompletionOption.ResponseHeadersRead);
             if (ranged.StatusCode == HttpStatusCode.PartialContent && ranged.Content.Headers.ContentRange?.Length is long total)
             {
-                return total;
+                return Identify(ranged, total);
             }
             throw new SlideException(Name, $"server does not support byte ranges (HTTP {(int)ranged.StatusCode})");
         }

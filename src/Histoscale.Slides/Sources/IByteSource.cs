@@ -13,6 +13,12 @@ public interface IByteSource : IDisposable
     /// <summary>Total length in bytes.</summary>
     long Length { get; }
 
+    /// <summary>
+    /// What the bytes are (size plus ETag/version, modification time or a hash of the ends), taken when the source
+    /// was opened; lets a caller tell the same slide from another one under the same name. Null when unknown.
+    /// </summary>
+    SourceIdentity? Identity => null;
+
     /// <summary>Reads up to buffer.Length bytes at offset; returns bytes read (fewer only at end of file).</summary>
     int Read(long offset, Span<byte> buffer);
 

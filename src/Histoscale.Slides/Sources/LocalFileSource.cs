@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Win32.SafeHandles;
 
 namespace Histoscale.Slides.Sources;
@@ -6,6 +7,7 @@ namespace Histoscale.Slides.Sources;
 public sealed class LocalFileSource : IByteSource
 {
     private readonly SafeFileHandle _handle;
+    private SourceIdentity? _identity;
 
     public LocalFileSource(string path)
     {
@@ -36,6 +38,9 @@ public sealed class LocalFileSource : IByteSource
     public string Name { get; }
 
     public long Length { get; }
+
+    /// <summary>Size, modification time and SHA-256 of the first and last MiB, computed on first use from the open file.</summary>
+    public SourceIdentity Identity => _identity ??= ComputeIdentity();
 
     public int Read(long offset, Span<byte> buffer)
     {
@@ -76,4 +81,22 @@ public sealed class LocalFileSource : IByteSource
     }
 
     public void Dispose() => _handle.Dispose();
+
+    private SourceIdentity ComputeIdentity()
+    {
+        // Size and time alone miss a file replaced by another of the same size with its time restored (copies that
+        // keep times, restores from backup); hashing the ends catches that, at the cost of 2 MiB of reading.
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[SourceIdentity.HashedEndBytes];
+        var head = (int)Math.Min(Length, buffer.Length);
+        sha.AppendData(buffer, 0, Read(0, buffer.AsSpan(0, head)));
+        var tailStart = Math.Max(head, Length - buffer.Length);
+        sha.AppendData(buffer, 0, Read(tailStart, buffer.AsSpan(0, (int)(Length - tailStart))));
+        return new SourceIdentity
+        {
+            Length = Length,
+            Modified = new DateTimeOffset(File.GetLastWriteTimeUtc(_handle), TimeSpan.Zero),
+            EndsSha256 = Convert.ToHexStringLower(sha.GetHashAndReset()),
+        };
+    }
 }

@@ -1,6 +1,7 @@
 using Azure;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Histoscale.Slides.Sources;
 using Histoscale.Storage.Remote;
 
 namespace Histoscale.Storage.Azure;
@@ -8,12 +9,18 @@ namespace Histoscale.Storage.Azure;
 /// <summary>One blob read with ranged Get Blob requests.</summary>
 internal sealed class AzureBlobReader(BlobClient blob, string name) : ObjectReader(name)
 {
-    public override async Task<long> GetLengthAsync(CancellationToken cancellationToken)
+    public override async Task<SourceIdentity> GetIdentityAsync(CancellationToken cancellationToken)
     {
         try
         {
-            var props = await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-            return props.Value.ContentLength;
+            var props = (await blob.GetPropertiesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Value;
+            return new SourceIdentity
+            {
+                Length = props.ContentLength,
+                ETag = SourceIdentity.NormalizeETag(props.ETag.ToString()),
+                Version = props.VersionId is { Length: > 0 } v ? v : null, // only with blob versioning on
+                Modified = props.LastModified,
+            };
         }
         catch (Exception ex) when (Map(ex) is { } mapped)
         {

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Google;
 using Google.Cloud.Storage.V1;
+using Histoscale.Slides.Sources;
 using Histoscale.Storage.Remote;
 
 namespace Histoscale.Storage.Gcs;
@@ -8,12 +9,19 @@ namespace Histoscale.Storage.Gcs;
 /// <summary>One GCS object read with ranged media downloads (JSON API, alt=media).</summary>
 internal sealed class GcsObjectReader(StorageClient client, string bucket, string objectName, string name) : ObjectReader(name)
 {
-    public override async Task<long> GetLengthAsync(CancellationToken cancellationToken)
+    public override async Task<SourceIdentity> GetIdentityAsync(CancellationToken cancellationToken)
     {
         try
         {
             var obj = await client.GetObjectAsync(bucket, objectName, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return (long)(obj.Size ?? throw new StorageRequestException(Name, "object metadata has no size", transient: false));
+            return new SourceIdentity
+            {
+                Length = (long)(obj.Size ?? throw new StorageRequestException(Name, "object metadata has no size", transient: false)),
+                ETag = SourceIdentity.NormalizeETag(obj.ETag),
+                // Every write of an object is a new generation.
+                Version = obj.Generation?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Modified = obj.UpdatedDateTimeOffset,
+            };
         }
         catch (Exception ex) when (Map(ex) is { } mapped)
         {

@@ -1,4 +1,5 @@
 using Histoscale.Slides;
+using Histoscale.Slides.Formats;
 
 namespace Histoscale.Storage.Inputs;
 
@@ -7,38 +8,44 @@ namespace Histoscale.Storage.Inputs;
 /// a bucket/container prefix (s3://b/dir/, az://c/dir/, gs://b/dir/ — a trailing '/' or an empty key), a local
 /// folder, a .txt manifest (one path or URI per line; '#' comments, blank lines; relative paths are relative
 /// to the manifest; a line may itself be a prefix or folder), or else a single slide. Prefixes and folders keep
-/// only files with a slide extension; results are sorted (ordinal) so a run's order never depends on the store.
+/// only files with an extension a registered format reads (<see cref="FormatRegistry"/>); results are sorted
+/// (ordinal) so a run's order never depends on the store.
 /// </summary>
 public static class SlideInputs
 {
-    public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken = default)
+    public static Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken = default) =>
+        ExpandAsync(arg, store, FormatRegistry.Default, cancellationToken);
+
+    /// <param name="formats">The formats slides are opened with; their extensions decide what prefixes and folders list.</param>
+    public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, IReadOnlyList<ISlideFormat> formats, CancellationToken cancellationToken = default)
     {
         if (arg.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
         {
             var result = new List<string>();
             foreach (var line in await ReadManifestAsync(arg, store, cancellationToken).ConfigureAwait(false))
             {
-                result.AddRange(await ExpandOneAsync(line, store, cancellationToken).ConfigureAwait(false));
+                result.AddRange(await ExpandOneAsync(line, store, formats, cancellationToken).ConfigureAwait(false));
             }
             return result; // the manifest's own order is the user's
         }
-        return await ExpandOneAsync(arg, store, cancellationToken).ConfigureAwait(false);
+        return await ExpandOneAsync(arg, store, formats, cancellationToken).ConfigureAwait(false);
     }
 
-    public static bool IsSlideName(string name) => SlideFiles.HasSlideExtension(name);
+    /// <summary>True when an object or file name ends in an extension one of <paramref name="formats"/> (default: the registry's) reads.</summary>
+    public static bool IsSlideName(string name, IReadOnlyList<ISlideFormat>? formats = null) => FormatRegistry.IsSlideName(name, formats ?? FormatRegistry.Default);
 
-    private static async Task<List<string>> ExpandOneAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken)
+    private static async Task<List<string>> ExpandOneAsync(string arg, ObjectStoreProvider store, IReadOnlyList<ISlideFormat> formats, CancellationToken cancellationToken)
     {
         if (StorageUri.TryParse(arg, out var uri) && uri is not null && (uri.Key.Length == 0 || uri.Key.EndsWith('/')))
         {
             var listed = await ObjectListing.ListAsync(uri, store, cancellationToken).ConfigureAwait(false);
-            var slides = listed.Where(u => IsSlideName(new Uri(u).AbsolutePath)).Order(StringComparer.Ordinal).ToList();
-            return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides under this prefix ({listed.Count} objects, none with a slide extension)");
+            var slides = listed.Where(u => IsSlideName(new Uri(u).AbsolutePath, formats)).Order(StringComparer.Ordinal).ToList();
+            return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides under this prefix ({listed.Count} objects, none ending in {string.Join(", ", FormatRegistry.Extensions(formats))})");
         }
         if (!arg.Contains("://", StringComparison.Ordinal) && Directory.Exists(arg))
         {
-            var slides = Directory.EnumerateFiles(arg).Where(IsSlideName).Order(StringComparer.Ordinal).ToList();
-            return slides.Count > 0 ? slides : throw new SlideException(arg, "no slides in this folder");
+            var slides = Directory.EnumerateFiles(arg).Where(f => IsSlideName(f, formats)).Order(StringComparer.Ordinal).ToList();
+            return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides in this folder (none ending in {string.Join(", ", FormatRegistry.Extensions(formats))})");
         }
         return [arg];
     }

@@ -1,3 +1,5 @@
+using Histoscale.Slides.Sources;
+
 namespace Histoscale.Storage.Remote;
 
 /// <summary>
@@ -12,8 +14,8 @@ internal abstract class ObjectReader : IDisposable
     /// <summary>The URI as the user wrote it.</summary>
     public string Name { get; }
 
-    /// <summary>Object size in bytes (one metadata request).</summary>
-    public abstract Task<long> GetLengthAsync(CancellationToken cancellationToken);
+    /// <summary>Object size and content identity: ETag, version id or generation, Last-Modified (one metadata request).</summary>
+    public abstract Task<SourceIdentity> GetIdentityAsync(CancellationToken cancellationToken);
 
     /// <summary>One ranged GET that fills <paramref name="destination"/> exactly, or throws (a short body is truncation).</summary>
     public abstract Task ReadRangeAsync(long offset, Memory<byte> destination, CancellationToken cancellationToken);

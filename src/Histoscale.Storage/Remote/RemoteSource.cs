@@ -24,12 +24,16 @@ internal sealed class RemoteSource : IByteSource
         _retry = retry;
         _pipeline = Build(retry, () => Interlocked.Increment(ref _retries));
         Name = reader.Name;
-        Length = Run(ct => new ValueTask<long>(_reader.GetLengthAsync(ct)), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        Identity = Run(ct => new ValueTask<SourceIdentity>(_reader.GetIdentityAsync(ct)), CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        Length = Identity.Length;
     }
 
     public string Name { get; }
 
     public long Length { get; }
+
+    /// <summary>The object's size and validators when it was opened.</summary>
+    public SourceIdentity Identity { get; }
 
     /// <summary>Requests that were tried again (each attempt after the first).</summary>
     public long Retries => Interlocked.Read(ref _retries);

@@ -1,6 +1,7 @@
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using SourceIdentity = Histoscale.Slides.Sources.SourceIdentity;
 using Histoscale.Storage.Remote;
 
 namespace Histoscale.Storage.S3;
@@ -8,12 +9,19 @@ namespace Histoscale.Storage.S3;
 /// <summary>One S3 object read with ranged GetObject requests.</summary>
 internal sealed class S3ObjectReader(IAmazonS3 client, string bucket, string key, string name) : ObjectReader(name)
 {
-    public override async Task<long> GetLengthAsync(CancellationToken cancellationToken)
+    public override async Task<SourceIdentity> GetIdentityAsync(CancellationToken cancellationToken)
     {
         try
         {
             var meta = await client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = bucket, Key = key }, cancellationToken).ConfigureAwait(false);
-            return meta.ContentLength;
+            return new SourceIdentity
+            {
+                Length = meta.ContentLength,
+                ETag = SourceIdentity.NormalizeETag(meta.ETag),
+                // Unversioned buckets answer no version id, or the literal "null".
+                Version = meta.VersionId is { Length: > 0 } v && v != "null" ? v : null,
+                Modified = meta.LastModified is { } t ? new DateTimeOffset(t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc)) : null,
+            };
         }
         catch (Exception ex) when (Map(ex) is { } mapped)
         {

@@ -7,7 +7,8 @@ namespace Histoscale.Storage.Strategies;
 /// <summary>
 /// An optional bounded local disk cache of blocks, shared by every source using the same folder and kept across
 /// processes: a second pass over an archive (another model, a re-run) reads local disk instead of the store.
-/// One file per block under a folder per object (URI and length hashed, so a rewritten object is a new folder).
+/// One file per block under a folder per object (URI, length and the store's validators hashed, so an object
+/// rewritten under the same name, even at the same length, is a new folder).
 /// Least recently used files are deleted beyond the byte bound. Best effort: any I/O error is a cache miss.
 /// </summary>
 internal sealed class DiskBlockCache
@@ -15,11 +16,12 @@ internal sealed class DiskBlockCache
     private readonly DiskIndex _index;
     private readonly string _folder;
 
-    public DiskBlockCache(DiskCacheIndexes indexes, string directory, long maxBytes, string objectName, long objectLength)
+    public DiskBlockCache(DiskCacheIndexes indexes, string directory, long maxBytes, string objectName, long objectLength, Slides.Sources.SourceIdentity? identity = null)
     {
         var root = Path.GetFullPath(directory);
         _index = indexes.For(root, maxBytes);
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{objectName}\n{objectLength}")))[..32];
+        var version = identity is null ? "" : $"\n{identity.Version}\n{identity.ETag}\n{identity.Modified?.UtcTicks}\n{identity.EndsSha256}";
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes($"{objectName}\n{objectLength}{version}")))[..32];
         _folder = Path.Combine(root, key);
     }
 

@@ -39,7 +39,7 @@ public sealed partial class StorageSource : IPrefetchingSource
             _cache = new BlockCache(Math.Max(strategy.MemoryCacheBytes, strategy.MaxRequestBytes));
             if (strategy.DiskCacheDirectory is { } dir)
             {
-                _disk = new DiskBlockCache(diskIndexes ?? new DiskCacheIndexes(), dir, strategy.DiskCacheBytes, Name, Length);
+                _disk = new DiskBlockCache(diskIndexes ?? new DiskCacheIndexes(), dir, strategy.DiskCacheBytes, Name, Length, inner.Identity);
             }
             _windowSlots = new SemaphoreSlim((int)Math.Max(1, Math.Min(int.MaxValue, strategy.EffectivePrefetchWindow / _blockSize)));
         }
@@ -52,6 +52,9 @@ public sealed partial class StorageSource : IPrefetchingSource
     public string Name { get; }
 
     public long Length { get; }
+
+    /// <summary>The object's identity as its store reported it when opened.</summary>
+    public SourceIdentity? Identity => _inner.Identity;
 
     /// <summary>Traffic counters (requests, bytes fetched versus asked for, cache hits).</summary>
     public StorageStats Stats { get; }

@@ -125,6 +125,18 @@ public sealed class ReaderCommandsTests : IClassFixture<ReaderCommandsTests.Slid
     }
 
     [Fact]
+    public async Task InfoOnAnNdpiFileExitsTwoNamingTheUnsupportedFormat()
+    {
+        // A stand-in NDPI: a stripped TIFF with Hamamatsu's tag 65420 (what tells NDPI apart from any TIFF).
+        var path = Path.Combine(_fx.Dir, "x.ndpi");
+        File.WriteAllBytes(path, new Histoscale.Slides.Tests.Support.MiniTiff().Page(64, 48, 0, null, (65420, 1)).ToBytes());
+        var (code, stdout, stderr) = await Run("info", path);
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Equal("", stdout);
+        Assert.Equal($"histoscale: {path}: unsupported format: Hamamatsu NDPI", stderr.Trim());
+    }
+
+    [Fact]
     public async Task BadArgumentsExitTwo()
     {
         Assert.Equal(CliRunner.BadInput, (await Run("region", _fx.Svs, "--x", "0", "--y", "0", "--width", "0", "--height", "5", "--output", Path.Combine(_fx.Dir, "x.png"))).Code);

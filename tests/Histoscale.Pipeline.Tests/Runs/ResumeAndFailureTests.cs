@@ -112,5 +112,6 @@ public class ResumeAndFailureTests
         // Other settings: the slides run again.
         var third = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path) with { MinTissue = 0.5 });
         Assert.All(third.Slides, s => Assert.Equal(SlideSummary.Completed, s.Status));
+        Assert.All(third.Slides, s => Assert.StartsWith("model or settings changed (settings key ", s.RerunReason));
     }
 }

@@ -41,6 +41,12 @@ public sealed class RangeServer : IDisposable
 
     public int FailNextStatus { get; set; } = 503;
 
+    /// <summary>ETag header value (quoted, as servers send it); null sends none.</summary>
+    public string? ETag { get; set; }
+
+    /// <summary>Last-Modified header; null sends none.</summary>
+    public DateTimeOffset? LastModified { get; set; }
+
     public void Dispose()
     {
         _stop.Cancel();
@@ -98,6 +104,14 @@ public sealed class RangeServer : IDisposable
                 return;
             }
             response.Headers["Accept-Ranges"] = "bytes";
+            if (ETag is { } etag)
+            {
+                response.Headers["ETag"] = etag;
+            }
+            if (LastModified is { } modified)
+            {
+                response.Headers["Last-Modified"] = modified.ToString("R");
+            }
             var range = context.Request.Headers["Range"];
             long from = 0, to = _content.Length - 1;
             if (range is not null && !IgnoreRanges && range.StartsWith("bytes=", StringComparison.Ordinal))

@@ -15,7 +15,8 @@ namespace Histoscale.Storage.Tests.Support;
 public sealed class FakeGcsServer : IDisposable
 {
     private readonly HttpListener _listener = new();
-    private readonly ConcurrentDictionary<(string Bucket, string Name), byte[]> _objects = new();
+    private readonly ConcurrentDictionary<(string Bucket, string Name), StoredObject> _objects = new();
+    private long _generation;
     private readonly CancellationTokenSource _stop = new();
 
     public FakeGcsServer()
@@ -34,7 +35,12 @@ public sealed class FakeGcsServer : IDisposable
     /// <summary>The value for STORAGE_EMULATOR_HOST.</summary>
     public string Host => $"http://127.0.0.1:{Port}";
 
-    public void Put(string bucket, string name, byte[] bytes) => _objects[(bucket, name)] = bytes;
+    /// <summary>Stores an object; each write is a new generation with its own etag, as in GCS.</summary>
+    public void Put(string bucket, string name, byte[] bytes)
+    {
+        var generation = Interlocked.Increment(ref _generation);
+        _objects[(bucket, name)] = new StoredObject(bytes, generation, Convert.ToBase64String(System.Security.Cryptography.MD5.HashData(bytes)), DateTime.UtcNow);
+    }
 
     public void Dispose()
     {
@@ -90,22 +96,22 @@ public sealed class FakeGcsServer : IDisposable
                 var prefix = Param(query, "prefix") ?? "";
                 var items = _objects.Where(kv => kv.Key.Bucket == bucket && kv.Key.Name.StartsWith(prefix, StringComparison.Ordinal))
                     .OrderBy(kv => kv.Key.Name, StringComparer.Ordinal)
-                    .Select(kv => Meta(bucket, kv.Key.Name, kv.Value.Length)).ToList();
+                    .Select(kv => Meta(bucket, kv.Key.Name, kv.Value)).ToList();
                 Json(response, 200, new { kind = "storage#objects", items });
                 return;
             }
             var name = Uri.UnescapeDataString(string.Join('/', parts[3..]));
-            if (!_objects.TryGetValue((bucket, name), out var bytes))
+            if (!_objects.TryGetValue((bucket, name), out var stored))
             {
                 Json(response, 404, new { error = new { code = 404, message = $"No such object: {bucket}/{name}" } });
                 return;
             }
             if (!download && Param(query, "alt") != "media")
             {
-                Json(response, 200, Meta(bucket, name, bytes.Length));
+                Json(response, 200, Meta(bucket, name, stored));
                 return;
             }
-            Media(ctx.Request, response, bytes);
+            Media(ctx.Request, response, stored.Bytes);
         }
         catch (Exception ex) when (ex is HttpListenerException or IOException or ObjectDisposedException)
         {
@@ -146,16 +152,21 @@ public sealed class FakeGcsServer : IDisposable
         response.OutputStream.Write(bytes, (int)start, (int)(end - start + 1));
     }
 
-    private static object Meta(string bucket, string name, long size) => new Dictionary<string, object>
+    private static object Meta(string bucket, string name, StoredObject o) => new Dictionary<string, object>
     {
         ["kind"] = "storage#object",
-        ["id"] = $"{bucket}/{name}/1",
+        ["id"] = $"{bucket}/{name}/{o.Generation}",
         ["name"] = name,
         ["bucket"] = bucket,
-        ["generation"] = "1",
-        ["size"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["generation"] = o.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["etag"] = o.ETag,
+        ["md5Hash"] = o.ETag,
+        ["updated"] = o.Updated.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture),
+        ["size"] = o.Bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["contentType"] = "application/octet-stream",
     };
+
+    private sealed record StoredObject(byte[] Bytes, long Generation, string ETag, DateTime Updated);
 
     private static string? Param(string query, string key)
     {
