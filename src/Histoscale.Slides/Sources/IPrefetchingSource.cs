@@ -3,6 +3,7 @@ namespace Histoscale.Slides.Sources;
 /// <summary>A span of bytes in a source: where one stored tile lies, or one request to fetch.</summary>
 public readonly record struct ByteRange(long Offset, int Length)
 {
+    /// <summary>The offset just past the range (exclusive).</summary>
     public long End => Offset + Length;
 }
 

@@ -7,6 +7,8 @@ public sealed class LocalFileSource : IByteSource
 {
     private readonly SafeFileHandle _handle;
 
+    /// <summary>Opens <paramref name="path"/> for random-access reading.</summary>
+    /// <exception cref="SlideException">The file does not exist, is a directory, is not readable, or cannot be opened.</exception>
     public LocalFileSource(string path)
     {
         Name = path;
@@ -33,10 +35,13 @@ public sealed class LocalFileSource : IByteSource
         Length = RandomAccess.GetLength(_handle);
     }
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public long Length { get; }
 
+    /// <inheritdoc />
     public int Read(long offset, Span<byte> buffer)
     {
         if (offset >= Length || buffer.IsEmpty)
@@ -56,6 +61,7 @@ public sealed class LocalFileSource : IByteSource
         return total;
     }
 
+    /// <inheritdoc />
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (offset >= Length || buffer.IsEmpty)
@@ -75,5 +81,6 @@ public sealed class LocalFileSource : IByteSource
         return total;
     }
 
+    /// <summary>Closes the file handle.</summary>
     public void Dispose() => _handle.Dispose();
 }
