@@ -8,6 +8,7 @@ namespace Histoscale.Inference;
 /// </summary>
 public sealed record TensorSpec(string Name, TensorDataType DataType, long[] Shape)
 {
+    /// <summary>"name: DATATYPE[d0,d1,...]", e.g. <c>input: FP32[-1,3,224,224]</c>.</summary>
     public override string ToString() => $"{Name}: {DataType.ToKServeName()}[{string.Join(',', Shape)}]";
 }
 

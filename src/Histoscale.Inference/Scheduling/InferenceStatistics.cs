@@ -49,6 +49,7 @@ public sealed class InferenceStatistics
         Interlocked.Add(ref b.OutputNs, ToNs(outputTicks));
     }
 
+    /// <summary>The counters and cumulative durations at this moment (each read atomically, not all together).</summary>
     public InferenceStatisticsSnapshot Snapshot() => new(
         new DurationStat(Interlocked.Read(ref _successCount), Interlocked.Read(ref _successNs)),
         new DurationStat(Interlocked.Read(ref _failCount), Interlocked.Read(ref _failNs)),
