@@ -11,6 +11,11 @@ namespace Histoscale.Storage.Inputs;
 /// </summary>
 public static class SlideInputs
 {
+    /// <summary>The slides <paramref name="arg"/> names (see the type's remarks for the forms it accepts), as paths or URIs.</summary>
+    /// <param name="arg">A slide, folder, bucket prefix or .txt manifest.</param>
+    /// <param name="store">Lists prefixes and reads manifests that live in a store.</param>
+    /// <param name="cancellationToken">Cancels listing and manifest reads.</param>
+    /// <exception cref="SlideException">A prefix or folder holds no slides.</exception>
     public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken = default)
     {
         if (arg.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
@@ -25,6 +30,7 @@ public static class SlideInputs
         return await ExpandOneAsync(arg, store, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Whether <paramref name="name"/> ends in a slide file extension (.svs, .tif, .tiff, ...; case-insensitive).</summary>
     public static bool IsSlideName(string name) => SlideFiles.HasSlideExtension(name);
 
     private static async Task<List<string>> ExpandOneAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken)
