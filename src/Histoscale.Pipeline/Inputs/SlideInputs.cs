@@ -8,6 +8,7 @@ namespace Histoscale.Pipeline.Inputs;
 /// </summary>
 public static class SlideInputs
 {
+    /// <summary>The slides named by <paramref name="arguments"/>, in argument order without duplicates; relative paths resolve against the current directory.</summary>
     public static IReadOnlyList<string> Expand(IEnumerable<string> arguments)
     {
         var result = new List<string>();

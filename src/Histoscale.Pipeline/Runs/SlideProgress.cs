@@ -3,12 +3,19 @@ namespace Histoscale.Pipeline.Runs;
 /// <summary>What a slide is doing.</summary>
 public enum SlidePhase
 {
+    /// <summary>Opening the slide, detecting tissue and planning tiles.</summary>
     Opening,
+    /// <summary>Reading tiles and running the model.</summary>
     Inferring,
+    /// <summary>Writing the outputs.</summary>
     Writing,
+    /// <summary>Finished in this run.</summary>
     Done,
+    /// <summary>Already finished by an earlier run with the same settings.</summary>
     Skipped,
+    /// <summary>Failed; the error is in its <see cref="SlideSummary"/>.</summary>
     Failed,
+    /// <summary>Stopped by cancellation; its checkpoint is kept for a resume.</summary>
     Cancelled,
 }
 
@@ -27,6 +34,7 @@ public sealed record SlideProgress(
     /// <summary>Model-input megapixels per second so far in this run.</summary>
     public double MegapixelsPerSecond => Seconds > 0 ? TilesThisRun * (double)PixelsPerTile / 1e6 / Seconds : 0;
 
+    /// <summary>Tiles inferred per second so far in this run.</summary>
     public double TilesPerSecond => Seconds > 0 ? TilesThisRun / Seconds : 0;
 
     /// <summary>Estimated seconds left for this slide at the current rate, or null before there is a rate.</summary>

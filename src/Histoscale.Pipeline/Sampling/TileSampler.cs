@@ -28,6 +28,8 @@ public sealed class TileSampler
     private readonly TensorPacker _packer;
     private readonly Dictionary<string, TilePlan> _plans = [];
 
+    /// <summary>A sampler that cuts tiles for <paramref name="model"/> as an inference run with <paramref name="options"/> would.</summary>
+    /// <exception cref="PipelineConfigException">The model has no tile size, or the resulting plan options are invalid.</exception>
     public TileSampler(ModelDescription model, RunOptions options)
     {
         _model = model;
