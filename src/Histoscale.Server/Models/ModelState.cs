@@ -3,9 +3,13 @@ namespace Histoscale.Server.Models;
 /// <summary>A model's state as Triton's repository index reports it.</summary>
 public enum ModelState
 {
+    /// <summary>LOADING: being loaded.</summary>
     Loading,
+    /// <summary>READY: serving requests.</summary>
     Ready,
+    /// <summary>UNLOADING: draining and being unloaded.</summary>
     Unloading,
+    /// <summary>UNAVAILABLE: not loaded, unloaded, or failed to load (the index gives the reason).</summary>
     Unavailable,
 }
 
