@@ -15,6 +15,7 @@ public sealed record BuiltModel(string Name, byte[] Onnx, ModelConfig Config);
 /// </summary>
 public static class DemoModels
 {
+    /// <summary>Name of every demo model's image input.</summary>
     public const string ImageInput = "image";
 
     /// <summary>
@@ -126,8 +127,10 @@ public static class DemoModels
         return Finish(b, name, inputType, tileSize, TensorFormat.Nchw, p, ("embedding", [dimensions]));
     }
 
+    /// <summary>Weight from input channel <paramref name="channel"/> to embedding dimension <paramref name="d"/> of the demo embedding model: sin(1 + channel·dimensions + d).</summary>
     public static float EmbeddingWeight(int channel, int d, int dimensions) => MathF.Sin(1 + (channel * dimensions) + d);
 
+    /// <summary>Bias of embedding dimension <paramref name="d"/> of the demo embedding model: 0.1·cos(d).</summary>
     public static float EmbeddingBias(int d) => 0.1f * MathF.Cos(d);
 
     /// <summary>
