@@ -7,6 +7,7 @@ namespace Histoscale.Benchmarks;
 /// <summary>Settings for <see cref="InferenceBenchmark"/>.</summary>
 public sealed record InferenceBenchmarkOptions
 {
+    /// <summary>Tiles per batch (1 for models without a batch dimension).</summary>
     public int BatchSize { get; init; } = 32;
 
     /// <summary>How long the timed phase runs (unless <see cref="Iterations"/> ends it first).</summary>
@@ -44,6 +45,7 @@ public sealed record InferenceBenchmarkResult(
 /// </summary>
 public static class InferenceBenchmark
 {
+    /// <summary>Warms up, then times batches on <paramref name="backend"/> as <paramref name="options"/> say, and reports throughput and latency.</summary>
     public static async Task<InferenceBenchmarkResult> RunAsync(IInferenceBackend backend, InferenceBenchmarkOptions options, CancellationToken cancellationToken = default)
     {
         var metadata = backend.Metadata;

@@ -13,8 +13,10 @@ public sealed record ServeBenchmarkOptions
     /// <summary>grpc://HOST:8001 or http://HOST:8000.</summary>
     public required string ServerUrl { get; init; }
 
+    /// <summary>The model's name on the server.</summary>
     public required string Model { get; init; }
 
+    /// <summary>Model version; null = the server's default.</summary>
     public string? Version { get; init; }
 
     /// <summary>Items per request (dimension 0).</summary>
@@ -67,6 +69,7 @@ public static class ServeBenchmark
     public const string CsvHeader =
         "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency";
 
+    /// <summary>Measures one window per <see cref="ServeBenchmarkOptions.Concurrency"/> value, in order.</summary>
     public static async Task<IReadOnlyList<ServeBenchmarkResult>> RunAsync(ServeBenchmarkOptions options, CancellationToken cancellationToken = default)
     {
         var results = new List<ServeBenchmarkResult>();
@@ -77,6 +80,7 @@ public static class ServeBenchmark
         return results;
     }
 
+    /// <summary>The results as perf_analyzer's CSV (<see cref="CsvHeader"/> then one line per result, times in µs).</summary>
     public static string ToCsv(IEnumerable<ServeBenchmarkResult> results)
     {
         var text = new StringBuilder(CsvHeader).Append('\n');

@@ -13,6 +13,7 @@ public enum AccessPattern
 /// <summary>What one storage benchmark run does.</summary>
 public sealed record StorageBenchOptions
 {
+    /// <summary>Which access pattern to replay; the pipeline's by default.</summary>
     public AccessPattern Pattern { get; init; } = AccessPattern.Pipeline;
 
     /// <summary>Store endpoints and accounts (the strategy under test replaces its strategy).</summary>
@@ -21,6 +22,7 @@ public sealed record StorageBenchOptions
     /// <summary>Decode threads of the pipeline pattern.</summary>
     public int Threads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>Pyramid level the pipeline pattern reads.</summary>
     public int Level { get; init; }
 
     /// <summary>Tiles hinted ahead of the readers (pipeline pattern, when the source can prefetch).</summary>
@@ -29,12 +31,16 @@ public sealed record StorageBenchOptions
     /// <summary>Stop after this long (slow strategies on slow classes would otherwise take minutes).</summary>
     public TimeSpan MaxDuration { get; init; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Viewports the viewer pattern reads (unless <see cref="MaxDuration"/> ends it first).</summary>
     public int Viewports { get; init; } = 30;
 
+    /// <summary>Viewport width in screen (level) pixels.</summary>
     public int ViewportWidth { get; init; } = 1024;
 
+    /// <summary>Viewport height in screen (level) pixels.</summary>
     public int ViewportHeight { get; init; } = 768;
 
+    /// <summary>Seed of the viewer pattern's random viewports, so runs replay the same pattern.</summary>
     public int Seed { get; init; } = 1;
 }
 

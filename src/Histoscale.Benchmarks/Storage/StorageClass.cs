@@ -19,8 +19,11 @@ public sealed record StorageClass(string Name, TimeSpan FirstByteLatency, double
     /// <summary>Object storage in another region: ~80 ms first byte, ~50 MB/s per stream.</summary>
     public static StorageClass CrossRegion { get; } = new("cross-region", TimeSpan.FromMilliseconds(80), 50e6);
 
+    /// <summary>The preset classes, fastest first.</summary>
     public static IReadOnlyList<StorageClass> Presets { get; } = [LocalNvme, NetworkBlock, ObjectStandard, CrossRegion];
 
+    /// <summary>The preset called <paramref name="name"/> (case-insensitive).</summary>
+    /// <exception cref="ArgumentException">No preset has that name.</exception>
     public static StorageClass Parse(string name) =>
         Presets.FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
         ?? throw new ArgumentException($"unknown storage class '{name}' (known: {string.Join(", ", Presets.Select(p => p.Name))})");
