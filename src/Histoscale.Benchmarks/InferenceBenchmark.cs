@@ -27,6 +27,15 @@ public sealed record InferenceBenchmarkOptions
 }
 
 /// <summary>Model-only throughput: tiles per second and batch latency percentiles.</summary>
+/// <param name="BatchSize">Tiles per batch.</param>
+/// <param name="Concurrency">Batches in flight at once.</param>
+/// <param name="Batches">Timed batches.</param>
+/// <param name="Tiles">Timed tiles (batches × batch size).</param>
+/// <param name="Seconds">Length of the timed phase.</param>
+/// <param name="TilesPerSecond">Throughput.</param>
+/// <param name="MeanBatchMs">Mean batch latency in milliseconds.</param>
+/// <param name="P50BatchMs">Median batch latency in milliseconds.</param>
+/// <param name="P99BatchMs">99th percentile batch latency in milliseconds.</param>
 public sealed record InferenceBenchmarkResult(
     int BatchSize,
     int Concurrency,

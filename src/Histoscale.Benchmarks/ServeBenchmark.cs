@@ -40,6 +40,22 @@ public sealed record ServeBenchmarkOptions
 /// network + server send/receive (what is left of the latency), and the server's queue and compute times taken
 /// from the deltas of its statistics over the window.
 /// </summary>
+/// <param name="Concurrency">Requests kept in flight.</param>
+/// <param name="BatchSize">Items per request.</param>
+/// <param name="Requests">Requests completed in the window.</param>
+/// <param name="Seconds">Length of the window.</param>
+/// <param name="InferencesPerSecond">Requests × batch size per second.</param>
+/// <param name="ClientSendUs">Client Send: building and serialising a request.</param>
+/// <param name="NetworkServerSendRecvUs">Network + Server Send/Recv: latency not accounted for by the other parts.</param>
+/// <param name="ServerQueueUs">Server Queue: time in the server's queue.</param>
+/// <param name="ServerComputeInputUs">Server Compute Input.</param>
+/// <param name="ServerComputeInferUs">Server Compute Infer.</param>
+/// <param name="ServerComputeOutputUs">Server Compute Output.</param>
+/// <param name="ClientRecvUs">Client Recv: turning a response into tensors.</param>
+/// <param name="P50Us">Median request latency.</param>
+/// <param name="P90Us">90th percentile request latency.</param>
+/// <param name="P95Us">95th percentile request latency.</param>
+/// <param name="P99Us">99th percentile request latency.</param>
 public sealed record ServeBenchmarkResult(
     int Concurrency,
     int BatchSize,

@@ -30,6 +30,9 @@ public sealed record QuantizationOptions
 }
 
 /// <summary>What the rewrite did: quantized node counts per op type and the op types of the nodes left FP32.</summary>
+/// <param name="Quantized">Quantized nodes per op type.</param>
+/// <param name="KeptFloat">Nodes left FP32 per op type.</param>
+/// <param name="FoldedRelus">Relu nodes folded into the preceding quantized op's output range.</param>
 public sealed record QuantizationSummary(IReadOnlyDictionary<string, int> Quantized, IReadOnlyDictionary<string, int> KeptFloat, int FoldedRelus)
 {
     /// <summary>Nodes quantized, all op types together.</summary>

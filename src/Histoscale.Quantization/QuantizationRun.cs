@@ -43,6 +43,15 @@ public sealed record QuantizationRequest
 }
 
 /// <summary>What a quantization run wrote and how closely the INT8 model follows the FP32 one.</summary>
+/// <param name="Source">The FP32 model as loaded.</param>
+/// <param name="Written">The repository model directory written, or the .onnx file for a bare output.</param>
+/// <param name="ModelFile">The INT8 .onnx file.</param>
+/// <param name="Summary">What the rewrite quantized and kept.</param>
+/// <param name="Slides">Calibration slides given.</param>
+/// <param name="TilesAvailable">Planned tiles over all slides, from which tiles were sampled.</param>
+/// <param name="CalibrationTiles">Tiles used for calibration.</param>
+/// <param name="Agreement">INT8 against FP32 on the held-out tiles.</param>
+/// <param name="Elapsed">Wall time of the whole run.</param>
 public sealed record QuantizationReport(
     ModelDescription Source,
     string Written,

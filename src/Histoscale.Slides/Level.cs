@@ -17,7 +17,13 @@ public sealed record Level(int Index, long Width, long Height, double Downsample
 }
 
 /// <summary>An associated image's name and size.</summary>
+/// <param name="Name">Name, e.g. "label", "macro", "thumbnail".</param>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
 public sealed record AssociatedImageInfo(string Name, long Width, long Height);
 
 /// <summary>An RGBA image in memory (rows of Width × 4 bytes, straight alpha).</summary>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="Pixels">Width × Height × 4 bytes, R, G, B, A per pixel, rows top to bottom.</param>
 public sealed record RgbaImage(int Width, int Height, byte[] Pixels);

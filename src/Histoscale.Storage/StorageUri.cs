@@ -15,6 +15,10 @@ public enum StoreKind
 /// A parsed object-store URI: s3://bucket/key, gs://bucket/object, az://container/blob, or
 /// https://ACCOUNT.blob.core.windows.net/container/blob[?SAS]. The key may be empty or end in '/' (a prefix).
 /// </summary>
+/// <param name="Kind">Which store.</param>
+/// <param name="Container">Bucket (S3, GCS) or container (Azure).</param>
+/// <param name="Key">Object key or blob name, unescaped; empty or ending in '/' for a prefix.</param>
+/// <param name="Original">The URI as given.</param>
 public sealed record StorageUri(StoreKind Kind, string Container, string Key, Uri Original)
 {
     /// <summary>Azure account for https blob URLs; null for az:// (the account comes from the connection string).</summary>

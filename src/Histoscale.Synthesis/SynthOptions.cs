@@ -68,4 +68,8 @@ public sealed record SynthOptions
 }
 
 /// <summary>What <see cref="SlideSynthesizer.Write"/> produced.</summary>
+/// <param name="Levels">Sizes of the pyramid levels written, level 0 first.</param>
+/// <param name="FileBytes">Size of the file written.</param>
+/// <param name="BigTiff">Whether the file is BigTIFF.</param>
+/// <param name="Elapsed">Wall time of the write.</param>
 public sealed record SynthResult(IReadOnlyList<(int Width, int Height)> Levels, long FileBytes, bool BigTiff, TimeSpan Elapsed);

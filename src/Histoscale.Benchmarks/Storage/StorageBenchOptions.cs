@@ -45,6 +45,24 @@ public sealed record StorageBenchOptions
 }
 
 /// <summary>One run's figures. Megapixels count pixels inside the image; bytes needed are what the reader asked for.</summary>
+/// <param name="Slide">The slide's path or URI.</param>
+/// <param name="Pattern">Access pattern replayed ("pipeline" or "viewer").</param>
+/// <param name="Strategy">Strategy name, or "none (raw file)".</param>
+/// <param name="StorageClass">Emulated class, "store" for a store URI, or "local-disk".</param>
+/// <param name="Tiles">Tiles (or viewports' tiles) read.</param>
+/// <param name="Megapixels">Image pixels delivered, in millions.</param>
+/// <param name="Seconds">Wall time of the pattern.</param>
+/// <param name="MegapixelsPerSecond">Throughput.</param>
+/// <param name="OpenMs">Time to open the slide, in milliseconds.</param>
+/// <param name="TimeToFirstTileMs">Time from the start of the pattern to the first tile, in milliseconds.</param>
+/// <param name="Requests">Requests made to the underlying source.</param>
+/// <param name="PrefetchRequests">Of those, requests made by prefetching.</param>
+/// <param name="BytesFetched">Bytes fetched from the underlying source.</param>
+/// <param name="BytesNeeded">Bytes the reader asked for.</param>
+/// <param name="ReadAmplification">BytesFetched ÷ BytesNeeded.</param>
+/// <param name="ViewportMeanMs">Viewer pattern: mean time per viewport in milliseconds; null otherwise.</param>
+/// <param name="ViewportP95Ms">Viewer pattern: 95th percentile time per viewport; null otherwise.</param>
+/// <param name="Complete">Whether the whole pattern ran before <see cref="StorageBenchOptions.MaxDuration"/>.</param>
 public sealed record StorageBenchResult(
     string Slide,
     string Pattern,

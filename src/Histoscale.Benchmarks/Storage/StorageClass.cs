@@ -5,6 +5,9 @@ namespace Histoscale.Benchmarks.Storage;
 /// request's stream (many requests in parallel each get it). The presets are round public figures, not
 /// measurements of any provider.
 /// </summary>
+/// <param name="Name">Preset name, e.g. "object-standard".</param>
+/// <param name="FirstByteLatency">Time to the first byte of every request.</param>
+/// <param name="BytesPerSecondPerStream">Bandwidth of one request's stream, in bytes per second; 0 = unlimited.</param>
 public sealed record StorageClass(string Name, TimeSpan FirstByteLatency, double BytesPerSecondPerStream)
 {
     /// <summary>Local NVMe: ~0.1 ms, ~2 GB/s.</summary>

@@ -178,6 +178,9 @@ public enum VersionPolicyKind
 }
 
 /// <summary><c>version_policy</c>: <c>latest { num_versions }</c>, <c>all { }</c> or <c>specific { versions }</c>.</summary>
+/// <param name="Kind">Which form of the policy.</param>
+/// <param name="NumVersions">For <see cref="VersionPolicyKind.Latest"/>: how many of the highest versions; otherwise 0.</param>
+/// <param name="Versions">For <see cref="VersionPolicyKind.Specific"/>: the versions to serve; otherwise empty.</param>
 public sealed record VersionPolicy(VersionPolicyKind Kind, int NumVersions, IReadOnlyList<long> Versions)
 {
     /// <summary>Serve the <paramref name="numVersions"/> highest versions.</summary>

@@ -64,6 +64,9 @@ public sealed class ModelRepository
 }
 
 /// <summary>One line of the repository index: a model, the versions its policy serves, or why it cannot load.</summary>
+/// <param name="Name">The model's directory name.</param>
+/// <param name="Versions">Versions its version_policy serves, ascending; empty when it cannot load.</param>
+/// <param name="Error">Why the model cannot load, or null.</param>
 public sealed record RepositoryIndexEntry(string Name, IReadOnlyList<long> Versions, string? Error);
 
 /// <summary>A model directory: its config (parsed, or a minimal one when the directory has none) and versions.</summary>

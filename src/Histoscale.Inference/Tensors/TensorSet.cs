@@ -4,6 +4,8 @@ using System.Diagnostics.CodeAnalysis;
 namespace Histoscale.Inference.Tensors;
 
 /// <summary>A tensor with the model input/output name it belongs to.</summary>
+/// <param name="Name">Input or output name in the model.</param>
+/// <param name="Tensor">The tensor.</param>
 public readonly record struct NamedTensor(string Name, Tensor Tensor);
 
 /// <summary>

@@ -9,6 +9,8 @@ using Histoscale.Pipeline.Tissue;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>Where a slide's outputs go: <c>DIR/NAME.tiles.csv</c> and siblings.</summary>
+/// <param name="Directory">The run's output folder.</param>
+/// <param name="Name">The slide's output name (file name without extension).</param>
 public sealed record SlideOutputPaths(string Directory, string Name)
 {
     /// <summary>The per-tile table: <c>NAME.tiles.csv</c>.</summary>

@@ -1,9 +1,16 @@
 namespace Histoscale.Pipeline.Planning;
 
 /// <summary>One tile of a plan: its grid position and tissue fraction. Index = position in the plan's order.</summary>
+/// <param name="Column">Grid column (tile origin at plan pixel Column × Stride).</param>
+/// <param name="Row">Grid row (tile origin at plan pixel Row × Stride).</param>
+/// <param name="Tissue">Fraction of the tile's footprint that is tissue, 0–1.</param>
 public readonly record struct PlannedTile(int Column, int Row, float Tissue);
 
 /// <summary>A level-0 rectangle: where a tile lies on the slide.</summary>
+/// <param name="X">Left edge in level-0 pixels.</param>
+/// <param name="Y">Top edge in level-0 pixels.</param>
+/// <param name="Width">Width in level-0 pixels.</param>
+/// <param name="Height">Height in level-0 pixels.</param>
 public readonly record struct Footprint(long X, long Y, long Width, long Height);
 
 /// <summary>

@@ -20,6 +20,15 @@ public enum SlidePhase
 }
 
 /// <summary>A progress event; raised on pipeline threads, so handlers must be quick and thread-safe.</summary>
+/// <param name="Name">The slide's output name.</param>
+/// <param name="SlideIndex">0-based position of the slide in the run.</param>
+/// <param name="SlideCount">Slides in the run.</param>
+/// <param name="Phase">What the slide is doing.</param>
+/// <param name="TilesDone">Tiles of the slide's plan done, resumed ones included.</param>
+/// <param name="TilesTotal">Tiles in the slide's plan (0 before it is planned).</param>
+/// <param name="TilesThisRun">Tiles inferred by this run.</param>
+/// <param name="Seconds">Seconds since this slide started in this run.</param>
+/// <param name="PixelsPerTile">Model-input pixels per tile (tile size²).</param>
 public sealed record SlideProgress(
     string Name,
     int SlideIndex,

@@ -73,6 +73,9 @@ public sealed record SlideSummary
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
+/// <param name="Slides">One summary per slide started, in run order.</param>
+/// <param name="Cancelled">Whether the run was stopped by cancellation before every slide was done.</param>
+/// <param name="RunJsonPath">Path of the run.json written.</param>
 public sealed record RunSummary(IReadOnlyList<SlideSummary> Slides, bool Cancelled, string RunJsonPath)
 {
     /// <summary>Whether any slide has status <see cref="SlideSummary.Failed"/>.</summary>

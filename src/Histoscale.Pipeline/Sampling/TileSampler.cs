@@ -12,6 +12,8 @@ using Histoscale.Slides;
 namespace Histoscale.Pipeline.Sampling;
 
 /// <summary>One tile chosen by <see cref="TileSampler"/>: a slide and an index into that slide's plan.</summary>
+/// <param name="Slide">The slide's path or URI.</param>
+/// <param name="PlanIndex">Index into <see cref="Planning.TilePlan.Tiles"/> of that slide's plan.</param>
 public readonly record struct SampledTile(string Slide, int PlanIndex);
 
 /// <summary>

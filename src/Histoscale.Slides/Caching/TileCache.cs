@@ -1,6 +1,10 @@
 namespace Histoscale.Slides.Caching;
 
 /// <summary>Identifies a decoded tile across every open slide.</summary>
+/// <param name="SlideId">Process-unique id of the open <see cref="Slide"/> (not stable across opens).</param>
+/// <param name="Level">Pyramid level index.</param>
+/// <param name="Col">Tile column in that level's grid.</param>
+/// <param name="Row">Tile row in that level's grid.</param>
 public readonly record struct TileKey(long SlideId, int Level, long Col, long Row);
 
 /// <summary>

@@ -6,6 +6,9 @@ using Histoscale.Inference;
 namespace Histoscale.Synthesis.Models;
 
 /// <summary>An ONNX model built in code together with the config.pbtxt that describes it.</summary>
+/// <param name="Name">Model name (also its config's <c>name</c>).</param>
+/// <param name="Onnx">The encoded ONNX ModelProto.</param>
+/// <param name="Config">Its Triton config, histoscale.* parameters included.</param>
 public sealed record BuiltModel(string Name, byte[] Onnx, ModelConfig Config);
 
 /// <summary>

@@ -4,6 +4,8 @@ using Histoscale.Inference.Tensors;
 namespace Histoscale.Synthesis.Models;
 
 /// <summary>A graph input/output dimension: a fixed size or a symbolic name (dynamic, e.g. "N").</summary>
+/// <param name="Value">The fixed size (ignored when <paramref name="Param"/> is set).</param>
+/// <param name="Param">The symbolic name, or null for a fixed size.</param>
 public readonly record struct OnnxDim(long Value, string? Param)
 {
     /// <summary>A fixed dimension of <paramref name="value"/>.</summary>
