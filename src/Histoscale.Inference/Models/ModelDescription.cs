@@ -26,7 +26,7 @@ public sealed class ModelDescription
         Resolve();
     }
 
-    /// <summary>The model's name (<c>name</c> in its config; the directory or file name when completed).</summary>
+    /// <summary>The model's name: its config's <c>name</c>; for a bare .onnx the file name without extension unless overridden.</summary>
     public string Name => Config.Name;
 
     /// <summary>The model version described (a repository version directory; 1 when there is none).</summary>
