@@ -7,6 +7,7 @@ namespace Histoscale.Benchmarks;
 /// <summary>Settings for <see cref="InferenceBenchmark"/>.</summary>
 public sealed record InferenceBenchmarkOptions
 {
+    /// <summary>Tiles per batch (1 for models without a batch dimension).</summary>
     public int BatchSize { get; init; } = 32;
 
     /// <summary>How long the timed phase runs (unless <see cref="Iterations"/> ends it first).</summary>
@@ -26,6 +27,15 @@ public sealed record InferenceBenchmarkOptions
 }
 
 /// <summary>Model-only throughput: tiles per second and batch latency percentiles.</summary>
+/// <param name="BatchSize">Tiles per batch.</param>
+/// <param name="Concurrency">Batches in flight at once.</param>
+/// <param name="Batches">Timed batches.</param>
+/// <param name="Tiles">Timed tiles (batches × batch size).</param>
+/// <param name="Seconds">Length of the timed phase.</param>
+/// <param name="TilesPerSecond">Throughput.</param>
+/// <param name="MeanBatchMs">Mean batch latency in milliseconds.</param>
+/// <param name="P50BatchMs">Median batch latency in milliseconds.</param>
+/// <param name="P99BatchMs">99th percentile batch latency in milliseconds.</param>
 public sealed record InferenceBenchmarkResult(
     int BatchSize,
     int Concurrency,
@@ -44,6 +54,7 @@ public sealed record InferenceBenchmarkResult(
 /// </summary>
 public static class InferenceBenchmark
 {
+    /// <summary>Warms up, then times batches on <paramref name="backend"/> as <paramref name="options"/> say, and reports throughput and latency.</summary>
     public static async Task<InferenceBenchmarkResult> RunAsync(IInferenceBackend backend, InferenceBenchmarkOptions options, CancellationToken cancellationToken = default)
     {
         var metadata = backend.Metadata;

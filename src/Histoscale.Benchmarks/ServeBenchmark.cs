@@ -13,8 +13,10 @@ public sealed record ServeBenchmarkOptions
     /// <summary>grpc://HOST:8001 or http://HOST:8000.</summary>
     public required string ServerUrl { get; init; }
 
+    /// <summary>The model's name on the server.</summary>
     public required string Model { get; init; }
 
+    /// <summary>Model version; null = the server's default.</summary>
     public string? Version { get; init; }
 
     /// <summary>Items per request (dimension 0).</summary>
@@ -38,6 +40,22 @@ public sealed record ServeBenchmarkOptions
 /// network + server send/receive (what is left of the latency), and the server's queue and compute times taken
 /// from the deltas of its statistics over the window.
 /// </summary>
+/// <param name="Concurrency">Requests kept in flight.</param>
+/// <param name="BatchSize">Items per request.</param>
+/// <param name="Requests">Requests completed in the window.</param>
+/// <param name="Seconds">Length of the window.</param>
+/// <param name="InferencesPerSecond">Requests × batch size per second.</param>
+/// <param name="ClientSendUs">Client Send: building and serialising a request.</param>
+/// <param name="NetworkServerSendRecvUs">Network + Server Send/Recv: latency not accounted for by the other parts.</param>
+/// <param name="ServerQueueUs">Server Queue: time in the server's queue.</param>
+/// <param name="ServerComputeInputUs">Server Compute Input.</param>
+/// <param name="ServerComputeInferUs">Server Compute Infer.</param>
+/// <param name="ServerComputeOutputUs">Server Compute Output.</param>
+/// <param name="ClientRecvUs">Client Recv: turning a response into tensors.</param>
+/// <param name="P50Us">Median request latency.</param>
+/// <param name="P90Us">90th percentile request latency.</param>
+/// <param name="P95Us">95th percentile request latency.</param>
+/// <param name="P99Us">99th percentile request latency.</param>
 public sealed record ServeBenchmarkResult(
     int Concurrency,
     int BatchSize,
@@ -67,6 +85,7 @@ public static class ServeBenchmark
     public const string CsvHeader =
         "Concurrency,Inferences/Second,Client Send,Network+Server Send/Recv,Server Queue,Server Compute Input,Server Compute Infer,Server Compute Output,Client Recv,p50 latency,p90 latency,p95 latency,p99 latency";
 
+    /// <summary>Measures one window per <see cref="ServeBenchmarkOptions.Concurrency"/> value, in order.</summary>
     public static async Task<IReadOnlyList<ServeBenchmarkResult>> RunAsync(ServeBenchmarkOptions options, CancellationToken cancellationToken = default)
     {
         var results = new List<ServeBenchmarkResult>();
@@ -77,6 +96,7 @@ public static class ServeBenchmark
         return results;
     }
 
+    /// <summary>The results as perf_analyzer's CSV (<see cref="CsvHeader"/> then one line per result, times in µs).</summary>
     public static string ToCsv(IEnumerable<ServeBenchmarkResult> results)
     {
         var text = new StringBuilder(CsvHeader).Append('\n');

@@ -5,15 +5,20 @@ namespace Histoscale.Inference.OnnxRuntime;
 /// <summary>Where ONNX Runtime executes: <c>--device cpu|cuda|tensorrt</c> (optionally <c>cuda:1</c>).</summary>
 public enum InferenceDevice
 {
+    /// <summary>ONNX Runtime's default CPU execution provider.</summary>
     Cpu,
+    /// <summary>CUDA execution provider on an NVIDIA GPU.</summary>
     Cuda,
+    /// <summary>TensorRT execution provider (with CUDA behind it) on an NVIDIA GPU.</summary>
     TensorRt,
 }
 
 /// <summary>Parses device names and appends the matching execution providers to session options.</summary>
 public static class ExecutionProviders
 {
+    /// <summary>ONNX Runtime's name for the CUDA execution provider.</summary>
     public const string CudaProvider = "CUDAExecutionProvider";
+    /// <summary>ONNX Runtime's name for the TensorRT execution provider.</summary>
     public const string TensorRtProvider = "TensorrtExecutionProvider";
 
     /// <summary>Parses "cpu", "cuda", "cuda:1", "tensorrt"/"trt" (case-insensitive); the suffix is the GPU id.</summary>

@@ -32,12 +32,16 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         Options = options;
     }
 
+    /// <inheritdoc />
     public BackendMetadata Metadata { get; }
 
+    /// <summary>The model the sessions run.</summary>
     public ModelDescription Model { get; }
 
+    /// <summary>The options the backend was created with.</summary>
     public OnnxRuntimeOptions Options { get; }
 
+    /// <summary>Number of ONNX Runtime sessions; as many batches can run at once.</summary>
     public int InstanceCount => _instances.Length;
 
     /// <summary>Intra-op threads each instance got.</summary>
@@ -80,6 +84,12 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
     public static OnnxRuntimeBackend Load(string model, ModelOverrides? overrides = null, OnnxRuntimeOptions? options = null) =>
         Create(ModelDescription.Load(model, overrides), options);
 
+    /// <summary>
+    /// Validates <paramref name="inputs"/> against the model's metadata, waits for a free session and runs the batch on
+    /// the calling thread. The caller owns the returned outputs. Thread-safe.
+    /// </summary>
+    /// <exception cref="InferenceRequestException">An input is missing or has the wrong datatype or shape.</exception>
+    /// <exception cref="ObjectDisposedException">The backend has been disposed.</exception>
     public async ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
@@ -100,6 +110,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         }
     }
 
+    /// <summary>Waits for running batches to finish, then frees the native sessions. Idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

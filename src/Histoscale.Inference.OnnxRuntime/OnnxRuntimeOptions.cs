@@ -3,8 +3,10 @@ namespace Histoscale.Inference.OnnxRuntime;
 /// <summary>How to run a model with ONNX Runtime. Nulls mean "from the model config / machine".</summary>
 public sealed record OnnxRuntimeOptions
 {
+    /// <summary>Where to execute; CPU by default.</summary>
     public InferenceDevice Device { get; init; } = InferenceDevice.Cpu;
 
+    /// <summary>GPU ordinal for CUDA/TensorRT (the <c>1</c> in <c>cuda:1</c>); ignored on CPU.</summary>
     public int DeviceId { get; init; }
 
     /// <summary>Parallel sessions; null = the config's instance_group count.</summary>

@@ -7,6 +7,13 @@ namespace Histoscale.Inference;
 /// </summary>
 public class ModelConfigException : Exception
 {
+    /// <summary>An error whose message is "file:line: model 'm': field: message", with the parts that are known.</summary>
+    /// <param name="message">The cause, for a user to read.</param>
+    /// <param name="model">The model's name, if known.</param>
+    /// <param name="file">The file at fault (config.pbtxt, model.onnx...), if any.</param>
+    /// <param name="line">1-based line in <paramref name="file"/>, if known.</param>
+    /// <param name="field">Field path, e.g. <c>input[0].data_type</c> or <c>parameters[histoscale.mpp]</c>.</param>
+    /// <param name="inner">The underlying exception, if any.</param>
     public ModelConfigException(string message, string? model = null, string? file = null, int? line = null, string? field = null, Exception? inner = null)
         : base(Compose(message, model, file, line, field), inner)
     {
@@ -16,12 +23,16 @@ public class ModelConfigException : Exception
         Field = field;
     }
 
+    /// <summary>The model's name, or null when not known.</summary>
     public string? Model { get; }
 
+    /// <summary>The file at fault, or null.</summary>
     public string? File { get; }
 
+    /// <summary>1-based line in <see cref="File"/>, or null.</summary>
     public int? Line { get; }
 
+    /// <summary>Field path in the config (e.g. <c>input[0].dims</c>), or null.</summary>
     public string? Field { get; }
 
     private static string Compose(string message, string? model, string? file, int? line, string? field)

@@ -36,25 +36,38 @@ public abstract class KServeBackend : IInferenceBackend
     /// <summary>The server URL as given (grpc://HOST:PORT or http://HOST:PORT).</summary>
     public Uri Server { get; }
 
+    /// <summary>The model's name on the server.</summary>
     public string ModelName { get; }
 
     /// <summary>The version asked for; null = the server's default (latest ready).</summary>
     public string? RequestedVersion { get; }
 
+    /// <summary>Concurrency, retry and timeout settings.</summary>
     public RemoteBackendOptions Options { get; }
 
+    /// <summary>The model's KServe v2 metadata as read from the server at creation.</summary>
     public BackendMetadata Metadata => _metadata ?? throw new InvalidOperationException("backend not initialised");
 
     /// <summary>The model's config as the server reports it (parameters include Histoscale's histoscale.* block).</summary>
     public ModelConfig Config => _config ?? throw new InvalidOperationException("backend not initialised");
 
+    /// <summary>Requests kept in flight at once: <see cref="RemoteBackendOptions.Concurrency"/>.</summary>
     public int InstanceCount => Options.Concurrency;
 
+    /// <summary>Cumulative client-side send and receive times of this backend's requests.</summary>
     public RemoteTimings Timings { get; } = new();
 
     /// <summary>The server's cumulative statistics for this model version (Triton's statistics extension).</summary>
     public abstract Task<InferenceStatisticsSnapshot> GetServerStatisticsAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Converts inputs to the model's datatypes where needed, validates them, waits for one of
+    /// <see cref="InstanceCount"/> slots and sends the request, retrying "unavailable" answers within
+    /// <see cref="RemoteBackendOptions.MaxAttempts"/>. The caller owns the returned outputs. Thread-safe.
+    /// </summary>
+    /// <exception cref="InferenceRequestException">The inputs do not fit the model, here or as the server judges them.</exception>
+    /// <exception cref="InferenceUnavailableException">The server stayed unavailable through every attempt.</exception>
+    /// <exception cref="RemoteInferenceException">The server answered with another error.</exception>
     public async ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
     {
         var metadata = Metadata;
@@ -108,6 +121,7 @@ public abstract class KServeBackend : IInferenceBackend
         }
     }
 
+    /// <summary>Closes the connection to the server.</summary>
     public abstract ValueTask DisposeAsync();
 
     /// <summary>Reads metadata and config from the server, retrying while it is unavailable.</summary>

@@ -65,6 +65,7 @@ public sealed class KServeGrpcBackend : KServeBackend
         });
     }
 
+    /// <inheritdoc />
     public override async Task<InferenceStatisticsSnapshot> GetServerStatisticsAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -81,6 +82,7 @@ public sealed class KServeGrpcBackend : KServeBackend
         }
     }
 
+    /// <summary>Disposes the gRPC channel.</summary>
     public override async ValueTask DisposeAsync()
     {
         _channel.Dispose();

@@ -46,6 +46,7 @@ public sealed class KServeHttpBackend : KServeBackend
     public static Task<KServeHttpBackend> CreateAsync(Uri server, string modelName, string? version = null, RemoteBackendOptions? options = null, CancellationToken cancellationToken = default)
         => InitializeOrDisposeAsync(new KServeHttpBackend(server, modelName, version, options ?? new RemoteBackendOptions()), cancellationToken);
 
+    /// <inheritdoc />
     public override async Task<InferenceStatisticsSnapshot> GetServerStatisticsAsync(CancellationToken cancellationToken = default)
     {
         var path = $"v2/models/{Uri.EscapeDataString(ModelName)}/versions/{Uri.EscapeDataString(Metadata.Version)}/stats";
@@ -56,6 +57,7 @@ public sealed class KServeHttpBackend : KServeBackend
         return StatisticsConverter.FromProto(stats);
     }
 
+    /// <summary>Disposes the HTTP client.</summary>
     public override ValueTask DisposeAsync()
     {
         _http.Dispose();

@@ -14,6 +14,7 @@ public sealed record RemoteBackendOptions
     /// <summary>Backoff before the first retry; doubles per retry (with jitter) up to <see cref="MaxBackoff"/>.</summary>
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>Upper bound on one backoff.</summary>
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(2);
 
     /// <summary>Deadline of one attempt; null = none.</summary>

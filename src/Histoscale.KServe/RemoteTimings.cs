@@ -10,10 +10,13 @@ public sealed class RemoteTimings
 {
     private long _requests, _sendTicks, _recvTicks;
 
+    /// <summary>Requests completed.</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
+    /// <summary>Total time spent building and serialising requests ("Client Send").</summary>
     public TimeSpan Send => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _sendTicks));
 
+    /// <summary>Total time spent deserialising responses into tensors ("Client Recv").</summary>
     public TimeSpan Recv => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _recvTicks));
 
     internal void Record(long sendTicks, long recvTicks)

@@ -3,7 +3,9 @@ namespace Histoscale.KServe;
 /// <summary>Which KServe v2 transport a server URL names.</summary>
 public enum RemoteProtocol
 {
+    /// <summary>KServe v2 over gRPC (Triton's port 8001).</summary>
     Grpc,
+    /// <summary>KServe v2 over HTTP/REST (Triton's port 8000).</summary>
     Http,
 }
 

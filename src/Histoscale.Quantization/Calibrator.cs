@@ -30,6 +30,7 @@ internal sealed class Calibrator : IAsyncDisposable
     /// <param name="model">The FP32 model (not modified).</param>
     /// <param name="tensors">Activations to measure.</param>
     /// <param name="source">The source model's description: input/output names to keep.</param>
+    /// <param name="options">How ONNX Runtime runs the instrumented model; CPU defaults when null.</param>
     public static Calibrator Create(ModelProto model, IEnumerable<string> tensors, ModelDescription source, OnnxRuntimeOptions? options = null)
     {
         var names = tensors.Distinct().ToArray();

@@ -102,6 +102,7 @@ public sealed class ModelQuantizer : IAsyncDisposable
         return summary;
     }
 
+    /// <summary>Disposes the calibration session.</summary>
     public ValueTask DisposeAsync() => _calibrator.DisposeAsync();
 
     private static QuantizationSummary Summarize(QuantizationPlan plan)

@@ -13,17 +13,22 @@ public sealed class OutputAgreement
     private long _values;
     private int _top1;
 
+    /// <summary>Tiles compared so far.</summary>
     public int Tiles { get; private set; }
 
+    /// <summary>Lowest per-tile cosine similarity seen (1 before any tile).</summary>
     public double MinCosine { get; private set; } = 1;
 
+    /// <summary>Mean per-tile cosine similarity of the output vectors (0 before any tile).</summary>
     public double MeanCosine => Tiles == 0 ? 0 : _cosineSum / Tiles;
 
+    /// <summary>Mean absolute difference per output value.</summary>
     public double MeanAbsError => _values == 0 ? 0 : _absErrorSum / _values;
 
     /// <summary>Mean |reference| over the same values, to read <see cref="MeanAbsError"/> against.</summary>
     public double MeanAbsReference => _values == 0 ? 0 : _referenceAbsSum / _values;
 
+    /// <summary>Share of tiles (0–1) whose arg-max output is the same in both models.</summary>
     public double Top1Agreement => Tiles == 0 ? 0 : (double)_top1 / Tiles;
 
     /// <summary>Adds <paramref name="tiles"/> tiles whose outputs lie tile-major in both spans.</summary>

@@ -6,13 +6,21 @@ namespace Histoscale.Quantization;
 /// <summary>The operator families the quantizer rewrites.</summary>
 public enum QuantizedOp
 {
+    /// <summary>Convolutions (per-channel weights).</summary>
     Conv,
+    /// <summary>Fully connected layers (Gemm).</summary>
     Gemm,
+    /// <summary>Matrix multiplications.</summary>
     MatMul,
+    /// <summary>Element-wise addition (residual connections).</summary>
     Add,
+    /// <summary>Element-wise multiplication.</summary>
     Mul,
+    /// <summary>Max pooling.</summary>
     MaxPool,
+    /// <summary>Average pooling.</summary>
     AveragePool,
+    /// <summary>Global average pooling.</summary>
     GlobalAveragePool,
 }
 

@@ -26,12 +26,16 @@ public sealed record QuantizationRequest
     /// <summary>Tiles per calibration batch (every activation of a batch is kept while it is measured).</summary>
     public int Batch { get; init; } = 4;
 
+    /// <summary>Format, calibration method and operator selection.</summary>
     public QuantizationOptions Options { get; init; } = new();
 
+    /// <summary>Model settings given on the command line (tile size, µm/px, normalisation...), as for <c>infer</c>.</summary>
     public ModelOverrides Overrides { get; init; } = new();
 
+    /// <summary>Sample calibration tiles from tissue only (false: from every tile of the slides).</summary>
     public bool DetectTissue { get; init; } = true;
 
+    /// <summary>Minimum tissue fraction of a sampled tile (0–1).</summary>
     public double MinTissue { get; init; } = 0.1;
 
     /// <summary>How the calibration slides are opened (URI schemes, formats, cache).</summary>
@@ -39,6 +43,15 @@ public sealed record QuantizationRequest
 }
 
 /// <summary>What a quantization run wrote and how closely the INT8 model follows the FP32 one.</summary>
+/// <param name="Source">The FP32 model as loaded.</param>
+/// <param name="Written">The repository model directory written, or the .onnx file for a bare output.</param>
+/// <param name="ModelFile">The INT8 .onnx file.</param>
+/// <param name="Summary">What the rewrite quantized and kept.</param>
+/// <param name="Slides">Calibration slides given.</param>
+/// <param name="TilesAvailable">Planned tiles over all slides, from which tiles were sampled.</param>
+/// <param name="CalibrationTiles">Tiles used for calibration.</param>
+/// <param name="Agreement">INT8 against FP32 on the held-out tiles.</param>
+/// <param name="Elapsed">Wall time of the whole run.</param>
 public sealed record QuantizationReport(
     ModelDescription Source,
     string Written,
@@ -58,8 +71,12 @@ public sealed record QuantizationReport(
 /// </summary>
 public static class QuantizationRun
 {
+    /// <summary>Appended to the source model's name to name the quantized repository model.</summary>
     public const string NameSuffix = "_int8";
 
+    /// <summary>Quantizes <paramref name="request"/>'s model, calibrating on tiles from <paramref name="slides"/>, and reports the result.</summary>
+    /// <exception cref="QuantizationConfigException">Invalid request values, no slides, or an output that would overwrite the FP32 model.</exception>
+    /// <exception cref="Histoscale.Inference.ModelConfigException">The source model's description is invalid.</exception>
     public static async Task<QuantizationReport> RunAsync(QuantizationRequest request, IReadOnlyList<string> slides, CancellationToken cancellationToken = default)
     {
         Validate(request);

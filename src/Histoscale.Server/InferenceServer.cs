@@ -45,8 +45,10 @@ public sealed class InferenceServer : IAsyncDisposable
     /// <summary>The bound ports (the real ones when 0 was asked for).</summary>
     public int HttpPort => _listeners[0].IPEndPoint!.Port;
 
+    /// <summary>Bound port of the KServe v2 gRPC endpoint.</summary>
     public int GrpcPort => _listeners[1].IPEndPoint!.Port;
 
+    /// <summary>Bound port of the Prometheus metrics endpoint.</summary>
     public int MetricsPort => _listeners[2].IPEndPoint!.Port;
 
     /// <summary>Loads the repository's models, opens the three listeners and returns once they accept connections.</summary>
@@ -161,6 +163,7 @@ public sealed class InferenceServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops the server (see <see cref="StopAsync"/>) and releases the host.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);

@@ -12,10 +12,13 @@ public sealed record InferenceServerOptions
     /// <summary>Address to bind: an IP, "localhost", or "0.0.0.0" / "*" for every interface.</summary>
     public string Host { get; init; } = "0.0.0.0";
 
+    /// <summary>KServe v2 REST port; Triton's 8000 by default.</summary>
     public int HttpPort { get; init; } = 8000;
 
+    /// <summary>KServe v2 gRPC port; Triton's 8001 by default.</summary>
     public int GrpcPort { get; init; } = 8001;
 
+    /// <summary>Prometheus metrics port (<c>/metrics</c>); Triton's 8002 by default.</summary>
     public int MetricsPort { get; init; } = 8002;
 
     /// <summary>Largest REST request body; larger ones get 413. gRPC messages are unlimited, as in Triton.</summary>
@@ -39,5 +42,6 @@ public sealed record InferenceServerOptions
     /// </summary>
     public OnnxRuntimeOptions Runtime { get; init; } = new() { AllowSpinning = false };
 
+    /// <summary>Minimum level the server logs at.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 }

@@ -17,8 +17,10 @@ public struct EncodedChunk : IDisposable
         Length = length;
     }
 
+    /// <summary>Number of compressed bytes (the rented array may be larger).</summary>
     public int Length { get; private set; }
 
+    /// <summary>The compressed bytes; empty after <see cref="Dispose"/>.</summary>
     public readonly ReadOnlySpan<byte> Span => _array is null ? default : _array.AsSpan(0, Length);
 
     /// <summary>Returns the buffer to the pool; the chunk is empty afterwards.</summary>

@@ -5,6 +5,8 @@ namespace Histoscale.Slides.Writing;
 /// <summary>The tags of one written page, sorted by tag number as TIFF requires.</summary>
 internal static class TiffIfdFields
 {
+    /// <param name="page">The page whose tags are built.</param>
+    /// <param name="bigTiff">Whether the file is BigTIFF (tag value types and sizes differ).</param>
     /// <param name="subIfdOffsets">Real SubIFD offsets, or null while only sizes are being measured.</param>
     public static List<TiffField> Build(TiffPageWriter page, bool bigTiff, long[]? subIfdOffsets)
     {

@@ -5,8 +5,11 @@ namespace Histoscale.Slides.Writing;
 /// <summary>SampleFormat tag values.</summary>
 public enum TiffSampleFormat
 {
+    /// <summary>Unsigned integer samples.</summary>
     UnsignedInt = 1,
+    /// <summary>Two's-complement signed integer samples.</summary>
     SignedInt = 2,
+    /// <summary>IEEE floating-point samples (32 or 64 bits).</summary>
     Float = 3,
 }
 
@@ -16,7 +19,9 @@ public enum TiffSampleFormat
 /// </summary>
 public sealed record TiffPageOptions
 {
+    /// <summary>Image width in pixels.</summary>
     public required int Width { get; init; }
+    /// <summary>Image height in pixels.</summary>
     public required int Height { get; init; }
 
     /// <summary>1 (grey), 3 (RGB) or 4 (RGB + extra sample).</summary>
@@ -25,6 +30,7 @@ public sealed record TiffPageOptions
     /// <summary>8, 16, 32 or 64 bits per sample (JPEG: 8 only).</summary>
     public int BitsPerSample { get; init; } = 8;
 
+    /// <summary>How samples are interpreted (SampleFormat tag); unsigned integers by default.</summary>
     public TiffSampleFormat SampleFormat { get; init; } = TiffSampleFormat.UnsignedInt;
 
     /// <summary>Tile width in pixels (multiple of 16); 0 writes strips.</summary>
@@ -36,6 +42,7 @@ public sealed record TiffPageOptions
     /// <summary>Rows per strip for stripped images; 0 picks about 64 KiB of raw data per strip.</summary>
     public int RowsPerStrip { get; init; }
 
+    /// <summary>Compression applied to each tile or strip; none by default.</summary>
     public TiffWriteCompression Compression { get; init; } = TiffWriteCompression.None;
 
     /// <summary>Horizontal differencing (Predictor 2) before LZW or deflate; integer samples only.</summary>
@@ -44,6 +51,7 @@ public sealed record TiffPageOptions
     /// <summary>JPEG quality 1..100.</summary>
     public int JpegQuality { get; init; } = 80;
 
+    /// <summary>Huffman table choice for JPEG compression.</summary>
     public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.StandardHuffman;
 
     /// <summary>zlib level for deflate.</summary>
@@ -64,7 +72,9 @@ public sealed record TiffPageOptions
     /// <summary>NewSubfileType: 0 full image, 1 reduced resolution, 9 (Aperio macro) etc.</summary>
     public int NewSubfileType { get; init; }
 
+    /// <summary>ImageDescription tag (Aperio writes its metadata here); null writes no tag.</summary>
     public string? Description { get; init; }
+    /// <summary>Software tag; null writes no tag.</summary>
     public string? Software { get; init; }
 
     /// <summary>DateTime tag; written as "YYYY:MM:DD HH:MM:SS". Left null, no tag (keeps output reproducible).</summary>
@@ -73,6 +83,7 @@ public sealed record TiffPageOptions
     /// <summary>Pixels per centimetre (ResolutionUnit 3); null writes no resolution tags.</summary>
     public double? PixelsPerCmX { get; init; }
 
+    /// <summary>Vertical pixels per centimetre; see <see cref="PixelsPerCmX"/>.</summary>
     public double? PixelsPerCmY { get; init; }
 
     internal bool IsTiled => TileWidth > 0;

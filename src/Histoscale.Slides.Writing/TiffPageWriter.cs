@@ -40,6 +40,7 @@ public sealed class TiffPageWriter
         JpegTables = options.Compression == TiffWriteCompression.Jpeg ? _encoder.JpegTables : options.JpegTables;
     }
 
+    /// <summary>The page's geometry, sample layout and compression.</summary>
     public TiffPageOptions Options { get; }
 
     /// <summary>Tile columns (0 for stripped images).</summary>
@@ -116,6 +117,8 @@ public sealed class TiffPageWriter
         WriteEncodedStrip(index, chunk.Span);
     }
 
+    /// <summary>Writes one strip that is already compressed as <see cref="TiffPageOptions.Compression"/> says.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is not a strip of this page.</exception>
     public void WriteEncodedStrip(int index, ReadOnlySpan<byte> data)
     {
         RequireTiled(false);

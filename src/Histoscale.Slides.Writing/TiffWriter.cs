@@ -20,6 +20,11 @@ public sealed class TiffWriter : IDisposable
     private bool _finished;
     private bool _disposed;
 
+    /// <summary>A writer over <paramref name="stream"/>, writing from position 0.</summary>
+    /// <param name="stream">Seekable, writable destination.</param>
+    /// <param name="options">File-level options; defaults when null.</param>
+    /// <param name="leaveOpen">Whether <see cref="Dispose"/> leaves <paramref name="stream"/> open.</param>
+    /// <exception cref="ArgumentException"><paramref name="stream"/> is not seekable and writable.</exception>
     public TiffWriter(Stream stream, TiffWriterOptions? options = null, bool leaveOpen = false)
     {
         if (!stream.CanSeek || !stream.CanWrite)
@@ -38,6 +43,7 @@ public sealed class TiffWriter : IDisposable
     public static TiffWriter Create(string path, TiffWriterOptions? options = null) =>
         new(new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read, 1 << 20), options);
 
+    /// <summary>The file-level options.</summary>
     public TiffWriterOptions Options { get; }
 
     /// <summary>Whether the finished file is BigTIFF; known after <see cref="Finish"/>.</summary>
@@ -152,6 +158,7 @@ public sealed class TiffWriter : IDisposable
         }
     }
 
+    /// <summary>Closes the stream (unless left open); call <see cref="Finish"/> first or the file is invalid.</summary>
     public void Dispose()
     {
         lock (Sync)

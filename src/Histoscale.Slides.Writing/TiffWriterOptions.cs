@@ -21,7 +21,9 @@ public enum TiffFormat
 /// <summary>Compression applied by the writer to the uncompressed tiles or strips it is fed.</summary>
 public enum TiffWriteCompression
 {
+    /// <summary>Uncompressed (TIFF code 1).</summary>
     None,
+    /// <summary>LZW (TIFF code 5).</summary>
     Lzw,
 
     /// <summary>zlib stream, TIFF code 8 (Adobe deflate), as libtiff and libvips write it.</summary>
@@ -50,6 +52,7 @@ public enum JpegEncoderKind
 /// <summary>File-level options of <see cref="TiffWriter"/>.</summary>
 public sealed record TiffWriterOptions
 {
+    /// <summary>Classic TIFF, BigTIFF, or the smallest that fits (default).</summary>
     public TiffFormat Format { get; init; } = TiffFormat.Auto;
 
     /// <summary>Threads used to compress tiles in <see cref="TiffPageWriter.WriteTileRow"/>; output is identical for any value.</summary>

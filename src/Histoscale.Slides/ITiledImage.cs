@@ -16,16 +16,22 @@ public enum TileStatus
 /// </summary>
 public interface ITiledImage
 {
+    /// <summary>Width in this raster's own pixels.</summary>
     long Width { get; }
 
+    /// <summary>Height in this raster's own pixels.</summary>
     long Height { get; }
 
+    /// <summary>Width of one block in pixels (the full image width for strips).</summary>
     int TileWidth { get; }
 
+    /// <summary>Height of one block in pixels (rows per strip for strips).</summary>
     int TileHeight { get; }
 
+    /// <summary>Number of block columns.</summary>
     long TilesAcross { get; }
 
+    /// <summary>Number of block rows.</summary>
     long TilesDown { get; }
 
     /// <summary>

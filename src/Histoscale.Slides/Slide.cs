@@ -43,21 +43,28 @@ public sealed partial class Slide : IDisposable
     /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff".</summary>
     public string Format => _layout.Vendor;
 
+    /// <summary>Width of level 0 in pixels.</summary>
     public long Width => Levels[0].Width;
 
+    /// <summary>Height of level 0 in pixels.</summary>
     public long Height => Levels[0].Height;
 
+    /// <summary>Pyramid levels, level 0 (full resolution) first, downsample increasing.</summary>
     public IReadOnlyList<Level> Levels { get; }
 
+    /// <summary>Micrometres per level-0 pixel horizontally (OpenSlide's <c>openslide.mpp-x</c>); null when the file does not record it.</summary>
     public double? MppX => _layout.MppX;
 
+    /// <summary>Micrometres per level-0 pixel vertically (OpenSlide's <c>openslide.mpp-y</c>); null when the file does not record it.</summary>
     public double? MppY => _layout.MppY;
 
+    /// <summary>Scanning objective magnification (<c>openslide.objective-power</c>); null when unknown.</summary>
     public double? ObjectivePower => _layout.ObjectivePower;
 
     /// <summary>All properties, with OpenSlide's keys where the meaning is the same.</summary>
     public IReadOnlyDictionary<string, string> Properties { get; }
 
+    /// <summary>Associated images (label, macro, thumbnail...) by name, with their sizes.</summary>
     public IReadOnlyDictionary<string, AssociatedImageInfo> AssociatedImages { get; }
 
     /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/> opens).</summary>
@@ -120,6 +127,7 @@ public sealed partial class Slide : IDisposable
         return 0;
     }
 
+    /// <summary>Drops this slide's tiles from the shared cache and closes its byte source.</summary>
     public void Dispose()
     {
         _cache?.Evict(_id);

@@ -6,6 +6,12 @@ namespace Histoscale.Slides;
 /// </summary>
 public sealed class SlideException : Exception
 {
+    /// <summary>An error for <paramref name="file"/>; the message reads "file: level L tile (c,r): cause" with the parts that are known.</summary>
+    /// <param name="file">Path or URI of the slide.</param>
+    /// <param name="cause">What is wrong, for a user to read.</param>
+    /// <param name="level">The level being read, if any.</param>
+    /// <param name="tile">The tile (column, row in that level's grid) being read, if any.</param>
+    /// <param name="inner">The underlying exception, if any.</param>
     public SlideException(string file, string cause, int? level = null, (long Col, long Row)? tile = null, Exception? inner = null)
         : base(Format(file, cause, level, tile), inner)
     {
@@ -18,10 +24,13 @@ public sealed class SlideException : Exception
     /// <summary>Path or URI of the slide.</summary>
     public string File { get; }
 
+    /// <summary>What was wrong, without the location.</summary>
     public string Cause { get; }
 
+    /// <summary>Index of the level being read, or null when the fault is not in one level.</summary>
     public int? Level { get; }
 
+    /// <summary>Column and row of the tile in its level's grid, or null when the fault is not in one tile.</summary>
     public (long Col, long Row)? Tile { get; }
 
     private static string Format(string file, string cause, int? level, (long Col, long Row)? tile)

@@ -20,12 +20,14 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
     private readonly Lazy<Google.Cloud.Storage.V1.StorageClient> _gcs = new(() => GcsClients.Create(options));
     private readonly DiskCacheIndexes _diskIndexes = new();
 
+    /// <summary>The options the provider was made with (endpoints, credentials, strategy).</summary>
     public StorageOptions Options => options;
 
     internal Amazon.S3.IAmazonS3 S3 => _s3.Value;
 
     internal Google.Cloud.Storage.V1.StorageClient Gcs => _gcs.Value;
 
+    /// <summary>Whether <paramref name="uri"/> is an s3://, gs://, az:// or Azure https blob URI.</summary>
     public bool CanOpen(Uri uri) => StorageUri.TryParse(uri, out _);
 
     IByteSource IByteSourceProvider.Open(Uri uri) => Open(uri.OriginalString);

@@ -13,6 +13,7 @@ public sealed record RetryOptions
     /// <summary>Median first backoff; doubles each retry, with jitter.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Upper bound on one backoff, however many retries came before.</summary>
     public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Limit for one request, headers and body; a stalled stream is abandoned and retried after it.</summary>

@@ -3,8 +3,11 @@ namespace Histoscale.Storage;
 /// <summary>The object stores a URI can name.</summary>
 public enum StoreKind
 {
+    /// <summary>Amazon S3 or an S3-compatible store (s3://bucket/key).</summary>
     S3,
+    /// <summary>Azure Blob Storage (az://container/blob or https://ACCOUNT.blob.core.windows.net/...).</summary>
     AzureBlob,
+    /// <summary>Google Cloud Storage (gs://bucket/object).</summary>
     Gcs,
 }
 
@@ -12,19 +15,26 @@ public enum StoreKind
 /// A parsed object-store URI: s3://bucket/key, gs://bucket/object, az://container/blob, or
 /// https://ACCOUNT.blob.core.windows.net/container/blob[?SAS]. The key may be empty or end in '/' (a prefix).
 /// </summary>
+/// <param name="Kind">Which store.</param>
+/// <param name="Container">Bucket (S3, GCS) or container (Azure).</param>
+/// <param name="Key">Object key or blob name, unescaped; empty or ending in '/' for a prefix.</param>
+/// <param name="Original">The URI as given.</param>
 public sealed record StorageUri(StoreKind Kind, string Container, string Key, Uri Original)
 {
     /// <summary>Azure account for https blob URLs; null for az:// (the account comes from the connection string).</summary>
     public string? Account { get; init; }
 
+    /// <summary>The URI as given.</summary>
     public override string ToString() => Original.ToString();
 
+    /// <summary>Parses an object-store URI; false (and null) for anything else, including local paths.</summary>
     public static bool TryParse(string text, out StorageUri? uri)
     {
         uri = null;
         return Uri.TryCreate(text, UriKind.Absolute, out var u) && TryParse(u, out uri);
     }
 
+    /// <summary>Parses an object-store URI; false (and null) for any other scheme or host.</summary>
     public static bool TryParse(Uri u, out StorageUri? uri)
     {
         uri = null;

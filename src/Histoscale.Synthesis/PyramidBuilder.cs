@@ -13,6 +13,8 @@ internal sealed class PyramidBuilder
     private readonly ParallelOptions _parallel;
 
     /// <param name="sizes">Sizes of levels 1..n (level 0 is the caller's).</param>
+    /// <param name="tile">Tile edge in pixels: the height of each level's band.</param>
+    /// <param name="threads">Maximum degree of parallelism for the reduction.</param>
     /// <param name="sink">Called with (level, tile row, band, rows) when a band is complete.</param>
     public PyramidBuilder(IReadOnlyList<(int Width, int Height)> sizes, int tile, int threads, Action<int, int, byte[], int> sink)
     {

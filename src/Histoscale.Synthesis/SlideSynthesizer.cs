@@ -12,6 +12,8 @@ namespace Histoscale.Synthesis;
 /// </summary>
 public static class SlideSynthesizer
 {
+    /// <summary>Writes the slide described by <paramref name="options"/> to <paramref name="path"/> and reports what was written.</summary>
+    /// <exception cref="ArgumentException"><paramref name="options"/> has invalid values.</exception>
     public static SynthResult Write(string path, SynthOptions options, CancellationToken cancellationToken = default)
     {
         options.Validate();

@@ -19,15 +19,25 @@ public enum SynthLayout
 /// <summary>Parameters of <see cref="SlideSynthesizer"/>. The same options and seed give the same file, byte for byte.</summary>
 public sealed record SynthOptions
 {
+    /// <summary>Level-0 width in pixels.</summary>
     public required int Width { get; init; }
+    /// <summary>Level-0 height in pixels.</summary>
     public required int Height { get; init; }
+    /// <summary>Tile edge in pixels: a multiple of 16 from 16 to 4096.</summary>
     public int TileSize { get; init; } = 240;
+    /// <summary>JPEG quality, 1–100.</summary>
     public int Quality { get; init; } = 80;
+    /// <summary>File layout: Aperio SVS, generic pyramidal TIFF, or SubIFD (OME-style).</summary>
     public SynthLayout Layout { get; init; } = SynthLayout.Svs;
+    /// <summary>Seed of the synthetic tissue; same seed, same pixels.</summary>
     public int Seed { get; init; } = 1;
+    /// <summary>Tile compression; JPEG by default.</summary>
     public TiffWriteCompression Compression { get; init; } = TiffWriteCompression.Jpeg;
+    /// <summary>Classic TIFF, BigTIFF, or whichever fits (default).</summary>
     public TiffFormat Format { get; init; } = TiffFormat.Auto;
+    /// <summary>Huffman table choice for JPEG tiles.</summary>
     public JpegEncoderKind JpegEncoder { get; init; } = JpegEncoderKind.StandardHuffman;
+    /// <summary>Threads rendering and compressing tiles.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Microns per pixel of level 0: 0.499 for SVS (Aperio 20x), 0.25 otherwise, unless set.</summary>
@@ -58,4 +68,8 @@ public sealed record SynthOptions
 }
 
 /// <summary>What <see cref="SlideSynthesizer.Write"/> produced.</summary>
+/// <param name="Levels">Sizes of the pyramid levels written, level 0 first.</param>
+/// <param name="FileBytes">Size of the file written.</param>
+/// <param name="BigTiff">Whether the file is BigTIFF.</param>
+/// <param name="Elapsed">Wall time of the write.</param>
 public sealed record SynthResult(IReadOnlyList<(int Width, int Height)> Levels, long FileBytes, bool BigTiff, TimeSpan Elapsed);

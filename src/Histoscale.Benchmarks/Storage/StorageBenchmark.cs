@@ -34,6 +34,13 @@ public static class StorageBenchmark
         return strategy is null ? raw : new StorageSource(raw, strategy, stats);
     }
 
+    /// <summary>
+    /// Opens <paramref name="slide"/> as <see cref="Open"/> does and replays <see cref="StorageBenchOptions.Pattern"/> on it.
+    /// </summary>
+    /// <param name="slide">Store URI or local path.</param>
+    /// <param name="strategy">Data-loading strategy under test; null reads the raw source.</param>
+    /// <param name="storageClass">Storage class to emulate for a local path; null reads it at local speed.</param>
+    /// <param name="options">Pattern, level, threads and limits of the run.</param>
     public static StorageBenchResult Run(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageBenchOptions options)
     {
         var stats = new StorageStats();

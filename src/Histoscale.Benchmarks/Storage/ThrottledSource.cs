@@ -14,12 +14,16 @@ public sealed class ThrottledSource(IByteSource inner, StorageClass storageClass
     // Sleeps and timers are only millisecond-accurate; shorter delays spin (sub-ms classes only, so it costs little).
     private static readonly TimeSpan SpinBelow = TimeSpan.FromMilliseconds(1.5);
 
+    /// <inheritdoc />
     public string Name => inner.Name;
 
+    /// <inheritdoc />
     public long Length => inner.Length;
 
+    /// <summary>The class whose latency and bandwidth are emulated.</summary>
     public StorageClass StorageClass => storageClass;
 
+    /// <summary>Waits the class's time for a request of buffer.Length bytes, then reads from the wrapped source.</summary>
     public int Read(long offset, Span<byte> buffer)
     {
         var delay = storageClass.RequestTime(buffer.Length);
@@ -34,6 +38,7 @@ public sealed class ThrottledSource(IByteSource inner, StorageClass storageClass
         return inner.Read(offset, buffer);
     }
 
+    /// <summary>Waits the class's time for a request of buffer.Length bytes, then reads from the wrapped source.</summary>
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var delay = storageClass.RequestTime(buffer.Length);
@@ -48,6 +53,7 @@ public sealed class ThrottledSource(IByteSource inner, StorageClass storageClass
         return await inner.ReadAsync(offset, buffer, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Disposes the wrapped source.</summary>
     public void Dispose() => inner.Dispose();
 
     private static void Spin(TimeSpan delay)

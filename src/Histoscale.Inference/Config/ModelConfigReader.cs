@@ -14,6 +14,8 @@ public sealed class ModelConfigReader
 
     private ModelConfigReader(string file) => _file = file;
 
+    /// <summary>Reads and parses the config.pbtxt at <paramref name="path"/>.</summary>
+    /// <exception cref="ModelConfigException">The file cannot be read, or its text is malformed or holds invalid values.</exception>
     public static ModelConfig ReadFile(string path)
     {
         string text;
@@ -28,6 +30,8 @@ public sealed class ModelConfigReader
         return Parse(text, path);
     }
 
+    /// <summary>Parses config.pbtxt text.</summary>
+    /// <param name="text">The protobuf text.</param>
     /// <param name="file">Used only in error messages.</param>
     public static ModelConfig Parse(string text, string file = "config.pbtxt") =>
         new ModelConfigReader(file).Read(PbtxtParser.Parse(text, file));

@@ -10,8 +10,10 @@ public static class ModelConfigWriter
 {
     private static readonly HashSet<string> ListFields = ["dims", "shape", "input", "output", "instance_group", "preferred_batch_size", "gpus", "versions"];
 
+    /// <summary>The config as config.pbtxt text.</summary>
     public static string Write(ModelConfig config) => PbtxtWriter.Write(ToPbtxt(config), ListFields);
 
+    /// <summary>Writes the config as config.pbtxt text to <paramref name="path"/>, replacing any file there.</summary>
     public static void WriteFile(ModelConfig config, string path) => File.WriteAllText(path, Write(config));
 
     internal static PbtxtMessage ToPbtxt(ModelConfig config)

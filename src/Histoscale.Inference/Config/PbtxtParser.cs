@@ -21,6 +21,7 @@ internal sealed class PbtxtParser
         _file = file;
     }
 
+    /// <param name="text">The protobuf text.</param>
     /// <param name="file">Used only in error messages.</param>
     public static PbtxtMessage Parse(string text, string file = "config.pbtxt")
     {

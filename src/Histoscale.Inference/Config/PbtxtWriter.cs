@@ -8,6 +8,7 @@ namespace Histoscale.Inference.Config;
 /// </summary>
 internal static class PbtxtWriter
 {
+    /// <param name="message">The message to write.</param>
     /// <param name="repeatedFields">Field names written in list syntax even with one element (Triton writes <c>dims: [ 1 ]</c>).</param>
     public static string Write(PbtxtMessage message, IReadOnlySet<string>? repeatedFields = null)
     {

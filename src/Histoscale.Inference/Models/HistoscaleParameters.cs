@@ -6,7 +6,9 @@ namespace Histoscale.Inference.Models;
 /// <summary>Order of the colour channels the model expects.</summary>
 public enum ChannelOrder
 {
+    /// <summary>Red, green, blue (the slide's own order).</summary>
     Rgb,
+    /// <summary>Blue, green, red (OpenCV-trained models).</summary>
     Bgr,
 }
 
@@ -30,18 +32,31 @@ public enum OutputKind
 /// </summary>
 public sealed record HistoscaleParameters
 {
+    /// <summary>Prefix of every Histoscale key in config.pbtxt <c>parameters</c>.</summary>
     public const string Prefix = "histoscale.";
+    /// <summary>Key of <see cref="TileSize"/>.</summary>
     public const string TileSizeKey = "histoscale.tile_size";
+    /// <summary>Key of <see cref="Mpp"/>.</summary>
     public const string MppKey = "histoscale.mpp";
+    /// <summary>Key of <see cref="ChannelOrder"/> ("RGB" or "BGR").</summary>
     public const string ChannelOrderKey = "histoscale.channel_order";
+    /// <summary>Key of <see cref="Layout"/> ("NCHW" or "NHWC").</summary>
     public const string LayoutKey = "histoscale.layout";
+    /// <summary>Key of <see cref="Mean"/> ("R,G,B").</summary>
     public const string MeanKey = "histoscale.mean";
+    /// <summary>Key of <see cref="Std"/> ("R,G,B").</summary>
     public const string StdKey = "histoscale.std";
+    /// <summary>Key of <see cref="OutputKind"/> ("class_scores", "embedding" or "dense").</summary>
     public const string OutputKindKey = "histoscale.output_kind";
+    /// <summary>Key of <see cref="DenseStride"/>.</summary>
     public const string DenseStrideKey = "histoscale.dense_stride";
+    /// <summary>Key of <see cref="ClassNames"/> (comma-separated).</summary>
     public const string ClassNamesKey = "histoscale.class_names";
+    /// <summary>Key of <see cref="ClassColors"/> (comma-separated).</summary>
     public const string ClassColorsKey = "histoscale.class_colors";
+    /// <summary>Key of <see cref="InputName"/>.</summary>
     public const string InputKey = "histoscale.input";
+    /// <summary>Key of <see cref="OutputName"/>.</summary>
     public const string OutputKey = "histoscale.output";
 
     /// <summary>Tile edge in pixels; null = take it from the model's input shape.</summary>
@@ -50,20 +65,25 @@ public sealed record HistoscaleParameters
     /// <summary>Target resolution in µm per pixel; null = the pipeline's default.</summary>
     public double? Mpp { get; init; }
 
+    /// <summary>Channel order the model expects; RGB by default.</summary>
     public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
 
     /// <summary>NCHW or NHWC; null = from the config's format or the input shape.</summary>
     public TensorFormat? Layout { get; init; }
 
+    /// <summary>Per-channel mean (R, G, B order) on the 0–255 scale, subtracted before dividing by <see cref="Std"/>.</summary>
     public float[] Mean { get; init; } = [0, 0, 0];
 
+    /// <summary>Per-channel standard deviation (R, G, B order) on the 0–255 scale; every value is positive.</summary>
     public float[] Std { get; init; } = [1, 1, 1];
 
+    /// <summary>How the pipeline reads the model's output; class scores by default.</summary>
     public OutputKind OutputKind { get; init; } = OutputKind.ClassScores;
 
     /// <summary>Input pixels per output pixel for <see cref="OutputKind.Dense"/>; null = derive from shapes.</summary>
     public int? DenseStride { get; init; }
 
+    /// <summary>One name per output class, in output-channel order (may be empty).</summary>
     public string[] ClassNames { get; init; } = [];
 
     /// <summary>One "#rrggbb" per class (may be empty: the pipeline then picks a palette).</summary>
@@ -152,6 +172,7 @@ public sealed record HistoscaleParameters
         }
     }
 
+    /// <summary>The parameter value for <paramref name="kind"/>: "class_scores", "embedding" or "dense".</summary>
     public static string OutputKindName(OutputKind kind) => kind switch
     {
         OutputKind.Embedding => "embedding",
@@ -159,6 +180,7 @@ public sealed record HistoscaleParameters
         _ => "class_scores",
     };
 
+    /// <summary>Parses an output kind name (case-insensitive; "classes"/"scores" and "embeddings" also accepted); null when unknown.</summary>
     public static OutputKind? ParseOutputKind(string value) => value.ToLowerInvariant() switch
     {
         "class_scores" or "classes" or "scores" => OutputKind.ClassScores,
@@ -186,6 +208,7 @@ public sealed record HistoscaleParameters
         return result;
     }
 
+    /// <summary>Splits a comma-separated list, trimming entries and dropping empty ones.</summary>
     public static string[] SplitList(string value) =>
         value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 

@@ -12,6 +12,7 @@ namespace Histoscale.Inference.Models;
 /// </summary>
 public sealed class ModelDescription
 {
+    /// <summary>max_batch_size given to a bare .onnx with a dynamic batch axis unless <see cref="ModelOverrides.MaxBatchSize"/> says otherwise.</summary>
     public const int DefaultMaxBatchSize = 64;
 
     private ModelDescription(string modelPath, string? configPath, long version, ModelConfig config, ModelSignature signature, HistoscaleParameters parameters)
@@ -25,8 +26,10 @@ public sealed class ModelDescription
         Resolve();
     }
 
+    /// <summary>The model's name: its config's <c>name</c>; for a bare .onnx the file name without extension unless overridden.</summary>
     public string Name => Config.Name;
 
+    /// <summary>The model version described (a repository version directory; 1 when there is none).</summary>
     public long Version { get; }
 
     /// <summary>The .onnx file to execute.</summary>
@@ -44,6 +47,7 @@ public sealed class ModelDescription
     /// <summary>Histoscale's block with command-line overrides applied.</summary>
     public HistoscaleParameters Parameters { get; }
 
+    /// <summary>The config's max_batch_size; 0 when the model has no batch dimension.</summary>
     public int MaxBatchSize => Config.MaxBatchSize;
 
     /// <summary>The input that receives image tiles (KServe shape, batch dim -1).</summary>

@@ -4,6 +4,8 @@ namespace Histoscale.Inference.Models;
 /// The inputs and outputs a model declares (-1 for symbolic or unknown dims): read from an ONNX file, or taken from
 /// a server's model metadata. Graph inputs that are also initializers (overridable weights) are not inputs.
 /// </summary>
+/// <param name="Inputs">Graph inputs, in graph order.</param>
+/// <param name="Outputs">Graph outputs, in graph order.</param>
 public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyList<TensorSpec> Outputs)
 {
     /// <summary>

@@ -10,8 +10,11 @@ namespace Histoscale.Inference.Repository;
 /// </summary>
 public sealed class ModelRepository
 {
+    /// <summary>Name of a model's Triton config file in its directory.</summary>
     public const string ConfigFileName = "config.pbtxt";
 
+    /// <summary>A repository rooted at <paramref name="root"/>; nothing is read until <see cref="Index"/> or <see cref="Open"/>.</summary>
+    /// <exception cref="ModelConfigException"><paramref name="root"/> is not an existing directory.</exception>
     public ModelRepository(string root)
     {
         if (!Directory.Exists(root))
@@ -21,6 +24,7 @@ public sealed class ModelRepository
         Root = Path.GetFullPath(root);
     }
 
+    /// <summary>Absolute path of the repository root.</summary>
     public string Root { get; }
 
     /// <summary>Every model directory in the repository, sorted by name, with its served versions or load error.</summary>
@@ -60,6 +64,9 @@ public sealed class ModelRepository
 }
 
 /// <summary>One line of the repository index: a model, the versions its policy serves, or why it cannot load.</summary>
+/// <param name="Name">The model's directory name.</param>
+/// <param name="Versions">Versions its version_policy serves, ascending; empty when it cannot load.</param>
+/// <param name="Error">Why the model cannot load, or null.</param>
 public sealed record RepositoryIndexEntry(string Name, IReadOnlyList<long> Versions, string? Error);
 
 /// <summary>A model directory: its config (parsed, or a minimal one when the directory has none) and versions.</summary>
@@ -74,10 +81,13 @@ public sealed class RepositoryModel
         ServedVersions = served;
     }
 
+    /// <summary>The model's name (its config's <c>name</c>).</summary>
     public string Name => Config.Name;
 
+    /// <summary>The model's directory (<c>ROOT/NAME</c>).</summary>
     public string Directory { get; }
 
+    /// <summary>The parsed config.pbtxt, or a minimal one when the directory has none.</summary>
     public ModelConfig Config { get; }
 
     /// <summary>False when the directory has no config.pbtxt and the config must be completed from the model (Triton's auto-complete).</summary>

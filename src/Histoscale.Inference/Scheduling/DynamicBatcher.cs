@@ -24,6 +24,14 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly Task _dispatcher;
     private bool _draining;
 
+    /// <summary>
+    /// Starts dispatching to <paramref name="backend"/>. The batch limit is the model's max_batch_size (capped by
+    /// <see cref="BatcherOptions.MaxBatchSize"/>; 1 for unbatched models), and as many batches run at once as the
+    /// backend has instances unless <see cref="BatcherOptions.Concurrency"/> says otherwise.
+    /// </summary>
+    /// <param name="backend">The backend to execute on; not owned.</param>
+    /// <param name="options">Batching options; defaults when null.</param>
+    /// <param name="statistics">Where to record queue and execution times; a new instance when null.</param>
     public DynamicBatcher(IInferenceBackend backend, BatcherOptions? options = null, InferenceStatistics? statistics = null)
     {
         Backend = backend;
@@ -37,8 +45,10 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _dispatcher = Task.Run(DispatchLoopAsync);
     }
 
+    /// <summary>The backend batches run on (not owned by the batcher).</summary>
     public IInferenceBackend Backend { get; }
 
+    /// <summary>Request, queue and execution statistics recorded by this batcher.</summary>
     public InferenceStatistics Statistics { get; }
 
     /// <summary>The largest batch this batcher forms.</summary>
@@ -110,6 +120,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _slots.Release(_concurrency);
     }
 
+    /// <summary>Stops accepting requests, runs what is queued and waits for running batches (same as <see cref="DrainAsync"/>).</summary>
     public async ValueTask DisposeAsync() => await DrainAsync().ConfigureAwait(false);
 
     private void Cancel(Request request, CancellationToken token)

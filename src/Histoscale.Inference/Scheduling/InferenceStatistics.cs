@@ -49,6 +49,7 @@ public sealed class InferenceStatistics
         Interlocked.Add(ref b.OutputNs, ToNs(outputTicks));
     }
 
+    /// <summary>The counters and cumulative durations at this moment (each read atomically, not all together).</summary>
     public InferenceStatisticsSnapshot Snapshot() => new(
         new DurationStat(Interlocked.Read(ref _successCount), Interlocked.Read(ref _successNs)),
         new DurationStat(Interlocked.Read(ref _failCount), Interlocked.Read(ref _failNs)),
@@ -84,12 +85,29 @@ public sealed class InferenceStatistics
 }
 
 /// <summary>Triton's StatisticDuration: how many and how long in total (ns).</summary>
+/// <param name="Count">Number of events.</param>
+/// <param name="Ns">Their total duration in nanoseconds.</param>
 public readonly record struct DurationStat(long Count, long Ns);
 
 /// <summary>Triton's InferBatchStatistics for one batch size.</summary>
+/// <param name="BatchSize">The batch size these figures are for.</param>
+/// <param name="ComputeInput">Time preparing inputs of batches of this size.</param>
+/// <param name="ComputeInfer">Time executing the model.</param>
+/// <param name="ComputeOutput">Time extracting outputs.</param>
 public sealed record BatchStat(int BatchSize, DurationStat ComputeInput, DurationStat ComputeInfer, DurationStat ComputeOutput);
 
 /// <summary>A consistent-enough copy of <see cref="InferenceStatistics"/> (Triton's InferStatistics + counters).</summary>
+/// <param name="Success">Successful requests and their total end-to-end time.</param>
+/// <param name="Fail">Failed requests and their total time.</param>
+/// <param name="Queue">Time requests waited in the queue.</param>
+/// <param name="ComputeInput">Time preparing inputs, per request.</param>
+/// <param name="ComputeInfer">Time executing the model, per request.</param>
+/// <param name="ComputeOutput">Time extracting outputs, per request.</param>
+/// <param name="InferenceCount">Inferences performed (items, not requests: a batch of 8 counts 8).</param>
+/// <param name="ExecutionCount">Model executions (batches).</param>
+/// <param name="LastInferenceUnixMs">When the last inference ran, in Unix milliseconds; 0 if never.</param>
+/// <param name="PendingRequests">Requests waiting in the queue at the time of the snapshot.</param>
+/// <param name="BatchStats">Execution times per batch size.</param>
 public sealed record InferenceStatisticsSnapshot(
     DurationStat Success,
     DurationStat Fail,

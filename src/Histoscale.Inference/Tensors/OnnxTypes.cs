@@ -3,6 +3,8 @@ namespace Histoscale.Inference.Tensors;
 /// <summary>ONNX's TensorProto.DataType numbers (onnx.proto) for our datatypes, both ways.</summary>
 public static class OnnxTypes
 {
+    /// <summary>The ONNX TensorProto.DataType number for <paramref name="type"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> has no ONNX equivalent.</exception>
     public static int ToOnnx(TensorDataType type) => type switch
     {
         TensorDataType.Fp32 => 1,

@@ -24,18 +24,22 @@ public sealed class Tensor : IDisposable
         _rented = rented;
     }
 
+    /// <summary>Element type.</summary>
     public TensorDataType DataType { get; }
 
     /// <summary>Concrete dimensions (no -1).</summary>
     public ReadOnlySpan<long> Shape => _shape;
 
+    /// <summary>Number of dimensions (0 for a scalar).</summary>
     public int Rank => _shape.Length;
 
+    /// <summary>Number of elements (product of the shape).</summary>
     public long ElementCount => ElementCountOf(_shape);
 
     /// <summary>Size of dimension 0, the batch dimension for batched models.</summary>
     public int BatchSize => _shape.Length == 0 ? 1 : checked((int)_shape[0]);
 
+    /// <summary>Size of the data in bytes.</summary>
     public int ByteLength => _data.Length;
 
     /// <summary>The tensor's bytes, little-endian, row-major.</summary>
@@ -48,6 +52,8 @@ public sealed class Tensor : IDisposable
         }
     }
 
+    /// <summary>The tensor's bytes as a span (see <see cref="Memory"/>).</summary>
+    /// <exception cref="ObjectDisposedException">The tensor has been disposed.</exception>
     public Span<byte> Bytes => Memory.Span;
 
     /// <summary>A copy of the shape, for APIs that want an array.</summary>
@@ -103,6 +109,7 @@ public sealed class Tensor : IDisposable
         return MemoryMarshal.Cast<byte, T>(Bytes);
     }
 
+    /// <summary>A copy of the elements as <typeparamref name="T"/>, which must have the datatype's element size.</summary>
     public T[] ToArray<T>() where T : unmanaged => AsSpan<T>().ToArray();
 
     /// <summary>
@@ -127,6 +134,7 @@ public sealed class Tensor : IDisposable
         return new Tensor(DataType, shape, Memory.Slice(start * itemBytes, count * itemBytes), null);
     }
 
+    /// <summary>Returns a rented buffer to the pool (no-op for views); the tensor is unusable afterwards. Idempotent.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -142,8 +150,12 @@ public sealed class Tensor : IDisposable
         }
     }
 
+    /// <summary>"DATATYPE[d0,d1,...]", e.g. <c>FP32[64,3,224,224]</c>.</summary>
     public override string ToString() => $"{DataType.ToKServeName()}[{string.Join(',', _shape)}]";
 
+    /// <summary>Product of the dimensions (1 for an empty shape).</summary>
+    /// <exception cref="ArgumentException">A dimension is negative (dynamic).</exception>
+    /// <exception cref="OverflowException">The count overflows a long.</exception>
     public static long ElementCountOf(ReadOnlySpan<long> shape)
     {
         long count = 1;
@@ -158,6 +170,10 @@ public sealed class Tensor : IDisposable
         return count;
     }
 
+    /// <summary>Bytes a dense tensor of this datatype and shape occupies.</summary>
+    /// <exception cref="ArgumentException">A dimension is negative (dynamic).</exception>
+    /// <exception cref="NotSupportedException">The datatype has no fixed element size (<see cref="TensorDataType.Bytes"/>).</exception>
+    /// <exception cref="OverflowException">The size exceeds <see cref="int.MaxValue"/>.</exception>
     public static int ByteLengthOf(TensorDataType dataType, ReadOnlySpan<long> shape)
     {
         var size = dataType.ElementSize();

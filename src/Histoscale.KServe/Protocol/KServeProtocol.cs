@@ -18,5 +18,6 @@ public static class KServeProtocol
     /// <summary>gRPC message limit both sides use: tile batches are far above gRPC's 4 MiB default (Triton uses INT32_MAX).</summary>
     public const int MaxMessageBytes = int.MaxValue;
 
+    /// <summary>Fully qualified name of the KServe v2 gRPC service (grpc_service.proto).</summary>
     public const string GrpcServiceName = "inference.GRPCInferenceService";
 }

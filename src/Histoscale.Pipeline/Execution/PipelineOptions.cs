@@ -21,8 +21,11 @@ public sealed record PipelineOptions
     /// <summary>Upper bound on the memory of all batch buffers together; the prefetch depth shrinks to fit it.</summary>
     public long MaxBatchBufferBytes { get; init; } = 1L << 30;
 
+    /// <summary><see cref="ReadWorkers"/>, or the processor count when it is null.</summary>
     public int EffectiveReadWorkers => Math.Max(1, ReadWorkers ?? Environment.ProcessorCount);
 
+    /// <summary>Checks the values are usable.</summary>
+    /// <exception cref="PipelineConfigException">Batch size below 1, read workers outside 1–256, or prefetch outside 1–64 batches.</exception>
     public void Validate()
     {
         if (BatchSize < 1)

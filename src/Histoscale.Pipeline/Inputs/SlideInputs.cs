@@ -12,6 +12,7 @@ namespace Histoscale.Pipeline.Inputs;
 /// </summary>
 public static class SlideInputs
 {
+    /// <summary>The slides named by <paramref name="arguments"/>, in argument order without duplicates; relative paths resolve against the current directory.</summary>
     /// <param name="arguments">Paths, URIs, folders, globs and @manifests.</param>
     /// <param name="formats">The formats slides are opened with (their extensions decide what scans list); default <see cref="FormatRegistry.Default"/>.</param>
     public static IReadOnlyList<string> Expand(IEnumerable<string> arguments, IReadOnlyList<ISlideFormat>? formats = null)

@@ -20,18 +20,24 @@ public sealed record HeatmapRegistration
     /// <summary>Level-0 pixels per heatmap pixel, in both axes.</summary>
     public double Scale { get; init; }
 
+    /// <summary>Heatmap width in its own pixels (first page).</summary>
     public int Width { get; init; }
 
+    /// <summary>Heatmap height in its own pixels (first page).</summary>
     public int Height { get; init; }
 
+    /// <summary>Level-0 width of the slide the heatmap belongs to.</summary>
     public long SlideWidth { get; init; }
 
+    /// <summary>Level-0 height of the slide the heatmap belongs to.</summary>
     public long SlideHeight { get; init; }
 
     // Written as null when unknown (run.json leaves other nulls out), so the record has the same keys everywhere.
+    /// <summary>Heatmap µm per pixel horizontally (slide's × <see cref="Scale"/>); null when the slide gives none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public double? MppX { get; init; }
 
+    /// <summary>Heatmap µm per pixel vertically (slide's × <see cref="Scale"/>); null when the slide gives none.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public double? MppY { get; init; }
 

@@ -9,16 +9,23 @@ using Histoscale.Pipeline.Tissue;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>Where a slide's outputs go: <c>DIR/NAME.tiles.csv</c> and siblings.</summary>
+/// <param name="Directory">The run's output folder.</param>
+/// <param name="Name">The slide's output name (file name without extension).</param>
 public sealed record SlideOutputPaths(string Directory, string Name)
 {
+    /// <summary>The per-tile table: <c>NAME.tiles.csv</c>.</summary>
     public string Tiles => Path.Combine(Directory, Name + ".tiles.csv");
 
+    /// <summary>Embedding vectors, one row per tile: <c>NAME.embeddings.npy</c>.</summary>
     public string Embeddings => Path.Combine(Directory, Name + ".embeddings.npy");
 
+    /// <summary>The pyramidal heatmap TIFF: <c>NAME.heatmap.tif</c>.</summary>
     public string Heatmap => Path.Combine(Directory, Name + ".heatmap.tif");
 
+    /// <summary>Class regions as GeoJSON in level-0 coordinates: <c>NAME.geojson</c>.</summary>
     public string GeoJson => Path.Combine(Directory, Name + ".geojson");
 
+    /// <summary>Digital Slide Archive (DSA) annotation: <c>NAME.annotation.json</c>.</summary>
     public string Annotation => Path.Combine(Directory, Name + ".annotation.json");
 }
 

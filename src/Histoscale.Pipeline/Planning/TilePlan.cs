@@ -1,9 +1,16 @@
 namespace Histoscale.Pipeline.Planning;
 
 /// <summary>One tile of a plan: its grid position and tissue fraction. Index = position in the plan's order.</summary>
+/// <param name="Column">Grid column (tile origin at plan pixel Column × Stride).</param>
+/// <param name="Row">Grid row (tile origin at plan pixel Row × Stride).</param>
+/// <param name="Tissue">Fraction of the tile's footprint that is tissue, 0–1.</param>
 public readonly record struct PlannedTile(int Column, int Row, float Tissue);
 
 /// <summary>A level-0 rectangle: where a tile lies on the slide.</summary>
+/// <param name="X">Left edge in level-0 pixels.</param>
+/// <param name="Y">Top edge in level-0 pixels.</param>
+/// <param name="Width">Width in level-0 pixels.</param>
+/// <param name="Height">Height in level-0 pixels.</param>
 public readonly record struct Footprint(long X, long Y, long Width, long Height);
 
 /// <summary>
@@ -33,32 +40,40 @@ public sealed class TilePlan
         Notes = notes;
     }
 
+    /// <summary>Level-0 width of the slide.</summary>
     public long SlideWidth { get; }
 
+    /// <summary>Level-0 height of the slide.</summary>
     public long SlideHeight { get; }
 
     /// <summary>Pyramid level the pixels come from.</summary>
     public int Level { get; }
 
+    /// <summary>Level-0 pixels per pixel of <see cref="Level"/>.</summary>
     public double LevelDownsample { get; }
 
     /// <summary>Level pixels per tile pixel: 1 = no resampling, &gt; 1 = area-averaged down, &lt; 1 = bilinear up.</summary>
     public double Scale { get; }
 
+    /// <summary>Whether tiles are resampled from the level's pixels (<see cref="Scale"/> ≠ 1).</summary>
     public bool Resampled => Scale != 1.0;
 
     /// <summary>Level-0 pixels per tile pixel.</summary>
     public double Downsample => LevelDownsample * Scale;
 
+    /// <summary>Tile edge in tile (model input) pixels.</summary>
     public int TileSize { get; }
 
+    /// <summary>Pixels shared by neighbouring tiles, in tile pixels.</summary>
     public int Overlap { get; }
 
+    /// <summary>Distance between neighbouring tiles' origins, in tile pixels (<see cref="TileSize"/> − <see cref="Overlap"/>).</summary>
     public int Stride => TileSize - Overlap;
 
     /// <summary>Grid size, tissue or not.</summary>
     public int Columns { get; }
 
+    /// <summary>Grid rows, tissue or not.</summary>
     public int Rows { get; }
 
     /// <summary>Resolution of the tiles actually cut (µm/px); null when the slide does not say.</summary>

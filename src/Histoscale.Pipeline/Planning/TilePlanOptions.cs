@@ -24,8 +24,11 @@ public sealed record TilePlanOptions
     /// <summary>Tiles whose tissue fraction is below this are skipped; 0 keeps every tile.</summary>
     public double MinTissue { get; init; } = 0.1;
 
+    /// <summary>Tile origin spacing in tile pixels: <see cref="TileSize"/> − <see cref="Overlap"/>.</summary>
     public int Stride => TileSize - Overlap;
 
+    /// <summary>Checks the values are usable.</summary>
+    /// <exception cref="PipelineConfigException">Tile size outside 8–8192, overlap not in [0, tile size), a non-positive target µm/px, or a minimum tissue fraction outside 0–1.</exception>
     public void Validate()
     {
         if (TileSize is < 8 or > 8192)

@@ -8,7 +8,7 @@ namespace Histoscale.Pipeline.Reading;
 /// <summary>
 /// Reads a plan's tiles as TileSize² RGBA (straight alpha; outside the slide transparent, which the packer paints
 /// white). Three paths, fastest first: a tile aligned with the slide's own grid decodes straight into the buffer
-/// (<see cref="Slide.ReadTile"/>, no cache, no copy); an unaligned tile at a matching level is assembled by
+/// (<see cref="Slide.ReadTile(int, long, long, Span{byte}, bool)"/>, no cache, no copy); an unaligned tile at a matching level is assembled by
 /// <see cref="Slide.ReadLevelRegion"/> (the slide's tile cache turns neighbours' shared tiles into hits);
 /// otherwise the footprint is read and resampled. Thread-safe; each worker passes its own <see cref="Scratch"/>.
 /// </summary>

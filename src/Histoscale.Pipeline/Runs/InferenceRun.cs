@@ -62,6 +62,15 @@ public sealed class InferenceRun
     /// <summary>Hash of the model file and every setting that changes outputs; a state with another key is rerun.</summary>
     public string Settings { get; }
 
+    /// <summary>
+    /// Runs every slide in turn, writing its outputs and run.json after each. A slide that fails is reported in its
+    /// <see cref="SlideSummary"/> and the run goes on; a slide finished by an earlier run with the same
+    /// <see cref="Settings"/> is skipped; cancellation stops after the current slide, keeping its checkpoint for a resume.
+    /// </summary>
+    /// <param name="slides">Paths or URIs, e.g. from <see cref="Inputs.SlideInputs.Expand"/>.</param>
+    /// <param name="progress">Called on pipeline threads with each slide's progress; must be quick and thread-safe.</param>
+    /// <param name="cancellationToken">Stops the run; the summary then says <see cref="RunSummary.Cancelled"/>.</param>
+    /// <exception cref="PipelineConfigException">No slides, two slides with the same output name, or an output folder that cannot be written.</exception>
     public async Task<RunSummary> RunAsync(IReadOnlyList<string> slides, Action<SlideProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (slides.Count == 0)

@@ -9,6 +9,7 @@ namespace Histoscale.Pipeline.Runs;
 /// <summary>Everything about a run besides the model and the slides.</summary>
 public sealed record RunOptions
 {
+    /// <summary>Folder for the outputs, run.json and checkpoints (created when missing).</summary>
     public required string OutputDirectory { get; init; }
 
     /// <summary>Target µm/px; null = the model's, else <see cref="Planning.TilePlanOptions.DefaultMpp"/>.</summary>
@@ -23,6 +24,7 @@ public sealed record RunOptions
     /// <summary>False = every tile of the slide is run (<c>--no-tissue</c>).</summary>
     public bool DetectTissue { get; init; } = true;
 
+    /// <summary>How tissue is detected when <see cref="DetectTissue"/> is true.</summary>
     public TissueOptions Tissue { get; init; } = new();
 
     /// <summary>
@@ -31,6 +33,7 @@ public sealed record RunOptions
     /// </summary>
     public SlideOptions Slides { get; init; } = new();
 
+    /// <summary>Batch size, read workers and buffering of each slide's stages.</summary>
     public PipelineOptions Pipeline { get; init; } = new();
 
     /// <summary>Class score (or value) at or above which a map cell belongs to a class region.</summary>

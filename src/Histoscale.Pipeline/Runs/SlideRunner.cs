@@ -21,7 +21,13 @@ namespace Histoscale.Pipeline.Runs;
 /// </summary>
 internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPacker packer, DynamicBatcher batcher, RunOptions options, string settings)
 {
+    /// <summary>Runs one slide end to end and returns its summary.</summary>
+    /// <param name="slidePath">Path or URI of the slide.</param>
+    /// <param name="paths">Where its outputs go.</param>
+    /// <param name="checkpointDir">Where its state and partial results are kept.</param>
     /// <param name="rerunReason">Why earlier results for this slide are not reused (from the skip check), or null.</param>
+    /// <param name="progress">Called with the phase, the tiles done and planned, and how many of those this run inferred (not resumed).</param>
+    /// <param name="cancellationToken">Stops the run; the checkpoint stays for a resume.</param>
     public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, string? rerunReason, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();

@@ -5,18 +5,25 @@ namespace Histoscale.Pipeline.Runs;
 /// <summary>Outcome of one slide in a run (also what run.json and <c>--json</c> report).</summary>
 public sealed record SlideSummary
 {
+    /// <summary><see cref="Status"/> of a slide finished in this run.</summary>
     public const string Completed = "completed";
+    /// <summary><see cref="Status"/> of a slide finished by an earlier run.</summary>
     public const string Skipped = "skipped";
+    /// <summary><see cref="Status"/> of a slide that failed; see <see cref="Error"/>.</summary>
     public const string Failed = "failed";
+    /// <summary><see cref="Status"/> of a slide stopped by cancellation.</summary>
     public const string Cancelled = "cancelled";
 
+    /// <summary>Output name: the slide's file name without its extension.</summary>
     public required string Name { get; init; }
 
+    /// <summary>The slide's path or URI as given.</summary>
     public required string Path { get; init; }
 
     /// <summary>completed | skipped (finished by an earlier run) | failed | cancelled.</summary>
     public required string Status { get; init; }
 
+    /// <summary>Why the slide failed or was cancelled; null otherwise.</summary>
     public string? Error { get; init; }
 
     /// <summary>
@@ -46,26 +53,37 @@ public sealed record SlideSummary
     /// <summary>Seconds of the inference phase alone (first tile read to last batch checkpointed).</summary>
     public double InferenceSeconds { get; init; }
 
+    /// <summary>Pyramid level tiles were read from (see <see cref="Planning.TilePlan.Level"/>).</summary>
     public int? Level { get; init; }
 
+    /// <summary>µm per tile pixel actually used; null when the slide gives no resolution.</summary>
     public double? EffectiveMpp { get; init; }
 
+    /// <summary>Whether tiles were resampled from the level's pixels.</summary>
     public bool? Resampled { get; init; }
 
+    /// <summary>Whether plan tiles coincided with the slide's stored tiles (the fastest read path).</summary>
     public bool? AlignedWithSlideTiles { get; init; }
 
+    /// <summary>Seconds spent per stage of the slide, by stage name.</summary>
     public IReadOnlyDictionary<string, double>? Stages { get; init; }
 
+    /// <summary>File names of the outputs written (in the run's output folder).</summary>
     public IReadOnlyList<string>? Outputs { get; init; }
 
     /// <summary>Where the heatmap lies on the slide (also in its ImageDescription); null without a heatmap.</summary>
     public HeatmapRegistration? Heatmap { get; init; }
 
+    /// <summary>Notes from planning for a user to read (level choice, resampling...).</summary>
     public IReadOnlyList<string>? Notes { get; init; }
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
+/// <param name="Slides">One summary per slide started, in run order.</param>
+/// <param name="Cancelled">Whether the run was stopped by cancellation before every slide was done.</param>
+/// <param name="RunJsonPath">Path of the run.json written.</param>
 public sealed record RunSummary(IReadOnlyList<SlideSummary> Slides, bool Cancelled, string RunJsonPath)
 {
+    /// <summary>Whether any slide has status <see cref="SlideSummary.Failed"/>.</summary>
     public bool AnyFailed => Slides.Any(s => s.Status == SlideSummary.Failed);
 }

@@ -12,6 +12,8 @@ using Histoscale.Slides;
 namespace Histoscale.Pipeline.Sampling;
 
 /// <summary>One tile chosen by <see cref="TileSampler"/>: a slide and an index into that slide's plan.</summary>
+/// <param name="Slide">The slide's path or URI.</param>
+/// <param name="PlanIndex">Index into <see cref="Planning.TilePlan.Tiles"/> of that slide's plan.</param>
 public readonly record struct SampledTile(string Slide, int PlanIndex);
 
 /// <summary>
@@ -28,6 +30,8 @@ public sealed class TileSampler
     private readonly TensorPacker _packer;
     private readonly Dictionary<string, TilePlan> _plans = [];
 
+    /// <summary>A sampler that cuts tiles for <paramref name="model"/> as an inference run with <paramref name="options"/> would.</summary>
+    /// <exception cref="PipelineConfigException">The model has no tile size, or the resulting plan options are invalid.</exception>
     public TileSampler(ModelDescription model, RunOptions options)
     {
         _model = model;

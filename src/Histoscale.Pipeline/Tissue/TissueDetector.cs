@@ -15,6 +15,7 @@ public sealed record TissueOptions
     /// </summary>
     public int MinThreshold { get; init; } = 10;
 
+    /// <summary>Upper bound on the saturation threshold (0–255); see <see cref="MinThreshold"/>.</summary>
     public int MaxThreshold { get; init; } = 40;
 
     /// <summary>Closing radius in mask pixels: joins tissue fragments, fills small holes.</summary>
@@ -31,6 +32,7 @@ public sealed record TissueOptions
 /// </summary>
 public static class TissueDetector
 {
+    /// <summary>Computes the tissue mask of <paramref name="slide"/> from a thumbnail whose longest side is near <see cref="TissueOptions.ThumbnailSize"/> (between half and twice it, matched to a pyramid level so it reads cheaply).</summary>
     public static TissueMask Detect(Slide slide, TissueOptions? options = null)
     {
         options ??= new TissueOptions();

@@ -8,6 +8,13 @@ public sealed class TissueMask
 {
     private readonly int[] _integral;
 
+    /// <summary>A mask over <paramref name="mask"/> (non-zero = tissue, row-major), builds its summed-area table.</summary>
+    /// <param name="mask">At least <paramref name="width"/> × <paramref name="height"/> bytes; kept, not copied.</param>
+    /// <param name="width">Mask width in pixels.</param>
+    /// <param name="height">Mask height in pixels.</param>
+    /// <param name="scaleX">Level-0 pixels per mask pixel horizontally.</param>
+    /// <param name="scaleY">Level-0 pixels per mask pixel vertically.</param>
+    /// <exception cref="ArgumentException"><paramref name="mask"/> is shorter than width × height.</exception>
     public TissueMask(byte[] mask, int width, int height, double scaleX, double scaleY)
     {
         if (mask.Length < width * height)
@@ -38,17 +45,22 @@ public sealed class TissueMask
     /// <summary>1 = tissue, row-major.</summary>
     public byte[] Mask { get; }
 
+    /// <summary>Mask width in pixels.</summary>
     public int Width { get; }
 
+    /// <summary>Mask height in pixels.</summary>
     public int Height { get; }
 
     /// <summary>Level-0 pixels per mask pixel horizontally.</summary>
     public double ScaleX { get; }
 
+    /// <summary>Level-0 pixels per mask pixel vertically.</summary>
     public double ScaleY { get; }
 
+    /// <summary>Number of mask pixels that are tissue.</summary>
     public int TissuePixels { get; }
 
+    /// <summary>Fraction of the mask that is tissue (0–1).</summary>
     public double TissueFraction => Width * Height == 0 ? 0 : (double)TissuePixels / (Width * Height);
 
     /// <summary>

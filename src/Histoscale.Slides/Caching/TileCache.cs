@@ -1,6 +1,10 @@
 namespace Histoscale.Slides.Caching;
 
 /// <summary>Identifies a decoded tile across every open slide.</summary>
+/// <param name="SlideId">Process-unique id of the open <see cref="Slide"/> (not stable across opens).</param>
+/// <param name="Level">Pyramid level index.</param>
+/// <param name="Col">Tile column in that level's grid.</param>
+/// <param name="Row">Tile row in that level's grid.</param>
 public readonly record struct TileKey(long SlideId, int Level, long Col, long Row);
 
 /// <summary>
@@ -96,12 +100,15 @@ public sealed class TileCache
     private long _hits;
     private long _misses;
 
+    /// <summary>An empty cache holding at most <paramref name="capacityBytes"/> of decoded RGBA tiles.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacityBytes"/> is negative.</exception>
     public TileCache(long capacityBytes = DefaultCapacityBytes)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
         CapacityBytes = capacityBytes;
     }
 
+    /// <summary>The budget in bytes; tiles are evicted least recently used first once <see cref="Bytes"/> exceeds it.</summary>
     public long CapacityBytes { get; private set; }
 
     /// <summary>Changes the budget (e.g. to a pipeline's working set once its plan is known), evicting down to it.</summary>
@@ -115,12 +122,16 @@ public sealed class TileCache
         }
     }
 
+    /// <summary>Bytes currently held (pooled buffers count at their rented size).</summary>
     public long Bytes => Interlocked.Read(ref _bytes);
 
+    /// <summary>Lookups (<see cref="TryGet"/>) that found their tile, since the cache was created.</summary>
     public long Hits => Interlocked.Read(ref _hits);
 
+    /// <summary>Lookups (<see cref="TryGet"/>) that did not find their tile, since the cache was created.</summary>
     public long Misses => Interlocked.Read(ref _misses);
 
+    /// <summary>Number of tiles currently cached.</summary>
     public int Count
     {
         get

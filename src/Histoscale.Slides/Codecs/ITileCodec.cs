@@ -21,6 +21,7 @@ internal interface ITileCodec
     /// <param name="data">The compressed bytes.</param>
     /// <param name="width">Width of the encoded block in pixels.</param>
     /// <param name="height">Height of the encoded block in pixels.</param>
+    /// <param name="context">What the TIFF directory says about the block (photometric, tables, bits...).</param>
     /// <param name="rgba">Destination, at least height rows of <paramref name="stride"/> bytes.</param>
     /// <param name="stride">Bytes per destination row (≥ width × 4).</param>
     /// <exception cref="CodecException">The data is corrupt or of an unsupported kind.</exception>

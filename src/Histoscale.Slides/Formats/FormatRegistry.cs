@@ -6,6 +6,7 @@ namespace Histoscale.Slides.Formats;
 /// </summary>
 public static class FormatRegistry
 {
+    /// <summary>Vendor formats refused by name first, then Aperio SVS, OME-TIFF and generic tiled TIFF; the default for <see cref="SlideOptions.Formats"/>.</summary>
     public static IReadOnlyList<ISlideFormat> Default { get; } = [new UnsupportedVendorFormats(), new AperioFormat(), new OmeTiffFormat(), new GenericTiffFormat()];
 
     /// <summary>Every file-name ending the formats read, lower case and sorted: what folder, glob and bucket scans list.</summary>

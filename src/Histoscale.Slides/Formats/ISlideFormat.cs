@@ -48,6 +48,7 @@ public sealed class SlideProbe
     /// <summary>The JPEG decoder kernels the slide's images decode with (<see cref="SlideOptions.JpegSimd"/>).</summary>
     public Codecs.Jpeg.JpegSimd JpegSimd { get; }
 
+    /// <summary>The slide's bytes; the probe does not own them.</summary>
     public IByteSource Source { get; }
 
     /// <summary>The parsed TIFF structure, or null when the file is not a TIFF.</summary>
@@ -72,19 +73,24 @@ public sealed class SlideProbe
 /// <summary>A format's description of an opened slide.</summary>
 public sealed class SlideLayout
 {
+    /// <summary>Format name, reported as <see cref="Slide.Format"/> and the <c>openslide.vendor</c> property ("aperio", "generic-tiff", "ome-tiff").</summary>
     public required string Vendor { get; init; }
 
     /// <summary>Pyramid levels, largest first.</summary>
     public required IReadOnlyList<ITiledImage> Levels { get; init; }
 
+    /// <summary>Label, macro, thumbnail and other non-pyramid images, by name (OpenSlide's names where they exist).</summary>
     public IReadOnlyDictionary<string, ITiledImage> AssociatedImages { get; init; } = new Dictionary<string, ITiledImage>();
 
     /// <summary>Vendor and TIFF properties (OpenSlide-compatible keys); level and common keys are added by <see cref="Slide"/>.</summary>
     public Dictionary<string, string> Properties { get; init; } = [];
 
+    /// <summary>Micrometres per level-0 pixel horizontally, when the file records it.</summary>
     public double? MppX { get; init; }
 
+    /// <summary>Micrometres per level-0 pixel vertically, when the file records it.</summary>
     public double? MppY { get; init; }
 
+    /// <summary>Scanning objective magnification (e.g. 20 or 40), when the file records it.</summary>
     public double? ObjectivePower { get; init; }
 }

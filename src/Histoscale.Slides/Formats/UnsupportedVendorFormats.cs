@@ -38,8 +38,10 @@ public sealed class UnsupportedVendorFormats : ISlideFormat
         (".dcm", "DICOM"),
     ];
 
+    /// <summary>"unsupported": this entry only refuses files, it never opens one.</summary>
     public string Name => "unsupported";
 
+    /// <summary>Empty: scans never list the vendor files it refuses.</summary>
     public IReadOnlyList<string> Extensions { get; } = [];
 
     /// <summary>Never returns a layout: throws for a known unsupported vendor file, returns null for anything else.</summary>

@@ -16,6 +16,7 @@ public enum ImageFileFormat
 /// <summary>Writes RGBA images as PNG (keeps transparency) or JPEG (by file extension).</summary>
 public static class ImageFiles
 {
+    /// <summary>Writes <paramref name="image"/> to <paramref name="path"/>: JPEG (at <paramref name="jpegQuality"/>, 1–100) for a .jpg/.jpeg extension, PNG otherwise.</summary>
     public static void Save(RgbaImage image, string path, int jpegQuality = 90)
     {
         var ext = Path.GetExtension(path).ToLowerInvariant();
@@ -24,6 +25,7 @@ public static class ImageFiles
         File.WriteAllBytes(path, data);
     }
 
+    /// <summary>Encodes <paramref name="image"/> in memory as a PNG (RGBA) or a JPEG (4:2:0, alpha dropped, at <paramref name="quality"/> 1–100).</summary>
     public static byte[] Encode(RgbaImage image, ImageFileFormat format, int quality = 90)
     {
         using var magick = MagickPixels.FromPixels(image.Pixels, image.Width, image.Height, "RGBA");

@@ -10,6 +10,11 @@ public static class ByteSources
     /// <summary>Plain http(s):// with range requests (presigned URLs, static file servers). Stateless.</summary>
     public static IByteSourceProvider Http { get; } = new HttpSourceProvider();
 
+    /// <summary>
+    /// Opens a local path or file:// URI directly, any other URI with the first of <paramref name="providers"/> whose
+    /// <see cref="IByteSourceProvider.CanOpen"/> accepts it. The caller owns the returned source.
+    /// </summary>
+    /// <exception cref="SlideException">No provider handles the URI's scheme, or a local file cannot be opened.</exception>
     public static IByteSource Open(string pathOrUri, IEnumerable<IByteSourceProvider> providers)
     {
         if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri))
@@ -55,8 +60,10 @@ public static class ByteSources
 /// <summary>Creates byte sources for one family of URIs.</summary>
 public interface IByteSourceProvider
 {
+    /// <summary>Whether this provider handles <paramref name="uri"/> (usually by its scheme).</summary>
     bool CanOpen(Uri uri);
 
+    /// <summary>Opens a source for <paramref name="uri"/>; the caller owns and disposes it.</summary>
     IByteSource Open(Uri uri);
 
     /// <summary>The identity of the object at <paramref name="uri"/>; by default that of a source opened for it.</summary>

@@ -1,8 +1,11 @@
 namespace Histoscale.Slides.Sources;
 
 /// <summary>A span of bytes in a source: where one stored tile lies, or one request to fetch.</summary>
+/// <param name="Offset">First byte, from the start of the source.</param>
+/// <param name="Length">Number of bytes.</param>
 public readonly record struct ByteRange(long Offset, int Length)
 {
+    /// <summary>The offset just past the range (exclusive).</summary>
     public long End => Offset + Length;
 }
 

@@ -9,6 +9,8 @@ public sealed class LocalFileSource : IByteSource
     private readonly SafeFileHandle _handle;
     private SourceIdentity? _identity;
 
+    /// <summary>Opens <paramref name="path"/> for random-access reading.</summary>
+    /// <exception cref="SlideException">The file does not exist, is a directory, is not readable, or cannot be opened.</exception>
     public LocalFileSource(string path)
     {
         Name = path;
@@ -35,13 +37,16 @@ public sealed class LocalFileSource : IByteSource
         Length = RandomAccess.GetLength(_handle);
     }
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public long Length { get; }
 
     /// <summary>Size, modification time and SHA-256 of the first and last MiB, computed on first use from the open file.</summary>
     public SourceIdentity Identity => _identity ??= ComputeIdentity();
 
+    /// <inheritdoc />
     public int Read(long offset, Span<byte> buffer)
     {
         if (offset >= Length || buffer.IsEmpty)
@@ -61,6 +66,7 @@ public sealed class LocalFileSource : IByteSource
         return total;
     }
 
+    /// <inheritdoc />
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         if (offset >= Length || buffer.IsEmpty)
@@ -80,6 +86,7 @@ public sealed class LocalFileSource : IByteSource
         return total;
     }
 
+    /// <summary>Closes the file handle.</summary>
     public void Dispose() => _handle.Dispose();
 
     private SourceIdentity ComputeIdentity()

@@ -3,10 +3,13 @@ namespace Histoscale.Slides.Sources;
 /// <summary>A slide held in memory (tests, fuzzing, small files fetched whole).</summary>
 public sealed class MemorySource(ReadOnlyMemory<byte> bytes, string name = "memory") : IByteSource
 {
+    /// <inheritdoc />
     public string Name { get; } = name;
 
+    /// <inheritdoc />
     public long Length => bytes.Length;
 
+    /// <inheritdoc />
     public int Read(long offset, Span<byte> buffer)
     {
         if (offset < 0 || offset >= bytes.Length)
@@ -18,9 +21,11 @@ public sealed class MemorySource(ReadOnlyMemory<byte> bytes, string name = "memo
         return n;
     }
 
+    /// <inheritdoc />
     public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Read(offset, buffer.Span));
 
+    /// <summary>Does nothing: the memory belongs to the caller.</summary>
     public void Dispose()
     {
     }

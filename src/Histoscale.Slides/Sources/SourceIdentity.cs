@@ -13,6 +13,7 @@ public sealed record SourceIdentity
     /// <summary>Bytes covered by <see cref="EndsSha256"/> at each end of a local file.</summary>
     public const int HashedEndBytes = 1 << 20;
 
+    /// <summary>The object's or file's size in bytes.</summary>
     public required long Length { get; init; }
 
     /// <summary>The store's entity tag, without quotes (<c>W/</c> kept for a weak one).</summary>

@@ -13,10 +13,19 @@ namespace Histoscale.Storage.Inputs;
 /// </summary>
 public static class SlideInputs
 {
+    /// <summary>The slides <paramref name="arg"/> names (see the type's remarks for the forms it accepts), as paths or URIs; scans keep the registry's extensions.</summary>
+    /// <param name="arg">A slide, folder, bucket prefix or .txt manifest.</param>
+    /// <param name="store">Lists prefixes and reads manifests that live in a store.</param>
+    /// <param name="cancellationToken">Cancels listing and manifest reads.</param>
+    /// <exception cref="SlideException">A prefix or folder holds no slides.</exception>
     public static Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, CancellationToken cancellationToken = default) =>
         ExpandAsync(arg, store, FormatRegistry.Default, cancellationToken);
 
+    /// <summary>As <see cref="ExpandAsync(string, ObjectStoreProvider, CancellationToken)"/>, listing what <paramref name="formats"/> read.</summary>
+    /// <param name="arg">A slide, folder, bucket prefix or .txt manifest.</param>
+    /// <param name="store">Lists prefixes and reads manifests that live in a store.</param>
     /// <param name="formats">The formats slides are opened with; their extensions decide what prefixes and folders list.</param>
+    /// <param name="cancellationToken">Cancels listing and manifest reads.</param>
     public static async Task<IReadOnlyList<string>> ExpandAsync(string arg, ObjectStoreProvider store, IReadOnlyList<ISlideFormat> formats, CancellationToken cancellationToken = default)
     {
         if (arg.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))

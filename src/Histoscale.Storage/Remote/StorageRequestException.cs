@@ -7,8 +7,10 @@ namespace Histoscale.Storage.Remote;
 public sealed class StorageRequestException(string uri, string message, bool transient, int? status = null, Exception? inner = null)
     : Exception($"{uri}: {message}", inner)
 {
+    /// <summary>The object's URI.</summary>
     public string Uri { get; } = uri;
 
+    /// <summary>Whether retrying may succeed (timeouts, dropped connections, truncation, 408/429/5xx).</summary>
     public bool Transient { get; } = transient;
 
     /// <summary>HTTP status where the store answered; null for network-level failures.</summary>
@@ -37,8 +39,14 @@ public sealed class StorageRequestException(string uri, string message, bool tra
         return new StorageRequestException(uri, what, IsTransientStatus(status), status, inner);
     }
 
+    /// <summary>Whether an HTTP status is worth retrying: 408, 429 and every 5xx.</summary>
     public static bool IsTransientStatus(int status) => status is 408 or 429 or >= 500;
 
+    /// <summary>A transient failure for a response body shorter than the range asked for.</summary>
+    /// <param name="uri">The object's URI.</param>
+    /// <param name="offset">Offset of the requested range, in bytes.</param>
+    /// <param name="expected">Bytes requested.</param>
+    /// <param name="got">Bytes received.</param>
     public static StorageRequestException Truncated(string uri, long offset, int expected, long got) =>
         new(uri, $"truncated response at offset {offset}: expected {expected} bytes, got {got}", transient: true);
 }

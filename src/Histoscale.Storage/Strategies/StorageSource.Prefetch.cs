@@ -18,6 +18,10 @@ public sealed partial class StorageSource
     /// <summary>Whether hints are acted on (the strategy enables prefetch and there is a block cache to land in).</summary>
     public bool PrefetchEnabled => _strategy.Prefetch && _cache is not null;
 
+    /// <summary>
+    /// Queues <paramref name="ranges"/> for background fetching; returns at once. Ignored when
+    /// <see cref="PrefetchEnabled"/> is false or the source is disposed. Thread-safe.
+    /// </summary>
     public void Prefetch(IReadOnlyList<ByteRange> ranges)
     {
         if (!PrefetchEnabled || ranges.Count == 0 || _disposed.IsCancellationRequested)

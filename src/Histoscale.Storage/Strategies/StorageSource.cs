@@ -24,6 +24,15 @@ public sealed partial class StorageSource : IPrefetchingSource
     private readonly CancellationTokenSource _disposed = new();
     private readonly int _blockSize;
 
+    /// <summary>
+    /// Wraps <paramref name="inner"/> with <paramref name="strategy"/>; fetches the head (<see cref="StorageStrategy.HeadBytes"/>)
+    /// synchronously before returning. The source owns <paramref name="inner"/>.
+    /// </summary>
+    /// <param name="inner">The raw reader (a store object, or an emulated one).</param>
+    /// <param name="strategy">Which strategies to apply, and their sizes.</param>
+    /// <param name="stats">Where to count traffic; a new instance when null.</param>
+    /// <param name="diskIndexes">Shared disk-cache accounting (one per cache root per process); a new one when null.</param>
+    /// <exception cref="ArgumentException"><paramref name="strategy"/> has values no reader can work with.</exception>
     public StorageSource(IByteSource inner, StorageStrategy strategy, StorageStats? stats = null, DiskCacheIndexes? diskIndexes = null)
     {
         strategy.Validate();
@@ -49,8 +58,10 @@ public sealed partial class StorageSource : IPrefetchingSource
         _head = headLength > 0 ? FetchAsync(0, headLength, prefetch: false, CancellationToken.None).GetAwaiter().GetResult() : [];
     }
 
+    /// <inheritdoc />
     public string Name { get; }
 
+    /// <inheritdoc />
     public long Length { get; }
 
     /// <summary>The object's identity as its store reported it when opened.</summary>
@@ -59,8 +70,11 @@ public sealed partial class StorageSource : IPrefetchingSource
     /// <summary>Traffic counters (requests, bytes fetched versus asked for, cache hits).</summary>
     public StorageStats Stats { get; }
 
+    /// <summary>The strategy this source applies.</summary>
     public StorageStrategy Strategy => _strategy;
 
+    /// <inheritdoc />
+    /// <exception cref="SlideException">The store failed after the retry budget, or returned fewer bytes than asked.</exception>
     public int Read(long offset, Span<byte> buffer)
     {
         var count = Clamp(offset, buffer.Length);
@@ -101,6 +115,8 @@ public sealed partial class StorageSource : IPrefetchingSource
         });
     }
 
+    /// <inheritdoc />
+    /// <exception cref="SlideException">The store failed after the retry budget, or returned fewer bytes than asked.</exception>
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         var count = Clamp(offset, buffer.Length);
@@ -136,6 +152,7 @@ public sealed partial class StorageSource : IPrefetchingSource
         return count;
     }
 
+    /// <summary>Cancels prefetching and in-flight fetches and disposes the inner source.</summary>
     public void Dispose()
     {
         _disposed.Cancel();

@@ -6,6 +6,9 @@ using Histoscale.Inference;
 namespace Histoscale.Synthesis.Models;
 
 /// <summary>An ONNX model built in code together with the config.pbtxt that describes it.</summary>
+/// <param name="Name">Model name (also its config's <c>name</c>).</param>
+/// <param name="Onnx">The encoded ONNX ModelProto.</param>
+/// <param name="Config">Its Triton config, histoscale.* parameters included.</param>
 public sealed record BuiltModel(string Name, byte[] Onnx, ModelConfig Config);
 
 /// <summary>
@@ -15,6 +18,7 @@ public sealed record BuiltModel(string Name, byte[] Onnx, ModelConfig Config);
 /// </summary>
 public static class DemoModels
 {
+    /// <summary>Name of every demo model's image input.</summary>
     public const string ImageInput = "image";
 
     /// <summary>
@@ -126,8 +130,10 @@ public static class DemoModels
         return Finish(b, name, inputType, tileSize, TensorFormat.Nchw, p, ("embedding", [dimensions]));
     }
 
+    /// <summary>Weight from input channel <paramref name="channel"/> to embedding dimension <paramref name="d"/> of the demo embedding model: sin(1 + channel·dimensions + d).</summary>
     public static float EmbeddingWeight(int channel, int d, int dimensions) => MathF.Sin(1 + (channel * dimensions) + d);
 
+    /// <summary>Bias of embedding dimension <paramref name="d"/> of the demo embedding model: 0.1·cos(d).</summary>
     public static float EmbeddingBias(int d) => 0.1f * MathF.Cos(d);
 
     /// <summary>

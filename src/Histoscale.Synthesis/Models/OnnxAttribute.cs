@@ -16,6 +16,7 @@ public sealed class OnnxAttribute
         Type = type;
     }
 
+    /// <summary>The attribute's name (e.g. <c>axis</c>, <c>kernel_shape</c>).</summary>
     public string Name { get; }
 
     internal int Type { get; }
@@ -30,14 +31,19 @@ public sealed class OnnxAttribute
 
     internal float[] FloatValues { get; private init; } = [];
 
+    /// <summary>An INT attribute.</summary>
     public static OnnxAttribute Int(string name, long value) => new(name, TypeInt) { IntValue = value };
 
+    /// <summary>An INTS attribute.</summary>
     public static OnnxAttribute Ints(string name, params long[] values) => new(name, TypeInts) { IntValues = values };
 
+    /// <summary>A FLOAT attribute.</summary>
     public static OnnxAttribute Float(string name, float value) => new(name, TypeFloat) { FloatValue = value };
 
+    /// <summary>A FLOATS attribute.</summary>
     public static OnnxAttribute Floats(string name, params float[] values) => new(name, TypeFloats) { FloatValues = values };
 
+    /// <summary>A STRING attribute (UTF-8).</summary>
     public static OnnxAttribute String(string name, string value) => new(name, TypeString) { StringValue = value };
 
     /// <summary>AttributeProto: name=1, f=2, i=3, s=4, floats=7, ints=8, type=20.</summary>

@@ -4,10 +4,14 @@ using Histoscale.Inference.Tensors;
 namespace Histoscale.Synthesis.Models;
 
 /// <summary>A graph input/output dimension: a fixed size or a symbolic name (dynamic, e.g. "N").</summary>
+/// <param name="Value">The fixed size (ignored when <paramref name="Param"/> is set).</param>
+/// <param name="Param">The symbolic name, or null for a fixed size.</param>
 public readonly record struct OnnxDim(long Value, string? Param)
 {
+    /// <summary>A fixed dimension of <paramref name="value"/>.</summary>
     public static implicit operator OnnxDim(long value) => new(value, null);
 
+    /// <summary>A symbolic (dynamic) dimension named <paramref name="param"/>.</summary>
     public static implicit operator OnnxDim(string param) => new(0, param);
 }
 
@@ -18,7 +22,9 @@ public readonly record struct OnnxDim(long Value, string? Param)
 /// </summary>
 public sealed class OnnxModelBuilder
 {
+    /// <summary>ONNX IR version written in the ModelProto.</summary>
     public const int IrVersion = 7;
+    /// <summary>Default-domain (ai.onnx) opset the graphs use.</summary>
     public const int Opset = 13;
 
     private readonly string _graphName;
@@ -28,14 +34,17 @@ public sealed class OnnxModelBuilder
     private readonly List<(string Op, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes)> _nodes = [];
     private int _counter;
 
+    /// <summary>An empty graph named <paramref name="graphName"/>.</summary>
     public OnnxModelBuilder(string graphName = "histoscale") => _graphName = graphName;
 
+    /// <summary>Declares a graph input; returns this builder.</summary>
     public OnnxModelBuilder Input(string name, TensorDataType type, params OnnxDim[] dims)
     {
         _inputs.Add((name, type, dims));
         return this;
     }
 
+    /// <summary>Declares a graph output (a node must produce <paramref name="name"/>); returns this builder.</summary>
     public OnnxModelBuilder Output(string name, TensorDataType type, params OnnxDim[] dims)
     {
         _outputs.Add((name, type, dims));
@@ -50,10 +59,13 @@ public sealed class OnnxModelBuilder
         return name;
     }
 
+    /// <summary>Adds an FP32 constant of shape <paramref name="dims"/> and returns its name.</summary>
     public string Floats(float[] values, params long[] dims) => Initializer<float>(values, TensorDataType.Fp32, dims);
 
+    /// <summary>Adds an FP32 constant of shape [1] and returns its name.</summary>
     public string Scalar(float value) => Floats([value]);
 
+    /// <summary>Adds a one-dimensional INT64 constant (shapes, axes) and returns its name.</summary>
     public string Int64s(params long[] values) => Initializer<long>(values, TensorDataType.Int64, values.Length);
 
     /// <summary>Adds a node with one output; <paramref name="output"/> names it (e.g. after a graph output), else a fresh name.</summary>
@@ -64,29 +76,40 @@ public sealed class OnnxModelBuilder
         return output;
     }
 
+    /// <summary>Cast to <paramref name="to"/>; returns the output's name.</summary>
     public string Cast(string x, TensorDataType to, string? output = null) => Node("Cast", [x], output, OnnxAttribute.Int("to", OnnxTypes.ToOnnx(to)));
 
+    /// <summary>Element-wise a + b (with broadcasting); returns the output's name.</summary>
     public string Add(string a, string b, string? output = null) => Node("Add", [a, b], output);
 
+    /// <summary>Element-wise a − b; returns the output's name.</summary>
     public string Sub(string a, string b, string? output = null) => Node("Sub", [a, b], output);
 
+    /// <summary>Element-wise a × b; returns the output's name.</summary>
     public string Mul(string a, string b, string? output = null) => Node("Mul", [a, b], output);
 
+    /// <summary>Element-wise a ÷ b; returns the output's name.</summary>
     public string Div(string a, string b, string? output = null) => Node("Div", [a, b], output);
 
+    /// <summary>Element-wise maximum; returns the output's name.</summary>
     public string Max(string a, string b, string? output = null) => Node("Max", [a, b], output);
 
+    /// <summary>Natural logarithm; returns the output's name.</summary>
     public string Log(string x, string? output = null) => Node("Log", [x], output);
 
+    /// <summary>Negation; returns the output's name.</summary>
     public string Neg(string x, string? output = null) => Node("Neg", [x], output);
 
+    /// <summary>max(x, 0); returns the output's name.</summary>
     public string Relu(string x, string? output = null) => Node("Relu", [x], output);
 
+    /// <summary>Identity (e.g. to give a graph output its name); returns the output's name.</summary>
     public string Identity(string x, string? output = null) => Node("Identity", [x], output);
 
     /// <summary>Clip (opset 11+: min and max are inputs, not attributes).</summary>
     public string Clip(string x, float min, float max, string? output = null) => Node("Clip", [x, Scalar(min), Scalar(max)], output);
 
+    /// <summary>Matrix product (numpy semantics); returns the output's name.</summary>
     public string MatMul(string a, string b, string? output = null) => Node("MatMul", [a, b], output);
 
     /// <summary>Conv with the weight's own kernel shape, stride 1, no padding.</summary>
@@ -101,16 +124,20 @@ public sealed class OnnxModelBuilder
     public string Slice(string x, long[] starts, long[] ends, long[] axes, long[] steps, string? output = null) =>
         Node("Slice", [x, Int64s(starts), Int64s(ends), Int64s(axes), Int64s(steps)], output);
 
+    /// <summary>Mean over all spatial positions per channel; returns the output's name.</summary>
     public string GlobalAveragePool(string x, string? output = null) => Node("GlobalAveragePool", [x], output);
 
+    /// <summary>Square average pooling, <paramref name="kernel"/>×<paramref name="kernel"/> every <paramref name="stride"/> pixels, no padding; returns the output's name.</summary>
     public string AveragePool(string x, long kernel, long stride, string? output = null) =>
         Node("AveragePool", [x], output, OnnxAttribute.Ints("kernel_shape", kernel, kernel), OnnxAttribute.Ints("strides", stride, stride));
 
+    /// <summary>Softmax along <paramref name="axis"/>; returns the output's name.</summary>
     public string Softmax(string x, long axis, string? output = null) => Node("Softmax", [x], output, OnnxAttribute.Int("axis", axis));
 
     /// <summary>Reshape to <paramref name="shape"/> (ONNX rules: 0 copies the input dim, -1 is inferred).</summary>
     public string Reshape(string x, long[] shape, string? output = null) => Node("Reshape", [x, Int64s(shape)], output);
 
+    /// <summary>Permutes dimensions by <paramref name="perm"/>; returns the output's name.</summary>
     public string Transpose(string x, long[] perm, string? output = null) => Node("Transpose", [x], output, OnnxAttribute.Ints("perm", perm));
 
     /// <summary>Encodes the ModelProto.</summary>
@@ -132,6 +159,7 @@ public sealed class OnnxModelBuilder
         return w.ToArray();
     }
 
+    /// <summary>Writes the encoded model (<see cref="Build"/>) to <paramref name="path"/>.</summary>
     public void Save(string path) => File.WriteAllBytes(path, Build());
 
     private void WriteGraph(ProtoWriter g)

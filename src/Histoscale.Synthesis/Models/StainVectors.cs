@@ -19,8 +19,11 @@ public static class StainVectors
         { 0.268, 0.570, 0.776 },
     };
 
+    /// <summary>Row/column index of hematoxylin.</summary>
     public const int Hematoxylin = 0;
+    /// <summary>Row/column index of eosin.</summary>
     public const int Eosin = 1;
+    /// <summary>Row/column index of DAB.</summary>
     public const int Dab = 2;
 
     /// <summary>M⁻¹ of the unit-normalised stain matrix: column s gives the weights of OD_R, OD_G, OD_B for stain s.</summary>
