@@ -16,17 +16,18 @@ namespace Histoscale.Benchmarks.Storage;
 public static class StorageBenchmark
 {
     /// <summary>
-    /// Opens <paramref name="slide"/> for a run: a store URI through <see cref="ObjectStoreProvider"/>; a local path
+    /// Opens <paramref name="slide"/> for a run: a store URI or http(s) URL through <see cref="ObjectStoreProvider"/>; a local path
     /// through <see cref="ThrottledSource"/> when <paramref name="storageClass"/> is given; a plain local path with
     /// a null strategy is the raw file, the baseline every other figure is compared against.
     /// </summary>
     public static IByteSource Open(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageStats stats, StorageOptions? options = null)
     {
-        if (StorageUri.TryParse(slide, out _))
+        var store = new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct });
+        if (IsRemote(slide, store))
         {
-            return new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct }).Open(slide, stats);
+            return store.Open(slide, stats);
         }
-        IByteSource raw = ByteSources.Open(slide, [ByteSources.Http]);
+        IByteSource raw = ByteSources.Open(slide, []);
         if (storageClass is not null)
         {
             raw = new ThrottledSource(raw, storageClass);
@@ -50,7 +51,7 @@ public static class StorageBenchmark
             slide,
             options.Pattern.ToString().ToLowerInvariant(),
             strategy?.Name ?? "none (raw file)",
-            storageClass?.Name ?? (StorageUri.TryParse(slide, out _) ? "store" : "local-disk"),
+            storageClass?.Name ?? (IsRemote(slide, new ObjectStoreProvider(options.Storage)) ? "store" : "local-disk"),
             run.Tiles,
             run.Pixels / 1e6,
             run.Seconds,
@@ -66,6 +67,10 @@ public static class StorageBenchmark
             run.ViewportP95Ms,
             run.Complete);
     }
+
+    /// <summary>Whether the store provider reads <paramref name="slide"/> (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
+    private static bool IsRemote(string slide, ObjectStoreProvider store) =>
+        slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile && store.CanOpen(uri);
 
     private sealed record RunFigures(long Tiles, long Pixels, double Seconds, double FirstTileMs, bool Complete, long Reads = 0, long BytesRead = 0,
         double? ViewportMeanMs = null, double? ViewportP95Ms = null);

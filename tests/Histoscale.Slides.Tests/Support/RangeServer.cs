@@ -5,7 +5,7 @@ namespace Histoscale.Slides.Tests.Support;
 
 /// <summary>
 /// A loopback HTTP server serving one file with byte ranges (HttpListener), with optional misbehaviour:
-/// ignoring ranges, truncating bodies, or failing with a status code.
+/// ignoring ranges, truncating bodies, failing with a status code, or changing its ETag.
 /// </summary>
 public sealed class RangeServer : IDisposable
 {
@@ -33,6 +33,9 @@ public sealed class RangeServer : IDisposable
     public int TruncateEvery { get; set; }
 
     public bool IgnoreRanges { get; set; }
+
+    /// <summary>Sent as the ETag of every answer when set (change it to play a file replaced mid-read).</summary>
+    public string? ETag { get; set; }
 
     public int? FailWithStatus { get; set; }
 
@@ -98,6 +101,10 @@ public sealed class RangeServer : IDisposable
                 return;
             }
             response.Headers["Accept-Ranges"] = "bytes";
+            if (ETag is { } etag)
+            {
+                response.Headers["ETag"] = etag;
+            }
             var range = context.Request.Headers["Range"];
             long from = 0, to = _content.Length - 1;
             if (range is not null && !IgnoreRanges && range.StartsWith("bytes=", StringComparison.Ordinal))
