@@ -101,6 +101,8 @@ public class HttpSlideTests
         var direct = results.Single(r => r.Strategy == StorageStrategy.Direct.Name);
         var prefetch = results.Single(r => r.Strategy == StorageStrategy.Default.Name);
         Assert.True(prefetch.Requests < direct.Requests, $"prefetch {prefetch.Requests} requests, direct {direct.Requests}");
+        Assert.True(StorageBenchmark.IsRemote(server.Url));
+        Assert.Equal(StorageStrategy.Direct.Name, StorageBenchmark.Run(server.Url, null, null, options).Strategy); // no raw file behind a URL
     }
 
     [Theory]

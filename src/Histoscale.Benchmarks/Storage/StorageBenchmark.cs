@@ -22,10 +22,9 @@ public static class StorageBenchmark
     /// </summary>
     public static IByteSource Open(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageStats stats, StorageOptions? options = null)
     {
-        var store = new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct });
-        if (IsRemote(slide, store))
+        if (IsRemote(slide))
         {
-            return store.Open(slide, stats);
+            return new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct }).Open(slide, stats);
         }
         IByteSource raw = ByteSources.Open(slide, []);
         if (storageClass is not null)
@@ -37,6 +36,9 @@ public static class StorageBenchmark
 
     public static StorageBenchResult Run(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageBenchOptions options)
     {
+        // A remote slide has no raw file: it is read direct, and reported so.
+        var remote = IsRemote(slide);
+        strategy ??= remote ? StorageStrategy.Direct : null;
         var stats = new StorageStats();
         var clock = Stopwatch.StartNew();
         var source = Open(slide, strategy, storageClass, stats, options.Storage);
@@ -51,7 +53,7 @@ public static class StorageBenchmark
             slide,
             options.Pattern.ToString().ToLowerInvariant(),
             strategy?.Name ?? "none (raw file)",
-            storageClass?.Name ?? (IsRemote(slide, new ObjectStoreProvider(options.Storage)) ? "store" : "local-disk"),
+            storageClass?.Name ?? (remote ? "store" : "local-disk"),
             run.Tiles,
             run.Pixels / 1e6,
             run.Seconds,
@@ -68,9 +70,10 @@ public static class StorageBenchmark
             run.Complete);
     }
 
-    /// <summary>Whether the store provider reads <paramref name="slide"/> (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
-    private static bool IsRemote(string slide, ObjectStoreProvider store) =>
-        slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile && store.CanOpen(uri);
+    /// <summary>Whether <paramref name="slide"/> is read through the store provider (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
+    public static bool IsRemote(string slide) =>
+        slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile
+        && new ObjectStoreProvider(new StorageOptions()).CanOpen(uri); // which URIs it claims needs no options; its clients are made on first use only
 
     private sealed record RunFigures(long Tiles, long Pixels, double Seconds, double FirstTileMs, bool Complete, long Reads = 0, long BytesRead = 0,
         double? ViewportMeanMs = null, double? ViewportP95Ms = null);

@@ -47,6 +47,10 @@ public static class BenchStorageCommand
                 MaxDuration = TimeSpan.FromSeconds(r.GetValue(seconds)),
             };
             var strategies = Strategies(r.GetValue(strategy)!);
+            if (StorageBenchmark.IsRemote(r.GetValue(slideArg)!) && strategies.Count > 1)
+            {
+                strategies.Remove(null); // a remote slide has no raw file to compare with; "direct" is its baseline
+            }
             var classes = Classes(r.GetValue(emulate));
             var results = new List<StorageBenchResult>();
             var o = r.InvocationConfiguration.Output;
