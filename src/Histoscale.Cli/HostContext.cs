@@ -1,6 +1,5 @@
 using Histoscale.Slides;
 using Histoscale.Slides.Caching;
-using Histoscale.Slides.Sources;
 using Histoscale.Storage;
 
 namespace Histoscale.Cli;
@@ -18,15 +17,16 @@ public sealed class HostContext
     {
         Storage = storage;
         ObjectStores = new ObjectStoreProvider(storage);
-        Slides = new SlideOptions { Cache = new TileCache(cacheBytes), Sources = [ObjectStores, ByteSources.Http] };
+        // The store provider claims plain http(s) URLs too, so every remote slide gets the same strategies and retries.
+        Slides = new SlideOptions { Cache = new TileCache(cacheBytes), Sources = [ObjectStores] };
     }
 
     public StorageOptions Storage { get; }
 
-    /// <summary>s3://, az://, gs:// and Azure https blob URIs, with the configured strategy.</summary>
+    /// <summary>s3://, az://, gs://, Azure https blob URIs and every other http(s) URL, with the configured strategy.</summary>
     public ObjectStoreProvider ObjectStores { get; }
 
-    /// <summary>How every verb opens slides: object stores, http(s), local files; one bounded cache.</summary>
+    /// <summary>How every verb opens slides: object stores and http(s) through <see cref="ObjectStores"/>, local files; one bounded cache.</summary>
     public SlideOptions Slides { get; }
 
     public static HostContext FromEnvironment() => FromVariables(Environment.GetEnvironmentVariable);

@@ -15,7 +15,7 @@ namespace Histoscale.KServe;
 public abstract class KServeBackend : IInferenceBackend
 {
     private readonly SemaphoreSlim _slots;
-    private readonly RetryPolicy _retry;
+    private readonly Polly.ResiliencePipeline _retry;
     private BackendMetadata? _metadata;
     private ModelConfig? _config;
 
@@ -30,7 +30,7 @@ public abstract class KServeBackend : IInferenceBackend
         RequestedVersion = string.IsNullOrEmpty(version) ? null : version;
         Options = options;
         _slots = new SemaphoreSlim(options.Concurrency, options.Concurrency);
-        _retry = new RetryPolicy(options);
+        _retry = RemoteRetry.Create(options);
     }
 
     /// <summary>The server URL as given (grpc://HOST:PORT or http://HOST:PORT).</summary>
@@ -102,7 +102,7 @@ public abstract class KServeBackend : IInferenceBackend
             }
             try
             {
-                return await _retry.RunAsync(ct => SendAsync(send, ct), cancellationToken).ConfigureAwait(false);
+                return await _retry.ExecuteAsync(ct => SendAsync(send, ct), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -142,7 +142,7 @@ public abstract class KServeBackend : IInferenceBackend
 
     private protected async Task InitializeAsync(CancellationToken cancellationToken)
     {
-        var (config, metadata) = await _retry.RunAsync(ReadModelAsync, cancellationToken).ConfigureAwait(false);
+        var (config, metadata) = await _retry.ExecuteAsync(ReadModelAsync, cancellationToken).ConfigureAwait(false);
         _config = config;
         _metadata = metadata;
     }

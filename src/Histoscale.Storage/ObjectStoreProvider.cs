@@ -2,6 +2,7 @@ using Histoscale.Slides;
 using Histoscale.Slides.Sources;
 using Histoscale.Storage.Azure;
 using Histoscale.Storage.Gcs;
+using Histoscale.Storage.Http;
 using Histoscale.Storage.Remote;
 using Histoscale.Storage.S3;
 using Histoscale.Storage.Strategies;
@@ -9,15 +10,18 @@ using Histoscale.Storage.Strategies;
 namespace Histoscale.Storage;
 
 /// <summary>
-/// Opens s3://, gs://, az:// and Azure https blob URIs as byte sources: the store's raw reader, the shared retry
-/// policy, then the data-loading strategies of <see cref="StorageOptions.Strategy"/>. Hosts make one and pass it
-/// in <c>SlideOptions.Sources</c>; it owns the store clients (made on first use) and the disk-cache accounting
-/// of every source it opens. Thread-safe.
+/// Opens s3://, gs://, az:// and Azure https blob URIs, and every other http(s):// URL (presigned URLs, static file
+/// servers), as byte sources: the store's raw reader (or ranged GETs for plain URLs), the shared retry policy, then
+/// the data-loading strategies of <see cref="StorageOptions.Strategy"/>. Hosts make one and pass it first in
+/// <c>SlideOptions.Sources</c>, so every remote URL takes this one path; it owns the store clients (made on first
+/// use) and the disk-cache accounting of every source it opens. Thread-safe.
 /// </summary>
 public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider
 {
     private readonly Lazy<Amazon.S3.IAmazonS3> _s3 = new(() => S3Clients.Create(options));
     private readonly Lazy<Google.Cloud.Storage.V1.StorageClient> _gcs = new(() => GcsClients.Create(options));
+    // No client timeout: the retry policy bounds each attempt, body included.
+    private readonly Lazy<HttpClient> _http = new(() => new HttpClient(options.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan });
     private readonly DiskCacheIndexes _diskIndexes = new();
 
     /// <summary>The options the provider was made with (endpoints, credentials, strategy).</summary>
@@ -27,12 +31,12 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
 
     internal Google.Cloud.Storage.V1.StorageClient Gcs => _gcs.Value;
 
-    /// <summary>Whether <paramref name="uri"/> is an s3://, gs://, az:// or Azure https blob URI.</summary>
-    public bool CanOpen(Uri uri) => StorageUri.TryParse(uri, out _);
+    /// <summary>Whether <paramref name="uri"/> is an s3://, gs://, az:// or Azure https blob URI, or any other http(s) URL.</summary>
+    public bool CanOpen(Uri uri) => StorageUri.TryParse(uri, out _) || IsPlainHttp(uri);
 
     IByteSource IByteSourceProvider.Open(Uri uri) => Open(uri.OriginalString);
 
-    /// <summary>Opens one object; <see cref="SlideException"/> naming the URI when it is missing, forbidden or unreachable.</summary>
+    /// <summary>Opens one object or URL; <see cref="SlideException"/> naming the URI when it is missing, forbidden or unreachable.</summary>
     public StorageSource Open(string uri, StorageStats? stats = null)
     {
         var remote = OpenRemote(uri);
@@ -61,15 +65,7 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
 
     private RemoteSource OpenRemote(string uri)
     {
-        if (!StorageUri.TryParse(uri, out var parsed) || parsed is null)
-        {
-            throw new SlideException(uri, "not an object-store URI (s3://bucket/key, gs://bucket/object, az://container/blob, https://ACCOUNT.blob.core.windows.net/container/blob)");
-        }
-        if (parsed.Key.Length == 0 || parsed.Key.EndsWith('/'))
-        {
-            throw new SlideException(uri, "names a bucket or prefix, not one object (expand it into slides with SlideInputs)");
-        }
-        var reader = CreateReader(parsed, uri);
+        var reader = CreateReader(uri);
         try
         {
             return new RemoteSource(reader, options.Strategy.Retry);
@@ -80,6 +76,26 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
             throw;
         }
     }
+
+    private ObjectReader CreateReader(string uri)
+    {
+        if (StorageUri.TryParse(uri, out var parsed) && parsed is not null)
+        {
+            if (parsed.Key.Length == 0 || parsed.Key.EndsWith('/'))
+            {
+                throw new SlideException(uri, "names a bucket or prefix, not one object (expand it into slides with SlideInputs)");
+            }
+            return CreateReader(parsed, uri);
+        }
+        if (Uri.TryCreate(uri, UriKind.Absolute, out var url) && IsPlainHttp(url))
+        {
+            return new HttpObjectReader(_http.Value, url, uri);
+        }
+        throw new SlideException(uri, "not an object-store URI or http(s) URL (s3://bucket/key, gs://bucket/object, az://container/blob, https://ACCOUNT.blob.core.windows.net/container/blob, https://host/path)");
+    }
+
+    /// <summary>Any http(s) URL; Azure blob URLs are claimed as store URIs before this is asked (Azure SDK: Azure AD, SAS).</summary>
+    private static bool IsPlainHttp(Uri uri) => uri.IsAbsoluteUri && uri.Scheme is "http" or "https";
 
     private ObjectReader CreateReader(StorageUri uri, string name) => uri.Kind switch
     {

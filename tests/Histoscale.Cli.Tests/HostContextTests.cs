@@ -25,6 +25,9 @@ public sealed class HostContextTests
         Assert.Equal(StorageStrategy.Direct.Name, host.Storage.Strategy.Name);
         Assert.Equal(64L << 20, host.Slides.Cache!.CapacityBytes);
         Assert.Contains(host.ObjectStores, host.Slides.Sources);
+        // One remote path: plain http(s) URLs are the store provider's too, ahead of any other source.
+        Assert.Same(host.ObjectStores, host.Slides.Sources[0]);
+        Assert.True(host.ObjectStores.CanOpen(new Uri("https://example.org/slides/a.svs?X-Amz-Signature=abc")));
 
         env["AWS_ENDPOINT_URL_S3"] = "http://s3.local:9000";
         Assert.Equal("http://s3.local:9000", HostContext.FromVariables(k => env.GetValueOrDefault(k)).Storage.S3ServiceUrl);

@@ -16,17 +16,17 @@ namespace Histoscale.Benchmarks.Storage;
 public static class StorageBenchmark
 {
     /// <summary>
-    /// Opens <paramref name="slide"/> for a run: a store URI through <see cref="ObjectStoreProvider"/>; a local path
+    /// Opens <paramref name="slide"/> for a run: a store URI or http(s) URL through <see cref="ObjectStoreProvider"/>; a local path
     /// through <see cref="ThrottledSource"/> when <paramref name="storageClass"/> is given; a plain local path with
     /// a null strategy is the raw file, the baseline every other figure is compared against.
     /// </summary>
     public static IByteSource Open(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageStats stats, StorageOptions? options = null)
     {
-        if (StorageUri.TryParse(slide, out _))
+        if (IsRemote(slide))
         {
             return new ObjectStoreProvider((options ?? new StorageOptions()) with { Strategy = strategy ?? StorageStrategy.Direct }).Open(slide, stats);
         }
-        IByteSource raw = ByteSources.Open(slide, [ByteSources.Http]);
+        IByteSource raw = ByteSources.Open(slide, []);
         if (storageClass is not null)
         {
             raw = new ThrottledSource(raw, storageClass);
@@ -43,6 +43,9 @@ public static class StorageBenchmark
     /// <param name="options">Pattern, level, threads and limits of the run.</param>
     public static StorageBenchResult Run(string slide, StorageStrategy? strategy, StorageClass? storageClass, StorageBenchOptions options)
     {
+        // A remote slide has no raw file: it is read direct, and reported so.
+        var remote = IsRemote(slide);
+        strategy ??= remote ? StorageStrategy.Direct : null;
         var stats = new StorageStats();
         var clock = Stopwatch.StartNew();
         var source = Open(slide, strategy, storageClass, stats, options.Storage);
@@ -57,7 +60,7 @@ public static class StorageBenchmark
             slide,
             options.Pattern.ToString().ToLowerInvariant(),
             strategy?.Name ?? "none (raw file)",
-            storageClass?.Name ?? (StorageUri.TryParse(slide, out _) ? "store" : "local-disk"),
+            storageClass?.Name ?? (remote ? "store" : "local-disk"),
             run.Tiles,
             run.Pixels / 1e6,
             run.Seconds,
@@ -73,6 +76,11 @@ public static class StorageBenchmark
             run.ViewportP95Ms,
             run.Complete);
     }
+
+    /// <summary>Whether <paramref name="slide"/> is read through the store provider (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
+    public static bool IsRemote(string slide) =>
+        slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile
+        && new ObjectStoreProvider(new StorageOptions()).CanOpen(uri); // which URIs it claims needs no options; its clients are made on first use only
 
     private sealed record RunFigures(long Tiles, long Pixels, double Seconds, double FirstTileMs, bool Complete, long Reads = 0, long BytesRead = 0,
         double? ViewportMeanMs = null, double? ViewportP95Ms = null);

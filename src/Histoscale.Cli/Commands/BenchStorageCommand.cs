@@ -9,13 +9,13 @@ namespace Histoscale.Cli.Commands;
 /// <summary>
 /// <c>histoscale bench storage SLIDE [--pattern pipeline|viewer] [--strategy NAME[,k=v..]|all] [--emulate CLASS|all] [--json]</c>:
 /// reads a slide through data-loading strategies and reports MP/s, requests, read amplification and time to first
-/// tile. SLIDE is a store URI, or a local file read raw (no strategy) or behind an emulated storage class.
+/// tile. SLIDE is a store URI or http(s) URL (the same strategies either way), or a local file read raw (no strategy) or behind an emulated storage class.
 /// </summary>
 public static class BenchStorageCommand
 {
     public static Command Create()
     {
-        var slideArg = new Argument<string>("slide") { Description = "Slide path or s3:// gs:// az:// URI" };
+        var slideArg = new Argument<string>("slide") { Description = "Slide path, s3:// gs:// az:// URI or http(s):// URL" };
         var pattern = new Option<string>("--pattern") { DefaultValueFactory = _ => "pipeline", Description = "pipeline | viewer" };
         var strategy = new Option<string>("--strategy")
         {
@@ -47,6 +47,10 @@ public static class BenchStorageCommand
                 MaxDuration = TimeSpan.FromSeconds(r.GetValue(seconds)),
             };
             var strategies = Strategies(r.GetValue(strategy)!);
+            if (StorageBenchmark.IsRemote(r.GetValue(slideArg)!) && strategies.Count > 1)
+            {
+                strategies.Remove(null); // a remote slide has no raw file to compare with; "direct" is its baseline
+            }
             var classes = Classes(r.GetValue(emulate));
             var results = new List<StorageBenchResult>();
             var o = r.InvocationConfiguration.Output;

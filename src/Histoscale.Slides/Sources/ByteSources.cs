@@ -7,7 +7,10 @@ namespace Histoscale.Slides.Sources;
 /// </summary>
 public static class ByteSources
 {
-    /// <summary>Plain http(s):// with range requests (presigned URLs, static file servers). Stateless.</summary>
+    /// <summary>
+    /// Plain http(s):// with range requests (presigned URLs, static file servers), each failure final: no retries,
+    /// caching or prefetch. Histoscale.Storage's ObjectStoreProvider opens the same URLs with all three.
+    /// </summary>
     public static IByteSourceProvider Http { get; } = new HttpSourceProvider();
 
     /// <summary>

@@ -4,11 +4,12 @@ using System.Net.Http.Headers;
 namespace Histoscale.Slides.Sources;
 
 /// <summary>
-/// A slide served over HTTP(S), read with Range requests. The length comes from a HEAD (or a 1-byte range
-/// GET where HEAD is refused). Every read checks the server honoured the range and sent every byte asked for,
-/// so a truncated body is an error, never a short tile. Transient failures (connection errors, timeouts, truncated
-/// bodies, HTTP 408/429/500/502/503/504) are retried with exponential backoff; the rest (404, 403, a server that
-/// ignores ranges...) fail at once. Either way the error is a SlideException naming the URI.
+/// A slide served over HTTP(S), read with Range requests: the minimal source for library users who do not reference
+/// Histoscale.Storage. The length comes from a HEAD (or a 1-byte range GET where HEAD is refused). Every read checks
+/// the server honoured the range and sent every byte asked for, so a truncated body is an error, never a short tile.
+/// It does not retry: every failure is a SlideException naming the URI at once. Retries (Polly), caching, coalescing
+/// and prefetch are Histoscale.Storage's ObjectStoreProvider, which opens the same URLs; Slides stays free of them so
+/// there is one retry implementation (docs/architecture.md).
 /// </summary>
 internal sealed class HttpRangeSource : IByteSource
 {
@@ -20,25 +21,15 @@ internal sealed class HttpRangeSource : IByteSource
     })
     { Timeout = TimeSpan.FromSeconds(60) };
 
-    /// <summary>Key in <see cref="Exception.Data"/> marking a failure worth retrying.</summary>
-    private const string TransientKey = "histoscale.transient";
-
     private readonly HttpClient _client;
     private readonly Uri _uri;
-    private readonly int _attempts;
-    private readonly TimeSpan _firstDelay;
 
     /// <param name="uri">The slide's URL.</param>
     /// <param name="client">HTTP client; default a shared, pooled one.</param>
-    /// <param name="attempts">Tries per read, the first included (≥ 1).</param>
-    /// <param name="firstDelay">Wait before the first retry (default 200 ms), doubled each time, with jitter.</param>
-    public HttpRangeSource(Uri uri, HttpClient? client = null, int attempts = 4, TimeSpan? firstDelay = null)
+    public HttpRangeSource(Uri uri, HttpClient? client = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(attempts, 1);
         _uri = uri;
         _client = client ?? SharedClient;
-        _attempts = attempts;
-        _firstDelay = firstDelay ?? TimeSpan.FromMilliseconds(200);
         Name = uri.ToString();
         Identity = FetchIdentity();
         Length = Identity.Length;
@@ -58,20 +49,10 @@ internal sealed class HttpRangeSource : IByteSource
         {
             return 0;
         }
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                using var request = RangeRequest(offset, count);
-                using var response = Send(request);
-                using var stream = response.Content.ReadAsStream();
-                return ReadExactly(stream, buffer[..count], offset);
-            }
-            catch (Exception ex) when (Retryable(ex, attempt, CancellationToken.None) is { } wait)
-            {
-                Thread.Sleep(wait);
-            }
-        }
+        using var request = RangeRequest(offset, count);
+        using var response = Send(request);
+        using var stream = response.Content.ReadAsStream();
+        return ReadExactly(stream, buffer[..count], offset);
     }
 
     public async ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -81,22 +62,8 @@ internal sealed class HttpRangeSource : IByteSource
         {
             return 0;
         }
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await ReadOnceAsync(offset, buffer[..count], cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (Retryable(ex, attempt, cancellationToken) is { } wait)
-            {
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async ValueTask<int> ReadOnceAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        using var request = RangeRequest(offset, buffer.Length);
+        var target = buffer[..count];
+        using var request = RangeRequest(offset, count);
         HttpResponseMessage response;
         try
         {
@@ -113,12 +80,12 @@ internal sealed class HttpRangeSource : IByteSource
             {
                 await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
                 var total = 0;
-                while (total < buffer.Length)
+                while (total < count)
                 {
-                    var n = await stream.ReadAsync(buffer[total..], cancellationToken).ConfigureAwait(false);
+                    var n = await stream.ReadAsync(target[total..], cancellationToken).ConfigureAwait(false);
                     if (n == 0)
                     {
-                        throw Truncated(offset, buffer.Length, total);
+                        throw Truncated(offset, count, total);
                     }
                     total += n;
                 }
@@ -126,31 +93,14 @@ internal sealed class HttpRangeSource : IByteSource
             }
             catch (Exception ex) when (ex is IOException or HttpRequestException)
             {
-                throw Transient(new SlideException(Name, $"HTTP body cut off at offset {offset}: {ex.Message}", inner: ex));
+                throw new SlideException(Name, $"HTTP body cut off at offset {offset}: {ex.Message}", inner: ex);
             }
         }
     }
 
-    /// <summary>How long to wait before trying again, or null when <paramref name="ex"/> is final (or the last try failed).</summary>
-    private TimeSpan? Retryable(Exception ex, int attempt, CancellationToken cancellationToken)
-    {
-        if (attempt >= _attempts || cancellationToken.IsCancellationRequested || ex is not SlideException { Data: var data } || data[TransientKey] is not true)
-        {
-            return null;
-        }
-        var delay = _firstDelay * Math.Pow(2, attempt - 1);
-        return delay * (0.75 + (0.5 * Random.Shared.NextDouble())); // jitter: clients failing together do not retry together
-    }
-
-    private static SlideException Transient(SlideException ex)
-    {
-        ex.Data[TransientKey] = true;
-        return ex;
-    }
-
-    private SlideException Failure(Exception ex) => Transient(ex is TaskCanceledException
+    private SlideException Failure(Exception ex) => ex is TaskCanceledException
         ? new SlideException(Name, "HTTP request timed out", inner: ex)
-        : new SlideException(Name, $"HTTP request failed: {ex.Message}", inner: ex));
+        : new SlideException(Name, $"HTTP request failed: {ex.Message}", inner: ex);
 
     public void Dispose()
     {
@@ -193,8 +143,7 @@ internal sealed class HttpRangeSource : IByteSource
         {
             throw new SlideException(Name, "server ignored the Range request (answered 200 instead of 206); range reads are required");
         }
-        var failure = new SlideException(Name, $"HTTP {status} {response.ReasonPhrase} reading at offset {offset}");
-        throw status is 408 or 429 or 500 or 502 or 503 or 504 ? Transient(failure) : failure;
+        throw new SlideException(Name, $"HTTP {status} {response.ReasonPhrase} reading at offset {offset}");
     }
 
     private int ReadExactly(Stream stream, Span<byte> buffer, long offset)
@@ -214,7 +163,7 @@ internal sealed class HttpRangeSource : IByteSource
         }
         catch (Exception ex) when (ex is IOException or HttpRequestException)
         {
-            throw Transient(new SlideException(Name, $"HTTP body cut off at offset {offset}: {ex.Message}", inner: ex));
+            throw new SlideException(Name, $"HTTP body cut off at offset {offset}: {ex.Message}", inner: ex);
         }
         return total;
     }
@@ -227,7 +176,7 @@ internal sealed class HttpRangeSource : IByteSource
     };
 
     private SlideException Truncated(long offset, int expected, int got) =>
-        Transient(new(Name, $"truncated HTTP response at offset {offset}: expected {expected} bytes, got {got}"));
+        new(Name, $"truncated HTTP response at offset {offset}: expected {expected} bytes, got {got}");
 
     private SourceIdentity FetchIdentity()
     {

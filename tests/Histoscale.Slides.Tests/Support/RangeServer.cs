@@ -5,7 +5,7 @@ namespace Histoscale.Slides.Tests.Support;
 
 /// <summary>
 /// A loopback HTTP server serving one file with byte ranges (HttpListener), with optional misbehaviour:
-/// ignoring ranges, truncating bodies, or failing with a status code.
+/// ignoring ranges, truncating bodies, failing with a status code, or changing its ETag.
 /// </summary>
 public sealed class RangeServer : IDisposable
 {
@@ -34,6 +34,7 @@ public sealed class RangeServer : IDisposable
 
     public bool IgnoreRanges { get; set; }
 
+
     public int? FailWithStatus { get; set; }
 
     /// <summary>The next this-many requests answer <see cref="FailNextStatus"/>; later ones are served normally.</summary>
@@ -41,7 +42,7 @@ public sealed class RangeServer : IDisposable
 
     public int FailNextStatus { get; set; } = 503;
 
-    /// <summary>ETag header value (quoted, as servers send it); null sends none.</summary>
+    /// <summary>ETag header value of every answer (quoted, as servers send it); null sends none. Change it to play a file replaced mid-read.</summary>
     public string? ETag { get; set; }
 
     /// <summary>Last-Modified header; null sends none.</summary>
