@@ -3,6 +3,14 @@ namespace Histoscale.Slides;
 /// <summary>
 /// The one error type for unreadable or invalid slides. It names what a user needs to find the fault:
 /// the file, and where known the level, the tile and the cause.
+/// <para>
+/// A tile whose stored data cannot be decoded (corrupt or truncated JPEG, JPEG 2000, LZW or deflate data) is
+/// this exception with <see cref="Level"/> and <see cref="Tile"/> set and <see cref="Cause"/> saying what was
+/// wrong ("corrupt JPEG data: bad Huffman code at MCU 37 of 100"); never pixels. A host serving tiles maps it to a
+/// 5xx response whose body is <see cref="Exception.Message"/> ("FILE: level L tile (C,R): CAUSE"): the request
+/// was valid, the slide is not. Requests outside the slide (a level or tile that does not exist) are argument
+/// exceptions instead, the client's fault.
+/// </para>
 /// </summary>
 public sealed class SlideException : Exception
 {

@@ -41,6 +41,9 @@ public static class InferCommand
         public double MinTissue { get; init; } = 0.1;
         public int Overlap { get; init; }
         public double Threshold { get; init; } = 0.5;
+
+        /// <summary>Unreadable tiles a slide may have: a count ("3") or a percentage of its tiles ("1%").</summary>
+        public string MaxBadTiles { get; init; } = "1%";
         public bool Json { get; init; }
 
         /// <summary>KServe v2 server (grpc://HOST:8001 or http://HOST:8000); null runs ONNX Runtime in-process.</summary>
@@ -69,6 +72,7 @@ public static class InferCommand
         var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
         var overlap = new Option<int>("--overlap") { Description = "Pixels shared by neighbouring tiles", DefaultValueFactory = _ => 0 };
         var threshold = new Option<double>("--threshold") { Description = "Score at or above which a region belongs to a class (GeoJSON, DSA)", DefaultValueFactory = _ => 0.5 };
+        var maxBadTiles = new Option<string>("--max-bad-tiles") { Description = "Unreadable (corrupt) tiles a slide may have before it fails: a count, or a percentage of its tiles like 1%", DefaultValueFactory = _ => "1%" };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary {\"slides\":[...]} on stdout" };
         var server = new Option<string?>("--server") { Description = "Run the model on a KServe v2 server (ours or NVIDIA Triton): grpc://HOST:8001 or http://HOST:8000; --model is then the served model's name" };
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
@@ -76,7 +80,7 @@ public static class InferCommand
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, json, server, modelVersion, concurrency,
+            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -100,6 +104,7 @@ public static class InferCommand
                 MinTissue = r.GetValue(minTissue),
                 Overlap = r.GetValue(overlap),
                 Threshold = r.GetValue(threshold),
+                MaxBadTiles = r.GetValue(maxBadTiles)!,
                 Json = r.GetValue(json),
                 Server = r.GetValue(server),
                 ModelVersion = r.GetValue(modelVersion),
@@ -109,6 +114,23 @@ public static class InferCommand
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
         });
         return command;
+    }
+
+    /// <summary>"N" (a count) or "P%" (a percentage of a slide's tiles).</summary>
+    private static (int? Count, double? Fraction) ParseMaxBadTiles(string value)
+    {
+        var text = value.Trim();
+        if (text.EndsWith('%')
+            && double.TryParse(text[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var percent)
+            && percent is >= 0 and <= 100)
+        {
+            return (null, percent / 100);
+        }
+        if (int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count))
+        {
+            return (count, null);
+        }
+        throw new InputException($"--max-bad-tiles '{value}' must be a count (3) or a percentage of a slide's tiles (1%)");
     }
 
     /// <summary>Runs a request: model loaded and checked before any slide is read; returns the exit code.</summary>
@@ -126,6 +148,7 @@ public static class InferCommand
         {
             throw new InputException("--mpp must be a positive number of µm per pixel");
         }
+        var (badCount, badFraction) = ParseMaxBadTiles(request.MaxBadTiles);
         if (request.Server is not null && request.Concurrency < 1)
         {
             throw new InputException("--concurrency must be at least 1");
@@ -152,6 +175,8 @@ public static class InferCommand
             MinTissue = request.MinTissue,
             DetectTissue = !request.NoTissue,
             Threshold = request.Threshold,
+            MaxBadTiles = badCount,
+            MaxBadTileFraction = badFraction ?? 0.01,
             Pipeline = new PipelineOptions { BatchSize = request.Batch, ReadWorkers = request.Workers },
             Environment = new Dictionary<string, object?>
             {
@@ -181,6 +206,7 @@ public static class InferCommand
                     megapixelsPerSecond = s.MegapixelsPerSecond,
                     status = s.Status,
                     rerunReason = s.RerunReason,
+                    unreadableTiles = s.UnreadableTiles,
                     error = s.Error,
                 }),
                 runJson = summary.RunJsonPath,
@@ -193,7 +219,9 @@ public static class InferCommand
             {
                 stdout.WriteLine(s.Status == SlideSummary.Failed || s.Status == SlideSummary.Cancelled
                     ? $"{s.Name}: {s.Status}: {s.Error}"
-                    : string.Create(c, $"{s.Name}: {s.Status}, {s.Tiles} tiles, {s.Seconds:F1} s, {s.TilesPerSecond:F1} tiles/s, {s.MegapixelsPerSecond:F1} MP/s{(s.RerunReason is { } why ? $" (rerun: {why})" : "")}"));
+                    : string.Create(c, $"{s.Name}: {s.Status}, {s.Tiles} tiles, {s.Seconds:F1} s, {s.TilesPerSecond:F1} tiles/s, {s.MegapixelsPerSecond:F1} MP/s")
+                        + (s.UnreadableTiles > 0 ? $", {s.UnreadableTiles} unreadable tiles (run.json lists the first causes)" : "")
+                        + (s.RerunReason is { } why ? $" (rerun: {why})" : ""));
             }
             stdout.WriteLine($"outputs in {Path.GetFullPath(request.Out)} (run.json: {summary.RunJsonPath})");
         }

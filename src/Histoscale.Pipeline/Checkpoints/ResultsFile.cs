@@ -31,6 +31,16 @@ internal sealed class ResultsFile : IDisposable
         TilesDone = tilesDone;
     }
 
+    /// <summary>
+    /// The value every output of a tile that could not be read is stored as: a NaN with a payload of its own, so
+    /// a resumed run knows the tile's status from the checkpoint alone, and no model's NaN is taken for it.
+    /// </summary>
+    public static readonly float Unreadable = BitConverter.Int32BitsToSingle(0x7FC0_0BAD);
+
+    /// <summary>Whether a tile's stored outputs say it could not be read.</summary>
+    public static bool IsUnreadable(ReadOnlySpan<float> values) =>
+        values.Length > 0 && BitConverter.SingleToInt32Bits(values[0]) == BitConverter.SingleToInt32Bits(Unreadable);
+
     public static TimeSpan DurableInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public int ValuesPerTile { get; }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Histoscale.Inference.Scheduling;
@@ -37,6 +38,7 @@ internal sealed class SlideInference
     private readonly int _base;
     private int _next;
     private readonly PlanPrefetcher _prefetcher;
+    private readonly ConcurrentDictionary<int, string> _unreadable = new();
 
     public SlideInference(PlanTileReader reader, TilePlan plan, ModelIo io, TensorPacker packer, DynamicBatcher batcher, ResultsFile results,
         PipelineOptions options, StageTimings timings, Action<int> onTilesWritten)
@@ -57,6 +59,13 @@ internal sealed class SlideInference
         _next = _start;
         _prefetcher = new PlanPrefetcher(reader, plan);
     }
+
+    /// <summary>
+    /// Plan tiles of this run that could not be read (corrupt or truncated data: a <see cref="Slides.SlideException"/>),
+    /// with the cause. They still take their place in a batch (as a blank tile, so batches stay those of an
+    /// uninterrupted run), and their outputs are checkpointed as <see cref="ResultsFile.Unreadable"/>.
+    /// </summary>
+    public IReadOnlyDictionary<int, string> Unreadable => _unreadable;
 
     /// <summary>Runs until every tile is checkpointed; on cancellation or failure, checkpoints what finished and throws.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -170,12 +179,24 @@ internal sealed class SlideInference
                 var tile = _plan.Tiles[index];
                 var sequence = SequenceOf(index);
                 BatchSlot? slot = null;
-                var filled = planar && (planes is null
-                    ? FillInPlace(tile, index, sequence, ring, token, out slot)
-                    : FillFromPlanes(tile, index, sequence, planes, ring, token, out slot));
-                if (!filled)
+                try
                 {
-                    slot = FillFromRgba(tile, index, sequence, rgba, scratch, ring, slot, token);
+                    var filled = planar && (planes is null
+                        ? FillInPlace(tile, index, sequence, ring, token, out slot)
+                        : FillFromPlanes(tile, index, sequence, planes, ring, token, out slot));
+                    if (!filled)
+                    {
+                        slot = FillFromRgba(tile, index, sequence, rgba, scratch, ring, slot, token);
+                    }
+                }
+                catch (Slides.SlideException ex)
+                {
+                    // One bad tile does not end the slide: it is reported, and the run decides whether too many are.
+                    _unreadable[index] = ex.Message;
+                    slot ??= ring.Acquire(sequence, token);
+                    var blank = rgba.AsSpan(0, _reader.TileBytes);
+                    blank.Clear();
+                    _packer.Pack(blank, slot.Tensor.Bytes, index - slot.FirstTile);
                 }
                 if (Interlocked.Increment(ref slot!.Filled) == slot.Count)
                 {
@@ -286,6 +307,14 @@ internal sealed class SlideInference
                 try
                 {
                     var start = Stopwatch.GetTimestamp();
+                    var first = BatchRange(next).First;
+                    for (var i = 0; i < item.Count; i++)
+                    {
+                        if (_unreadable.ContainsKey(first + i))
+                        {
+                            item.Values.AsSpan(i * _io.ValuesPerTile, _io.ValuesPerTile).Fill(ResultsFile.Unreadable);
+                        }
+                    }
                     _results.Append(item.Values.AsSpan(0, item.Count * _io.ValuesPerTile), item.Count);
                     _timings.AddCheckpoint(Stopwatch.GetTimestamp() - start);
                     next++;

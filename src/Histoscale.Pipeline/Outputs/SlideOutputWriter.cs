@@ -63,8 +63,12 @@ internal static class SlideOutputWriter
                 foreach (var (index, values) in ResultsFile.ReadTiles(resultsPath, perTile))
                 {
                     var tile = plan.Tiles[index];
+                    // An unreadable tile's row is its stored NaNs in the vectors (row i stays CSV row i), and nothing in the map.
                     npy?.WriteRow(values);
-                    map?.Add(tile, values);
+                    if (!ResultsFile.IsUnreadable(values.AsSpan(0, perTile)))
+                    {
+                        map?.Add(tile, values);
+                    }
                     tiles[n] = index;
                     values.AsSpan(0, perTile).CopyTo(block.AsSpan(n * perTile));
                     if (++n == blockTiles)

@@ -9,7 +9,8 @@ using Histoscale.Pipeline.Planning;
 namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>
-/// The tile table (<c>NAME.tiles.csv</c>): <c>x,y,width,height,tissue,</c> then one column per output value.
+/// The tile table (<c>NAME.tiles.csv</c>): <c>x,y,width,height,tissue,</c> then one column per output value, then
+/// <c>status</c>: <c>ok</c>, or <c>unreadable</c> for a tile whose data could not be read (its value columns empty).
 /// x, y, width, height are the tile's footprint on the slide in level-0 pixels; tissue is its tissue fraction
 /// (1 with tissue detection off). Value columns are the class names when the model has them, else the output's name
 /// for a single value, else <c>OUTPUT_k</c>. Dense outputs give one column per channel: its mean over the tile.
@@ -21,6 +22,9 @@ internal sealed class TileTableWriter
 {
     /// <summary>Bytes a number may take: a long, or a float in its round-trip form ("-1.2345679E-38"), plus a comma.</summary>
     private const int MaxNumberBytes = 24;
+
+    /// <summary>",unreadable\n".</summary>
+    private const int StatusBytes = 12;
 
     private readonly Stream _stream;
     private readonly TilePlan _plan;
@@ -36,7 +40,7 @@ internal sealed class TileTableWriter
         {
             header.Append(',').Append(Quote(column));
         }
-        header.Append('\n');
+        header.Append(",status\n");
         stream.Write(Encoding.UTF8.GetBytes(header.ToString()));
     }
 
@@ -66,7 +70,7 @@ internal sealed class TileTableWriter
             throw new ArgumentException("fewer values than tiles need", nameof(values));
         }
         var columns = _io.Kind == OutputKind.Dense ? _io.Channels : perTile;
-        var rowBound = (5 + columns) * MaxNumberBytes + 1;
+        var rowBound = ((5 + columns) * MaxNumberBytes) + StatusBytes;
         // One chunk per core when there is enough to format; each formats into its own buffer, written in order.
         var chunks = (int)Math.Clamp((long)count * columns / 16384, 1, Math.Min(Environment.ProcessorCount, count));
         var per = (count + chunks - 1) / chunks;
@@ -121,6 +125,14 @@ internal sealed class TileTableWriter
         at += Number(f.Height, output[at..]);
         output[at++] = (byte)',';
         at += Float(tile.Tissue, "0.####", output[at..]);
+        if (Checkpoints.ResultsFile.IsUnreadable(values))
+        {
+            var columns = _io.Kind == OutputKind.Dense ? _io.Channels : values.Length;
+            output.Slice(at, columns).Fill((byte)',');
+            at += columns;
+            ",unreadable\n"u8.CopyTo(output[at..]);
+            return at + StatusBytes;
+        }
         if (_io.Kind == OutputKind.Dense)
         {
             var plane = _io.DenseHeight * _io.DenseWidth;
@@ -143,8 +155,8 @@ internal sealed class TileTableWriter
                 at += Float(v, "R", output[at..]);
             }
         }
-        output[at++] = (byte)'\n';
-        return at;
+        ",ok\n"u8.CopyTo(output[at..]);
+        return at + 4;
     }
 
     private static int Number(long value, Span<byte> output)

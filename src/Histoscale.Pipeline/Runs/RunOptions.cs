@@ -39,6 +39,18 @@ public sealed record RunOptions
     /// <summary>Class score (or value) at or above which a map cell belongs to a class region.</summary>
     public double Threshold { get; init; } = 0.5;
 
+    /// <summary>
+    /// Unreadable tiles (corrupt or truncated data) a slide may have and still complete (<c>--max-bad-tiles N</c>);
+    /// null = <see cref="MaxBadTileFraction"/> of its plan's tiles.
+    /// </summary>
+    public int? MaxBadTiles { get; init; }
+
+    /// <summary>Unreadable tiles a slide may have, as a fraction of its plan's tiles (<c>--max-bad-tiles 1%</c>), when <see cref="MaxBadTiles"/> is null.</summary>
+    public double MaxBadTileFraction { get; init; } = 0.01;
+
+    /// <summary>How many of <paramref name="planTiles"/> tiles may be unreadable before the slide fails.</summary>
+    public int BadTilesAllowed(int planTiles) => MaxBadTiles ?? (int)Math.Floor(MaxBadTileFraction * planTiles);
+
     /// <summary>Extra facts for run.json (device, backend and runtime versions...) that the library cannot know.</summary>
     public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
 

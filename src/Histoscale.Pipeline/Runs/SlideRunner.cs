@@ -67,6 +67,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         state.Save(statePath);
 
         int resumed;
+        IReadOnlyDictionary<int, string> unreadable;
         var inferStart = Stopwatch.GetTimestamp();
         // The identity is part of the checkpoint's key too, so a checkpoint without a state beside it is not resumed for other bytes.
         using (var results = ResultsFile.OpenOrCreate(resultsPath, $"{settings}|{fingerprint}|{IdentityKey(identity)}", io.ValuesPerTile, plan.Tiles.Count))
@@ -81,6 +82,16 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
             });
             engine.RunAsync(cancellationToken).GetAwaiter().GetResult();
+            unreadable = engine.Unreadable;
+        }
+        // Tiles found unreadable before a resume are known from the checkpoint alone.
+        var unreadableCount = unreadable.Count + (resumed == 0 ? 0 : ResultsFile.ReadTiles(resultsPath, io.ValuesPerTile).Count(t => t.Tile < resumed && ResultsFile.IsUnreadable(t.Values)));
+        var causes = unreadable.OrderBy(u => u.Key).Take(MaxCausesReported).Select(u => u.Value).ToArray();
+        var allowed = options.BadTilesAllowed(plan.Tiles.Count);
+        if (unreadableCount > allowed)
+        {
+            throw new SlideException(slidePath, $"{unreadableCount} of {plan.Tiles.Count} tiles could not be read, more than --max-bad-tiles allows ({allowed})"
+                + (causes.Length > 0 ? $"; first: {causes[0]}" : ""));
         }
         var inferSeconds = Stopwatch.GetElapsedTime(inferStart).TotalSeconds;
 
@@ -113,6 +124,8 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Outputs = [.. outputs.Files.Select(Path.GetFileName).OfType<string>()],
             Heatmap = outputs.Heatmap,
             Notes = plan.Notes,
+            UnreadableTiles = unreadableCount,
+            UnreadableCauses = causes.Length > 0 ? causes : null,
         };
         (state with { Status = "complete", Summary = summary }).Save(statePath);
         // The tile table now holds everything the checkpoint did.
@@ -122,6 +135,9 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
 
     private static string IdentityKey(SourceIdentity? id) =>
         id is null ? "unknown" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id.Length}|{id.Version}|{id.ETag}|{id.Modified?.UtcTicks}|{id.EndsSha256}");
+
+    /// <summary>Causes of unreadable tiles run.json lists (the first, in plan order); the count covers them all.</summary>
+    private const int MaxCausesReported = 5;
 
     /// <summary>Bounds of the slide's RGBA tile cache (edge tiles, non-JPEG slides, tissue detection).</summary>
     private const long MinCacheBytes = 32L * 1024 * 1024;

@@ -76,6 +76,15 @@ public sealed record SlideSummary
 
     /// <summary>Notes from planning for a user to read (level choice, resampling...).</summary>
     public IReadOnlyList<string>? Notes { get; init; }
+
+    /// <summary>
+    /// Plan tiles whose data could not be read (corrupt or truncated): <c>status=unreadable</c> in the tile table,
+    /// left out of the maps and vector outputs. At most <see cref="RunOptions.BadTilesAllowed"/> for a completed slide.
+    /// </summary>
+    public int UnreadableTiles { get; init; }
+
+    /// <summary>The first few unreadable tiles' errors (file, level, tile, cause), from the tiles this run read; null when none.</summary>
+    public IReadOnlyList<string>? UnreadableCauses { get; init; }
 }
 
 /// <summary>Outcome of a run over many slides.</summary>

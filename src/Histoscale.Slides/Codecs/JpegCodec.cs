@@ -9,7 +9,10 @@ namespace Histoscale.Slides.Codecs;
 /// <summary>
 /// JPEG (compression 7): our SIMD decoder (<see cref="JpegDecoder"/>, bit-exact with libjpeg-turbo) for the
 /// baseline streams slides are made of, libjpeg-turbo inside ImageMagick (Magick.NET) for everything it
-/// declines (progressive, arithmetic, 12-bit, CMYK, unusual sampling, corrupt or truncated data). See BENCHMARKS.md.
+/// declines (progressive, arithmetic, 12-bit, CMYK, unusual sampling). Corrupt or truncated data is a
+/// <see cref="CodecException"/> on either path: ours rejects it, and libjpeg-turbo's "Corrupt JPEG data" and
+/// "Premature end" warnings are errors here (<see cref="MagickPixels.ReadStrict"/>), as OpenSlide makes them.
+/// See BENCHMARKS.md.
 /// Which of the decoder's kernel paths runs is fixed per instance (<see cref="Simd"/>); <see cref="Instance"/> picks
 /// the best the machine has.
 /// </summary>
@@ -62,6 +65,10 @@ internal sealed class JpegCodec : ITileCodec
             var length = Splice(data, context.JpegTables, transform, buffer);
             return JpegDecoder.TryDecodePlanar(buffer.AsSpan(0, length), width, height, red, green, blue, Simd);
         }
+        catch (InvalidDataException ex)
+        {
+            throw new CodecException(ex.Message, ex);
+        }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
@@ -82,11 +89,21 @@ internal sealed class JpegCodec : ITileCodec
 
     /// <summary>
     /// Decodes a complete JPEG stream whose size must be exactly width × height: ours first (with the
-    /// <paramref name="simd"/> kernels), libjpeg-turbo for what ours declines.
+    /// <paramref name="simd"/> kernels), libjpeg-turbo for what ours declines. Corrupt data is a
+    /// <see cref="CodecException"/> whichever decodes it.
     /// </summary>
     public static void DecodeCompleteStream(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride, JpegSimd simd = JpegSimd.Auto)
     {
-        if (!JpegDecoder.TryDecode(stream, width, height, rgba, stride, simd))
+        bool decoded;
+        try
+        {
+            decoded = JpegDecoder.TryDecode(stream, width, height, rgba, stride, simd);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CodecException(ex.Message, ex);
+        }
+        if (!decoded)
         {
             DecodeStream(stream, width, height, rgba, stride);
         }

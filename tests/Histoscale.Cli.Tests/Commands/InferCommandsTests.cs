@@ -32,7 +32,7 @@ public sealed class InferCommandsTests : IDisposable
         {
             Assert.True(File.Exists(Path.Combine(outDir, file)), file);
         }
-        Assert.StartsWith("x,y,width,height,tissue,background,stroma,nuclei_rich", File.ReadLines(Path.Combine(outDir, "a.tiles.csv")).First());
+        Assert.Equal("x,y,width,height,tissue,background,stroma,nuclei_rich,status", File.ReadLines(Path.Combine(outDir, "a.tiles.csv")).First());
         var before = File.GetLastWriteTimeUtc(Path.Combine(outDir, "a.tiles.csv"));
         (code, stdout, _) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", outDir, "--json");
         Assert.Equal(0, code);
@@ -51,6 +51,33 @@ public sealed class InferCommandsTests : IDisposable
         Assert.Equal(CliRunner.Failure, code);
         Assert.Contains("bad.svs", stderr);
         Assert.True(File.Exists(Path.Combine(_dir, "out", "good.tiles.csv")));
+    }
+
+    /// <summary>One tile with garbage after its scan: 1 % of the plan allows it here; --max-bad-tiles 0 fails the slide saying so; a bad value exits 2.</summary>
+    [Fact]
+    public async Task MaxBadTilesDecidesWhetherASlideWithAnUnreadableTileFails()
+    {
+        var clean = Path.Combine(_dir, "clean.svs");
+        SlideSynthesizer.Write(clean, new SynthOptions { Width = 1600, Height = 1200, Seed = 9 });
+        var slide = Path.Combine(_dir, "damaged.svs");
+        File.WriteAllBytes(slide, Histoscale.Slides.Tests.Support.TileDamage.InsertBeforeEoi(File.ReadAllBytes(clean), (3 * 7) + 3, 64, seed: 1));
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier(tileSize: 32, name: "classifier32"));
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", Path.Combine(_dir, "lenient"), "--no-tissue", "--max-bad-tiles", "100%", "--json");
+        Assert.True(code == 0, stderr);
+        var summary = JsonDocument.Parse(stdout).RootElement;
+        Assert.True(summary.GetProperty("slides")[0].GetProperty("unreadableTiles").GetInt32() > 0);
+        using var run = JsonDocument.Parse(File.ReadAllText(summary.GetProperty("runJson").GetString()!));
+        Assert.Contains("level 0 tile (3,3)", run.RootElement.GetProperty("slides")[0].GetProperty("unreadableCauses")[0].GetString());
+        Assert.Contains(",unreadable", File.ReadAllText(Path.Combine(_dir, "lenient", "damaged.tiles.csv")));
+
+        (code, _, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", Path.Combine(_dir, "strict"), "--no-tissue", "--max-bad-tiles", "0");
+        Assert.Equal(CliRunner.Failure, code);
+        Assert.Contains("could not be read, more than --max-bad-tiles allows (0)", stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "strict", "damaged.tiles.csv")));
+
+        (code, _, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", Path.Combine(_dir, "x"), "--max-bad-tiles", "lots");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--max-bad-tiles", stderr);
     }
 
     [Fact]

@@ -148,6 +148,23 @@ public sealed class ReaderCommandsTests : IClassFixture<ReaderCommandsTests.Slid
         Assert.Contains("/nonexistent-dir/x.png", stderr);
     }
 
+    /// <summary>Garbage after tile (2,0)'s scan (SOI, tables, EOI intact): exit 2 naming file, level, tile, cause; no image.</summary>
+    [Fact]
+    public async Task RegionOverACorruptTileExitsTwoNamingTheTile()
+    {
+        var bytes = Histoscale.Slides.Tests.Support.TileDamage.InsertBeforeEoi(File.ReadAllBytes(_fx.Svs), 2, 100, seed: 5);
+        var path = Path.Combine(_fx.Dir, "corrupt-tile.svs");
+        File.WriteAllBytes(path, bytes);
+        var png = Path.Combine(_fx.Dir, "corrupt-tile.png");
+        var (code, _, stderr) = await Run("region", path, "--x", "480", "--y", "0", "--width", "240", "--height", "240", "--output", png);
+        Assert.True(code == CliRunner.BadInput, $"exit {code}: {stderr}");
+        Assert.Contains(path, stderr);
+        Assert.Contains("level 0 tile (2,0)", stderr);
+        Assert.Contains("corrupt JPEG data", stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.False(File.Exists(png));
+        Assert.Equal(0, (await Run("region", path, "--x", "0", "--y", "240", "--width", "240", "--height", "240", "--output", png)).Code);
+    }
+
     [Fact]
     public async Task SynthWritesEachLayout()
     {

@@ -209,7 +209,8 @@ public class HeatmapRegistrationTests
         public static Tile Parse(string line)
         {
             var f = line.Split(',');
-            var n = f.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal("ok", f[^1]);
+            var n = f[..^1].Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             return new Tile((long)n[0], (long)n[1], (long)n[2], (long)n[3], n[5..]);
         }
     }

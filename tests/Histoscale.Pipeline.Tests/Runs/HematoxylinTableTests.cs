@@ -19,7 +19,7 @@ public class HematoxylinTableTests
         Assert.Equal("completed", s.Status);
 
         var lines = File.ReadAllLines(Path.Combine(dir.Path, "slide-1-1500x1100-Svs.tiles.csv"));
-        Assert.Equal("x,y,width,height,tissue,hematoxylin_od", lines[0]);
+        Assert.Equal("x,y,width,height,tissue,hematoxylin_od,status", lines[0]);
         Assert.Equal(s.Tiles, lines.Length - 1);
         Assert.True(s.Tiles > 20);
 

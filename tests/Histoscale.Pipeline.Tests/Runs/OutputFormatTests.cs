@@ -21,7 +21,7 @@ public class OutputFormatTests
         Assert.Equal("completed", s.Status);
         var name = Path.Combine(dir.Path, "slide-1-1500x1100-Svs");
 
-        Assert.Equal("x,y,width,height,tissue,background,stroma,nuclei_rich", File.ReadLines(name + ".tiles.csv").First());
+        Assert.Equal("x,y,width,height,tissue,background,stroma,nuclei_rich,status", File.ReadLines(name + ".tiles.csv").First());
 
         using (var geo = JsonDocument.Parse(File.ReadAllText(name + ".geojson")))
         {
@@ -89,7 +89,7 @@ public class OutputFormatTests
         Assert.Equal("completed", summary.Slides[0].Status);
         var name = Path.Combine(dir.Path, "slide-1-1500x1100-Svs");
         var rows = File.ReadAllLines(name + ".tiles.csv");
-        Assert.Equal("x,y,width,height,tissue," + string.Join(',', Enumerable.Range(0, 8).Select(k => $"embedding_{k}")), rows[0]);
+        Assert.Equal("x,y,width,height,tissue," + string.Join(',', Enumerable.Range(0, 8).Select(k => $"embedding_{k}")) + ",status", rows[0]);
 
         var bytes = File.ReadAllBytes(name + ".embeddings.npy");
         Assert.Equal("\u0093NUMPY", Encoding.Latin1.GetString(bytes, 0, 6));
@@ -102,7 +102,7 @@ public class OutputFormatTests
         Assert.Equal((rows.Length - 1) * 8 * 4, data.Length);
         for (var r = 1; r < rows.Length; r += 7)
         {
-            var csv = rows[r].Split(',').Skip(5).Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+            var csv = rows[r].Split(',')[5..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray();
             for (var k = 0; k < 8; k++)
             {
                 Assert.Equal(csv[k], BinaryPrimitives.ReadSingleLittleEndian(data[((((r - 1) * 8) + k) * 4)..]));
@@ -119,7 +119,7 @@ public class OutputFormatTests
         var summary = await PipelineHarness.RunAsync(model, [TestData.Slide()], PipelineHarness.Options(dir.Path));
         Assert.Equal("completed", summary.Slides[0].Status);
         var name = Path.Combine(dir.Path, "slide-1-1500x1100-Svs");
-        Assert.Equal("x,y,width,height,tissue,hematoxylin,eosin", File.ReadLines(name + ".tiles.csv").First());
+        Assert.Equal("x,y,width,height,tissue,hematoxylin,eosin,status", File.ReadLines(name + ".tiles.csv").First());
         using var heatmap = Slide.Open(name + ".heatmap.tif");
         // One map cell per dense output pixel (16 level-0 px), enlarged 1× (cells are 16 px already).
         Assert.Equal(Math.Ceiling(1500 / (16 * 0.998)), heatmap.Width, 1.0);

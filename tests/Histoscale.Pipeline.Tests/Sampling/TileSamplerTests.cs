@@ -21,7 +21,7 @@ public class TileSamplerTests
         var options = PipelineHarness.Options(dir["out"]);
         await PipelineHarness.RunAsync(modelDir, [slide], options);
         var table = File.ReadLines(Path.Combine(dir["out"], Path.GetFileNameWithoutExtension(slide) + ".tiles.csv")).Skip(1)
-            .SelectMany(line => line.Split(',')[5..].Select(v => float.Parse(v, CultureInfo.InvariantCulture))).ToArray();
+            .SelectMany(line => line.Split(',')[5..^1].Select(v => float.Parse(v, CultureInfo.InvariantCulture))).ToArray();
 
         var model = ModelDescription.Load(modelDir);
         var sampler = new TileSampler(model, options);

@@ -233,33 +233,97 @@ public sealed class JpegDecoderTests
         Assert.False(JpegDecoder.TryDecode(baseline, 41, 24, new byte[41 * 24 * 4], 164));
     }
 
+    /// <summary>Cut short, or without its EOI: corrupt data our decoder names itself, and which libjpeg-turbo rejects too.</summary>
     [Fact]
-    public void TruncatedDataIsLeftToLibjpeg()
+    public void TruncatedDataIsCorrupt()
     {
         var stream = TestJpegEncoder.Encode(TestImages.Textured(64, 48, 9), new JpegLayout { RestartInterval = 2 });
+        var scan = ScanStart(stream);
         foreach (var keep in new[] { 0.3, 0.6, 0.9, 0.99 })
         {
-            var cut = stream.AsSpan(0, (int)(stream.Length * keep)).ToArray();
-            Assert.False(JpegDecoder.TryDecode(cut, 64, 48, new byte[64 * 48 * 4], 256));
-            AssertCodecMatchesLibjpeg(cut, 64, 48);
+            var cut = stream.AsSpan(0, scan + (int)((stream.Length - scan) * keep)).ToArray();
+            AssertCorrupt(cut, 64, 48, "premature end", $"cut to {keep}");
         }
         // Without its EOI libjpeg (as ImageMagick feeds it) reads past the end and warns of a premature end,
-        // though every coded bit is there: we decline such streams too, so the outcome stays libjpeg's.
-        var noEoi = stream.AsSpan(0, stream.Length - 2).ToArray();
-        Assert.False(JpegDecoder.TryDecode(noEoi, 64, 48, new byte[64 * 48 * 4], 256));
-        AssertCodecMatchesLibjpeg(noEoi, 64, 48);
+        // though every coded bit is there: so do we.
+        AssertCorrupt(stream.AsSpan(0, stream.Length - 2).ToArray(), 64, 48, "premature end", "no EOI");
+        // Fewer MCUs than the frame needs, the scan properly ended by EOI.
+        var shortScan = stream.AsSpan(0, scan + ((stream.Length - scan) / 2)).ToArray().Concat(new byte[] { 0xFF, 0xD9 }).ToArray();
+        AssertCorrupt(shortScan, 64, 48, "", "half the scan, then EOI");
+    }
+
+    [Fact]
+    public void WrongRestartMarkerIsCorrupt()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(64, 48, 10), new JpegLayout { RestartInterval = 2 });
+        var rst0 = IndexOfMarker(stream, 0xD0);
+        var wrong = stream.ToArray();
+        wrong[rst0 + 1] = 0xD1;
+        AssertCorrupt(wrong, 64, 48, "found marker 0xd1 instead of RST0", "RST1 where RST0 is due");
+        var skipped = stream.ToArray();
+        skipped[IndexOfMarker(stream, 0xD1) + 1] = 0xD2;
+        AssertCorrupt(skipped, 64, 48, "instead of RST1", "RST2 where RST1 is due");
     }
 
     /// <summary>
-    /// Mutated streams: never an exception other than CodecException, never a hang; libjpeg decides what we decline.
-    /// Corrupt streams carry the huge coefficients the vector IDCTs hand to the scalar one, so every path runs it.
+    /// More stray bytes before a marker than libjpeg's bit buffer reads ahead are corrupt data (libjpeg always
+    /// warns); a few are left to libjpeg, which warns of them or not depending on how far it had read.
+    /// </summary>
+    [Fact]
+    public void ExtraneousBytesBeforeAMarkerAreCorrupt()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(64, 48, 11), new JpegLayout { RestartInterval = 3 });
+        var rst0 = IndexOfMarker(stream, 0xD0);
+        var stray = Enumerable.Repeat((byte)0x12, 12).ToArray();
+        AssertCorrupt([.. stream[..rst0], .. stray, .. stream[rst0..]], 64, 48, "12 extraneous bytes before marker 0xd0", "bytes before RST0");
+        AssertCorrupt([.. stream[..^2], .. stray, .. stream[^2..]], 64, 48, "12 extraneous bytes before marker 0xd9", "bytes before EOI");
+        byte[] few = [.. stream[..^2], 0x56, .. stream[^2..]];
+        Assert.False(JpegDecoder.TryDecode(few, 64, 48, new byte[64 * 48 * 4], 256));
+        AssertCodecMatchesLibjpeg(few, 64, 48);
+    }
+
+    [Fact]
+    public void BadHuffmanCodeIsCorrupt()
+    {
+        var stream = TestJpegEncoder.Encode(TestImages.Textured(64, 48, 12), new JpegLayout());
+        var scan = ScanStart(stream);
+        // Sixteen 1-bits: the code every table leaves unassigned.
+        var withStuffing = stream[..scan].Concat(new byte[] { 0xFF, 0x00, 0xFF, 0x00 }).Concat(stream[(scan + 2)..]).ToArray();
+        AssertCorrupt(withStuffing, 64, 48, "bad Huffman code at MCU 0", "sixteen 1-bits at the scan's start");
+    }
+
+    /// <summary>
+    /// What our decoder declines goes to libjpeg-turbo, whose warnings (extraneous bytes, premature end, bad
+    /// Huffman codes) are errors there too (<c>MagickPixels.ReadStrict</c>): a progressive stream, which ours never reads.
+    /// </summary>
+    [Fact]
+    public void FallbackTreatsLibjpegWarningsAsErrors()
+    {
+        var image = TestImages.Textured(64, 48, 13);
+        var stream = LibjpegEncode(image, m => m.Settings.Interlace = ImageMagick.Interlace.Jpeg, new JpegWriteDefines());
+        var rgba = new byte[64 * 48 * 4];
+        Assert.False(JpegDecoder.TryDecode(stream, 64, 48, rgba, 256));
+        JpegCodec.DecodeCompleteStream(stream, 64, 48, rgba, 256);
+        // More bytes than libjpeg's bit buffer reads ahead (progressive decoding drops those silently).
+        byte[] extraneous = [.. stream[..^2], .. Enumerable.Repeat((byte)0x56, 20), .. stream[^2..]];
+        Assert.False(JpegDecoder.TryDecode(extraneous, 64, 48, rgba, 256));
+        var ex = Assert.Throws<CodecException>(() => JpegCodec.DecodeCompleteStream(extraneous, 64, 48, rgba, 256));
+        Assert.Contains("extraneous", ex.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Mutated streams, each held to libjpeg-turbo's verdict: what we decode, it decodes to the same bytes; what we
+    /// call corrupt, it rejects (its warnings are errors); what we decline, the codec hands it over and the outcome
+    /// is libjpeg's. Never another exception, never a hang. The seeds are fixed and every failure prints its seed
+    /// and iteration (JPEG_FUZZ_SEED replays or varies a run). Corrupt streams carry the huge coefficients the
+    /// vector IDCTs hand to the scalar one, so every path runs it.
     /// </summary>
     [SkippableTheory]
     [MemberData(nameof(Paths))]
-    public void SurvivesCorruptStreams(JpegSimd simd)
+    public void CorruptStreamsGetLibjpegsVerdict(JpegSimd simd)
     {
         RequireSupported(simd);
-        var rng = new Random(int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_SEED"), out var seed) ? seed : 1234);
+        var seed = int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_SEED"), out var s) ? s : 1234;
         var sources = new[]
         {
             TestJpegEncoder.Encode(TestImages.Textured(48, 40, 1), new JpegLayout { RestartInterval = 2 }),
@@ -267,11 +331,14 @@ public sealed class JpegDecoderTests
             TestJpegEncoder.Encode(TestImages.Textured(48, 40, 3), new JpegLayout { Components = 1, RestartInterval = 1 }),
         };
         var rgba = new byte[48 * 40 * 4];
-        var accepted = 0;
+        var expected = new byte[rgba.Length];
+        var outcomes = new Dictionary<string, int> { ["decoded"] = 0, ["declined"] = 0, ["corrupt"] = 0 };
+        var failures = new List<string>();
         // JPEG_FUZZ_ITERATIONS lengthens the run for a deliberate soak; the default keeps the suite quick.
         var iterations = int.TryParse(Environment.GetEnvironmentVariable("JPEG_FUZZ_ITERATIONS"), out var n) ? n : 6000;
         for (var iteration = 0; iteration < iterations; iteration++)
         {
+            var rng = new Random(unchecked((seed * 1_000_003) + iteration));
             var data = sources[iteration % sources.Length].ToArray();
             var mutations = 1 + rng.Next(4);
             for (var m = 0; m < mutations; m++)
@@ -289,23 +356,62 @@ public sealed class JpegDecoderTests
             {
                 data = data.AsSpan(0, rng.Next(data.Length)).ToArray();
             }
+            string? libjpegError = null;
             try
             {
-                if (JpegDecoder.TryDecode(data, 48, 40, rgba, 192, simd))
-                {
-                    accepted++;
-                    // What we accept, libjpeg-turbo decodes identically.
-                    var expected = new byte[rgba.Length];
-                    JpegCodec.DecodeStream(data, 48, 40, expected, 192);
-                    Assert.Equal(expected, rgba);
-                }
-                JpegCodec.DecodeCompleteStream(data, 48, 40, rgba, 192, simd);
+                JpegCodec.DecodeStream(data, 48, 40, expected, 192);
             }
-            catch (CodecException)
+            catch (CodecException e)
             {
+                libjpegError = e.Message;
+            }
+            string ours;
+            try
+            {
+                ours = JpegDecoder.TryDecode(data, 48, 40, rgba, 192, simd) ? "decoded" : "declined";
+            }
+            catch (InvalidDataException e)
+            {
+                ours = "corrupt";
+                if (libjpegError is null)
+                {
+                    failures.Add($"seed {seed} iteration {iteration}: ours rejects ({e.Message}), libjpeg-turbo decodes");
+                }
+            }
+            outcomes[ours]++;
+            if (ours == "decoded")
+            {
+                if (libjpegError is not null)
+                {
+                    failures.Add($"seed {seed} iteration {iteration}: ours decodes, libjpeg-turbo rejects ({libjpegError})");
+                }
+                else if (!expected.AsSpan().SequenceEqual(rgba))
+                {
+                    failures.Add($"seed {seed} iteration {iteration}: ours decodes other pixels than libjpeg-turbo");
+                }
+            }
+            else if (ours == "declined")
+            {
+                try
+                {
+                    JpegCodec.DecodeCompleteStream(data, 48, 40, rgba, 192, simd);
+                    if (libjpegError is not null)
+                    {
+                        failures.Add($"seed {seed} iteration {iteration}: the codec decodes what libjpeg-turbo rejects ({libjpegError})");
+                    }
+                }
+                catch (CodecException e) when (libjpegError is null)
+                {
+                    failures.Add($"seed {seed} iteration {iteration}: the codec rejects ({e.Message}), libjpeg-turbo decodes");
+                }
+                catch (CodecException)
+                {
+                }
             }
         }
-        Assert.True(accepted > 100, $"only {accepted} mutated streams decoded by us");
+        var summary = $"{simd}, seed {seed}: {string.Join(", ", outcomes.Select(o => $"{o.Value} {o.Key}"))}";
+        Assert.True(failures.Count == 0, $"{summary}; {failures.Count} disagreements with libjpeg-turbo:\n{string.Join("\n", failures.Take(10))}");
+        Assert.True(outcomes["decoded"] > 100 && outcomes["corrupt"] > 100, $"{summary}: the mutations no longer reach the decoder");
     }
 
     private static void RequireSupported(JpegSimd simd) =>
@@ -388,6 +494,25 @@ public sealed class JpegDecoderTests
                 }
             }
         }
+    }
+
+    /// <summary>Our decoder names the stream corrupt (through the codec too), and libjpeg-turbo rejects it as well.</summary>
+    private static void AssertCorrupt(byte[] stream, int w, int h, string cause, string what)
+    {
+        var rgba = new byte[w * h * 4];
+        var ours = Assert.Throws<InvalidDataException>(() => JpegDecoder.TryDecode(stream, w, h, rgba, w * 4));
+        Assert.True(ours.Message.StartsWith("corrupt JPEG data: ", StringComparison.Ordinal) && ours.Message.Contains(cause, StringComparison.Ordinal), $"{what}: {ours.Message}");
+        var planes = new byte[3 * w * h];
+        Assert.Throws<InvalidDataException>(() => JpegDecoder.TryDecodePlanar(stream, w, h, planes.AsSpan(0, w * h), planes.AsSpan(w * h, w * h), planes.AsSpan(2 * w * h)));
+        Assert.Equal(ours.Message, Assert.Throws<CodecException>(() => JpegCodec.DecodeCompleteStream(stream, w, h, rgba, w * 4)).Message);
+        Assert.Throws<CodecException>(() => JpegCodec.DecodeStream(stream, w, h, rgba, w * 4));
+    }
+
+    /// <summary>Offset of the first entropy-coded byte (after the SOS segment).</summary>
+    private static int ScanStart(byte[] stream)
+    {
+        var sos = IndexOfMarker(stream, 0xDA);
+        return sos + 2 + ((stream[sos + 2] << 8) | stream[sos + 3]);
     }
 
     private static void AssertCodecMatchesLibjpeg(byte[] stream, int w, int h)

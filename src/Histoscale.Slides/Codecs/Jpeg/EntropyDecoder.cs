@@ -8,15 +8,18 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// Huffman-coded scan data: a 64-bit, most-significant-first bit buffer refilled up to seven bytes at a time
 /// (one unaligned load when the next eight bytes hold no 0xFF; byte by byte with 0xFF00 unstuffing otherwise).
 /// Like libjpeg, reading stops at a marker and supplies zero bits from there on; unlike libjpeg we count those
-/// padding bits, and a caller that finds any of them consumed hands the whole stream to libjpeg instead
-/// (<see cref="PaddingConsumed"/>), so libjpeg-turbo judges truncated or corrupt data (it reports it, and the
-/// codec fails the tile). Running off the end of the data without meeting a marker counts as consuming padding
-/// too: libjpeg, fed a memory buffer by ImageMagick, asks for more input there and warns of a premature end,
-/// even when (no EOI) every coded bit was present.
+/// padding bits, and a caller that finds any of them consumed reports the data as corrupt
+/// (<see cref="PaddingConsumed"/>), where libjpeg-turbo warns of a premature end (a warning the codec treats as an
+/// error). Running off the end of the data without meeting a marker counts as consuming padding too: libjpeg,
+/// fed a memory buffer by ImageMagick, asks for more input there and warns of a premature end, even when (no
+/// EOI) every coded bit was present.
 /// </summary>
 internal ref struct EntropyDecoder
 {
     private const int NoMarker = -1;
+
+    /// <summary>Whole bytes libjpeg-turbo's 64-bit bit buffer can hold unread when a segment ends.</summary>
+    private const int LibjpegReadAhead = 8;
 
     /// <summary>A run of 0xFF at the very end of the data: not a restart marker, but reading stops there.</summary>
     private const int EndOfData = 0x100;
@@ -44,7 +47,7 @@ internal ref struct EntropyDecoder
     /// Decodes one block's coefficients into <paramref name="block"/> (natural order, all zero on entry) and adds
     /// the DC difference to <paramref name="predictor"/>. Returns the zig-zag position after the last coded
     /// coefficient (1: only a DC term; at most 10: all within the top-left 4×4), or -1 for a bit pattern no code
-    /// matches (libjpeg warns and substitutes zero: we defer to it).
+    /// matches (corrupt data: libjpeg warns "bad Huffman code").
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int DecodeBlock(HuffmanTable dcTable, HuffmanTable acTable, ref int predictor, Span<short> block)
@@ -150,59 +153,102 @@ internal ref struct EntropyDecoder
     }
 
     /// <summary>
-    /// At a restart boundary: discards the partial byte, expects marker RST<paramref name="expected"/> (libjpeg's
-    /// next_marker skips stray bytes before it) and resets the bit buffer. False when padding was consumed or the
-    /// marker is missing or out of sequence: libjpeg's resynchronisation then decides, not us.
+    /// At a restart boundary: discards the partial byte, expects marker RST<paramref name="expected"/> right after
+    /// it and resets the bit buffer. <see cref="SegmentEnd.Corrupt"/> with the <paramref name="cause"/> for what
+    /// libjpeg warns of (premature end, extraneous bytes before the marker, a marker other than the one due); the
+    /// codec treats libjpeg's warnings as errors, so the outcome is the same whoever decodes.
     /// </summary>
-    public bool Restart(int expected)
+    public SegmentEnd Restart(int expected, out string? cause)
     {
-        if (PaddingConsumed)
+        var end = Check(out var found, out var after, out cause);
+        if (end != SegmentEnd.Clean)
         {
-            return false;
-        }
-        int found;
-        int after;
-        if (marker != NoMarker)
-        {
-            found = marker;
-            after = markerEnd;
-        }
-        else
-        {
-            var p = position;
-            while (true)
-            {
-                while (p < data.Length && data[p] != 0xFF)
-                {
-                    p++;
-                }
-                while (p < data.Length && data[p] == 0xFF)
-                {
-                    p++;
-                }
-                if (p >= data.Length)
-                {
-                    return false;
-                }
-                if (data[p] != 0)
-                {
-                    found = data[p];
-                    after = p + 1;
-                    break;
-                }
-                p++; // a stuffed 0xFF00 among discarded bytes
-            }
+            return end;
         }
         if (found != 0xD0 + expected)
         {
-            return false;
+            cause = $"found marker 0x{found:x2} instead of RST{expected}";
+            return SegmentEnd.Corrupt;
         }
         position = after;
         buffer = 0;
         bits = 0;
         padding = 0;
         marker = NoMarker;
-        return true;
+        return SegmentEnd.Clean;
+    }
+
+    /// <summary>After the last MCU: how the scan ends, and the marker that ends it when clean.</summary>
+    public readonly SegmentEnd Finish(out int nextMarker, out string? cause) => Check(out nextMarker, out _, out cause);
+
+    /// <summary>
+    /// Whether the segment ends with at most the encoder's bit padding before a marker. A few unused bytes are
+    /// libjpeg's call: it warns of extraneous bytes only when it has not already read them into its bit buffer
+    /// (up to 8 bytes ahead), and reports those later or never, so such streams are declined to it. More than
+    /// that, libjpeg always warns, and the data is corrupt.
+    /// </summary>
+    private readonly SegmentEnd Check(out int found, out int after, out string? cause)
+    {
+        if (PaddingConsumed)
+        {
+            (found, after, cause) = (NoMarker, 0, "premature end of data segment");
+            return SegmentEnd.Corrupt;
+        }
+        if (!FindMarker(out found, out after, out var discarded))
+        {
+            cause = "premature end of JPEG file: the data ends before the next marker";
+            return SegmentEnd.Corrupt;
+        }
+        cause = discarded > LibjpegReadAhead ? $"{discarded} extraneous bytes before marker 0x{found:x2}" : null;
+        return discarded == 0 ? SegmentEnd.Clean : cause is null ? SegmentEnd.Decline : SegmentEnd.Corrupt;
+    }
+
+    /// <summary>
+    /// The marker that ends the current segment, where its code byte ends, and how many unused data bytes lie
+    /// before it (whole bytes left in the bit buffer plus bytes skipped, as libjpeg counts its "discarded bytes";
+    /// fill bytes 0xFF are not counted). False when the data ends before any marker.
+    /// </summary>
+    private readonly bool FindMarker(out int found, out int after, out int discarded)
+    {
+        // Bits past the padding are zeros we supplied, not data; fewer than eight real ones are the encoder's fill.
+        discarded = (bits - (marker != NoMarker ? padding : 0)) >> 3;
+        if (marker == EndOfData)
+        {
+            found = after = 0;
+            return false;
+        }
+        if (marker != NoMarker)
+        {
+            found = marker;
+            after = markerEnd;
+            return true;
+        }
+        var p = position;
+        while (true)
+        {
+            while (p < data.Length && data[p] != 0xFF)
+            {
+                p++;
+                discarded++;
+            }
+            while (p < data.Length && data[p] == 0xFF)
+            {
+                p++;
+            }
+            if (p >= data.Length)
+            {
+                found = after = 0;
+                return false;
+            }
+            if (data[p] != 0)
+            {
+                found = data[p];
+                after = p + 1;
+                return true;
+            }
+            p++; // a stuffed 0xFF00 among discarded bytes
+            discarded += 2;
+        }
     }
 
     /// <summary>Length &lt;&lt; 8 | symbol of the code at the top of <paramref name="buf"/>, or -1 if none matches.</summary>
@@ -307,6 +353,19 @@ internal ref struct EntropyDecoder
         buffer = buf;
         bits = n;
     }
+}
+
+/// <summary>How an entropy-coded segment ends.</summary>
+internal enum SegmentEnd
+{
+    /// <summary>Directly at a marker, after at most the encoder's bit padding.</summary>
+    Clean,
+
+    /// <summary>A few stray bytes before the marker: libjpeg decides whether they are worth a warning.</summary>
+    Decline,
+
+    /// <summary>Corrupt or truncated data.</summary>
+    Corrupt,
 }
 
 /// <summary>Zig-zag scan order to natural (row-major) order.</summary>

@@ -8,9 +8,13 @@ namespace Histoscale.Slides.Codecs.Jpeg;
 /// Our own decoder for the JPEG streams whole-slide images are made of: baseline and extended-sequential
 /// Huffman, 8-bit, grayscale or three components sampled 4:4:4, 4:2:2 or 4:2:0, with or without restart
 /// intervals. Output is bit-exact with libjpeg-turbo's defaults (ISLOW IDCT, fancy upsampling, its YCbCr
-/// tables). Whatever else — progressive, arithmetic, 12-bit, CMYK, other sampling, anything corrupt or
-/// truncated — is declined, and the caller gives the stream to libjpeg-turbo, which then decides how it looks
-/// or whether it fails, exactly as before this decoder existed.
+/// tables). Whatever else — progressive, arithmetic, 12-bit, CMYK, other sampling, unusual marker segments — is
+/// declined, and the caller gives the stream to libjpeg-turbo, which then decides how it looks or whether it
+/// fails. Scan data that is corrupt or truncated (a bad Huffman code, a premature end, extraneous bytes before a
+/// marker beyond what libjpeg may silently skip, a wrong restart marker, fewer MCUs than the frame needs) is not
+/// declined but rejected with an
+/// <see cref="InvalidDataException"/> naming the cause: libjpeg-turbo only warns of these and pads with grey,
+/// and a slide tile like that must fail, never pass as pixels.
 /// Thread-safe: each thread decodes with its own reusable tables and planes, so a tile allocates nothing. The
 /// vector kernels are chosen per call (<see cref="JpegSimd"/>), not by process-wide state, so callers and tests
 /// can run different paths side by side.
@@ -43,6 +47,7 @@ public static class JpegDecoder
     /// stream is of a kind or condition this decoder leaves to libjpeg. <paramref name="simd"/> picks the kernels
     /// (see <see cref="Resolve"/>); every choice writes the same bytes.
     /// </summary>
+    /// <exception cref="InvalidDataException">The scan data is corrupt or truncated; the message says how ("corrupt JPEG data: bad Huffman code at MCU 37 of 100").</exception>
     public static bool TryDecode(ReadOnlySpan<byte> stream, int width, int height, Span<byte> rgba, int stride, JpegSimd simd = JpegSimd.Auto)
     {
         var path = Resolve(simd);
@@ -74,6 +79,7 @@ public static class JpegDecoder
     /// As <see cref="TryDecode"/>, but writes three planes (R, G, B; rows <paramref name="width"/> bytes apart)
     /// instead of RGBA pixels — the layout of an NCHW tensor. The same bytes as the RGBA output's channels.
     /// </summary>
+    /// <exception cref="InvalidDataException">The scan data is corrupt or truncated.</exception>
     public static bool TryDecodePlanar(ReadOnlySpan<byte> stream, int width, int height, Span<byte> red, Span<byte> green, Span<byte> blue, JpegSimd simd = JpegSimd.Auto)
     {
         var path = Resolve(simd);
@@ -121,6 +127,7 @@ public static class JpegDecoder
         var untilRestart = interval;
         var nextRestart = 0;
         var count = frame.ComponentCount;
+        var mcus = frame.McusX * frame.McusY;
         for (var my = 0; my < frame.McusY; my++)
         {
             for (var mx = 0; mx < frame.McusX; mx++)
@@ -129,9 +136,12 @@ public static class JpegDecoder
                 {
                     if (untilRestart == 0)
                     {
-                        if (!entropy.Restart(nextRestart))
+                        switch (entropy.Restart(nextRestart, out var cause))
                         {
-                            return false;
+                            case SegmentEnd.Corrupt:
+                                throw Corrupt($"{cause} at MCU {(my * frame.McusX) + mx} of {mcus}");
+                            case SegmentEnd.Decline:
+                                return false;
                         }
                         nextRestart = (nextRestart + 1) & 7;
                         untilRestart = interval;
@@ -157,7 +167,7 @@ public static class JpegDecoder
                             var extent = entropy.DecodeBlock(dc, ac, ref predictors[ci], block);
                             if (extent < 0)
                             {
-                                return false;
+                                throw Corrupt($"bad Huffman code at MCU {(my * frame.McusX) + mx} of {mcus}");
                             }
                             if (extent == 1)
                             {
@@ -176,8 +186,17 @@ public static class JpegDecoder
                 }
             }
         }
-        return !entropy.PaddingConsumed;
+        var end = entropy.Finish(out var next, out var ending);
+        if (end == SegmentEnd.Corrupt)
+        {
+            throw Corrupt($"{ending} (scan of {mcus} MCUs)");
+        }
+        // Another segment before EOI (a second scan, DNL, an application marker) is legal JPEG we do not read.
+        return end == SegmentEnd.Clean && next == JpegMarkers.Eoi;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static InvalidDataException Corrupt(string cause) => new($"corrupt JPEG data: {cause}");
 
     /// <summary>
     /// Walks the decoded image row by row at full resolution (upsampling chroma where needed) and hands each row to

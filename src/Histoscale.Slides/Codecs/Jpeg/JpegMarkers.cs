@@ -17,6 +17,9 @@ internal static class JpegMarkers
     private const int App14 = 0xEE;
     private const int Com = 0xFE;
 
+    /// <summary>End of image: the only marker a scan we decode may be followed by.</summary>
+    public const int Eoi = 0xD9;
+
     /// <summary>Returns the offset of the first entropy-coded byte, or -1 when the stream is not ours to decode.</summary>
     public static int ReadHeaders(ReadOnlySpan<byte> data, JpegFrame frame)
     {
@@ -82,6 +85,10 @@ internal static class JpegMarkers
                     // libjpeg looks at the first 14 bytes: "JFIF\0" there means YCbCr whatever else is said.
                     if (body.Length >= 14 && body[0] == 'J' && body[1] == 'F' && body[2] == 'I' && body[3] == 'F' && body[4] == 0)
                     {
+                        if (body[5] != 1)
+                        {
+                            return -1; // libjpeg warns of an unknown JFIF major version
+                        }
                         frame.SawJfif = true;
                     }
                     break;
