@@ -134,11 +134,11 @@ if [[ $what == ab ]]; then
       run "$B" bench infer --model "$shared/models/mobilenet_v3_large.onnx" --batch 32 --seconds 10 "${cfg[@]}"
       run /usr/bin/time -f "peak RSS %M KB, wall %e s" "$B" infer "$mid" --model "$shared/models/mobilenet_v3_large.onnx" "${norm[@]}" --batch 32 --out "$data/ab-mobilenet-$side" --json
     done
-    # Outputs: the tile tables must be byte-identical between the two builds (the heatmap TIFF changed by design
-    # in issue 17: it now ends at the slide's edge).
+    # Outputs: the tile tables must be byte-identical between the two builds but for the `status` column the new
+    # build appends (issue 9 §1); the heatmap TIFF changed by design in issue 17 (it now ends at the slide's edge).
     for t in trivial mobilenet; do
       for f in "$data/ab-$t-old"/*.tiles.csv; do
-        cmp "$f" "$data/ab-$t-new/$(basename "$f")" && echo "identical: $t $(basename "$f")"
+        cmp "$f" <(sed 's/,[^,]*$//' "$data/ab-$t-new/$(basename "$f")") && echo "identical but for the status column: $t $(basename "$f")"
       done
     done
   done
