@@ -75,6 +75,7 @@ public sealed class GrpcInferenceService(ModelRegistry models, ServerState state
     {
         try
         {
+            models.EnsureExplicitControl();
             if (request.Parameters.Count > 0)
             {
                 throw new InferenceRequestException(
@@ -93,6 +94,7 @@ public sealed class GrpcInferenceService(ModelRegistry models, ServerState state
     {
         try
         {
+            models.EnsureExplicitControl();
             await models.UnloadAsync(request.ModelName, context.CancellationToken).ConfigureAwait(false);
             return new RepositoryModelUnloadResponse();
         }
