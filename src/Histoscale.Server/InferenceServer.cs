@@ -1,3 +1,4 @@
+using Histoscale.Inference.OnnxRuntime;
 using System.Net;
 using Histoscale.Inference.Repository;
 using Histoscale.Server.Kserve;
@@ -20,11 +21,15 @@ namespace Histoscale.Server;
 /// service on the gRPC port, Prometheus metrics on the metrics port, all over one <see cref="ModelRegistry"/>.
 /// Models load before the ports open, so a client never meets a half-started server. <see cref="StopAsync"/> is
 /// graceful: readiness drops, the listeners stop accepting, in-flight requests finish, then the models drain.
+/// Triton's safety defaults apply: model control NONE (no load/unload from clients), optional header-restricted
+/// API groups per transport, and a size limit on gRPC messages as on REST bodies.
 /// </summary>
 public sealed class InferenceServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ListenOptions[] _listeners;
+    private readonly CancellationTokenSource _stopPolling = new();
+    private Task _poller = Task.CompletedTask;
     private int _stopped;
 
     private InferenceServer(WebApplication app, ModelRegistry models, ServerState state, ListenOptions[] listeners)
@@ -36,6 +41,20 @@ public sealed class InferenceServer : IAsyncDisposable
     }
 
     internal ModelRegistry Models { get; }
+
+    /// <summary>
+    /// One line for every loaded CPU model left at Triton's default layout (no instance_group: one instance using
+    /// every core), which serves less than one single-threaded instance per core (docs/serving.md).
+    /// </summary>
+    public IReadOnlyList<string> CpuLayoutHints() =>
+        [.. Models.LoadedVersions
+            .Where(h => h.Description.Config.InstanceGroups.Count == 0)
+            .Select(h => h.Backend is OnnxRuntimeBackend { InstanceCount: 1, IntraOpThreads: > 1 } ort
+                ? $"model '{h.Name}' has no instance_group, so it runs one instance with {ort.IntraOpThreads} threads (Triton's default). " +
+                  $"On CPU one single-threaded instance per core serves more: add instance_group [ {{ count: {ort.IntraOpThreads}, kind: KIND_CPU }} ] " +
+                  "to its config.pbtxt (measurements: docs/serving.md)"
+                : null)
+            .OfType<string>()];
 
     /// <summary>The repository's models and versions with their state (Triton's repository index).</summary>
     public IReadOnlyList<ModelIndexEntry> ModelIndex(bool readyOnly = false) => Models.Index(readyOnly);
@@ -54,6 +73,7 @@ public sealed class InferenceServer : IAsyncDisposable
     /// <summary>Loads the repository's models, opens the three listeners and returns once they accept connections.</summary>
     public static async Task<InferenceServer> StartAsync(InferenceServerOptions options, CancellationToken cancellationToken = default)
     {
+        Validate(options);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
@@ -64,7 +84,7 @@ public sealed class InferenceServer : IAsyncDisposable
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = options.ShutdownTimeout);
 
-        var address = ParseHost(options.Host);
+        var address = ResolveHost(options.Host);
         var listeners = new ListenOptions[3];
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -95,18 +115,19 @@ public sealed class InferenceServer : IAsyncDisposable
         });
         builder.Services.AddGrpc(o =>
         {
-            o.MaxReceiveMessageSize = null;
-            o.MaxSendMessageSize = null;
+            o.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
+            o.MaxSendMessageSize = null; // responses are the server's own outputs
         });
 
         var state = new ServerState();
         var repository = new ModelRepository(options.ModelRepository);
         builder.Services.AddSingleton(state);
-        builder.Services.AddSingleton(sp => new ModelRegistry(repository, options.Runtime, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ModelRegistry>()));
+        builder.Services.AddSingleton(sp => new ModelRegistry(repository, options.Runtime, sp.GetRequiredService<ILoggerFactory>().CreateLogger<ModelRegistry>(), options.ModelControl));
 
         var app = builder.Build();
         app.UseRouting();
         app.Use(ListenerRoles.FilterAsync);
+        app.Use(new RequestGates(options.HttpRestrictedApis, options.GrpcRestrictedProtocols, options.MaxGrpcMessageBytes).InvokeAsync);
         app.MapKServeHttp().WithMetadata(new ListenerRoleMetadata(ListenerRole.Http));
         app.MapGrpcService<GrpcInferenceService>().WithMetadata(new ListenerRoleMetadata(ListenerRole.Grpc));
         var models = app.Services.GetRequiredService<ModelRegistry>();
@@ -119,16 +140,20 @@ public sealed class InferenceServer : IAsyncDisposable
         var server = new InferenceServer(app, models, state, listeners);
         try
         {
-            if (options.StartupModels.Count > 0)
+            switch (options.ModelControl)
             {
-                foreach (var name in options.StartupModels)
-                {
-                    await models.LoadAsync(name, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else if (options.LoadAllModels)
-            {
-                await models.LoadAllAsync(cancellationToken).ConfigureAwait(false);
+                case ModelControlMode.Poll:
+                    await models.SyncWithRepositoryAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case ModelControlMode.Explicit when options.StartupModels is not ["*"]:
+                    foreach (var name in options.StartupModels)
+                    {
+                        await models.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+                    }
+                    break;
+                default:
+                    await models.LoadAllAsync(cancellationToken).ConfigureAwait(false);
+                    break;
             }
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -139,7 +164,32 @@ public sealed class InferenceServer : IAsyncDisposable
             throw;
         }
         state.Ready = true;
+        if (options.ModelControl == ModelControlMode.Poll)
+        {
+            server._poller = models.PollAsync(options.RepositoryPollInterval, server._stopPolling.Token);
+        }
         return server;
+    }
+
+    /// <summary>Option combinations Triton refuses too; the CLI reports them per flag before getting here.</summary>
+    private static void Validate(InferenceServerOptions options)
+    {
+        if (options.StartupModels.Count > 0 && options.ModelControl != ModelControlMode.Explicit)
+        {
+            throw new ArgumentException("startup models (--load-model) need explicit model control", nameof(options));
+        }
+        if (options.StartupModels.Contains("*") && options.StartupModels.Count > 1)
+        {
+            throw new ArgumentException("startup model '*' (all) cannot be combined with model names", nameof(options));
+        }
+        if (options.ModelControl == ModelControlMode.Poll && options.RepositoryPollInterval <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("the repository poll interval must be positive", nameof(options));
+        }
+        if (options.MaxGrpcMessageBytes < 1)
+        {
+            throw new ArgumentException("the gRPC message limit must be positive", nameof(options));
+        }
     }
 
     /// <summary>
@@ -155,11 +205,15 @@ public sealed class InferenceServer : IAsyncDisposable
         State.Ready = false;
         try
         {
+            // No repository changes while shutting down; a load in progress finishes first.
+            await _stopPolling.CancelAsync().ConfigureAwait(false);
+            await _poller.ConfigureAwait(false);
             await _app.StopAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             await Models.DisposeAsync().ConfigureAwait(false);
+            _stopPolling.Dispose();
         }
     }
 
@@ -170,14 +224,31 @@ public sealed class InferenceServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 
-    private static IPAddress ParseHost(string host) => host switch
+    /// <summary>The address <see cref="InferenceServerOptions.Host"/> names; <see cref="ArgumentException"/> when it names none.</summary>
+    public static IPAddress ResolveHost(string host)
     {
-        "0.0.0.0" or "*" or "" => IPAddress.Any,
-        "::" or "[::]" => IPAddress.IPv6Any,
-        "localhost" => IPAddress.Loopback,
-        _ when IPAddress.TryParse(host.Trim('[', ']'), out var ip) => ip,
-        _ => Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ArgumentException($"cannot resolve host '{host}'", nameof(host)),
-    };
+        switch (host)
+        {
+            case "0.0.0.0" or "*" or "":
+                return IPAddress.Any;
+            case "::" or "[::]":
+                return IPAddress.IPv6Any;
+            case "localhost":
+                return IPAddress.Loopback;
+        }
+        if (IPAddress.TryParse(host.Trim('[', ']'), out var ip))
+        {
+            return ip;
+        }
+        try
+        {
+            return Dns.GetHostAddresses(host).FirstOrDefault() ?? throw new ArgumentException($"cannot resolve host '{host}'", nameof(host));
+        }
+        catch (System.Net.Sockets.SocketException ex)
+        {
+            throw new ArgumentException($"cannot resolve host '{host}': {ex.Message}", nameof(host), ex);
+        }
+    }
 
     /// <summary>A host lifetime that ignores console signals: the embedding CLI or test decides when to stop.</summary>
     private sealed class CallerOwnedLifetime : IHostLifetime

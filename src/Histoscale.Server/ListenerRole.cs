@@ -28,12 +28,15 @@ internal static class ListenerRoles
         return next(connection);
     };
 
+    /// <summary>The listener a request's connection came in on (null outside Kestrel's tagged listeners).</summary>
+    public static ListenerRole? Of(HttpContext context) =>
+        context.Features.Get<IConnectionItemsFeature>()?.Items is { } items && items.TryGetValue(Key, out var role) && role is ListenerRole r ? r : null;
+
     /// <summary>Request middleware (after routing): an endpoint reached through another listener is not found.</summary>
     public static async Task FilterAsync(HttpContext context, RequestDelegate next)
     {
         var wanted = context.GetEndpoint()?.Metadata.GetMetadata<ListenerRoleMetadata>()?.Role;
-        var items = context.Features.Get<IConnectionItemsFeature>()?.Items;
-        if (wanted is { } role && items is not null && items.TryGetValue(Key, out var actual) && actual is ListenerRole r && r != role)
+        if (wanted is { } role && Of(context) is { } actual && actual != role)
         {
             context.SetEndpoint(null);
             context.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -41,7 +44,8 @@ internal static class ListenerRoles
         }
         if (wanted == ListenerRole.Grpc && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
         {
-            // The REST body limit is not meant for gRPC, whose messages are unlimited (Triton uses INT32_MAX).
+            // The REST body limit is not meant for gRPC: a stream carries many messages, each held to the gRPC
+            // message limit instead (InferenceServerOptions.MaxGrpcMessageBytes).
             limit.MaxRequestBodySize = null;
         }
         await next(context).ConfigureAwait(false);

@@ -117,6 +117,7 @@ public sealed class RestartAndShutdownTests : IDisposable
             HttpPort = 0,
             GrpcPort = 0,
             MetricsPort = 0,
+            ModelControl = Models.ModelControlMode.Explicit,
             StartupModels = ["mean_u8"],
             LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
         });
@@ -129,6 +130,7 @@ public sealed class RestartAndShutdownTests : IDisposable
             HttpPort = 0,
             GrpcPort = 0,
             MetricsPort = 0,
+            ModelControl = Models.ModelControlMode.Explicit,
             StartupModels = ["missing"],
         }));
     }

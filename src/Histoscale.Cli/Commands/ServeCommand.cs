@@ -1,6 +1,9 @@
 using System.CommandLine;
+using System.Globalization;
 using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Server;
+using Histoscale.Server.Kserve;
+using Histoscale.Server.Models;
 
 namespace Histoscale.Cli.Commands;
 
@@ -10,7 +13,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var repository = new Option<string>("--model-repository") { Description = "Triton-layout model repository (REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx)", Required = true };
-        var host = new Option<string>("--host") { Description = "Address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
+        var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
         var httpPort = new Option<int>("--http-port") { Description = "KServe v2 REST port", DefaultValueFactory = _ => 8000 };
         var grpcPort = new Option<int>("--grpc-port") { Description = "KServe v2 gRPC port", DefaultValueFactory = _ => 8001 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus metrics port (/metrics)", DefaultValueFactory = _ => 8002 };
@@ -18,12 +21,33 @@ public static class ServeCommand
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per model instance (default: cores / instances)" };
         var exitTimeout = new Option<int>("--exit-timeout-secs") { Description = "How long shutdown waits for in-flight requests", DefaultValueFactory = _ => 30 };
         var spin = new Option<bool>("--allow-spinning") { Description = "Let idle ONNX Runtime threads spin (lower latency, but takes CPU from request handling)" };
-        var noLoad = new Option<bool>("--no-autoload") { Description = "Start with no model loaded (load them with POST /v2/repository/models/NAME/load)" };
-        var loadModel = new Option<string[]>("--load-model") { Description = "Load only this model at start (repeatable; Triton's explicit mode)", AllowMultipleArgumentsPerToken = false };
+        var controlMode = new Option<string>("--model-control-mode")
+        {
+            Description = "none: load every model at start, refuse load/unload requests (default); explicit: load --load-model models, clients load/unload; poll: follow the repository",
+            DefaultValueFactory = _ => "none",
+        };
+        var loadModel = new Option<string[]>("--load-model") { Description = "Explicit mode: load this model at start (repeatable; '*' alone loads all)", AllowMultipleArgumentsPerToken = false };
+        var pollSecs = new Option<int>("--repository-poll-secs") { Description = "Poll mode: seconds between repository scans", DefaultValueFactory = _ => 15 };
+        var httpRestricted = new Option<string[]>("--http-restricted-api")
+        {
+            Description = $"API_1,API_2,...:HEADER=VALUE: these REST API groups answer 403 without the header (repeatable; groups: {string.Join(", ", RestrictedApis.CategoryNames)})",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var grpcRestricted = new Option<string[]>("--grpc-restricted-protocol")
+        {
+            Description = $"PROTOCOL_1,...:KEY=VALUE: these gRPC groups answer UNAVAILABLE without metadata {RestrictedApis.GrpcHeaderPrefix}KEY=VALUE (repeatable)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var grpcMaxMessage = new Option<long>("--grpc-max-message-size")
+        {
+            Description = "Largest gRPC request message in bytes; larger ones get RESOURCE_EXHAUSTED",
+            DefaultValueFactory = _ => InferenceServerOptions.DefaultMaxGrpcMessageBytes,
+        };
 
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics")
         {
-            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout, noLoad, loadModel,
+            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
+            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -31,6 +55,40 @@ public static class ServeCommand
             if (ports.Any(p => p is < 0 or > 65535) || ports.Where(p => p != 0).Distinct().Count() != ports.Count(p => p != 0))
             {
                 throw new InputException("--http-port, --grpc-port and --metrics-port must be distinct ports in 0..65535");
+            }
+            if (r.GetValue(threads) is < 1)
+            {
+                throw new InputException("--threads must be at least 1");
+            }
+            var mode = ParseControlMode(r.GetValue(controlMode)!);
+            var startup = r.GetValue(loadModel) ?? [];
+            if (startup.Length > 0 && mode != ModelControlMode.Explicit)
+            {
+                throw new InputException("--load-model needs --model-control-mode explicit (as in Triton)");
+            }
+            if (startup.Contains("*") && startup.Length > 1)
+            {
+                throw new InputException("--load-model '*' loads every model and cannot be combined with model names");
+            }
+            // Outside poll mode Triton ignores --repository-poll-secs, so Triton command lines that pass 0 still work.
+            if (mode == ModelControlMode.Poll && r.GetValue(pollSecs) < 1)
+            {
+                throw new InputException($"--repository-poll-secs must be at least 1 in poll mode (got {r.GetValue(pollSecs)})");
+            }
+            var maxMessage = r.GetValue(grpcMaxMessage);
+            if (maxMessage is < 1 or > int.MaxValue)
+            {
+                throw new InputException($"--grpc-max-message-size must be 1..{int.MaxValue} bytes (got {maxMessage})");
+            }
+            var httpRestrictions = ParseRestrictions(r.GetValue(httpRestricted), "", "--http-restricted-api");
+            var grpcRestrictions = ParseRestrictions(r.GetValue(grpcRestricted), RestrictedApis.GrpcHeaderPrefix, "--grpc-restricted-protocol");
+            try
+            {
+                InferenceServer.ResolveHost(r.GetValue(host)!);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new InputException($"--host: {ex.Message}");
             }
             if (!Directory.Exists(r.GetValue(repository)))
             {
@@ -44,17 +102,20 @@ public static class ServeCommand
                 GrpcPort = ports[1],
                 MetricsPort = ports[2],
                 ShutdownTimeout = TimeSpan.FromSeconds(Math.Max(0, r.GetValue(exitTimeout))),
-                LoadAllModels = !r.GetValue(noLoad),
-                StartupModels = r.GetValue(loadModel) ?? [],
+                ModelControl = mode,
+                StartupModels = startup,
+                RepositoryPollInterval = TimeSpan.FromSeconds(Math.Max(1, r.GetValue(pollSecs))),
+                HttpRestrictedApis = httpRestrictions,
+                GrpcRestrictedProtocols = grpcRestrictions,
+                MaxGrpcMessageBytes = (int)maxMessage,
                 Runtime = new OnnxRuntimeOptions { IntraOpThreads = r.GetValue(threads), AllowSpinning = r.GetValue(spin) }.WithDevice(r.GetValue(device)!),
             };
             var output = r.InvocationConfiguration.Output;
             await using var server = await InferenceServer.StartAsync(options, ct);
-            var ready = server.ModelIndex(readyOnly: true).Select(e => $"{e.Name} v{e.Version}").ToList();
-            output.WriteLine($"histoscale serve: {ready.Count} model version(s) ready ({string.Join(", ", ready)})");
-            output.WriteLine($"  HTTP    {options.Host}:{server.HttpPort}  (KServe v2 REST, /v2)");
-            output.WriteLine($"  gRPC    {options.Host}:{server.GrpcPort}  (inference.GRPCInferenceService)");
-            output.WriteLine($"  metrics {options.Host}:{server.MetricsPort}  (/metrics)");
+            foreach (var line in StartupLines(server, options))
+            {
+                output.WriteLine(line);
+            }
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);
@@ -69,5 +130,61 @@ public static class ServeCommand
             return CliRunner.Ok;
         });
         return command;
+    }
+
+    /// <summary>
+    /// What <c>serve</c> prints once it accepts connections: the ready models, where each port listens, the model
+    /// control mode and restrictions, and a hint for every CPU model left at Triton's one-instance default.
+    /// </summary>
+    public static IReadOnlyList<string> StartupLines(InferenceServer server, InferenceServerOptions options)
+    {
+        var ready = server.ModelIndex(readyOnly: true).Select(e => $"{e.Name} v{e.Version}").ToList();
+        var everywhere = options.Host is "0.0.0.0" or "*" or "" or "::" or "[::]" ? " (every interface)" : "";
+        var lines = new List<string>
+        {
+            $"histoscale serve: {ready.Count} model version(s) ready ({string.Join(", ", ready)})",
+            $"  HTTP    {options.Host}:{server.HttpPort}  (KServe v2 REST, /v2){everywhere}",
+            $"  gRPC    {options.Host}:{server.GrpcPort}  (inference.GRPCInferenceService){everywhere}",
+            $"  metrics {options.Host}:{server.MetricsPort}  (/metrics){everywhere}",
+            "  model control: " + options.ModelControl switch
+            {
+                ModelControlMode.Explicit => "explicit (clients load and unload)",
+                ModelControlMode.Poll => string.Create(CultureInfo.InvariantCulture, $"poll (repository rescanned every {options.RepositoryPollInterval.TotalSeconds:0.###} s; load/unload requests refused)"),
+                _ => "none (load/unload requests refused)",
+            },
+        };
+        AddRestrictions(lines, "HTTP", options.HttpRestrictedApis);
+        AddRestrictions(lines, "gRPC", options.GrpcRestrictedProtocols);
+        lines.AddRange(server.CpuLayoutHints().Select(h => "  hint: " + h));
+        return lines;
+    }
+
+    private static void AddRestrictions(List<string> lines, string transport, RestrictedApis restrictions)
+    {
+        foreach (var group in restrictions.Groups)
+        {
+            lines.Add($"  {transport} restricted: {string.Join(", ", group.Categories)} (header '{group.Restriction.Header}')");
+        }
+    }
+
+    private static ModelControlMode ParseControlMode(string value) => value.ToLowerInvariant() switch
+    {
+        // Case-insensitive, as Triton reads it (NONE, EXPLICIT and POLL are common in Triton command lines).
+        "none" => ModelControlMode.None,
+        "explicit" => ModelControlMode.Explicit,
+        "poll" => ModelControlMode.Poll,
+        _ => throw new InputException($"--model-control-mode: '{value}' is not none, explicit or poll"),
+    };
+
+    private static RestrictedApis ParseRestrictions(string[]? specs, string prefix, string flag)
+    {
+        try
+        {
+            return RestrictedApis.Parse(specs ?? [], prefix);
+        }
+        catch (FormatException ex)
+        {
+            throw new InputException($"{flag}: {ex.Message}");
+        }
     }
 }

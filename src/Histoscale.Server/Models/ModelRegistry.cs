@@ -11,11 +11,11 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Histoscale.Server.Models;
 
 /// <summary>
-/// The models a server is serving, loaded from a Triton-layout repository and changed at runtime without a restart
-/// (Triton's explicit model control: load, reload, unload). Lookups on the request path read an immutable snapshot
-/// (no lock); loads and unloads are serialised. A reload builds the new versions before swapping them in, then
-/// drains the old ones, so requests never see a half-loaded model. Unloading and shutdown let queued and running
-/// requests finish.
+/// The models a server is serving, loaded from a Triton-layout repository and changed at runtime without a restart:
+/// by clients' load/unload requests in explicit model control, or by following the repository in poll mode.
+/// Lookups on the request path read an immutable snapshot (no lock); loads and unloads are serialised. A reload
+/// builds the new versions before swapping them in, then drains the old ones, so requests never see a half-loaded
+/// model. Unloading and shutdown let queued and running requests finish.
 /// </summary>
 internal sealed class ModelRegistry : IAsyncDisposable
 {
@@ -23,16 +23,22 @@ internal sealed class ModelRegistry : IAsyncDisposable
     private readonly SemaphoreSlim _mutate = new(1, 1);
     private readonly OnnxRuntimeOptions _runtime;
     private readonly ILogger _log;
+    // Poll mode: each model directory's fingerprint when it was last loaded (or tried); only the poller uses it.
+    private readonly Dictionary<string, long> _polled = new(StringComparer.Ordinal);
     private volatile ImmutableDictionary<string, Entry> _models = ImmutableDictionary.Create<string, Entry>(StringComparer.Ordinal);
 
-    public ModelRegistry(ModelRepository repository, OnnxRuntimeOptions? runtime = null, ILogger? log = null)
+    public ModelRegistry(ModelRepository repository, OnnxRuntimeOptions? runtime = null, ILogger? log = null, ModelControlMode controlMode = ModelControlMode.Explicit)
     {
         Repository = repository;
         _runtime = runtime ?? new OnnxRuntimeOptions();
         _log = log ?? NullLogger.Instance;
+        ControlMode = controlMode;
     }
 
     public ModelRepository Repository { get; }
+
+    /// <summary>Whether clients may load and unload (explicit) or the server decides (none, poll).</summary>
+    public ModelControlMode ControlMode { get; }
 
     /// <summary>Every loaded version of every model, by name then version.</summary>
     public IEnumerable<ModelVersionHost> LoadedVersions =>
@@ -105,18 +111,103 @@ internal sealed class ModelRegistry : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Called first by clients' load and unload requests (REST and gRPC): they are allowed under explicit model
+    /// control only, as in Triton. Throws <see cref="ModelControlDisabledException"/>.
+    /// </summary>
+    public void EnsureExplicitControl()
+    {
+        if (ControlMode != ModelControlMode.Explicit)
+        {
+            throw new ModelControlDisabledException();
+        }
+    }
+
     /// <summary>Stops serving a model; returns once its queued and running requests have finished.</summary>
-    public async Task UnloadAsync(string name, CancellationToken cancellationToken = default)
+    public Task UnloadAsync(string name, CancellationToken cancellationToken = default) => UnloadAsync(name, forget: false, cancellationToken);
+
+    /// <summary>
+    /// One scan of poll mode: loads models whose directory appeared, reloads those whose files changed (a failed
+    /// reload keeps the old versions serving), unloads and forgets those whose directory is gone. A model that fails
+    /// to load is logged and tried again only once its files change. Call from one poller at a time.
+    /// </summary>
+    public async Task SyncWithRepositoryAsync(CancellationToken cancellationToken = default)
+    {
+        var present = new SortedDictionary<string, long?>(StringComparer.Ordinal);
+        foreach (var dir in Directory.EnumerateDirectories(Repository.Root))
+        {
+            var name = Path.GetFileName(dir);
+            if (!name.StartsWith('.'))
+            {
+                present[name] = Fingerprint(dir);
+            }
+        }
+        foreach (var (name, print) in present)
+        {
+            if (print is not { } current || (_polled.TryGetValue(name, out var known) && known == current))
+            {
+                continue; // unchanged, or changing under our feet (next scan sees it settled)
+            }
+            _polled[name] = current;
+            try
+            {
+                await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ModelConfigException ex)
+            {
+                _log.LogError("model '{Model}' failed to load: {Error}", name, ex.Message);
+            }
+        }
+        foreach (var name in _polled.Keys.Where(n => !present.ContainsKey(n)).ToList())
+        {
+            _polled.Remove(name);
+            await UnloadAsync(name, forget: true, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Poll mode's loop: a scan every <paramref name="interval"/> until cancelled; a failed scan is logged.</summary>
+    public async Task PollAsync(TimeSpan interval, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(interval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    await SyncWithRepositoryAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException)
+                {
+                    // The repository may be briefly unreadable (remounted, being replaced): the next scan retries.
+                    _log.LogError(ex, "polling the model repository failed");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task UnloadAsync(string name, bool forget, CancellationToken cancellationToken)
     {
         await _mutate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var previous = _models.GetValueOrDefault(name);
-            if (previous is null && !Repository.Index().Any(e => e.Name == name))
+            if (previous is null && !forget && !Repository.Index().Any(e => e.Name == name))
             {
                 throw new ModelNotFoundException($"failed to unload '{name}', no version is available");
             }
-            SetState(name, Empty, ModelState.Unavailable, "unloaded");
+            if (forget)
+            {
+                // The directory is gone: the model leaves the index too.
+                _models = _models.Remove(name);
+            }
+            else
+            {
+                SetState(name, Empty, ModelState.Unavailable, "unloaded");
+            }
             if (previous is not null)
             {
                 await DisposeAllAsync(previous.Versions.Values).ConfigureAwait(false);
@@ -219,6 +310,30 @@ internal sealed class ModelRegistry : IAsyncDisposable
         var backend = OnnxRuntimeBackend.Create(description, _runtime);
         var batcher = new DynamicBatcher(backend, BatcherOptions.FromConfig(description.Config));
         return new ModelVersionHost(description, backend, batcher);
+    }
+
+    /// <summary>
+    /// What poll mode compares between scans: every file and directory under the model directory with its size and
+    /// modification time (Triton also watches modification times). Null while entries vanish mid-scan.
+    /// </summary>
+    private static long? Fingerprint(string directory)
+    {
+        try
+        {
+            var hash = new HashCode();
+            var entries = new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories).OrderBy(e => e.FullName, StringComparer.Ordinal);
+            foreach (var entry in entries)
+            {
+                hash.Add(entry.FullName, StringComparer.Ordinal);
+                hash.Add(entry.LastWriteTimeUtc.Ticks);
+                hash.Add(entry is FileInfo file ? file.Length : -1);
+            }
+            return hash.ToHashCode();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private void SetState(string name, ImmutableSortedDictionary<long, ModelVersionHost> versions, ModelState state, string reason) =>

@@ -35,7 +35,8 @@ public sealed class ServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _root = TestRepository.Create();
-        Server = await StartAsync(_root);
+        // Explicit model control with every model loaded: the shared server's tests load and unload at runtime.
+        Server = await StartAsync(_root, configure: o => o with { ModelControl = Models.ModelControlMode.Explicit, StartupModels = ["*"] });
         Http = new HttpClient { BaseAddress = new Uri(HttpUrl) };
         Metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Server.MetricsPort}") };
         _channel = GrpcChannel.ForAddress($"http://127.0.0.1:{Server.GrpcPort}", new GrpcChannelOptions { MaxReceiveMessageSize = null, MaxSendMessageSize = null });
@@ -51,9 +52,13 @@ public sealed class ServerFixture : IAsyncLifetime
         TestRepository.Delete(_root);
     }
 
-    /// <summary>A server on free loopback ports (or the given ones) with small ORT thread counts for a 2-core machine.</summary>
-    public static Task<InferenceServer> StartAsync(string repository, int httpPort = 0, int grpcPort = 0, int metricsPort = 0, TimeSpan? shutdownTimeout = null) =>
-        InferenceServer.StartAsync(new InferenceServerOptions
+    /// <summary>
+    /// A server on free loopback ports (or the given ones) with small ORT thread counts for a 2-core machine;
+    /// <paramref name="configure"/> changes what a test is about.
+    /// </summary>
+    public static Task<InferenceServer> StartAsync(
+        string repository, int httpPort = 0, int grpcPort = 0, int metricsPort = 0, TimeSpan? shutdownTimeout = null, Func<InferenceServerOptions, InferenceServerOptions>? configure = null) =>
+        InferenceServer.StartAsync((configure ?? (o => o))(new InferenceServerOptions
         {
             ModelRepository = repository,
             Host = "127.0.0.1",
@@ -64,7 +69,7 @@ public sealed class ServerFixture : IAsyncLifetime
             ShutdownTimeout = shutdownTimeout ?? TimeSpan.FromSeconds(10),
             Runtime = new OnnxRuntimeOptions { IntraOpThreads = 1, AllowSpinning = false },
             LogLevel = LogLevel.Warning,
-        });
+        }));
 
     public async Task<System.Text.Json.JsonElement> GetJsonAsync(string path)
     {

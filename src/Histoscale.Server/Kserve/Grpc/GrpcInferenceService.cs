@@ -75,6 +75,7 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
     {
         try
         {
+            models.EnsureExplicitControl();
             if (request.Parameters.Count > 0)
             {
                 throw new InferenceRequestException(
@@ -93,6 +94,7 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
     {
         try
         {
+            models.EnsureExplicitControl();
             await models.UnloadAsync(request.ModelName, context.CancellationToken).ConfigureAwait(false);
             return new RepositoryModelUnloadResponse();
         }

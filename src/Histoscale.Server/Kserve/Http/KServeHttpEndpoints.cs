@@ -51,12 +51,14 @@ internal static class KServeHttpEndpoints
         v2.MapPost("/repository/index", HttpJson.Handle(RepositoryIndexAsync));
         v2.MapPost("/repository/models/{name}/load", HttpJson.Handle(async context =>
         {
+            Models(context).EnsureExplicitControl();
             await RejectLoadOverridesAsync(context).ConfigureAwait(false);
             await Models(context).LoadAsync(Route(context, "name")!, context.RequestAborted).ConfigureAwait(false);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }));
         v2.MapPost("/repository/models/{name}/unload", HttpJson.Handle(async context =>
         {
+            Models(context).EnsureExplicitControl();
             await Models(context).UnloadAsync(Route(context, "name")!, context.RequestAborted).ConfigureAwait(false);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }));

@@ -1,0 +1,105 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using Grpc.AspNetCore.Server;
+using Grpc.Core;
+using Histoscale.Server.Kserve.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace Histoscale.Server.Kserve;
+
+/// <summary>
+/// Checks made before a request reaches its endpoint (after routing and the listener filter): Triton's restricted
+/// APIs (a request of a restricted category without the header gets HTTP 403 / gRPC UNAVAILABLE, with Triton's
+/// messages) and the gRPC message limit on a unary call, answered with a message that names the sizes (the gRPC
+/// library enforces the same limit on every message, streams included, with its own generic message).
+/// </summary>
+internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int maxGrpcMessageBytes)
+{
+    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        switch (ListenerRoles.Of(context))
+        {
+            case ListenerRole.Http when !http.IsEmpty
+                && RestrictedApis.CategorizeHttp(context.Request.Path.Value ?? "") is { } category
+                && http.For(category) is { } restriction && !Carries(context, restriction):
+                await HttpJson.WriteErrorAsync(context, StatusCodes.Status403Forbidden, $"This API is restricted, expecting header '{restriction.Header}'").ConfigureAwait(false);
+                return;
+            case ListenerRole.Grpc:
+                if (!grpc.IsEmpty && RestrictedApis.CategorizeGrpc(context.Request.Path.Value ?? "") is { } c && grpc.For(c) is { } r && !Carries(context, r))
+                {
+                    WriteGrpcStatus(context, StatusCode.Unavailable, $"This protocol is restricted, expecting header '{r.Header}'");
+                    return;
+                }
+                if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.Type == MethodType.Unary
+                    && await PeekMessageLengthAsync(context).ConfigureAwait(false) is { } length && length > maxGrpcMessageBytes)
+                {
+                    WriteGrpcStatus(context, StatusCode.ResourceExhausted,
+                        $"request message of {length} bytes exceeds the server's gRPC message limit of {maxGrpcMessageBytes} bytes (--grpc-max-message-size)");
+                    return;
+                }
+                break;
+        }
+        await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Exact value match, as Triton compares it.</summary>
+    private static bool Carries(HttpContext context, ApiRestriction restriction) =>
+        context.Request.Headers.TryGetValue(restriction.Header, out var values) && values.Count == 1 && values[0] == restriction.Value;
+
+    /// <summary>
+    /// The declared length of the first gRPC message (its 5-byte prefix), read without consuming the body, so the
+    /// gRPC handler reads it again; null when the body ends first. A unary call's body is that one message.
+    /// </summary>
+    private static async Task<long?> PeekMessageLengthAsync(HttpContext context)
+    {
+        var reader = context.Request.BodyReader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            if (buffer.Length >= 5)
+            {
+                Span<byte> prefix = stackalloc byte[5];
+                buffer.Slice(0, 5).CopyTo(prefix);
+                reader.AdvanceTo(buffer.Start);
+                return BinaryPrimitives.ReadUInt32BigEndian(prefix[1..]);
+            }
+            if (result.IsCompleted)
+            {
+                reader.AdvanceTo(buffer.Start);
+                return null;
+            }
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+
+    /// <summary>A trailers-only gRPC answer: the status travels in the response headers, which end the stream.</summary>
+    private static void WriteGrpcStatus(HttpContext context, StatusCode code, string message)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = "application/grpc";
+        response.Headers["grpc-status"] = ((int)code).ToString(CultureInfo.InvariantCulture);
+        response.Headers["grpc-message"] = PercentEncode(message);
+    }
+
+    /// <summary>grpc-message is percent-encoded UTF-8 outside printable ASCII (and '%' itself).</summary>
+    private static string PercentEncode(string message)
+    {
+        var text = new StringBuilder(message.Length);
+        foreach (var b in Encoding.UTF8.GetBytes(message))
+        {
+            if (b is >= 0x20 and <= 0x7E && b != (byte)'%')
+            {
+                text.Append((char)b);
+            }
+            else
+            {
+                text.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+        return text.ToString();
+    }
+}

@@ -1,0 +1,104 @@
+using Histoscale.Cli;
+using Histoscale.Cli.Commands;
+using Histoscale.Inference.Config;
+using Histoscale.Inference.OnnxRuntime;
+using Histoscale.Synthesis.Models;
+using Histoscale.Inference.Repository;
+using Histoscale.Inference.Tensors;
+using Histoscale.Server.Kserve;
+using Histoscale.Server.Tests.Support;
+
+namespace Histoscale.Server.Tests;
+
+/// <summary>The <c>serve</c> verb's safety flags: malformed values exit 2 naming the flag; the start banner says what runs where.</summary>
+public sealed class ServeCommandTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "histoscale-server-tests", Guid.NewGuid().ToString("N"));
+
+    public ServeCommandTests()
+    {
+        Directory.CreateDirectory(_root);
+        var plain = DemoModels.MeanIntensity(TensorDataType.UInt8, TestRepository.Tile, name: "plain");
+        plain.Config.InstanceGroups.Clear();
+        ModelRepositoryWriter.Write(_root, plain);
+        var grouped = DemoModels.MeanIntensity(TensorDataType.UInt8, TestRepository.Tile, name: "grouped");
+        grouped.Config.InstanceGroups.Clear();
+        grouped.Config.InstanceGroups.Add(new InstanceGroupConfig { Count = 2, Kind = InstanceKind.Cpu });
+        ModelRepositoryWriter.Write(_root, grouped);
+    }
+
+    public void Dispose() => TestRepository.Delete(_root);
+
+    [Theory]
+    [InlineData("--model-control-mode", "--model-control-mode sometimes")]
+    [InlineData("--load-model", "--load-model plain")] // needs explicit mode, as in Triton
+    [InlineData("--load-model", "--model-control-mode poll --load-model plain")]
+    [InlineData("--load-model", "--model-control-mode explicit --load-model * --load-model plain")]
+    [InlineData("--repository-poll-secs", "--model-control-mode poll --repository-poll-secs 0")]
+    [InlineData("--repository-poll-secs", "--model-control-mode poll --repository-poll-secs soon")]
+    [InlineData("--http-restricted-api", "--http-restricted-api model-repository")]
+    [InlineData("--http-restricted-api", "--http-restricted-api model-repo:admin-key=x")]
+    [InlineData("--http-restricted-api", "--http-restricted-api statistics:a=1 --http-restricted-api statistics:b=2")]
+    [InlineData("--grpc-restricted-protocol", "--grpc-restricted-protocol inference:key")]
+    [InlineData("--grpc-max-message-size", "--grpc-max-message-size 0")]
+    [InlineData("--grpc-max-message-size", "--grpc-max-message-size 4294967296")]
+    [InlineData("--grpc-max-message-size", "--grpc-max-message-size 64MB")]
+    [InlineData("--host", "--host no-such-host.invalid")]
+    [InlineData("--threads", "--threads 0")]
+    public async Task MalformedFlagsExitWith2NamingTheFlag(string flag, string arguments)
+    {
+        var root = new System.CommandLine.RootCommand { ServeCommand.Create() };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        string[] args = ["serve", "--model-repository", _root, "--http-port", "0", "--grpc-port", "0", "--metrics-port", "0", .. arguments.Split(' ')];
+        var run = CliRunner.RunAsync(root, args, stdout, stderr);
+        // Every case fails before the server starts; a started server would never return.
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))));
+        Assert.Equal(CliRunner.BadInput, await run);
+        Assert.Contains(flag, stderr.ToString(), StringComparison.Ordinal);
+        Assert.Empty(stdout.ToString());
+    }
+
+    [Fact]
+    public void TritonStyleFlagSpellingsParse()
+    {
+        // --flag=value and Triton's upper-case modes; the poll interval is ignored outside poll mode, as in Triton.
+        var root = new System.CommandLine.RootCommand { ServeCommand.Create() };
+        var parse = root.Parse(["serve", "--model-repository", _root, "--model-control-mode=EXPLICIT", "--repository-poll-secs=0", "--load-model=*",
+            "--http-restricted-api=model-repository,shared-memory:admin-key=a=b", "--grpc-restricted-protocol=model-repository:admin-key=a=b"]);
+        Assert.Empty(parse.Errors);
+        Assert.Equal(["model-repository,shared-memory:admin-key=a=b"], parse.GetValue<string[]>("--http-restricted-api")!);
+        Assert.Equal("EXPLICIT", parse.GetValue<string>("--model-control-mode"));
+    }
+
+    [Fact]
+    public async Task StartBannerShowsBindAddressModeRestrictionsAndTheCpuInstanceHint()
+    {
+        var options = new InferenceServerOptions
+        {
+            ModelRepository = _root,
+            Host = "127.0.0.1",
+            HttpPort = 0,
+            GrpcPort = 0,
+            MetricsPort = 0,
+            HttpRestrictedApis = RestrictedApis.Parse(["model-repository,shared-memory:admin-key=x"]),
+            // Two cores, whatever the test machine has: the config-less model gets one instance × 2 threads.
+            Runtime = new OnnxRuntimeOptions { Cores = 2, AllowSpinning = false },
+            LogLevel = Microsoft.Extensions.Logging.LogLevel.Warning,
+        };
+        await using var server = await InferenceServer.StartAsync(options);
+        var lines = ServeCommand.StartupLines(server, options);
+
+        Assert.Contains(lines, l => l.Contains($"HTTP    127.0.0.1:{server.HttpPort}", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains($"gRPC    127.0.0.1:{server.GrpcPort}", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("every interface", StringComparison.Ordinal));
+        Assert.Contains("  model control: none (load/unload requests refused)", lines);
+        Assert.Contains("  HTTP restricted: shared-memory, model-repository (header 'admin-key')", lines);
+        var hint = Assert.Single(lines, l => l.Contains("hint:", StringComparison.Ordinal));
+        Assert.Contains("model 'plain' has no instance_group", hint, StringComparison.Ordinal);
+        Assert.Contains("instance_group [ { count: 2, kind: KIND_CPU } ]", hint, StringComparison.Ordinal);
+
+        var everywhere = ServeCommand.StartupLines(server, options with { Host = "0.0.0.0" });
+        Assert.Contains(everywhere, l => l.StartsWith("  HTTP    0.0.0.0:", StringComparison.Ordinal) && l.EndsWith("(every interface)", StringComparison.Ordinal));
+    }
+}
