@@ -46,7 +46,8 @@ public sealed class InferenceServer : IAsyncDisposable
     /// One line for every loaded CPU model left at Triton's default layout (no instance_group: one instance using
     /// every core), which serves less than one single-threaded instance per core (docs/serving.md).
     /// </summary>
-    public IReadOnlyList<string> CpuLayoutHints() =>
+    /// <param name="device">The device the models run on (<see cref="InferenceServerOptions.Runtime"/>): no hints but for the CPU.</param>
+    public IReadOnlyList<string> CpuLayoutHints(InferenceDevice device) => device != InferenceDevice.Cpu ? [] :
         [.. Models.LoadedVersions
             .Where(h => h.Description.Config.InstanceGroups.Count == 0)
             .Select(h => h.Backend is OnnxRuntimeBackend { InstanceCount: 1, IntraOpThreads: > 1 } ort

@@ -41,6 +41,13 @@ public sealed class SlideException : Exception
     /// <summary>Column and row of the tile in its level's grid, or null when the fault is not in one tile.</summary>
     public (long Col, long Row)? Tile { get; }
 
+    /// <summary>
+    /// True when the tile's stored bytes were read and cannot be decoded (corrupt or truncated data): reading again
+    /// gives the same answer. False for failures to read them (a store or disk error after its retries), which a
+    /// later attempt may not meet; a pipeline must not record those as the tile's verdict.
+    /// </summary>
+    public bool IsCorruptData { get; init; }
+
     private static string Format(string file, string cause, int? level, (long Col, long Row)? tile)
     {
         var where = level is null ? "" : tile is null ? $" level {level}" : $" level {level} tile ({tile.Value.Col},{tile.Value.Row})";

@@ -155,7 +155,7 @@ public static class ServeCommand
         };
         AddRestrictions(lines, "HTTP", options.HttpRestrictedApis);
         AddRestrictions(lines, "gRPC", options.GrpcRestrictedProtocols);
-        lines.AddRange(server.CpuLayoutHints().Select(h => "  hint: " + h));
+        lines.AddRange(server.CpuLayoutHints(options.Runtime.Device).Select(h => "  hint: " + h));
         return lines;
     }
 

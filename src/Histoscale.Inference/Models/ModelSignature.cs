@@ -23,18 +23,18 @@ public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyL
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
             var graph = OnnxGraphHeader.Read(new ProtoReader(file), modelName, path);
-            var inputs = graph.Inputs.Where(i => !graph.Initializers.Contains(i.Name)).ToList();
+            var inputs = graph.Specs(graph.Inputs, skipInitializers: true, modelName, path);
             if (graph.Outputs.Count == 0)
             {
-                throw new ModelConfigException("ONNX Runtime cannot load the model: the file holds no graph outputs (not an ONNX model?)", model: modelName, file: path);
+                throw new ModelConfigException("cannot load the model: the file holds no graph outputs (not an ONNX model?)", model: modelName, file: path);
             }
-            return new ModelSignature(inputs, graph.Outputs);
+            return new ModelSignature(inputs, graph.Specs(graph.Outputs, skipInitializers: false, modelName, path));
         }
         catch (InvalidDataException ex)
         {
-            throw new ModelConfigException($"ONNX Runtime cannot load the model: not a valid ONNX protobuf ({ex.Message})", model: modelName, file: path, inner: ex);
+            throw new ModelConfigException($"cannot load the model: not a valid ONNX protobuf ({ex.Message})", model: modelName, file: path, inner: ex);
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new ModelConfigException($"cannot read the model file: {ex.Message}", model: modelName, file: path, inner: ex);
         }

@@ -10,9 +10,9 @@ namespace Histoscale.Inference.Models;
 /// </summary>
 internal sealed class OnnxGraphHeader
 {
-    public List<TensorSpec> Inputs { get; } = [];
+    public List<ValueInfo> Inputs { get; } = [];
 
-    public List<TensorSpec> Outputs { get; } = [];
+    public List<ValueInfo> Outputs { get; } = [];
 
     public HashSet<string> Initializers { get; } = new(StringComparer.Ordinal);
 
@@ -42,18 +42,23 @@ internal sealed class OnnxGraphHeader
             if (tag == WireTag(11) || tag == WireTag(12))
             {
                 var list = tag == WireTag(11) ? Inputs : Outputs;
-                Nested(input, () => list.Add(ReadValueInfo(input, modelName, path)));
+                Nested(input, () => list.Add(ReadValueInfo(input)));
             }
             else if (tag == WireTag(5))
             {
+                Nested(input, () => ReadInitializerName(input));
+            }
+            else if (tag == WireTag(15))
+            {
+                // sparse_initializer: SparseTensorProto.values (1) is the TensorProto that carries the name.
                 Nested(input, () =>
                 {
                     uint t;
                     while ((t = input.ReadTag()) != 0)
                     {
-                        if (t == WireTag(8))
+                        if (t == WireTag(1))
                         {
-                            Initializers.Add(input.ReadString());
+                            Nested(input, () => ReadInitializerName(input));
                         }
                         else
                         {
@@ -69,7 +74,45 @@ internal sealed class OnnxGraphHeader
         }
     }
 
-    private static TensorSpec ReadValueInfo(ProtoReader input, string? modelName, string path)
+    /// <summary>
+    /// The specs of <paramref name="values"/>, leaving out initializers when asked (graph inputs that are weights);
+    /// element types are checked only for what remains, as ONNX Runtime never lists the others.
+    /// </summary>
+    public List<TensorSpec> Specs(List<ValueInfo> values, bool skipInitializers, string? modelName, string path)
+    {
+        var specs = new List<TensorSpec>(values.Count);
+        foreach (var v in values)
+        {
+            if (skipInitializers && Initializers.Contains(v.Name))
+            {
+                continue;
+            }
+            if (OnnxTypes.FromOnnx(v.ElemType) is not { } type)
+            {
+                throw new ModelConfigException($"'{v.Name}' is not a tensor of a supported element type", model: modelName, file: path, field: v.Name);
+            }
+            specs.Add(new TensorSpec(v.Name, type, v.Dims));
+        }
+        return specs;
+    }
+
+    private void ReadInitializerName(ProtoReader input)
+    {
+        uint t;
+        while ((t = input.ReadTag()) != 0)
+        {
+            if (t == WireTag(8))
+            {
+                Initializers.Add(input.ReadString());
+            }
+            else
+            {
+                input.SkipField(t);
+            }
+        }
+    }
+
+    private static ValueInfo ReadValueInfo(ProtoReader input)
     {
         var name = "";
         var elemType = -1;
@@ -104,11 +147,7 @@ internal sealed class OnnxGraphHeader
                 input.SkipField(tag);
             }
         }
-        if (OnnxTypes.FromOnnx(elemType) is not { } type)
-        {
-            throw new ModelConfigException($"'{name}' is not a tensor of a supported element type", model: modelName, file: path, field: name);
-        }
-        return new TensorSpec(name, type, dims);
+        return new ValueInfo(name, elemType, dims);
     }
 
     private static (int ElemType, long[] Dims) ReadTensorType(ProtoReader input)
@@ -176,4 +215,7 @@ internal sealed class OnnxGraphHeader
         read();
         input.Leave(outer);
     }
+
+    /// <summary>A graph input or output as stored: name, ONNX element type (-1 when not a tensor), dims.</summary>
+    internal sealed record ValueInfo(string Name, int ElemType, long[] Dims);
 }

@@ -189,9 +189,11 @@ internal sealed class SlideInference
                         slot = FillFromRgba(tile, index, sequence, rgba, scratch, ring, slot, token);
                     }
                 }
-                catch (Slides.SlideException ex)
+                catch (Slides.SlideException ex) when (ex.IsCorruptData)
                 {
                     // One bad tile does not end the slide: it is reported, and the run decides whether too many are.
+                    // Only corrupt data is a tile's verdict; a read that failed (store down after its retries) fails
+                    // the slide, so the checkpoint never records it and a rerun reads the tile again.
                     _unreadable[index] = ex.Message;
                     slot ??= ring.Acquire(sequence, token);
                     var blank = rgba.AsSpan(0, _reader.TileBytes);

@@ -218,11 +218,11 @@ internal sealed class TiffImage : ITiledImage
         var file = Directory.File;
         if (stored < 0 || stored > MaxStoredBlockBytes)
         {
-            throw Fail(col, row, $"stored size {stored} bytes is invalid");
+            throw Fail(col, row, $"stored size {stored} bytes is invalid", corrupt: true);
         }
         if (offset < 0 || offset > file.Source.Length - stored)
         {
-            throw Fail(col, row, $"data at offset {offset} (+{stored} bytes) lies past the end of the file ({file.Source.Length} bytes)");
+            throw Fail(col, row, $"data at offset {offset} (+{stored} bytes) lies past the end of the file ({file.Source.Length} bytes)", corrupt: true);
         }
         if (_codec is null)
         {
@@ -235,7 +235,7 @@ internal sealed class TiffImage : ITiledImage
             var n = file.Source.Read(offset, buffer.AsSpan(0, count));
             if (n != count)
             {
-                throw Fail(col, row, $"short read at offset {offset}: expected {count} bytes, got {n}");
+                throw Fail(col, row, $"short read at offset {offset}: expected {count} bytes, got {n}", corrupt: true);
             }
             return buffer;
         }
@@ -254,8 +254,10 @@ internal sealed class TiffImage : ITiledImage
     private SlideException? Translate(long col, long row, Exception ex) => ex switch
     {
         SlideException => null,
-        CodecException => Fail(col, row, ex.Message, ex),
-        IOException or InvalidOperationException or ArgumentException or IndexOutOfRangeException => Fail(col, row, $"{ex.GetType().Name}: {ex.Message}", ex),
+        CodecException => Fail(col, row, ex.Message, ex, corrupt: true),
+        // Decoders signal malformed data with these; any other IOException is a failure to read, not a verdict on the data.
+        InvalidDataException or InvalidOperationException or ArgumentException or IndexOutOfRangeException => Fail(col, row, $"{ex.GetType().Name}: {ex.Message}", ex, corrupt: true),
+        IOException => Fail(col, row, $"{ex.GetType().Name}: {ex.Message}", ex),
         _ => null,
     };
 
@@ -268,8 +270,8 @@ internal sealed class TiffImage : ITiledImage
         return (row * TilesAcross) + col;
     }
 
-    private SlideException Fail(long col, long row, string cause, Exception? inner = null) =>
+    private SlideException Fail(long col, long row, string cause, Exception? inner = null, bool corrupt = false) =>
         _level is null
-            ? new SlideException(Directory.File.Name, $"{_label} block ({col},{row}): {cause}", inner: inner)
-            : new SlideException(Directory.File.Name, cause, _level, (col, row), inner);
+            ? new SlideException(Directory.File.Name, $"{_label} block ({col},{row}): {cause}", inner: inner) { IsCorruptData = corrupt }
+            : new SlideException(Directory.File.Name, cause, _level, (col, row), inner) { IsCorruptData = corrupt };
 }

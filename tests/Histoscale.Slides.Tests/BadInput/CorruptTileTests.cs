@@ -89,9 +89,61 @@ public sealed class CorruptTileTests
         Assert.True(ex.Level == 0 && ex.Tile == (2L, 0L), $"{what}: {ex.Message}");
         Assert.StartsWith($"{Name}: level 0 tile (2,0): ", ex.Message);
         Assert.True(ex.Cause.Contains(cause, StringComparison.OrdinalIgnoreCase), $"{what}: {ex.Message}");
+        Assert.True(ex.IsCorruptData, $"{what}: corrupt data must be marked as such (a pipeline records it as the tile's verdict)");
         // The same tile through the tile API, and a region beside it reads.
         Assert.Throws<SlideException>(() => slide.ReadTile(0, 2, 0, new byte[240 * 240 * 4]));
         slide.ReadRegion(0, 0, 240, 240, 240);
         return ex;
+    }
+
+    /// <summary>A failure to read the bytes (a store or disk error) is not a verdict on the tile's data.</summary>
+    [Fact]
+    public void A_read_failure_is_not_marked_as_corrupt_data()
+    {
+        var bytes = File.ReadAllBytes(TestSlides.Svs);
+        var source = new FailingSource(bytes);
+        using var slide = Slide.Open(source, new SlideOptions { Cache = null });
+        source.Failing = true; // the structure is read; now the disk goes away
+        var level = slide.Levels[0];
+        var ex = Assert.Throws<SlideException>(() =>
+        {
+            for (var row = 0L; row < level.TilesDown; row++)
+            {
+                for (var col = 0L; col < level.TilesAcross; col++)
+                {
+                    slide.ReadTile(0, col, row, new byte[level.TileWidth * level.TileHeight * 4]);
+                }
+            }
+        });
+        Assert.False(ex.IsCorruptData, ex.Message);
+        Assert.Contains("disk went away", ex.Message);
+    }
+
+    /// <summary>Serves the bytes until <see cref="Failing"/> is set, then fails every read as an I/O error would.</summary>
+    private sealed class FailingSource(byte[] bytes) : Histoscale.Slides.Sources.IByteSource
+    {
+        public bool Failing { get; set; }
+
+        public string Name => "failing.svs";
+
+        public long Length => bytes.Length;
+
+        public int Read(long offset, Span<byte> buffer)
+        {
+            if (Failing)
+            {
+                throw new IOException("disk went away");
+            }
+            var n = (int)Math.Min(buffer.Length, bytes.Length - offset);
+            bytes.AsSpan((int)offset, n).CopyTo(buffer);
+            return n;
+        }
+
+        public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(offset, buffer.Span));
+
+        public void Dispose()
+        {
+        }
     }
 }
