@@ -19,5 +19,7 @@ public static class HistoscaleCommands
         QuantizeCommand.Create(),
         ServeCommand.Create(),
         BenchCommand.Create(),
+        CostCommand.Create(),
+        SimulateCommand.Create(),
     };
 }

@@ -1,0 +1,366 @@
+namespace Histoscale.Costing.Simulation;
+
+/// <summary>The state of one simulation run (events, replicas, queue, integrals).</summary>
+internal sealed class SimulationRun(SimulationOptions o)
+{
+    private enum ReplicaState { Starting, Idle, Busy, Draining, Stopped }
+
+    private enum EventKind { Ready, Complete, Poll }
+
+    private sealed class Replica(double start)
+    {
+        public double Start { get; } = start;
+        public ReplicaState State { get; set; } = ReplicaState.Starting;
+        public int Slide { get; set; } = -1;
+    }
+
+    private readonly PriorityQueue<(EventKind Kind, Replica? Replica), (double Time, long Seq)> _events = new();
+    private readonly List<Replica> _live = [];
+    private readonly Queue<int> _queue = new();
+    private readonly Stack<Replica> _idle = new();
+    private readonly double[] _turnaround = new double[o.Arrivals.Count];
+    private readonly List<DayAccumulator> _days = [];
+    private readonly List<(double Time, int Desired)> _recommendations = [];
+    private long _seq;
+    private double _last;
+    private int _inSystem;
+    private int _completed;
+    private int _maxLive;
+    private int _maxQueue;
+    private double _billedSeconds;
+    private double _lastActive = double.NegativeInfinity;
+    private double _lastCompletion;
+
+    private sealed class DayAccumulator
+    {
+        public int Arrivals;
+        public int Completed;
+        public double ReplicaSeconds;
+        public double InSystemSeconds;
+        public double ExtraBilledSeconds;
+        public int MaxQueue;
+        public List<double> Turnarounds { get; } = [];
+    }
+
+    private int Live => _live.Count;
+
+    private int Current => _live.Count(r => r.State != ReplicaState.Draining);
+
+    private bool Autoscaled => o.Policy is ScalingPolicy.KedaQueue or ScalingPolicy.HpaQueueTime;
+
+    public SimulationResult Execute()
+    {
+        var arrivals = o.Arrivals;
+        var n = arrivals.Count;
+        var horizon = o.Days * 86400;
+        int? fixedFleet = o.Policy switch
+        {
+            ScalingPolicy.FixedPeak => AutoscaleSimulator.PeakFleet(arrivals, o.ServiceSeconds),
+            ScalingPolicy.FixedMean => AutoscaleSimulator.MeanFleet(n, o.Days, o.ServiceSeconds),
+            _ => null,
+        };
+        if (fixedFleet is { } f)
+        {
+            fixedFleet = Math.Clamp(f, Math.Max(1, o.MinReplicas), o.MaxReplicas);
+        }
+        // Fixed fleets and the autoscalers' minimum replicas are running (ready) when the simulation starts.
+        var initial = fixedFleet ?? o.MinReplicas;
+        for (var i = 0; i < initial; i++)
+        {
+            var r = new Replica(0) { State = ReplicaState.Idle };
+            _live.Add(r);
+            _idle.Push(r);
+        }
+        _maxLive = Live;
+        if (Autoscaled)
+        {
+            Schedule(0, EventKind.Poll, null);
+        }
+
+        var next = 0;
+        while (true)
+        {
+            var tA = next < n ? arrivals[next] : double.PositiveInfinity;
+            var tE = _events.TryPeek(out _, out var p) ? p.Time : double.PositiveInfinity;
+            if (double.IsPositiveInfinity(tA) && double.IsPositiveInfinity(tE))
+            {
+                break;
+            }
+            if (tA <= tE)
+            {
+                Advance(tA);
+                _inSystem++;
+                _queue.Enqueue(next);
+                Day(tA).Arrivals++;
+                next++;
+                Dispatch(tA);
+                continue;
+            }
+            var (kind, replica) = _events.Dequeue();
+            Advance(tE);
+            switch (kind)
+            {
+                case EventKind.Ready:
+                    if (replica!.State == ReplicaState.Starting)
+                    {
+                        replica.State = ReplicaState.Idle;
+                        _idle.Push(replica);
+                        Dispatch(tE);
+                    }
+                    break;
+                case EventKind.Complete:
+                    Complete(tE, replica!);
+                    break;
+                case EventKind.Poll:
+                    Decide(tE);
+                    if (next < n || _inSystem > 0 || tE + o.Scaler.PollingIntervalSeconds < horizon)
+                    {
+                        Schedule(tE + o.Scaler.PollingIntervalSeconds, EventKind.Poll, null);
+                    }
+                    break;
+            }
+        }
+
+        var end = Math.Max(horizon, _lastCompletion);
+        Advance(end);
+        foreach (var r in _live.ToList())
+        {
+            Stop(end, r);
+        }
+        return Result(end, fixedFleet);
+    }
+
+    private void Schedule(double time, EventKind kind, Replica? replica) => _events.Enqueue((kind, replica), (time, _seq++));
+
+    private DayAccumulator Day(double t)
+    {
+        var d = (int)(t / 86400);
+        while (_days.Count <= d)
+        {
+            _days.Add(new DayAccumulator());
+        }
+        return _days[d];
+    }
+
+    /// <summary>Integrates slides in the system and billed replicas from the last event to <paramref name="t"/>, split at day boundaries.</summary>
+    private void Advance(double t)
+    {
+        while (_last < t)
+        {
+            var dayEnd = (Math.Floor(_last / 86400) + 1) * 86400;
+            var segmentEnd = Math.Min(t, dayEnd);
+            var day = Day(_last);
+            var dt = segmentEnd - _last;
+            day.InSystemSeconds += _inSystem * dt;
+            day.ReplicaSeconds += Live * dt;
+            _last = segmentEnd;
+        }
+    }
+
+    private void Dispatch(double t)
+    {
+        while (_queue.Count > 0 && _idle.TryPop(out var r))
+        {
+            if (r.State != ReplicaState.Idle)
+            {
+                continue; // stopped while idle (lazy removal)
+            }
+            r.State = ReplicaState.Busy;
+            r.Slide = _queue.Dequeue();
+            Schedule(t + o.ServiceSeconds, EventKind.Complete, r);
+        }
+        if (_queue.Count > _maxQueue)
+        {
+            _maxQueue = _queue.Count;
+        }
+        var day = Day(t);
+        day.MaxQueue = Math.Max(day.MaxQueue, _queue.Count);
+    }
+
+    private void Complete(double t, Replica r)
+    {
+        var turnaround = t - o.Arrivals[r.Slide];
+        _turnaround[r.Slide] = turnaround;
+        _completed++;
+        _inSystem--;
+        _lastCompletion = t;
+        var day = Day(t);
+        day.Completed++;
+        day.Turnarounds.Add(turnaround);
+        r.Slide = -1;
+        if (r.State == ReplicaState.Draining)
+        {
+            Stop(t, r);
+        }
+        else
+        {
+            r.State = ReplicaState.Idle;
+            _idle.Push(r);
+        }
+        Dispatch(t);
+    }
+
+    private void Stop(double t, Replica r)
+    {
+        var ran = t - r.Start;
+        var billed = o.Billing.BilledSeconds(ran);
+        _billedSeconds += billed;
+        Day(Math.Max(0, t - 1e-9)).ExtraBilledSeconds += billed - ran;
+        r.State = ReplicaState.Stopped;
+        _live.Remove(r);
+    }
+
+    private void Decide(double t)
+    {
+        var s = o.Scaler;
+        var current = Current;
+        var floor = Math.Max(1, o.MinReplicas);
+        int desired;
+        if (o.Policy == ScalingPolicy.KedaQueue)
+        {
+            var active = _inSystem > s.ActivationQueue;
+            if (active)
+            {
+                _lastActive = t;
+            }
+            if (current == 0)
+            {
+                // KEDA's activation: from zero to max(1, minReplicaCount) when the trigger is active; the HPA takes over from there.
+                if (active)
+                {
+                    Apply(t, current, Math.Min(floor, o.MaxReplicas));
+                }
+                return;
+            }
+            if (!active && o.MinReplicas == 0 && t - _lastActive >= s.CooldownSeconds)
+            {
+                _recommendations.Clear();
+                Apply(t, current, 0); // KEDA scales to zero itself after the cooldown, outside the HPA
+                return;
+            }
+            desired = ScalerMath.Desired(current, (double)_inSystem / current, s.QueueTarget, s.Tolerance);
+        }
+        else
+        {
+            var oldest = _queue.Count > 0 ? t - o.Arrivals[_queue.Peek()] : 0;
+            desired = ScalerMath.Desired(current, oldest, s.QueueTimeTargetSeconds, s.Tolerance);
+        }
+
+        // The HPA's stabilization windows: scale down to the highest recommendation of the last window, scale up to
+        // the lowest; then the scale-up rate limit and the replica bounds.
+        _recommendations.Add((t, desired));
+        var keep = Math.Max(s.ScaleDownStabilizationSeconds, s.ScaleUpStabilizationSeconds);
+        _recommendations.RemoveAll(r => r.Time < t - keep);
+        var target = current;
+        if (desired < current)
+        {
+            target = Math.Min(current, _recommendations.Where(r => r.Time >= t - s.ScaleDownStabilizationSeconds).Max(r => r.Desired));
+        }
+        else if (desired > current)
+        {
+            target = Math.Max(current, _recommendations.Where(r => r.Time >= t - s.ScaleUpStabilizationSeconds).Min(r => r.Desired));
+            target = Math.Min(target, ScalerMath.ScaleUpLimit(current, s));
+        }
+        Apply(t, current, Math.Clamp(target, floor, o.MaxReplicas));
+    }
+
+    private void Apply(double t, int current, int target)
+    {
+        if (target > current)
+        {
+            for (var i = current; i < target; i++)
+            {
+                var r = new Replica(t);
+                _live.Add(r);
+                Schedule(t + o.StartupSeconds, EventKind.Ready, r);
+            }
+            _maxLive = Math.Max(_maxLive, Live);
+            return;
+        }
+        var remove = current - target;
+        foreach (var state in (ReadOnlySpan<ReplicaState>)[ReplicaState.Idle, ReplicaState.Starting, ReplicaState.Busy])
+        {
+            foreach (var r in _live.Where(r => r.State == state).ToList())
+            {
+                if (remove == 0)
+                {
+                    return;
+                }
+                remove--;
+                if (state == ReplicaState.Busy)
+                {
+                    r.State = ReplicaState.Draining; // finishes its slide, then stops
+                }
+                else
+                {
+                    Stop(t, r);
+                }
+            }
+        }
+    }
+
+    private SimulationResult Result(double end, int? fixedFleet)
+    {
+        var n = o.Arrivals.Count;
+        var sorted = (double[])_turnaround.Clone();
+        Array.Sort(sorted);
+        var perHourPrice = o.PricePerHour / 3600;
+        var total = _billedSeconds * perHourPrice;
+        var days = new List<SimulationDay>(_days.Count);
+        for (var d = 0; d < _days.Count; d++)
+        {
+            var a = _days[d];
+            var length = Math.Min(86400, end - d * 86400.0);
+            if (length <= 0)
+            {
+                continue;
+            }
+            var turn = a.Turnarounds.ToArray();
+            Array.Sort(turn);
+            days.Add(new SimulationDay
+            {
+                Day = d,
+                Arrivals = a.Arrivals,
+                Completed = a.Completed,
+                Cost = (a.ReplicaSeconds + a.ExtraBilledSeconds) * perHourPrice,
+                MeanReplicas = a.ReplicaSeconds / length,
+                MeanInSystem = a.InSystemSeconds / length,
+                MaxQueue = a.MaxQueue,
+                P95TurnaroundMinutes = turn.Length == 0 ? 0 : Percentile(turn, 0.95) / 60,
+            });
+        }
+        var p95 = Percentile(sorted, 0.95) / 60;
+        return new SimulationResult
+        {
+            Slides = n,
+            Completed = _completed,
+            ArrivalsPerHour = n / (o.Days * 24),
+            CostPerMonth = total / o.Days * (365.0 / 12),
+            TotalCost = total,
+            InstanceHours = _billedSeconds / 3600,
+            P50TurnaroundMinutes = Percentile(sorted, 0.5) / 60,
+            P95TurnaroundMinutes = p95,
+            MeanTurnaroundMinutes = _turnaround.Sum() / n / 60,
+            MeanInSystem = _days.Sum(d => d.InSystemSeconds) / end,
+            MeanReplicas = _days.Sum(d => d.ReplicaSeconds) / end,
+            MaxReplicas = _maxLive,
+            MaxQueue = _maxQueue,
+            SimulatedHours = end / 3600,
+            FixedReplicas = fixedFleet,
+            TurnaroundTargetMinutes = o.TurnaroundTargetMinutes,
+            TurnaroundMet = p95 <= o.TurnaroundTargetMinutes,
+            PerDay = days,
+        };
+    }
+
+    /// <summary>Nearest-rank percentile of a sorted array.</summary>
+    internal static double Percentile(double[] sorted, double q)
+    {
+        if (sorted.Length == 0)
+        {
+            return 0;
+        }
+        var rank = (int)Math.Ceiling(q * sorted.Length) - 1;
+        return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+    }
+}
