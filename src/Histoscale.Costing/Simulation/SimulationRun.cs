@@ -121,7 +121,8 @@ internal sealed class SimulationRun(SimulationOptions o)
             }
         }
 
-        var end = Math.Max(horizon, _lastCompletion);
+        // The last event may come after the horizon and the last completion (a replica that was starting then).
+        var end = Math.Max(Math.Max(horizon, _lastCompletion), _last);
         Advance(end);
         foreach (var r in _live.ToList())
         {
