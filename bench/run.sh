@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|cost|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
 # /usr/bin/python3), ../shared next to the repo.
@@ -24,7 +24,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab ]]; then
+if [[ $what != imaging && $what != ab && $what != cost ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -165,4 +165,24 @@ print(f"{'readytorun' if 'publish-r2r' in sys.argv[2] else 'jit       '} jitSeco
 PY
     done
   done
+fi
+
+if [[ $what == cost || $what == all ]]; then
+  # The cost map's measured rows (issue 14): resnet18 (the shared FP32 model) model-only and end to end on a small
+  # synthetic slide, on this machine, scaled per vCPU; the published GPU rows and the price table as they are. Then the
+  # simulator for 1.5 M slides a year (deterministic, seed 1) with each policy on the cheapest CPU asset (measured rate)
+  # and on an L4 (its published ResNet-50 INT8 figure as it is: resnet18 FP32 is not that model, see docs/cost.md).
+  say "cost: measured per-vCPU rate (model-only vs pipeline, same invocation) and the map; simulator per policy"
+  small=$data/synth-6000x4000.svs
+  [ -f "$small" ] || run $H synth "$small" --width 6000 --height 4000 --layout svs
+  m=$shared/models/resnet18.onnx
+  run $H cost --model "$m" --slide "$small" --measure --measure-seconds 15 --batch 32 --json
+  tiles=20000   # tiles per slide of a typical 0.5 µm/px plan (about 2 cm² of tissue at 224 px); docs/cost.md says why
+  run $H cost --model "$m" --tiles-per-slide $tiles --measure --measure-seconds 15 --batch 32
+  for policy in keda-queue hpa-queue-time fixed-peak fixed-mean; do
+    for pattern in diurnal bursty; do
+      run $H simulate --asset gcp-g2-standard-4-l4 --tiles-per-slide $tiles --days 365 --pattern $pattern --policy $policy
+    done
+  done
+  run $H simulate --asset aws-c7g-xlarge --tiles-per-slide $tiles --measure --model "$m" --days 30 --pattern diurnal --policy keda-queue --max-replicas 5000
 fi
