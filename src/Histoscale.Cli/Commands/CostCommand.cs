@@ -38,10 +38,11 @@ public static class CostCommand
         var turnaround = new Option<double>("--turnaround-minutes") { Description = "Turnaround one instance must meet per slide for the recommendation", DefaultValueFactory = _ => 60 };
         var batch = new Option<int>("--batch") { Description = "Tiles per batch when measuring", DefaultValueFactory = _ => 32 };
         var seconds = new Option<double>("--measure-seconds") { Description = "Model-only measuring time", DefaultValueFactory = _ => 10 };
+        var plot = new Option<string?>("--plot") { Description = "Also write the map as a PNG ($/slide vs slides/hour per asset; storage vs compute per year)" };
 
         var command = new Command("cost", "Cost:benefit map of cloud asset classes: $/slide, slides/hour and $/year per asset, and storage per lifecycle")
         {
-            model, measure, slidesPerYear, tilesPerSlide, slide, tileSize, json, listAssets, prices, given, gpuFactor, bytesPerSlide, storedBytes, hotDays, turnaround, batch, seconds,
+            model, measure, slidesPerYear, tilesPerSlide, slide, tileSize, json, listAssets, prices, given, gpuFactor, bytesPerSlide, storedBytes, hotDays, turnaround, batch, seconds, plot,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -105,6 +106,10 @@ public static class CostCommand
             });
             var target = TimeSpan.FromMinutes(r.GetValue(turnaround));
             var cheapest = CostMap.CheapestMeeting(rows, inputs.TilesPerSlide, target);
+            if (r.GetValue(plot) is { } plotPath)
+            {
+                Plots.CostPlots.WriteMap(plotPath, rows, storage);
+            }
             if (r.GetValue(json))
             {
                 output.WriteLine(JsonSerializer.Serialize(new

@@ -33,12 +33,13 @@ public static class SimulateCommand
         var queueTime = new Option<double>("--queue-time-target") { Description = "hpa-queue-time: seconds the oldest waiting slide may wait", DefaultValueFactory = _ => 300 };
         var writeTrace = new Option<string?>("--write-trace") { Description = "Also write the arrivals as a trace file" };
         var json = new Option<bool>("--json") { Description = "Print a JSON object" };
+        var plot = new Option<string?>("--plot") { Description = "Also write the timeline as a PNG (arrivals, queue, replicas, cost per hour)" };
         var prices = CostCommand.PricesOption();
 
         var command = new Command("simulate", "Simulate the autoscaling loop: turnaround and cost of a policy on an asset")
         {
             pattern, days, slidesPerYear, asset, tilesPerSecond, measure, model, tilesPerSlide, policy, minReplicas, maxReplicas, startup, seed, turnaround,
-            polling, cooldown, queueTarget, queueTime, writeTrace, json, prices,
+            polling, cooldown, queueTarget, queueTime, writeTrace, json, prices, plot,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -91,6 +92,10 @@ public static class SimulateCommand
                     QueueTimeTargetSeconds = r.GetValue(queueTime),
                 },
             });
+            if (r.GetValue(plot) is { } plotPath)
+            {
+                Plots.CostPlots.WriteTimeline(plotPath, result, $"{a.Id}, {r.GetValue(policy)}, {p}");
+            }
             var output = r.InvocationConfiguration.Output;
             if (r.GetValue(json))
             {

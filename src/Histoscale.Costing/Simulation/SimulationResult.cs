@@ -56,6 +56,34 @@ public sealed record SimulationResult
 
     /// <summary>One entry per simulated day (including a partial last day of draining).</summary>
     public required IReadOnlyList<SimulationDay> PerDay { get; init; }
+
+    /// <summary>One entry per simulated hour (the timeline plot's resolution).</summary>
+    public required IReadOnlyList<SimulationHour> PerHour { get; init; }
+}
+
+/// <summary>One hour of a simulation.</summary>
+public sealed record SimulationHour
+{
+    /// <summary>Hour index from 0.</summary>
+    public required int Hour { get; init; }
+
+    /// <summary>Slides that arrived this hour.</summary>
+    public required int Arrivals { get; init; }
+
+    /// <summary>Slides finished this hour.</summary>
+    public required int Completed { get; init; }
+
+    /// <summary>Cost of this hour's replica time, USD.</summary>
+    public required double Cost { get; init; }
+
+    /// <summary>Time-average billed replicas.</summary>
+    public required double MeanReplicas { get; init; }
+
+    /// <summary>Time-average slides in the system.</summary>
+    public required double MeanInSystem { get; init; }
+
+    /// <summary>Most slides waiting at once.</summary>
+    public required int MaxQueue { get; init; }
 }
 
 /// <summary>One day of a simulation.</summary>

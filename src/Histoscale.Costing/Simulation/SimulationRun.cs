@@ -19,7 +19,8 @@ internal sealed class SimulationRun(SimulationOptions o)
     private readonly Queue<int> _queue = new();
     private readonly Stack<Replica> _idle = new();
     private readonly double[] _turnaround = new double[o.Arrivals.Count];
-    private readonly List<DayAccumulator> _days = [];
+    private readonly List<Accumulator> _hours = [];
+    private readonly List<List<double>> _dayTurnarounds = [];
     private readonly List<(double Time, int Desired)> _recommendations = [];
     private long _seq;
     private double _last;
@@ -31,7 +32,8 @@ internal sealed class SimulationRun(SimulationOptions o)
     private double _lastActive = double.NegativeInfinity;
     private double _lastCompletion;
 
-    private sealed class DayAccumulator
+    /// <summary>What happened in one hour (days are sums of 24 hours).</summary>
+    private sealed class Accumulator
     {
         public int Arrivals;
         public int Completed;
@@ -39,7 +41,6 @@ internal sealed class SimulationRun(SimulationOptions o)
         public double InSystemSeconds;
         public double ExtraBilledSeconds;
         public int MaxQueue;
-        public List<double> Turnarounds { get; } = [];
     }
 
     private int Live => _live.Count;
@@ -91,7 +92,7 @@ internal sealed class SimulationRun(SimulationOptions o)
                 Advance(tA);
                 _inSystem++;
                 _queue.Enqueue(next);
-                Day(tA).Arrivals++;
+                Hour(tA).Arrivals++;
                 next++;
                 Dispatch(tA);
                 continue;
@@ -133,27 +134,37 @@ internal sealed class SimulationRun(SimulationOptions o)
 
     private void Schedule(double time, EventKind kind, Replica? replica) => _events.Enqueue((kind, replica), (time, _seq++));
 
-    private DayAccumulator Day(double t)
+    private Accumulator Hour(double t)
     {
-        var d = (int)(t / 86400);
-        while (_days.Count <= d)
+        var h = (int)(t / 3600);
+        while (_hours.Count <= h)
         {
-            _days.Add(new DayAccumulator());
+            _hours.Add(new Accumulator());
         }
-        return _days[d];
+        return _hours[h];
     }
 
-    /// <summary>Integrates slides in the system and billed replicas from the last event to <paramref name="t"/>, split at day boundaries.</summary>
+    private List<double> DayTurnarounds(double t)
+    {
+        var d = (int)(t / 86400);
+        while (_dayTurnarounds.Count <= d)
+        {
+            _dayTurnarounds.Add([]);
+        }
+        return _dayTurnarounds[d];
+    }
+
+    /// <summary>Integrates slides in the system and billed replicas from the last event to <paramref name="t"/>, split at hour boundaries.</summary>
     private void Advance(double t)
     {
         while (_last < t)
         {
-            var dayEnd = (Math.Floor(_last / 86400) + 1) * 86400;
-            var segmentEnd = Math.Min(t, dayEnd);
-            var day = Day(_last);
+            var hourEnd = (Math.Floor(_last / 3600) + 1) * 3600;
+            var segmentEnd = Math.Min(t, hourEnd);
+            var hour = Hour(_last);
             var dt = segmentEnd - _last;
-            day.InSystemSeconds += _inSystem * dt;
-            day.ReplicaSeconds += Live * dt;
+            hour.InSystemSeconds += _inSystem * dt;
+            hour.ReplicaSeconds += Live * dt;
             _last = segmentEnd;
         }
     }
@@ -174,8 +185,8 @@ internal sealed class SimulationRun(SimulationOptions o)
         {
             _maxQueue = _queue.Count;
         }
-        var day = Day(t);
-        day.MaxQueue = Math.Max(day.MaxQueue, _queue.Count);
+        var hour = Hour(t);
+        hour.MaxQueue = Math.Max(hour.MaxQueue, _queue.Count);
     }
 
     private void Complete(double t, Replica r)
@@ -185,9 +196,8 @@ internal sealed class SimulationRun(SimulationOptions o)
         _completed++;
         _inSystem--;
         _lastCompletion = t;
-        var day = Day(t);
-        day.Completed++;
-        day.Turnarounds.Add(turnaround);
+        Hour(t).Completed++;
+        DayTurnarounds(t).Add(turnaround);
         r.Slide = -1;
         if (r.State == ReplicaState.Draining)
         {
@@ -206,7 +216,7 @@ internal sealed class SimulationRun(SimulationOptions o)
         var ran = t - r.Start;
         var billed = o.Billing.BilledSeconds(ran);
         _billedSeconds += billed;
-        Day(Math.Max(0, t - 1e-9)).ExtraBilledSeconds += billed - ran;
+        Hour(Math.Max(0, t - 1e-9)).ExtraBilledSeconds += billed - ran;
         r.State = ReplicaState.Stopped;
         _live.Remove(r);
     }
@@ -307,26 +317,42 @@ internal sealed class SimulationRun(SimulationOptions o)
         Array.Sort(sorted);
         var perHourPrice = o.PricePerHour / 3600;
         var total = _billedSeconds * perHourPrice;
-        var days = new List<SimulationDay>(_days.Count);
-        for (var d = 0; d < _days.Count; d++)
+        var hours = new List<SimulationHour>(_hours.Count);
+        for (var h = 0; h < _hours.Count; h++)
         {
-            var a = _days[d];
-            var length = Math.Min(86400, end - d * 86400.0);
+            var a = _hours[h];
+            var length = Math.Min(3600, end - h * 3600.0);
             if (length <= 0)
             {
                 continue;
             }
-            var turn = a.Turnarounds.ToArray();
-            Array.Sort(turn);
-            days.Add(new SimulationDay
+            hours.Add(new SimulationHour
             {
-                Day = d,
+                Hour = h,
                 Arrivals = a.Arrivals,
                 Completed = a.Completed,
                 Cost = (a.ReplicaSeconds + a.ExtraBilledSeconds) * perHourPrice,
                 MeanReplicas = a.ReplicaSeconds / length,
                 MeanInSystem = a.InSystemSeconds / length,
                 MaxQueue = a.MaxQueue,
+            });
+        }
+        var days = new List<SimulationDay>();
+        for (var d = 0; d * 24 < hours.Count; d++)
+        {
+            var of = hours.Skip(d * 24).Take(24).ToList();
+            var length = Math.Min(86400, end - d * 86400.0);
+            var turn = d < _dayTurnarounds.Count ? _dayTurnarounds[d].ToArray() : [];
+            Array.Sort(turn);
+            days.Add(new SimulationDay
+            {
+                Day = d,
+                Arrivals = of.Sum(x => x.Arrivals),
+                Completed = of.Sum(x => x.Completed),
+                Cost = of.Sum(x => x.Cost),
+                MeanReplicas = of.Sum(x => x.MeanReplicas * Math.Min(3600, end - x.Hour * 3600.0)) / length,
+                MeanInSystem = of.Sum(x => x.MeanInSystem * Math.Min(3600, end - x.Hour * 3600.0)) / length,
+                MaxQueue = of.Max(x => x.MaxQueue),
                 P95TurnaroundMinutes = turn.Length == 0 ? 0 : Percentile(turn, 0.95) / 60,
             });
         }
@@ -342,8 +368,8 @@ internal sealed class SimulationRun(SimulationOptions o)
             P50TurnaroundMinutes = Percentile(sorted, 0.5) / 60,
             P95TurnaroundMinutes = p95,
             MeanTurnaroundMinutes = _turnaround.Sum() / n / 60,
-            MeanInSystem = _days.Sum(d => d.InSystemSeconds) / end,
-            MeanReplicas = _days.Sum(d => d.ReplicaSeconds) / end,
+            MeanInSystem = _hours.Sum(h => h.InSystemSeconds) / end,
+            MeanReplicas = _hours.Sum(h => h.ReplicaSeconds) / end,
             MaxReplicas = _maxLive,
             MaxQueue = _maxQueue,
             SimulatedHours = end / 3600,
@@ -351,6 +377,7 @@ internal sealed class SimulationRun(SimulationOptions o)
             TurnaroundTargetMinutes = o.TurnaroundTargetMinutes,
             TurnaroundMet = p95 <= o.TurnaroundTargetMinutes,
             PerDay = days,
+            PerHour = hours,
         };
     }
 

@@ -23,7 +23,8 @@ public sealed class CostCommandsTests : IDisposable
     [Fact]
     public async Task CostPrintsTheMapAsJsonWithTheIssuesColumnsAndFormula()
     {
-        var (code, stdout, stderr) = await ReaderCommandsTests.Run("cost", "--model", Model(), "--tiles-per-slide", "1000", "--slides-per-year", "2000", "--json");
+        var map = Path.Combine(_dir, "map.png");
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("cost", "--model", Model(), "--tiles-per-slide", "1000", "--slides-per-year", "2000", "--json", "--plot", map);
         Assert.True(code == 0, stderr);
         var root = JsonDocument.Parse(stdout).RootElement;
         Assert.Matches(@"^\d{4}-\d{2}-\d{2}$", root.GetProperty("priceTableDate").GetString());
@@ -50,6 +51,7 @@ public sealed class CostCommandsTests : IDisposable
         var storage = root.GetProperty("storage").EnumerateArray().ToList();
         Assert.Contains(storage, s => s.GetProperty("cloud").GetString() == "aws" && s.GetProperty("coldClass").GetString() == "aws-s3-deep-archive");
         Assert.All(storage, s => Assert.True(s.GetProperty("dollarsPerYear").GetDouble() > 0));
+        AssertPng(map);
 
         (code, stdout, _) = await ReaderCommandsTests.Run("cost", "--list-assets");
         Assert.Equal(0, code);
@@ -126,7 +128,8 @@ public sealed class CostCommandsTests : IDisposable
     {
         var trace = Path.Combine(_dir, "arrivals.txt");
         string[] common = ["simulate", "--asset", "aws-g5-xlarge-a10g", "--tiles-per-slide", "20000", "--days", "2", "--slides-per-year", "200000", "--json"];
-        var (code, stdout, stderr) = await ReaderCommandsTests.Run([.. common, "--pattern", "bursty", "--write-trace", trace]);
+        var timeline = Path.Combine(_dir, "timeline.png");
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run([.. common, "--pattern", "bursty", "--write-trace", trace, "--plot", timeline]);
         Assert.True(code == 0, stderr);
         var root = JsonDocument.Parse(stdout).RootElement;
         foreach (var key in new[] { "slides", "arrivalsPerHour", "costPerMonth", "p50TurnaroundMinutes", "p95TurnaroundMinutes", "meanTurnaroundMinutes", "meanInSystem", "meanReplicas", "maxReplicas", "perDay" })
@@ -144,5 +147,12 @@ public sealed class CostCommandsTests : IDisposable
         Assert.Equal(root.GetProperty("slides").GetInt32(), back.GetProperty("slides").GetInt32());
         Assert.Equal(root.GetProperty("costPerMonth").GetDouble(), back.GetProperty("costPerMonth").GetDouble());
         Assert.Equal(root.GetProperty("p95TurnaroundMinutes").GetDouble(), back.GetProperty("p95TurnaroundMinutes").GetDouble());
+        AssertPng(timeline);
+    }
+
+    private static void AssertPng(string path)
+    {
+        var head = File.ReadAllBytes(path).Take(8).ToArray();
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }, head);
     }
 }
