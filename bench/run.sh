@@ -178,11 +178,15 @@ if [[ $what == cost || $what == all ]]; then
   m=$shared/models/resnet18.onnx
   run $H cost --model "$m" --slide "$small" --measure --measure-seconds 15 --batch 32 --json
   tiles=20000   # tiles per slide of a typical 0.5 µm/px plan (about 2 cm² of tissue at 224 px); docs/cost.md says why
-  run $H cost --model "$m" --tiles-per-slide $tiles --measure --measure-seconds 15 --batch 32
+  mkdir -p docs/cost
+  run $H cost --model "$m" --tiles-per-slide $tiles --measure --measure-seconds 15 --batch 32 --plot docs/cost/map.png
   for policy in keda-queue hpa-queue-time fixed-peak fixed-mean; do
     for pattern in diurnal bursty; do
       run $H simulate --asset gcp-g2-standard-4-l4 --tiles-per-slide $tiles --days 365 --pattern $pattern --policy $policy
     done
+  done
+  for policy in keda-queue hpa-queue-time fixed-peak fixed-mean; do   # two weeks, for the timeline plots of docs/cost.md
+    run $H simulate --asset gcp-g2-standard-4-l4 --tiles-per-slide $tiles --days 14 --pattern diurnal --policy $policy --plot docs/cost/timeline-$policy.png
   done
   run $H simulate --asset aws-c7g-xlarge --tiles-per-slide $tiles --measure --model "$m" --days 30 --pattern diurnal --policy keda-queue --max-replicas 5000
 fi
