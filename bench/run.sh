@@ -177,7 +177,7 @@ if [[ $what == cost || $what == all ]]; then
   [ -f "$small" ] || run $H synth "$small" --width 6000 --height 4000 --layout svs
   m=$shared/models/resnet18.onnx
   run $H cost --model "$m" --slide "$small" --measure --measure-seconds 15 --batch 32 --json
-  tiles=20000   # tiles per slide of a typical 0.5 µm/px plan (about 2 cm² of tissue at 224 px); docs/cost.md says why
+  tiles=20000   # tiles per slide of a typical 0.5 µm/px plan (about 2.5 cm² of tissue at 224 px); docs/cost.md says why
   mkdir -p docs/cost
   run $H cost --model "$m" --tiles-per-slide $tiles --measure --measure-seconds 15 --batch 32 --plot docs/cost/map.png
   for policy in keda-queue hpa-queue-time fixed-peak fixed-mean; do
