@@ -94,6 +94,9 @@ public class CostMapTests
         Assert.Equal(12 * (30 * 0.02 + 335 * 0.002) + 335 * 0.1 * 0.03, archive.DollarsPerYear, 9);
         Assert.Equal(archive.DollarsPerYear / 365, archive.DollarsPerSlide, 12);
         Assert.Equal("restore", archive.Loading);
+        Assert.Null(archive.FirstByteMs);
+        Assert.Equal(30, hot.FirstByteMs);          // object-standard, as docs/data-loading.md emulates it
+        Assert.Equal(100, hot.StreamMegabytesPerSecond);
         Assert.Equal(12, archive.RestoreHours);
 
         var big = StorageCost.Compute(PriceTableTests.Table(), new StorageInputs { SlidesPerYear = 1.5e6, BytesPerSlide = 3.5e15 / 1.5e6 });

@@ -116,6 +116,7 @@ public class PriceTableTests
     [InlineData("tier: archive", "tier: frozen", "storage[1] 'cold': field 'tier'", "not one of hot, cool, archive")]
     [InlineData("perGbMonth: 0.002", "perGbMonth: 0", "storage[1] 'cold': field 'perGbMonth'", "must be positive")]
     [InlineData("currency: USD", "currency: EUR", "table: field 'currency'", "not supported")]
+    [InlineData("loading: restore", "loading: tape", "storage[1] 'cold': field 'loading'", "not one of local-nvme")]
     public void A_bad_row_is_an_error_naming_the_file_row_and_field(string from, string to, string where, string what)
     {
         Assert.Contains(from, Minimal);

@@ -199,7 +199,10 @@ public static class CostCommand
         o.WriteLine("storage (a year of keeping the archive)");
         foreach (var s in storage)
         {
-            o.WriteLine(string.Create(inv, $"{s.Cloud,-6} {s.Lifecycle,-52} {s.StoredTB,9:N0} TB  ${s.DollarsPerYear,12:N0}/year  ${s.DollarsPerSlide:0.0000}/slide  read: {s.Loading}{(s.RestoreHours > 0 ? $" ({s.RestoreHours:0} h restore)" : "")}"));
+            var read = s.FirstByteMs is { } ms
+                ? string.Create(inv, $"{s.Loading} ({ms:0.#} ms first byte, {s.StreamMegabytesPerSecond:0} MB/s a stream)")
+                : string.Create(inv, $"{s.Loading} ({s.RestoreHours:0} h before the first byte)");
+            o.WriteLine(string.Create(inv, $"{s.Cloud,-6} {s.Lifecycle,-52} {s.StoredTB,9:N0} TB  ${s.DollarsPerYear,12:N0}/year  ${s.DollarsPerSlide:0.0000}/slide  read: {read}"));
         }
         o.WriteLine();
         o.WriteLine(cheapest is null

@@ -51,6 +51,8 @@ public static class StorageCost
             RetrievalPerGb = cold.RetrievalPerGb,
             EgressPerGb = cold.EgressPerGb,
             Loading = cold.Loading,
+            FirstByteMs = LoadingClass.Find(cold.Loading)?.FirstByteMs,
+            StreamMegabytesPerSecond = LoadingClass.Find(cold.Loading)?.StreamMegabytesPerSecond,
             RestoreHours = cold.RestoreHours,
         };
     }

@@ -36,6 +36,12 @@ public sealed record StorageLine
     /// <summary>How the cold class is read for inference (docs/data-loading.md's class, or <c>restore</c>).</summary>
     public required string Loading { get; init; }
 
+    /// <summary>First-byte latency of the cold class's loading class in ms (docs/data-loading.md); null for <c>restore</c>.</summary>
+    public double? FirstByteMs { get; init; }
+
+    /// <summary>Per-stream MB/s of the cold class's loading class (docs/data-loading.md); null for <c>restore</c>.</summary>
+    public double? StreamMegabytesPerSecond { get; init; }
+
     /// <summary>Hours before a cold slide can be read (0 = read in place).</summary>
     public required double RestoreHours { get; init; }
 }

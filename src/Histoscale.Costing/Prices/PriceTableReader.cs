@@ -123,7 +123,7 @@ internal static class PriceTableReader
                 RetrievalPerGb = row.NonNegative("retrievalPerGb"),
                 EgressPerGb = row.NonNegative("egressPerGb"),
                 MinimumDays = row.OptionalNonNegative("minimumDays") ?? 0,
-                Loading = row.Text("loading"),
+                Loading = row.OneOf("loading", [.. LoadingClass.All.Select(c => c.Name)]),
                 RestoreHours = row.OptionalNonNegative("restoreHours") ?? 0,
                 Region = row.Text("region"),
                 Source = row.Url("source"),
