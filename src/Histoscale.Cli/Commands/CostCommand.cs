@@ -125,7 +125,7 @@ public static class CostCommand
                         pipelineTilesPerSecond = measured.PipelineTilesPerSecond is { } p ? Math.Round(p, 2) : (double?)null,
                         cores = measured.Cores,
                         arch = measured.Arch,
-                        tilesPerSecondPerVcpu = Math.Round(measured.PerVcpu, 3),
+                        tilesPerSecondPerVcpu = measured.PerVcpu,
                     },
                     rows,
                     storage,
