@@ -18,6 +18,9 @@ public static class HistoscaleCommands
         SampleModelCommand.Create(),
         QuantizeCommand.Create(),
         ServeCommand.Create(),
+        SubmitCommand.Create(),
+        WorkerCommand.Create(),
+        QueueCommand.Create(),
         BenchCommand.Create(),
     };
 }
