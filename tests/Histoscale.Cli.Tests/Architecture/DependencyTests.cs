@@ -23,6 +23,7 @@ public sealed class DependencyTests
         ["Histoscale.Synthesis"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
         ["Histoscale.Server"] = ["Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
         ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
+        ["Histoscale.Workers"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Pipeline"],
     };
 
     /// <summary>Third-party assemblies that would mean a library grew a dependency it must not have.</summary>
@@ -31,6 +32,8 @@ public sealed class DependencyTests
         ["Histoscale.Slides"] = ["AWSSDK", "Azure.", "Google.", "Microsoft.ML.OnnxRuntime", "Grpc"],
         ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
+        // The backend is the host's to give: a worker carries no ONNX Runtime and no gRPC client of its own.
+        ["Histoscale.Workers"] = ["Microsoft.ML.OnnxRuntime", "Grpc"],
     };
 
     public static TheoryData<string> Libraries() => [.. Allowed.Keys];
