@@ -16,7 +16,7 @@ public static class QueueCommand
         status.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             QueueFlags.Check(r.GetValue(connectAttempts));
-            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, new QueueOptions { ConnectAttempts = r.GetValue(connectAttempts) }, ct);
+            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, QueueFlags.Options(r.GetValue(connectAttempts)), ct);
             var s = await q.StatusAsync(ct);
             var output = r.InvocationConfiguration.Output;
             if (r.GetValue(json))
@@ -36,7 +36,7 @@ public static class QueueCommand
         retry.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             QueueFlags.Check(r.GetValue(retryAttempts));
-            await using var q = await JobQueues.OpenAsync(r.GetValue(retryQueue)!, new QueueOptions { ConnectAttempts = r.GetValue(retryAttempts) }, ct);
+            await using var q = await JobQueues.OpenAsync(r.GetValue(retryQueue)!, QueueFlags.Options(r.GetValue(retryAttempts)), ct);
             var moved = await q.RetryDeadAsync(ct);
             r.InvocationConfiguration.Output.WriteLine($"{moved} dead-lettered job{(moved == 1 ? "" : "s")} back on {q.Name}");
             return CliRunner.Ok;

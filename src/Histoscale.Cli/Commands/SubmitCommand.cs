@@ -95,7 +95,7 @@ public static class SubmitCommand
                 Parameters = parameters,
                 Submitted = submitted,
             }).ToList();
-            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, new QueueOptions { ConnectAttempts = r.GetValue(connectAttempts) }, ct);
+            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, QueueFlags.Options(r.GetValue(connectAttempts)), ct);
             foreach (var job in jobs)
             {
                 await q.EnqueueAsync(job.ToJson(), ct);
@@ -114,7 +114,7 @@ internal static class QueueFlags
 {
     public static Option<string> Queue() => new("--queue")
     {
-        Description = "Broker queue: redis://HOST:PORT[/DB][?queue=NAME] (Redis Streams) or amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME] (RabbitMQ)",
+        Description = "Broker queue: redis://HOST:PORT[/DB][?queue=NAME] (Redis Streams) or amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME] (RabbitMQ) or azqueue://ACCOUNT/QUEUE (Azure Queue Storage; AZURE_STORAGE_CONNECTION_STRING or the default Azure credentials)",
         Required = true,
     };
 
@@ -122,6 +122,13 @@ internal static class QueueFlags
     {
         Description = "Attempts to reach the broker (exponential backoff from 0.5 s) before giving up with exit 2",
         DefaultValueFactory = _ => 5,
+    };
+
+    /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://).</summary>
+    public static QueueOptions Options(int connectAttempts) => new()
+    {
+        ConnectAttempts = connectAttempts,
+        AzureConnectionString = HostContext.FromEnvironment().Storage.AzureConnectionString,
     };
 
     public static void Check(int connectAttempts)

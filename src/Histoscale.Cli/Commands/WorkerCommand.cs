@@ -27,7 +27,7 @@ public static class WorkerCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "Serve Prometheus metrics on this port (/metrics)" };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per job before it goes to the dead-letter queue", DefaultValueFactory = _ => 3 };
         var grace = new Option<double>("--grace") { Description = "Seconds the slides in hand get to finish after SIGTERM before they are returned to the queue", DefaultValueFactory = _ => 30 };
-        var visibility = new Option<double>("--visibility-timeout") { Description = "Redis: seconds without a keep-alive after which another worker claims a job (its worker died)", DefaultValueFactory = _ => 120 };
+        var visibility = new Option<double>("--visibility-timeout") { Description = "Redis, Azure: seconds without a keep-alive after which another worker takes a job (its worker died)", DefaultValueFactory = _ => 120 };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads per slide (default: one per core)" };
         var instances = new Option<int?>("--instances") { Description = "Parallel model instances (in-process)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (in-process)" };
@@ -58,11 +58,7 @@ public static class WorkerCommand
             var stderr = r.InvocationConfiguration.Error;
             var visibilityTimeout = TimeSpan.FromSeconds(r.GetValue(visibility));
             var host = HostContext.FromEnvironment();
-            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, new QueueOptions
-            {
-                ConnectAttempts = r.GetValue(connectAttempts),
-                VisibilityTimeout = visibilityTimeout,
-            }, ct);
+            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, QueueFlags.Options(r.GetValue(connectAttempts)) with { VisibilityTimeout = visibilityTimeout }, ct);
 
             // SIGTERM is what Kubernetes and ECS send before they stop a container: stop taking jobs, let the ones
             // in hand finish within the grace period. Handled here (not left to the default) so the exit code is 0.

@@ -4,15 +4,15 @@ using Polly.Retry;
 namespace Histoscale.Workers.Brokers;
 
 /// <summary>Opens a queue from its URL: <c>redis://HOST[:PORT][/DB][?queue=NAME]</c> (Redis Streams, the default
-/// port 6379) or <c>amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME]</c> (RabbitMQ); the default queue name is
-/// <see cref="DefaultQueueName"/>.</summary>
+/// port 6379), <c>amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME]</c> (RabbitMQ) or <c>azqueue://ACCOUNT/QUEUE</c>
+/// (Azure Queue Storage); the default queue name is <see cref="DefaultQueueName"/>.</summary>
 public static class JobQueues
 {
     /// <summary>Queue (stream) name when the URL names none.</summary>
     public const string DefaultQueueName = "histoscale-jobs";
 
     /// <summary>The URL schemes understood.</summary>
-    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps"];
+    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps", "azqueue"];
 
     /// <summary>Checks a URL without connecting; throws <see cref="QueueConfigException"/> naming what is wrong.</summary>
     public static Uri Parse(string url)
@@ -25,7 +25,14 @@ public static class JobQueues
         {
             throw new QueueConfigException($"queue URL '{Redact(uri)}': unknown scheme '{uri.Scheme}' (supported: {string.Join(", ", Schemes.Select(s => s + "://"))})");
         }
-        _ = QueueName(uri);
+        if (uri.Scheme == "azqueue")
+        {
+            _ = AzureQueue.QueueName(uri);
+        }
+        else
+        {
+            _ = QueueName(uri);
+        }
         return uri;
     }
 
@@ -47,9 +54,12 @@ public static class JobQueues
         }).Build();
         try
         {
-            return uri.Scheme == "redis"
-                ? await pipeline.ExecuteAsync(async ct => (IJobQueue)await RedisStreamQueue.ConnectAsync(uri, Redact(uri), name, consumer, options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false)
-                : await pipeline.ExecuteAsync(async ct => (IJobQueue)await RabbitMqQueue.ConnectAsync(uri, Redact(uri), name, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return uri.Scheme switch
+            {
+                "redis" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RedisStreamQueue.ConnectAsync(uri, Redact(uri), name, consumer, options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                "azqueue" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await AzureQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                _ => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RabbitMqQueue.ConnectAsync(uri, Redact(uri), name, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+            };
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not QueueConfigException)
         {

@@ -15,6 +15,12 @@ public sealed record QueueOptions
     /// </summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// azqueue://: a storage connection string (Azurite, or account keys); null = https://ACCOUNT.queue.core.windows.net
+    /// with the default Azure credential chain. The host maps AZURE_STORAGE_CONNECTION_STRING to it.
+    /// </summary>
+    public string? AzureConnectionString { get; init; }
+
     /// <summary>Name of this consumer (Redis consumer-group member); default: host name and process id.</summary>
     public string? ConsumerName { get; init; }
 }

@@ -13,12 +13,29 @@ internal static class Brokers
 {
     public const string Redis = "redis";
     public const string RabbitMq = "amqp";
+    public const string AzureQueue = "azqueue";
 
-    private static readonly Lazy<Dictionary<string, string>> EnvFile = new(ReadEnvFile);
+    /// <summary>Azurite's queue service (.ci/emulators.sh starts it and writes .ci/emulators.env).</summary>
+    public static string? AzureConnectionString =>
+        Environment.GetEnvironmentVariable("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING") is { Length: > 0 } v ? v : EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING");
+
+    /// <summary>Queue options that reach the test brokers (the Azurite connection string for azqueue://).</summary>
+    public static Histoscale.Workers.Brokers.QueueOptions Options(string broker) => new() { AzureConnectionString = broker == AzureQueue ? AzureConnectionString : null };
+
+    private static readonly Lazy<Dictionary<string, string>> EnvFile = new(() => ReadEnvFile("brokers.env"));
+    private static readonly Lazy<Dictionary<string, string>> EmulatorsFile = new(() => ReadEnvFile("emulators.env"));
 
     /// <summary>A URL for a queue of its own (unique name) on the broker, or a skip.</summary>
     public static string QueueUrl(string broker, string name)
     {
+        if (broker == AzureQueue)
+        {
+            var cs = AzureConnectionString;
+            Skip.If(cs is null, "azqueue tests skipped: no HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING and no .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
+            var endpoint = new Uri(cs!.Split(';').First(p => p.StartsWith("QueueEndpoint=", StringComparison.Ordinal))["QueueEndpoint=".Length..]);
+            Skip.IfNot(Answers(endpoint.Host, endpoint.Port), $"azqueue tests skipped: nothing answers at {endpoint.Host}:{endpoint.Port} (Azurite's queue service; run `bash .ci/emulators.sh start`)");
+            return $"azqueue://devstoreaccount1/{name}-{Guid.NewGuid():N}";
+        }
         var key = broker == Redis ? "HISTOSCALE_TEST_REDIS" : "HISTOSCALE_TEST_AMQP";
         var url = Environment.GetEnvironmentVariable(key) is { Length: > 0 } v ? v : EnvFile.Value.GetValueOrDefault(key);
         Skip.If(url is null, $"{broker} tests skipped: no {key} and no .ci/brokers.env (run `bash .ci/brokers.sh start`; CI's .ci/run does)");
@@ -40,12 +57,12 @@ internal static class Brokers
         }
     }
 
-    private static Dictionary<string, string> ReadEnvFile()
+    private static Dictionary<string, string> ReadEnvFile(string name)
     {
         var values = new Dictionary<string, string>();
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            var file = Path.Combine(dir.FullName, ".ci", "brokers.env");
+            var file = Path.Combine(dir.FullName, ".ci", name);
             if (!File.Exists(file))
             {
                 continue;
