@@ -89,8 +89,17 @@ internal sealed class CliProcess : IDisposable
     private readonly StringBuilder _out = new();
 
     public CliProcess(params string[] args)
+        : this(null, args)
+    {
+    }
+
+    public CliProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "histoscale.dll"));
         foreach (var a in args)
         {
