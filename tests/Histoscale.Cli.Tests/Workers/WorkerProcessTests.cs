@@ -106,6 +106,12 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         Assert.Contains("output folder is not writable", stderr);
         Assert.Equal(2, Regex.Matches(stderr, "missing.svs\\): failed \\(attempt").Count);
         Assert.Equal(fx.ReferenceTable(fx.Small2), File.ReadAllBytes(Path.Combine(_out, "small2.tiles.csv")));
+        // Workers share the output folder: each slide's report goes beside its checkpoint, no shared run.json.
+        using (var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(_out, ".histoscale", "small2.run.json"))))
+        {
+            Assert.Equal("small2", report.RootElement.GetProperty("slides")[0].GetProperty("name").GetString());
+        }
+        Assert.False(File.Exists(Path.Combine(_out, "run.json")));
 
         var status = await Status(url);
         Assert.Equal(4, status.GetProperty("deadLettered").GetInt64());
