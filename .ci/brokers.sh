@@ -35,6 +35,8 @@ case "${1:-start}" in
       [ -x "$ctl" ] || ctl=rabbitmqctl
       "$ctl" -n "$node" stop >/dev/null 2>&1 || kill "$(cat "$state/rabbitmq.pid" 2>/dev/null)" 2>/dev/null || true
       rm -f "$state/rabbitmq.started" "$state/rabbitmq.pid"
+      # Erlang's port mapper, started with the node: stopped too unless another node still uses it.
+      if command -v epmd >/dev/null 2>&1 && ! epmd -names 2>/dev/null | grep -q '^name '; then epmd -kill >/dev/null 2>&1 || true; fi
     fi
     rm -f brokers.env
     exit 0 ;;
