@@ -14,6 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 state=${TMPDIR:-/tmp}/histoscale-emulators
 azurite_port=${HISTOSCALE_AZURITE_PORT:-10000}
+azurite_queue_port=${HISTOSCALE_AZURITE_QUEUE_PORT:-10001}
 s3_port=${HISTOSCALE_S3RVER_PORT:-4569}
 mkdir -p "$state"
 
@@ -61,6 +62,9 @@ fi
 mkdir -p "$state/azurite" "$state/s3rver"
 start_one azurite "$azurite_port" node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" \
   --location "$state/azurite" --skipApiVersionCheck --loose --silent
+# Azurite's queue service, for the azqueue:// worker tests (tests/Histoscale.Cli.Tests/Workers).
+start_one azurite-queue "$azurite_queue_port" node_modules/.bin/azurite-queue --queueHost 127.0.0.1 --queuePort "$azurite_queue_port" \
+  --location "$state/azurite" --skipApiVersionCheck --loose --silent
 start_one s3rver "$s3_port" node_modules/.bin/s3rver -d "$state/s3rver" -a 127.0.0.1 -p "$s3_port" --silent
 
 # The emulators' well-known development credentials (published by their projects; not secrets).
@@ -69,5 +73,6 @@ HISTOSCALE_S3_ENDPOINT='http://127.0.0.1:$s3_port'
 HISTOSCALE_S3_ACCESS_KEY='S3RVER'
 HISTOSCALE_S3_SECRET_KEY='S3RVER'
 HISTOSCALE_AZURE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;'
+HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:$azurite_queue_port/devstoreaccount1;'
 ENV
 echo "emulators: wrote .ci/emulators.env"

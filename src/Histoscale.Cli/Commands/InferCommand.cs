@@ -117,7 +117,7 @@ public static class InferCommand
     }
 
     /// <summary>"N" (a count) or "P%" (a percentage of a slide's tiles).</summary>
-    private static (int? Count, double? Fraction) ParseMaxBadTiles(string value)
+    internal static (int? Count, double? Fraction) ParseMaxBadTiles(string value)
     {
         var text = value.Trim();
         if (text.EndsWith('%')
@@ -232,22 +232,24 @@ public static class InferCommand
         return summary.Cancelled ? Interrupted : summary.AnyFailed ? CliRunner.Failure : CliRunner.Ok;
     }
 
-    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description)
+    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description) =>
+        LocalOptions(description, request.Device, request.Batch, request.Instances, request.Threads, request.OrtSpinning);
+
+    /// <summary>The in-process backend's options for a run with these flags (also what queue workers load models with).</summary>
+    internal static OnnxRuntimeOptions LocalOptions(ModelDescription description, string device, int batch, int? instances, int? threads, bool spinning)
     {
         // On a small CPU machine one multi-threaded session stalls whenever decoding takes a core (each parallel op
         // waits for its preempted thread); one single-threaded instance per core loses only the CPU decoding uses
         // (BENCHMARKS.md). Explicit flags or an instance_group count > 1 in the config win.
-        var smallCpu = request.Device == "cpu" && request.Instances is null && request.Threads is null &&
+        var smallCpu = device == "cpu" && instances is null && threads is null &&
             description.Config.InstanceCount <= 1 && Environment.ProcessorCount is >= 2 and <= 4;
-        return LocalOptions(request, description, smallCpu ? Environment.ProcessorCount : request.Instances, smallCpu ? 1 : request.Threads);
+        return new OnnxRuntimeOptions
+        {
+            Instances = smallCpu ? Environment.ProcessorCount : instances,
+            IntraOpThreads = smallCpu ? 1 : threads,
+            WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(batch, description.MaxBatchSize) : 1,
+            AllowSpinning = spinning,
+        }.WithDevice(device);
     }
-
-    private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description, int? instances, int? threads) => new OnnxRuntimeOptions
-    {
-        Instances = instances,
-        IntraOpThreads = threads,
-        WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(request.Batch, description.MaxBatchSize) : 1,
-        AllowSpinning = request.OrtSpinning,
-    }.WithDevice(request.Device);
 
 }

@@ -86,7 +86,7 @@ public sealed class InferenceRun
         var checkpoints = Path.Combine(outDir, CheckpointFolder);
         EnsureWritable(outDir, checkpoints);
 
-        var report = new RunReport(Path.Combine(outDir, "run.json"), _model, _options, Settings, _io.TileSize);
+        var report = new RunReport(_options.ReportPath is { } reportPath ? Path.GetFullPath(reportPath) : Path.Combine(outDir, "run.json"), _model, _options, Settings, _io.TileSize);
         var runner = new SlideRunner(_model, _io, _packer, _batcher, _options, Settings);
         var summaries = new List<SlideSummary>();
         var cancelled = false;

@@ -12,6 +12,12 @@ public sealed record RunOptions
     /// <summary>Folder for the outputs, run.json and checkpoints (created when missing).</summary>
     public required string OutputDirectory { get; init; }
 
+    /// <summary>
+    /// Where run.json is written; null = run.json in <see cref="OutputDirectory"/>. Queue workers that share an
+    /// output folder give each slide its own report.
+    /// </summary>
+    public string? ReportPath { get; init; }
+
     /// <summary>Target µm/px; null = the model's, else <see cref="Planning.TilePlanOptions.DefaultMpp"/>.</summary>
     public double? TargetMpp { get; init; }
 

@@ -25,6 +25,7 @@ public sealed class DependencyTests
         // Arithmetic over a price table and throughput figures the host measures: nothing of ours below it.
         ["Histoscale.Costing"] = [],
         ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
+        ["Histoscale.Workers"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Pipeline"],
     };
 
     /// <summary>Third-party assemblies that would mean a library grew a dependency it must not have.</summary>
@@ -34,6 +35,8 @@ public sealed class DependencyTests
         ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
         ["Histoscale.Costing"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick"],
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
+        // The backend is the host's to give: a worker carries no ONNX Runtime and no gRPC client of its own.
+        ["Histoscale.Workers"] = ["Microsoft.ML.OnnxRuntime", "Grpc"],
     };
 
     public static TheoryData<string> Libraries() => [.. Allowed.Keys];

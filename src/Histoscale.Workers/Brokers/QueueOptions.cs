@@ -1,0 +1,40 @@
+namespace Histoscale.Workers.Brokers;
+
+/// <summary>How a queue is reached and how its deliveries behave.</summary>
+public sealed record QueueOptions
+{
+    /// <summary>Connection attempts before the broker is reported unreachable (exponential backoff between them).</summary>
+    public int ConnectAttempts { get; init; } = 5;
+
+    /// <summary>Wait before the second connection attempt; doubled for each further one.</summary>
+    public TimeSpan ConnectRetryDelay { get; init; } = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// Redis: how long a taken message may go without a keep-alive before another worker claims it (its worker is
+    /// taken for dead). RabbitMQ redelivers when the dead worker's connection drops and ignores this.
+    /// </summary>
+    public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// azqueue://: a storage connection string (Azurite, or account keys); null = https://ACCOUNT.queue.core.windows.net
+    /// with the default Azure credential chain. The host maps AZURE_STORAGE_CONNECTION_STRING to it.
+    /// </summary>
+    public string? AzureConnectionString { get; init; }
+
+    /// <summary>Name of this consumer (Redis consumer-group member); default: host name and process id.</summary>
+    public string? ConsumerName { get; init; }
+}
+
+/// <summary>A queue URL that cannot be used: unknown scheme, a bad part, or a broker unreachable after the retries.</summary>
+public sealed class QueueConfigException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public QueueConfigException(string message) : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception with its cause.</summary>
+    public QueueConfigException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

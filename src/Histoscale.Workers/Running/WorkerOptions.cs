@@ -1,0 +1,54 @@
+using Histoscale.Slides;
+
+namespace Histoscale.Workers.Running;
+
+/// <summary>How a <see cref="SlideWorker"/> takes and runs jobs.</summary>
+public sealed record WorkerOptions
+{
+    /// <summary>Slides run at once by this worker (each job is one slide).</summary>
+    public int SlidesInFlight { get; init; } = 1;
+
+    /// <summary>Exit after this long with nothing to do (no job in hand, none on the queue); null = never.</summary>
+    public TimeSpan? IdleExit { get; init; }
+
+    /// <summary>Attempts a job gets; after the last failure (or that many deliveries) it is dead-lettered.</summary>
+    public int MaxAttempts { get; init; } = 3;
+
+    /// <summary>After a stop is requested, how long the jobs in hand may take to finish before they are returned.</summary>
+    public TimeSpan Grace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Wait between polls of an empty queue.</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often a job in hand is reported alive to the broker (well under its visibility timeout).</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Port of the Prometheus endpoint (<c>/metrics</c>); null = none.</summary>
+    public int? MetricsPort { get; init; }
+
+    /// <summary>How slides are opened (schemes, object stores, formats), as for <c>infer</c>.</summary>
+    public SlideOptions Slides { get; init; } = new();
+
+    /// <summary>Read/decode threads per slide; null = one per core.</summary>
+    public int? ReadWorkers { get; init; }
+
+    /// <summary>Facts for each slide's run report (device, backend, versions) that only the host knows.</summary>
+    public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>Checks the values; throws <see cref="ArgumentOutOfRangeException"/> naming the option.</summary>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(SlidesInFlight, 1, nameof(SlidesInFlight));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Grace, TimeSpan.Zero, nameof(Grace));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PollInterval, TimeSpan.Zero, nameof(PollInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(KeepAliveInterval, TimeSpan.Zero, nameof(KeepAliveInterval));
+    }
+}
+
+/// <summary>What a worker did before it exited.</summary>
+/// <param name="Completed">Jobs completed (including slides already complete in their output folder).</param>
+/// <param name="Failed">Failed attempts (retried later or dead-lettered).</param>
+/// <param name="DeadLettered">Jobs moved to the dead-letter queue (malformed, or out of attempts).</param>
+/// <param name="Returned">Jobs given back unfinished when the worker was stopped.</param>
+public sealed record WorkerSummary(int Completed, int Failed, int DeadLettered, int Returned);

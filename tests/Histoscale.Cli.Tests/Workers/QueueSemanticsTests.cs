@@ -1,0 +1,119 @@
+using System.Text;
+using Histoscale.Workers.Brokers;
+
+namespace Histoscale.Cli.Tests.Workers;
+
+/// <summary>The broker implementations on the real servers: attempts, retries, dead letters, redelivery after a worker dies.</summary>
+public sealed class QueueSemanticsTests
+{
+    public static TheoryData<string> BrokerKinds() => [Brokers.Redis, Brokers.RabbitMq, Brokers.AzureQueue];
+
+    [SkippableTheory]
+    [MemberData(nameof(BrokerKinds))]
+    public async Task AttemptsAreCountedAndALastFailureIsDeadLetteredUntilRetried(string broker)
+    {
+        var url = Brokers.QueueUrl(broker, "semantics");
+        await using var q = await JobQueues.OpenAsync(url, Brokers.Options(broker));
+        await q.EnqueueAsync(Encoding.UTF8.GetBytes("one"));
+        Assert.Equal(1, (await q.StatusAsync()).Pending);
+
+        var first = await q.TakeAsync();
+        Assert.NotNull(first);
+        Assert.Equal(1, first.Attempt);
+        Assert.Null(await q.TakeAsync()); // taken: invisible to others
+        await first.RetryAsync("boom 1");
+
+        var second = await q.TakeAsync();
+        Assert.NotNull(second);
+        Assert.Equal(2, second.Attempt);
+        Assert.Equal("one", Encoding.UTF8.GetString(second.Body.Span));
+        await second.ReturnAsync(); // a stopping worker's return does not count
+
+        var third = await q.TakeAsync();
+        Assert.Equal(broker == Brokers.AzureQueue ? 3 : 2, third!.Attempt); // Azure counts every delivery, a return too
+        await third.DeadLetterAsync("boom 2");
+        var status = await q.StatusAsync();
+        Assert.Equal(0, status.Pending);
+        Assert.Equal(1, status.DeadLettered);
+        Assert.Null(await q.TakeAsync());
+
+        Assert.Equal(1, await q.RetryDeadAsync());
+        var again = await q.TakeAsync();
+        Assert.Equal(1, again!.Attempt);
+        await again.CompleteAsync();
+        status = await q.StatusAsync();
+        Assert.Equal(0, status.Pending);
+        Assert.Equal(0, status.DeadLettered);
+        if (broker == Brokers.Redis)
+        {
+            Assert.Equal(new QueueStatus(0, 0, 1, 2, 0), status);
+        }
+    }
+
+    /// <summary>A worker that takes a job and dies: the job is delivered to another worker, as a further attempt.</summary>
+    [SkippableTheory]
+    [MemberData(nameof(BrokerKinds))]
+    public async Task AJobWhoseWorkerDiedIsDeliveredAgain(string broker)
+    {
+        var url = Brokers.QueueUrl(broker, "redelivery");
+        var options = Brokers.Options(broker) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
+        await using var survivor = await JobQueues.OpenAsync(url, options with { ConsumerName = "survivor" });
+        var dying = await JobQueues.OpenAsync(url, options with { ConsumerName = "dying" });
+        await dying.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var taken = await dying.TakeAsync();
+        Assert.Equal(1, taken!.Attempt);
+        await dying.DisposeAsync(); // never settled: its connection is gone
+
+        IJobDelivery? redelivered = null;
+        for (var i = 0; i < 100 && redelivered is null; i++)
+        {
+            redelivered = await survivor.TakeAsync();
+            if (redelivered is null)
+            {
+                await Task.Delay(100);
+            }
+        }
+        Assert.NotNull(redelivered);
+        Assert.Equal("slide", Encoding.UTF8.GetString(redelivered.Body.Span));
+        Assert.Equal(2, redelivered.Attempt);
+        await redelivered.CompleteAsync();
+        Assert.Null(await survivor.TakeAsync());
+    }
+
+    /// <summary>A worker alive and busy keeps its Redis entry: nobody claims it after the visibility timeout.</summary>
+    [SkippableFact]
+    public async Task AKeptAliveRedisJobIsNotClaimedByAnotherWorker()
+    {
+        var url = Brokers.QueueUrl(Brokers.Redis, "keepalive");
+        var options = new QueueOptions { VisibilityTimeout = TimeSpan.FromMilliseconds(400) };
+        await using var busy = await JobQueues.OpenAsync(url, options with { ConsumerName = "busy" });
+        await using var other = await JobQueues.OpenAsync(url, options with { ConsumerName = "other" });
+        await busy.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var taken = await busy.TakeAsync();
+        for (var i = 0; i < 8; i++)
+        {
+            await Task.Delay(100);
+            await taken!.KeepAliveAsync();
+            Assert.Null(await other.TakeAsync());
+        }
+        await taken!.CompleteAsync();
+    }
+
+    [Theory]
+    [InlineData("sqs://eu-west-1/jobs", "unknown scheme 'sqs'")]
+    [InlineData("kafka://host/jobs", "unknown scheme 'kafka'")]
+    [InlineData("not a url", "is not a URL")]
+    [InlineData("redis://h:6379/?queue=", "queue name")]
+    [InlineData("redis://h:6379/?topic=x", "unknown parameter 'topic'")]
+    public void BadQueueUrlsAreRefusedNamingWhatIsWrong(string url, string expected)
+    {
+        var ex = Assert.Throws<QueueConfigException>(() => JobQueues.Parse(url));
+        Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void TheUrlShownHidesThePassword()
+    {
+        Assert.DoesNotContain("secret", JobQueues.Redact(new Uri("amqp://user:secret@host/vhost")));
+    }
+}
