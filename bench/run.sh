@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|cost|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|cost|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
-# Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
-# /usr/bin/python3), ../shared next to the repo.
+# Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
+# imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -17,8 +17,11 @@ mkdir -p "$data"
 dotnet build -c Release src/Histoscale.Cli -v q -nologo >/dev/null
 H=src/Histoscale.Cli/bin/Release/net10.0/histoscale
 py=
-for c in $(type -ap python3) /usr/bin/python3; do "$c" -c 'import openslide' 2>/dev/null && { py=$c; break; }; done
-[ -n "$py" ] || { echo "no python3 with openslide (apt-get install python3-openslide ...): the peers cannot run" >&2; exit 1; }
+for c in ${HISTOSCALE_PYTHON:-} $(IFS=:; for d in $PATH; do ls "$d"/python3 "$d"/python3.[0-9]* 2>/dev/null; done | grep -E '/python3(\.[0-9]+)?$'); do
+  "$c" -c 'import openslide' 2>/dev/null && { py=$c; break; }
+done
+[ -n "$py" ] || { echo "no python3 on PATH imports openslide (apt-get install python3-openslide ...): the peers cannot run" >&2; exit 1; }
+echo "peers' python: $py ($("$py" --version 2>&1))"
 say() { echo; echo "### $*"; echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
 run() { echo "\$ $*"; "$@"; }
 
@@ -40,9 +43,14 @@ if [[ $what == reader || $what == all ]]; then
 fi
 
 if [[ $what == decoders || $what == all ]]; then
-  say "JPEG decoder candidates on real tiles (1 thread, then 2)"
+  say "JPEG decoder candidates on real tiles vs Pillow + libjpeg-turbo per-tile decode (peer), 1 thread, then 2"
   dotnet build -c Release bench/Histoscale.Bench -v q -nologo >/dev/null
-  for t in 1 2; do run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench jpeg "$big" $t 3000; done
+  # The peer runs right before and after the candidates at each thread count, so every row has it from this run.
+  for t in 1 2; do
+    run $py "$shared/bench/jpeg_limit.py" "$big" $t
+    run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench jpeg "$big" $t 3000
+    run $py "$shared/bench/jpeg_limit.py" "$big" $t
+  done
 fi
 
 if [[ $what == infer || $what == all ]]; then
@@ -107,6 +115,60 @@ if [[ $what == imaging || $what == all ]]; then
   done
   say "synthesis with the product's encoder (what tests and benchmarks pay): 8000x6000 SVS, twice"
   for i in 1 2; do run /usr/bin/time -f "wall %e s, CPU %U+%S s" $H synth "$data/synth-timing.svs" --width 8000 --height 6000 --layout svs; done
+fi
+
+if [[ $what == storage || $what == all ]]; then
+  # docs/data-loading.md: every loading strategy on every emulated storage class (local file behind a throttle:
+  # first-byte latency + per-stream bandwidth), the paired goal check against the local raw file, the viewer pattern,
+  # and an http(s) slide from a loopback range server against the same file behind the local-nvme emulation.
+  say "storage: strategies x emulated storage classes, pipeline pattern (every level-0 tile, 2 threads), 8 s a run"
+  run $H bench storage "$mid" --emulate all --strategy all --seconds 8
+  for round in 1 2; do
+    say "storage goal check, round $round: local raw file, then emulated object storage with prefetch, 15 s a run"
+    run $H bench storage "$mid" --strategy none --seconds 15
+    run $H bench storage "$mid" --emulate object-standard --strategy prefetch --seconds 15
+    run $H bench storage "$mid" --emulate cross-region --strategy prefetch,concurrency=32 --seconds 15
+  done
+  say "storage viewer pattern: 30 random viewports on the top 3 levels, object-standard"
+  for s in direct cache prefetch; do run $H bench storage "$mid" --pattern viewer --emulate object-standard --strategy $s; done
+  say "storage over http: a loopback server with byte ranges vs the same file behind local-nvme (requests, bytes)"
+  img=$data/synth-8000x6000.svs
+  [ -f "$img" ] || run $H synth "$img" --width 8000 --height 6000 --layout svs
+  port=${HISTOSCALE_BENCH_HTTP_PORT:-18771}
+  $py - "$(dirname "$img")" "$port" <<'PY' &
+import http.server, os, re, sys
+root, port = sys.argv[1], int(sys.argv[2])
+class Ranges(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a): pass
+    def _file(self):
+        p = os.path.join(root, os.path.basename(self.path.split('?')[0]))
+        return p if os.path.isfile(p) else None
+    def do_HEAD(self):
+        p = self._file()
+        if not p: self.send_error(404); return
+        st = os.stat(p)
+        self.send_response(200); self.send_header('Content-Length', str(st.st_size)); self.send_header('Accept-Ranges', 'bytes')
+        self.send_header('ETag', '"%x-%x"' % (st.st_size, int(st.st_mtime))); self.end_headers()
+    def do_GET(self):
+        p = self._file()
+        if not p: self.send_error(404); return
+        st = os.stat(p); m = re.match(r'bytes=(\d+)-(\d*)', self.headers.get('Range', ''))
+        start, end = (int(m.group(1)), min(int(m.group(2) or st.st_size - 1), st.st_size - 1)) if m else (0, st.st_size - 1)
+        self.send_response(206 if m else 200); self.send_header('Content-Length', str(end - start + 1))
+        if m: self.send_header('Content-Range', 'bytes %d-%d/%d' % (start, end, st.st_size))
+        self.send_header('ETag', '"%x-%x"' % (st.st_size, int(st.st_mtime))); self.end_headers()
+        with open(p, 'rb') as f: f.seek(start); self.wfile.write(f.read(end - start + 1))
+class Quiet(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    def handle_error(self, request, client_address): pass   # clients closing early (prefetch, cancellation)
+Quiet(('127.0.0.1', port), Ranges).serve_forever()
+PY
+  server=$!
+  trap 'kill $server 2>/dev/null || true' EXIT
+  for i in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+  run $H bench storage "http://127.0.0.1:$port/$(basename "$img")" --strategy all --threads 2
+  run $H bench storage "$img" --emulate local-nvme --strategy all --threads 2
+  kill $server 2>/dev/null || true
 fi
 
 if [[ $what == ab ]]; then

@@ -7,6 +7,7 @@ namespace Histoscale.Cli.Tests.Publish;
 /// native library it loads present and built for that architecture. Nothing here can run arm64 code, so the check is
 /// what the published folder holds: the ELF machine of each shared object, and the natives the managed code needs.
 /// </summary>
+[Collection(Histoscale.Cli.Tests.Release.DotnetChildBuilds.Name)]
 public sealed class PublishTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("histoscale-publish-").FullName;

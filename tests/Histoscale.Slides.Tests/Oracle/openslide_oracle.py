@@ -1,4 +1,4 @@
-#!/usr/bin/python3
+#!/usr/bin/env python3
 """Test oracle: OpenSlide's view of a slide. usage: openslide_oracle.py SLIDE OUTDIR [level,x,y,w,h ...]
 Writes OUTDIR/view.json (levels, properties, associated sizes) and OUTDIR/region{i}.rgba (raw RGBA) per region,
 and OUTDIR/assoc_{name}.rgba per associated image."""

@@ -6,11 +6,11 @@ namespace Histoscale.Slides.Tests.Support;
 public static class Tools
 {
     /// <summary>
-    /// The first Python on PATH (then Debian's /usr/bin/python3) that can import OpenSlide's binding: a developer's
-    /// pyenv or venv python may lack it while the distribution's has it, or the other way round.
+    /// The first python3 or python3.N on PATH that can import OpenSlide's binding: a developer's pyenv or venv python
+    /// may lack it while the distribution's (later on PATH) has it, or the other way round. No path is hard-coded.
     /// </summary>
     private static readonly Lazy<string?> OpenSlidePython = new(() =>
-        Candidates().FirstOrDefault(p => Run(p, ["-c", "import openslide"], out _) == 0));
+        PythonCandidates(Environment.GetEnvironmentVariable("PATH")).FirstOrDefault(p => Run(p, ["-c", "import openslide"], out _) == 0));
 
     private static readonly Lazy<bool> OpenSlideAvailable = new(() => OpenSlidePython.Value is not null);
     private static readonly Lazy<bool> VipsAvailable = new(() => Run("vips", ["--version"], out _) == 0);
@@ -21,17 +21,28 @@ public static class Tools
     /// <summary>The interpreter that has OpenSlide (after <see cref="RequireOpenSlide"/>).</summary>
     public static string Python => OpenSlidePython.Value ?? throw new InvalidOperationException("no python3 with openslide; call RequireOpenSlide first");
 
-    private static IEnumerable<string> Candidates()
+    /// <summary>Every python3 and python3.N (python3 first in each folder, then newest first) in PATH order.</summary>
+    internal static IEnumerable<string> PythonCandidates(string? pathVariable)
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in (pathVariable ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
-            var candidate = Path.Combine(dir, "python3");
-            if (File.Exists(candidate))
+            if (!Directory.Exists(dir))
+            {
+                continue;
+            }
+            // (The pattern "python3.*" also matches a plain "python3": names are checked again.)
+            var versioned = Directory.EnumerateFiles(dir, "python3.*")
+                .Where(f => Path.GetFileName(f).StartsWith("python3.", StringComparison.Ordinal))
+                .Select(f => (File: f, Minor: int.TryParse(Path.GetFileName(f)["python3.".Length..], out var n) ? n : -1))
+                .Where(c => c.Minor >= 0)
+                .OrderByDescending(c => c.Minor)
+                .Select(c => c.File);
+            var plain = Path.Combine(dir, "python3");
+            foreach (var candidate in (File.Exists(plain) ? [plain] : Array.Empty<string>()).Concat(versioned))
             {
                 yield return candidate;
             }
         }
-        yield return "/usr/bin/python3";
     }
 
     public static void RequireVips() =>
