@@ -21,5 +21,6 @@ public static class HistoscaleCommands
         BenchCommand.Create(),
         CostCommand.Create(),
         SimulateCommand.Create(),
+        DeployCommand.Create(),
     };
 }
