@@ -77,6 +77,7 @@ internal static class ContainerAppsRenderer
                             M(("external", false), ("targetPort", s.Ports.Grpc)),
                             M(("external", false), ("targetPort", s.Ports.Metrics)))))))),
                 ("template", M(
+                    ("terminationGracePeriodSeconds", s.Server.ExitTimeoutSeconds + 15),
                     ("containers", L(M(
                         ("name", "server"),
                         ("image", c.ServerImage),
@@ -109,6 +110,10 @@ internal static class ContainerAppsRenderer
         var s = c.Spec;
         var args = KubernetesRenderer.WorkerArgs(c, c.ServerName, job: true);
         args[args.IndexOf("$(HISTOSCALE_QUEUE)")] = c.Broker.Url;
+        // A job's template has no grace setting: Container Apps kills a replica 30 s after SIGTERM, so a stopped worker
+        // hands its slide back with the checkpoint rather than finishing it (a job replica normally ends by --idle-exit).
+        var grace = Math.Min(s.Workers.GraceSeconds, 25);
+        args[args.IndexOf("--grace") + 1] = grace.ToString(System.Globalization.CultureInfo.InvariantCulture);
         // Inside the environment apps reach each other by name; the gRPC port is an additional port mapping.
         return M(
             ("name", c.WorkerName),

@@ -11,6 +11,9 @@ namespace Histoscale.Deploy;
 /// </summary>
 internal static class EcsRenderer
 {
+    /// <summary>ECS's ceiling on <c>stopTimeout</c> (seconds between SIGTERM and SIGKILL).</summary>
+    private const int MaxStopTimeout = 120;
+
     /// <summary>Fargate CPU units for a vCPU count, or throws naming the field when the pair is not a Fargate size.</summary>
     public static (int Cpu, int Memory) FargateSize(string field, double vcpu, double memoryGiB, bool fargate)
     {
@@ -41,9 +44,13 @@ internal static class EcsRenderer
             env: [], secrets: [], stopTimeout: s.Server.ExitTimeoutSeconds + 15))));
         var workerArgs = KubernetesRenderer.WorkerArgs(c, $"{c.ServerName}.{ns}", s.Workers.Mode == "job");
         workerArgs[workerArgs.IndexOf("$(HISTOSCALE_QUEUE)")] = c.Broker.Url;
+        // ECS kills a container at most 120 s after SIGTERM (stopTimeout's ceiling): a worker finishes its slide
+        // within that or hands it back with its checkpoint.
+        var grace = Math.Min(s.Workers.GraceSeconds, MaxStopTimeout - 10);
+        workerArgs[workerArgs.IndexOf("--grace") + 1] = grace.ToString(CultureInfo.InvariantCulture);
         files.Add(new("ecs/taskdef-worker.json", Json(TaskDefinition(c, "worker", s.Image, workerArgs,
             s.Workers.Cpu, s.Workers.MemoryGiB, fargate: true, ports: [s.Ports.WorkerMetrics], health: null,
-            env: [("HISTOSCALE_OUTPUT", c.Output)], secrets: [], stopTimeout: Math.Min(120, s.Workers.GraceSeconds + 10)))));
+            env: [("HISTOSCALE_OUTPUT", c.Output)], secrets: [], stopTimeout: grace + 10))));
         files.Add(new("ecs/service-server.json", Json(Service(c, "server", serverGpu, s.Server.MinReplicas, ns, s.Ports.Grpc))));
         files.Add(new("ecs/service-worker.json", Json(Service(c, "worker", gpu: false, s.Workers.MinReplicas, ns, port: null))));
         files.Add(new("ecs/scalable-target-server.json", Json(ScalableTarget(c, "server", s.Server.MinReplicas, s.Server.MaxReplicas))));
@@ -89,7 +96,7 @@ internal static class EcsRenderer
             ("secrets", secrets.Length == 0 ? null : secrets.Select(e => (object?)M(("name", e.Name), ("valueFrom", e.Arn))).ToList()),
             ("readonlyRootFilesystem", true),
             ("user", "10001:10001"),
-            ("stopTimeout", Math.Min(120, stopTimeout)),
+            ("stopTimeout", Math.Min(MaxStopTimeout, stopTimeout)),
             ("mountPoints", role == "archive"
                 ? L(M(("sourceVolume", "tmp"), ("containerPath", "/tmp")), M(("sourceVolume", "data"), ("containerPath", "/data")))
                 : L(M(("sourceVolume", "tmp"), ("containerPath", "/tmp")))),

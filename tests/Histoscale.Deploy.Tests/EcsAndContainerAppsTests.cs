@@ -78,8 +78,13 @@ public sealed class EcsAndContainerAppsTests
         Assert.Equal("slides", Str(visible["Dimensions"]![0]!["Value"]));
         var returned = metrics.Single(m => m!["ReturnData"]!.GetValue<bool>())!;
         Assert.Contains("visible / tasks", Str(returned["Expression"]));
-        var worker = r.Json("ecs/taskdef-worker.json")["containerDefinitions"]![0]!["command"]!.AsArray().Select(Str).ToList();
+        var container = r.Json("ecs/taskdef-worker.json")["containerDefinitions"]![0]!;
+        var worker = container["command"]!.AsArray().Select(Str).ToList();
         Assert.Equal("sqs://us-east-2/slides", worker[worker.IndexOf("--queue") + 1]);
+        // SIGTERM to SIGKILL is stopTimeout (at most 120 s on ECS): the worker's grace fits inside it.
+        var stop = container["stopTimeout"]!.GetValue<int>();
+        Assert.InRange(stop, 1, 120);
+        Assert.True(int.Parse(worker[worker.IndexOf("--grace") + 1]) < stop);
     }
 
     [Fact]
@@ -115,6 +120,10 @@ public sealed class EcsAndContainerAppsTests
         Assert.Equal("slides", Str(rule["metadata"]!["queueName"]));
         Assert.Equal("labstore", Str(rule["metadata"]!["accountName"]));
         Assert.Contains("userAssignedIdentities", Str(rule["identity"]));
+        // Container Apps kills a job replica 30 s after SIGTERM: the worker's grace fits inside that.
+        var workerArgs = job["properties"]!["template"]!["containers"]![0]!["args"]!.AsArray().Select(Str).ToList();
+        Assert.True(int.Parse(workerArgs[workerArgs.IndexOf("--grace") + 1]) < 30);
+        Assert.Equal("azqueue://labstore/slides", workerArgs[workerArgs.IndexOf("--queue") + 1]);
 
         var archive = r.YamlFile("containerapps/archive.yaml");
         var env = archive["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray();
