@@ -24,5 +24,6 @@ public static class HistoscaleCommands
         BenchCommand.Create(),
         CostCommand.Create(),
         SimulateCommand.Create(),
+        DeployCommand.Create(),
     };
 }

@@ -44,9 +44,9 @@ public static class ExecutionProviders
     public static IReadOnlyList<string> Available() => OrtEnv.Instance().GetAvailableProviders();
 
     /// <summary>
-    /// Appends providers for <paramref name="device"/> (CPU is always the fallback ORT adds itself). The project
-    /// references the CPU package (Microsoft.ML.OnnxRuntime); switching that PackageReference to
-    /// Microsoft.ML.OnnxRuntime.Gpu is the one-line change that makes CUDA/TensorRT available.
+    /// Appends providers for <paramref name="device"/> (CPU is always the fallback ORT adds itself). The default build
+    /// references the CPU package (Microsoft.ML.OnnxRuntime); building with <c>-p:HistoscaleGpu=true</c> references
+    /// Microsoft.ML.OnnxRuntime.Gpu.Linux instead, which carries the CUDA and TensorRT providers (the GPU image).
     /// </summary>
     public static void Append(SessionOptions options, InferenceDevice device, int deviceId)
     {
@@ -60,8 +60,8 @@ public static class ExecutionProviders
         {
             throw new DeviceConfigException(
                 $"--device {device.ToString().ToLowerInvariant()}: {wanted} is not available in this build of ONNX Runtime " +
-                $"(available: {string.Join(", ", available)}); the CPU package Microsoft.ML.OnnxRuntime is referenced — " +
-                "build with Microsoft.ML.OnnxRuntime.Gpu for CUDA/TensorRT");
+                $"(available: {string.Join(", ", available)}); this is the CPU build — " +
+                "build with -p:HistoscaleGpu=true (Microsoft.ML.OnnxRuntime.Gpu.Linux) or use the GPU image for CUDA/TensorRT");
         }
         try
         {

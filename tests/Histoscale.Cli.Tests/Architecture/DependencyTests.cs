@@ -24,6 +24,8 @@ public sealed class DependencyTests
         ["Histoscale.Server"] = ["Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
         // Arithmetic over a price table and throughput figures the host measures: nothing of ours below it.
         ["Histoscale.Costing"] = [],
+        // Text in, text out: deploy.yaml to manifests, with Costing's scaler settings; no SDK, no runtime below it.
+        ["Histoscale.Deploy"] = ["Histoscale.Costing"],
         ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
         ["Histoscale.Workers"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Pipeline"],
     };
@@ -34,6 +36,7 @@ public sealed class DependencyTests
         ["Histoscale.Slides"] = ["AWSSDK", "Azure.", "Google.", "Microsoft.ML.OnnxRuntime", "Grpc"],
         ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
         ["Histoscale.Costing"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick"],
+        ["Histoscale.Deploy"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick", "Microsoft.AspNetCore"],
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
         // The backend is the host's to give: a worker carries no ONNX Runtime and no gRPC client of its own.
         ["Histoscale.Workers"] = ["Microsoft.ML.OnnxRuntime", "Grpc"],

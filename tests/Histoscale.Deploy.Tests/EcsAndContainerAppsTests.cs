@@ -1,0 +1,159 @@
+using System.Text.Json.Nodes;
+
+namespace Histoscale.Deploy.Tests;
+
+/// <summary>ECS task definitions, services and scaling policies; Container Apps apps and jobs.</summary>
+public sealed class EcsAndContainerAppsTests
+{
+    /// <summary>Fargate's published task sizes: CPU units and the memory (MiB) each allows.</summary>
+    private static bool IsFargateSize(int cpu, int memory) => cpu switch
+    {
+        256 => memory is 512 or 1024 or 2048,
+        512 => memory is >= 1024 and <= 4096 && memory % 1024 == 0,
+        1024 => memory is >= 2048 and <= 8192 && memory % 1024 == 0,
+        2048 => memory is >= 4096 and <= 16384 && memory % 1024 == 0,
+        4096 => memory is >= 8192 and <= 30720 && memory % 1024 == 0,
+        8192 => memory is >= 16384 and <= 61440 && memory % 4096 == 0,
+        16384 => memory is >= 32768 and <= 122880 && memory % 8192 == 0,
+        _ => false,
+    };
+
+    private static string Str(JsonNode? n) => n!.GetValue<string>();
+
+    [Theory]
+    [InlineData("none", "arm64", "")]
+    [InlineData("t4", "amd64", "workers: {cpu: 0.5, memoryGiB: 1}\n")]
+    [InlineData("none", "amd64", "server: {cpu: 8, memoryGiB: 16}\nworkers: {cpu: 0.25, memoryGiB: 0.5}\narchive: {cpu: 16, memoryGiB: 32}\n")]
+    public void TaskDefinitionsUseValidFargateSizesAwsvpcLogsAndATaskRole(string gpu, string arch, string yaml)
+    {
+        using var r = new Rendered("ecs", "aws", gpu, arch, yaml);
+        var tasks = r.Files.Where(f => f.Path.StartsWith("ecs/taskdef-", StringComparison.Ordinal)).Select(f => (f.Path, Task: r.Json(f.Path))).ToList();
+        Assert.Equal(3, tasks.Count);
+        foreach (var (path, t) in tasks)
+        {
+            var fargate = t["requiresCompatibilities"]!.AsArray().Select(Str).Contains("FARGATE");
+            Assert.Equal(fargate, !(gpu != "none" && path.EndsWith("server.json", StringComparison.Ordinal)));
+            if (fargate)
+            {
+                Assert.True(IsFargateSize(int.Parse(Str(t["cpu"])), int.Parse(Str(t["memory"]))), $"{path}: {t["cpu"]}/{t["memory"]} is not a Fargate size");
+                Assert.Equal(arch == "arm64" ? "ARM64" : "X86_64", Str(t["runtimePlatform"]!["cpuArchitecture"]));
+            }
+            else
+            {
+                Assert.Equal("GPU", Str(t["containerDefinitions"]![0]!["resourceRequirements"]![0]!["type"]));
+            }
+            Assert.Equal("awsvpc", Str(t["networkMode"]));
+            Assert.StartsWith("arn:aws:iam::", Str(t["taskRoleArn"]));
+            var container = t["containerDefinitions"]![0]!;
+            Assert.Equal("awslogs", Str(container["logConfiguration"]!["logDriver"]));
+            Assert.True(container["readonlyRootFilesystem"]!.GetValue<bool>());
+        }
+        var service = r.Json("ecs/service-server.json");
+        if (gpu != "none")
+        {
+            Assert.Null(service["launchType"]);
+            Assert.NotNull(service["capacityProviderStrategy"]);
+        }
+        else
+        {
+            Assert.Equal("FARGATE", Str(service["launchType"]));
+        }
+    }
+
+    [Fact]
+    public void WorkersTrackTheSqsBacklogPerTask()
+    {
+        using var r = new Rendered("ecs", "aws", yaml: "queue: sqs://us-east-2/slides\nscaling: {queueTarget: 3}\nworkers: {maxReplicas: 7}\n");
+        var target = r.Json("ecs/scalable-target-worker.json");
+        Assert.Equal(0, target["MinCapacity"]!.GetValue<int>());
+        Assert.Equal(7, target["MaxCapacity"]!.GetValue<int>());
+        var policy = r.Json("ecs/scaling-policy-worker.json");
+        Assert.Equal(Str(target["ResourceId"]), Str(policy["ResourceId"]));
+        Assert.Equal("TargetTrackingScaling", Str(policy["PolicyType"]));
+        var config = policy["TargetTrackingScalingPolicyConfiguration"]!;
+        Assert.Equal(3, config["TargetValue"]!.GetValue<double>());
+        var metrics = config["CustomizedMetricSpecification"]!["Metrics"]!.AsArray();
+        var visible = metrics.Single(m => Str(m!["Id"]) == "visible")!["MetricStat"]!["Metric"]!;
+        Assert.Equal("ApproximateNumberOfMessagesVisible", Str(visible["MetricName"]));
+        Assert.Equal("slides", Str(visible["Dimensions"]![0]!["Value"]));
+        var returned = metrics.Single(m => m!["ReturnData"]!.GetValue<bool>())!;
+        Assert.Contains("visible / tasks", Str(returned["Expression"]));
+        var container = r.Json("ecs/taskdef-worker.json")["containerDefinitions"]![0]!;
+        var worker = container["command"]!.AsArray().Select(Str).ToList();
+        Assert.Equal("sqs://us-east-2/slides", worker[worker.IndexOf("--queue") + 1]);
+        // SIGTERM to SIGKILL is stopTimeout (at most 120 s on ECS): the worker's grace fits inside it.
+        var stop = container["stopTimeout"]!.GetValue<int>();
+        Assert.InRange(stop, 1, 120);
+        Assert.True(int.Parse(worker[worker.IndexOf("--grace") + 1]) < stop);
+    }
+
+    [Fact]
+    public void EcsSecretsComeFromSecretsManager()
+    {
+        using var r = new Rendered("ecs", "aws", yaml: "archive: {database: postgres}\naws: {databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:db'}\n");
+        var archive = r.Json("ecs/taskdef-archive.json")["containerDefinitions"]![0]!;
+        Assert.Equal("arn:aws:secretsmanager:eu-west-1:1:secret:db", Str(archive["secrets"]![0]!["valueFrom"]));
+        Assert.DoesNotContain(archive["environment"]!.AsArray(), e => Str(e!["name"]) == "HISTOSCALE_DB");
+        Assert.Contains("--db \"$HISTOSCALE_DB\"", Str(archive["command"]![0]));
+    }
+
+    [Theory]
+    [InlineData("none")]
+    [InlineData("t4")]
+    public void ContainerAppsHaveScaleRulesAnEventJobAndAManagedIdentity(string gpu)
+    {
+        using var r = new Rendered("containerapps", "azure", gpu, yaml: "queue: azqueue://labstore/slides\narchive: {database: postgres}\n");
+        var server = r.YamlFile("containerapps/server.yaml");
+        Assert.Equal("UserAssigned", Str(server["identity"]!["type"]));
+        Assert.NotEmpty(server["properties"]!["template"]!["scale"]!["rules"]!.AsArray());
+        Assert.Equal(gpu == "none" ? "Consumption" : "gpu-t4", Str(server["properties"]!["workloadProfileName"]));
+        var probes = server["properties"]!["template"]!["containers"]![0]!["probes"]!.AsArray();
+        Assert.All(probes, p => Assert.StartsWith("/v2/health/", Str(p!["httpGet"]!["path"])));
+
+        var job = r.YamlFile("containerapps/worker-job.yaml");
+        Assert.Equal("Microsoft.App/jobs", Str(job["type"]));
+        Assert.Equal("Event", Str(job["properties"]!["configuration"]!["triggerType"]));
+        var scale = job["properties"]!["configuration"]!["eventTriggerConfig"]!["scale"]!;
+        Assert.Equal("0", Str(scale["minExecutions"]));
+        var rule = scale["rules"]![0]!;
+        Assert.Equal("azure-queue", Str(rule["type"]));
+        Assert.Equal("slides", Str(rule["metadata"]!["queueName"]));
+        Assert.Equal("labstore", Str(rule["metadata"]!["accountName"]));
+        Assert.Contains("userAssignedIdentities", Str(rule["identity"]));
+        // Container Apps kills a job replica 30 s after SIGTERM: the worker's grace fits inside that.
+        var workerArgs = job["properties"]!["template"]!["containers"]![0]!["args"]!.AsArray().Select(Str).ToList();
+        Assert.True(int.Parse(workerArgs[workerArgs.IndexOf("--grace") + 1]) < 30);
+        Assert.Equal("azqueue://labstore/slides", workerArgs[workerArgs.IndexOf("--queue") + 1]);
+
+        var archive = r.YamlFile("containerapps/archive.yaml");
+        var env = archive["properties"]!["template"]!["containers"]![0]!["env"]!.AsArray();
+        Assert.All(env.Where(e => Str(e!["name"]) is "HISTOSCALE_DB" or "HISTOSCALE_ADMIN_TOKEN"), e => Assert.NotNull(e!["secretRef"]));
+        Assert.All(archive["properties"]!["configuration"]!["secrets"]!.AsArray(), s => Assert.NotNull(s!["keyVaultUrl"]));
+    }
+
+    [Theory]
+    [InlineData("containerapps", "azure", "none", "workers: {cpu: 1, memoryGiB: 3}\n", "workers")]
+    [InlineData("ecs", "aws", "none", "server: {cpu: 3, memoryGiB: 8}\n", "server")]
+    [InlineData("ecs", "aws", "none", "workers: {cpu: 4, memoryGiB: 4}\n", "workers")]
+    [InlineData("k8s", "azure", "l4", "", "--gpu l4")]
+    [InlineData("k8s", "aws", "none", "workers: {mode: batch}\n", "workers.mode")]
+    [InlineData("k8s", "aws", "none", "scaling: {queueTarget: 0}\n", "scaling")]
+    [InlineData("k8s", "aws", "none", "archive: {replicas: 3}\n", "archive.replicas")]
+    [InlineData("k8s", "aws", "none", "ports: {http: 8001}\n", "ports")]
+    [InlineData("k8s", "aws", "none", "queue: 'amqp://u:p@rabbit/v'\n", "credentials")]
+    public void InvalidDescriptionsThrowNamingTheField(string target, string cloud, string gpu, string yaml, string named)
+    {
+        var ex = Assert.Throws<DeployConfigException>(() => DeployRenderer.Render(new RenderRequest { Target = target, Cloud = cloud, Gpu = gpu }, yaml));
+        Assert.Contains(named, ex.Message);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public void TheDefaultDescriptionRoundTrips()
+    {
+        var yaml = DeployRenderer.DefaultConfigYaml();
+        var a = DeployRenderer.Render(new RenderRequest { Target = "k8s", Cloud = "gcp" }, yaml);
+        var b = DeployRenderer.Render(new RenderRequest { Target = "k8s", Cloud = "gcp" }, null);
+        Assert.Equal(b.Select(f => f.Content), a.Select(f => f.Content));
+    }
+}
