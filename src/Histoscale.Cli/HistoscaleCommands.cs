@@ -18,6 +18,7 @@ public static class HistoscaleCommands
         SampleModelCommand.Create(),
         QuantizeCommand.Create(),
         ServeCommand.Create(),
+        TokenCommand.Create(),
         BenchCommand.Create(),
     };
 }
