@@ -181,7 +181,7 @@ internal static class AnnotationEndpoints
 
     private static async Task<IResult> HistoryAsync(HttpContext c, ArchiveApi api, string id, string? version)
     {
-        var (_, _, denied) = await AnnotationAsync(c, api, id, ArchiveRole.Read);
+        var (_, _, denied) = await AnnotationAsync(c, api, id, ArchiveRole.Read, includeDeleted: true);
         if (denied is not null)
         {
             return denied;
@@ -229,14 +229,14 @@ internal static class AnnotationEndpoints
     }
 
     /// <summary>The annotation, its slide and an authorised caller; else the 401/403/404 to answer.</summary>
-    private static async Task<(AnnotationRecord? Record, CatalogSlide? Slide, IResult? Denied)> AnnotationAsync(HttpContext c, ArchiveApi api, string id, ArchiveRole role)
+    private static async Task<(AnnotationRecord? Record, CatalogSlide? Slide, IResult? Denied)> AnnotationAsync(HttpContext c, ArchiveApi api, string id, ArchiveRole role, bool includeDeleted = false)
     {
         var (_, denied) = await api.AuthorizeAsync(c, ArchiveRole.Read, null);
         if (denied is not null)
         {
             return (null, null, denied);
         }
-        var record = await api.Archive.Repository.GetAnnotationAsync(id, c.RequestAborted);
+        var record = await api.Archive.Repository.GetAnnotationAsync(id, c.RequestAborted, includeDeleted);
         if (record is null)
         {
             return (null, null, ArchiveApi.Error(404, $"annotation '{ArchiveApi.Shorten(id)}' not found"));

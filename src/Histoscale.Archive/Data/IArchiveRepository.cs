@@ -41,7 +41,8 @@ internal interface IArchiveRepository : IAsyncDisposable
 
     Task<AnnotationRecord> CreateAnnotationAsync(string slideId, string name, string document, IReadOnlyList<StoredElement> elements, CancellationToken ct);
 
-    Task<AnnotationRecord?> GetAnnotationAsync(string id, CancellationToken ct);
+    /// <summary>The annotation; a deleted one only with <paramref name="includeDeleted"/> (its history stays readable).</summary>
+    Task<AnnotationRecord?> GetAnnotationAsync(string id, CancellationToken ct, bool includeDeleted = false);
 
     Task<IReadOnlyList<AnnotationRecord>> ListAnnotationsAsync(string slideId, CancellationToken ct);
 

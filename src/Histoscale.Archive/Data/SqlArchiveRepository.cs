@@ -61,10 +61,10 @@ internal sealed class SqlArchiveRepository(ArchiveDatabase database) : IArchiveR
         return new AnnotationRecord(id, slideId, 1, name, document, t, t);
     }
 
-    public async Task<AnnotationRecord?> GetAnnotationAsync(string id, CancellationToken ct)
+    public async Task<AnnotationRecord?> GetAnnotationAsync(string id, CancellationToken ct, bool includeDeleted = false)
     {
         await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await using var cmd = c.Command($"SELECT {Columns} FROM annotations WHERE id = @id AND deleted = 0", null, ("@id", id));
+        await using var cmd = c.Command($"SELECT {Columns} FROM annotations WHERE id = @id" + (includeDeleted ? "" : " AND deleted = 0"), null, ("@id", id));
         await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
         return await r.ReadAsync(ct).ConfigureAwait(false) ? Read(r) : null;
     }
