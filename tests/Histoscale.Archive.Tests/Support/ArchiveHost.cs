@@ -31,6 +31,7 @@ public sealed class ArchiveHost : IAsyncDisposable
             AnonymousRead = anonymousRead,
             MaxAnnotationBytes = maxAnnotationBytes,
             TileCacheBytes = 8 << 20,
+            MaxRegionEdge = 1024,
         };
         return new ArchiveHost(await ArchiveServer.StartAsync(options, "127.0.0.1", 0), options);
     }
