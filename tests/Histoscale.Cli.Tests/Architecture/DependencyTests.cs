@@ -22,6 +22,7 @@ public sealed class DependencyTests
         ["Histoscale.Quantization"] = ["Histoscale.Slides", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.Pipeline"],
         ["Histoscale.Synthesis"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
         ["Histoscale.Server"] = ["Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
+        ["Histoscale.Archive"] = ["Histoscale.Slides", "Histoscale.Pipeline", "Histoscale.Inference"],
         ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
     };
 
@@ -31,6 +32,8 @@ public sealed class DependencyTests
         ["Histoscale.Slides"] = ["AWSSDK", "Azure.", "Google.", "Microsoft.ML.OnnxRuntime", "Grpc"],
         ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
+        // The archive serves tiles and annotations; models run elsewhere (KServe's server, a worker), clouds come via SlideOptions.
+        ["Histoscale.Archive"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "AWSSDK", "Azure.", "Google."],
     };
 
     public static TheoryData<string> Libraries() => [.. Allowed.Keys];
