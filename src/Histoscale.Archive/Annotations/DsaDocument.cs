@@ -93,71 +93,71 @@ internal static class DsaDocument
         switch (type)
         {
             case "point":
-            {
-                var (x, y) = Point(e["center"], field + ".center");
-                return (x, y, x, y);
-            }
+                {
+                    var (x, y) = Point(e["center"], field + ".center");
+                    return (x, y, x, y);
+                }
             case "rectangle":
             case "ellipse":
-            {
-                var (x, y) = Point(e["center"], field + ".center");
-                var w = NonNegative(e["width"], field + ".width");
-                var h = NonNegative(e["height"], field + ".height");
-                var rotation = e["rotation"] is null ? 0 : Number(e["rotation"], field + ".rotation");
-                var (c, s) = (Math.Abs(Math.Cos(rotation)), Math.Abs(Math.Sin(rotation)));
-                var hx = ((w * c) + (h * s)) / 2;
-                var hy = ((w * s) + (h * c)) / 2;
-                return (x - hx, y - hy, x + hx, y + hy);
-            }
+                {
+                    var (x, y) = Point(e["center"], field + ".center");
+                    var w = NonNegative(e["width"], field + ".width");
+                    var h = NonNegative(e["height"], field + ".height");
+                    var rotation = e["rotation"] is null ? 0 : Number(e["rotation"], field + ".rotation");
+                    var (c, s) = (Math.Abs(Math.Cos(rotation)), Math.Abs(Math.Sin(rotation)));
+                    var hx = ((w * c) + (h * s)) / 2;
+                    var hy = ((w * s) + (h * c)) / 2;
+                    return (x - hx, y - hy, x + hx, y + hy);
+                }
             case "circle":
-            {
-                var (x, y) = Point(e["center"], field + ".center");
-                var r = NonNegative(e["radius"], field + ".radius");
-                return (x - r, y - r, x + r, y + r);
-            }
+                {
+                    var (x, y) = Point(e["center"], field + ".center");
+                    var r = NonNegative(e["radius"], field + ".radius");
+                    return (x - r, y - r, x + r, y + r);
+                }
             case "polyline":
-            {
-                var box = Points(e["points"], field + ".points", 2, minimum: 2);
-                if (e["closed"] is { } closed && closed.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
                 {
-                    throw new AnnotationInputException(field + ".closed", "must be true or false");
-                }
-                if (e["holes"] is { } holes)
-                {
-                    if (holes is not JsonArray ha)
+                    var box = Points(e["points"], field + ".points", 2, minimum: 2);
+                    if (e["closed"] is { } closed && closed.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
                     {
-                        throw new AnnotationInputException(field + ".holes", "must be an array of point arrays");
+                        throw new AnnotationInputException(field + ".closed", "must be true or false");
                     }
-                    for (var i = 0; i < ha.Count; i++)
+                    if (e["holes"] is { } holes)
                     {
-                        Points(ha[i], $"{field}.holes[{i}]", 2, minimum: 3);
+                        if (holes is not JsonArray ha)
+                        {
+                            throw new AnnotationInputException(field + ".holes", "must be an array of point arrays");
+                        }
+                        for (var i = 0; i < ha.Count; i++)
+                        {
+                            Points(ha[i], $"{field}.holes[{i}]", 2, minimum: 3);
+                        }
                     }
+                    return box;
                 }
-                return box;
-            }
             case "heatmap":
-            {
-                var (x0, y0, x1, y1) = Points(e["points"], field + ".points", 4, minimum: 1);
-                var r = e["radius"] is null ? 0 : NonNegative(e["radius"], field + ".radius");
-                return (x0 - r, y0 - r, x1 + r, y1 + r);
-            }
+                {
+                    var (x0, y0, x1, y1) = Points(e["points"], field + ".points", 4, minimum: 1);
+                    var r = e["radius"] is null ? 0 : NonNegative(e["radius"], field + ".radius");
+                    return (x0 - r, y0 - r, x1 + r, y1 + r);
+                }
             case "griddata":
-            {
-                if (e["values"] is not JsonArray values || values.Count == 0)
                 {
-                    throw new AnnotationInputException(field + ".values", "is required: a non-empty array of numbers");
+                    if (e["values"] is not JsonArray values || values.Count == 0)
+                    {
+                        throw new AnnotationInputException(field + ".values", "is required: a non-empty array of numbers");
+                    }
+                    for (var i = 0; i < values.Count; i++)
+                    {
+                        Number(values[i], $"{field}.values[{i}]");
+                    }
+                    var gridWidth = e["gridWidth"] is JsonValue gv && gv.TryGetValue<int>(out var gw) && gw > 0
+                        ? gw : throw new AnnotationInputException(field + ".gridWidth", "is required: a positive integer");
+                    double Opt(string name, double fallback) => e[name] is null ? fallback : Number(e[name], $"{field}.{name}");
+                    var (ox, oy, dx, dy) = (Opt("x0", 0), Opt("y0", 0), Opt("dx", 1), Opt("dy", 1));
+                    var rows = (values.Count + gridWidth - 1) / gridWidth;
+                    return (Math.Min(ox, ox + (dx * gridWidth)), Math.Min(oy, oy + (dy * rows)), Math.Max(ox, ox + (dx * gridWidth)), Math.Max(oy, oy + (dy * rows)));
                 }
-                for (var i = 0; i < values.Count; i++)
-                {
-                    Number(values[i], $"{field}.values[{i}]");
-                }
-                var gridWidth = e["gridWidth"] is JsonValue gv && gv.TryGetValue<int>(out var gw) && gw > 0
-                    ? gw : throw new AnnotationInputException(field + ".gridWidth", "is required: a positive integer");
-                double Opt(string name, double fallback) => e[name] is null ? fallback : Number(e[name], $"{field}.{name}");
-                var (ox, oy, dx, dy) = (Opt("x0", 0), Opt("y0", 0), Opt("dx", 1), Opt("dy", 1));
-                var rows = (values.Count + gridWidth - 1) / gridWidth;
-                return (Math.Min(ox, ox + (dx * gridWidth)), Math.Min(oy, oy + (dy * rows)), Math.Max(ox, ox + (dx * gridWidth)), Math.Max(oy, oy + (dy * rows)));
-            }
             default:
                 throw new AnnotationInputException(field + ".type", $"'{type}' is not one of {string.Join(", ", ElementTypes)}");
         }

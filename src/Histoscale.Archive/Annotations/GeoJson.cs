@@ -41,44 +41,44 @@ internal static class GeoJson
             case "point":
                 return Shape("Point", XY(e["center"]!));
             case "polyline":
-            {
-                var ring = Ring(e["points"]!.AsArray());
-                if (e["closed"] is { } c && (bool)c)
                 {
-                    var rings = new JsonArray { Close(ring) };
-                    foreach (var hole in e["holes"] as JsonArray ?? [])
+                    var ring = Ring(e["points"]!.AsArray());
+                    if (e["closed"] is { } c && (bool)c)
                     {
-                        rings.Add(Close(Ring(hole!.AsArray())));
+                        var rings = new JsonArray { Close(ring) };
+                        foreach (var hole in e["holes"] as JsonArray ?? [])
+                        {
+                            rings.Add(Close(Ring(hole!.AsArray())));
+                        }
+                        return Shape("Polygon", rings);
                     }
-                    return Shape("Polygon", rings);
+                    return Shape("LineString", ring);
                 }
-                return Shape("LineString", ring);
-            }
             case "rectangle" or "ellipse" or "circle":
-            {
-                var cx = (double)e["center"]![0]!;
-                var cy = (double)e["center"]![1]!;
-                var (w, h) = type == "circle" ? ((double)e["radius"]! * 2, (double)e["radius"]! * 2) : ((double)e["width"]!, (double)e["height"]!);
-                var rotation = e["rotation"] is { } r ? (double)r : 0;
-                var corners = type == "rectangle" ? 4 : 64;
-                var ring = new JsonArray();
-                for (var i = 0; i < corners; i++)
                 {
-                    double ux, uy;
-                    if (type == "rectangle")
+                    var cx = (double)e["center"]![0]!;
+                    var cy = (double)e["center"]![1]!;
+                    var (w, h) = type == "circle" ? ((double)e["radius"]! * 2, (double)e["radius"]! * 2) : ((double)e["width"]!, (double)e["height"]!);
+                    var rotation = e["rotation"] is { } r ? (double)r : 0;
+                    var corners = type == "rectangle" ? 4 : 64;
+                    var ring = new JsonArray();
+                    for (var i = 0; i < corners; i++)
                     {
-                        (ux, uy) = i switch { 0 => (-0.5, -0.5), 1 => (0.5, -0.5), 2 => (0.5, 0.5), _ => (-0.5, 0.5) };
+                        double ux, uy;
+                        if (type == "rectangle")
+                        {
+                            (ux, uy) = i switch { 0 => (-0.5, -0.5), 1 => (0.5, -0.5), 2 => (0.5, 0.5), _ => (-0.5, 0.5) };
+                        }
+                        else
+                        {
+                            var a = 2 * Math.PI * i / corners;
+                            (ux, uy) = (Math.Cos(a) / 2, Math.Sin(a) / 2);
+                        }
+                        var (px, py) = (ux * w, uy * h);
+                        ring.Add(new JsonArray(cx + (px * Math.Cos(rotation)) - (py * Math.Sin(rotation)), cy + (px * Math.Sin(rotation)) + (py * Math.Cos(rotation))));
                     }
-                    else
-                    {
-                        var a = 2 * Math.PI * i / corners;
-                        (ux, uy) = (Math.Cos(a) / 2, Math.Sin(a) / 2);
-                    }
-                    var (px, py) = (ux * w, uy * h);
-                    ring.Add(new JsonArray(cx + (px * Math.Cos(rotation)) - (py * Math.Sin(rotation)), cy + (px * Math.Sin(rotation)) + (py * Math.Cos(rotation))));
+                    return Shape("Polygon", new JsonArray { Close(ring) });
                 }
-                return Shape("Polygon", new JsonArray { Close(ring) });
-            }
             default:
                 return null;
         }

@@ -129,7 +129,7 @@ internal static class SlideEndpoints
             }
             return ParseDeepZoomTile(o.Geometry, level, tile, "png", out var l, out var col, out var row) is { } bad
                 ? bad
-                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
+                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{o.Image.SourceIdentity}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
         }).WithMetadata(new ArchiveEndpointInfo("Overlay Deep Zoom tile LEVEL/COL_ROW.png (transparent outside the map)", ArchiveRole.Read));
     }
 

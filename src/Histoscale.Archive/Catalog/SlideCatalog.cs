@@ -49,6 +49,7 @@ internal sealed class SlideCatalog : IDisposable
             var next = new Dictionary<string, CatalogSlide>(StringComparer.Ordinal);
             var heatmaps = FindHeatmaps(problems);
             var reused = new HashSet<string>(StringComparer.Ordinal);
+            var staleOverlays = new List<Overlay>();
             foreach (var collection in _options.Collections)
             {
                 if (collections is not null && !collections.Contains(collection.Name))
@@ -65,7 +66,16 @@ internal sealed class SlideCatalog : IDisposable
                     var id = IdOf(collection.Name, relative);
                     if (old.TryGetValue(id, out var existing) && existing.File == file && Unchanged(existing))
                     {
-                        next[id] = existing;
+                        var found = heatmaps.GetValueOrDefault(Path.GetFileNameWithoutExtension(relative)) ?? [];
+                        if (SameOverlays(existing.Overlays, found))
+                        {
+                            next[id] = existing;
+                            reused.Add(id);
+                            continue;
+                        }
+                        // The slide stays open; its overlays changed (a new infer run): open the new set, close the old after the swap.
+                        next[id] = existing with { Overlays = OpenOverlays(Path.GetFileNameWithoutExtension(relative), found, existing.Slide, problems, collection.Name) };
+                        staleOverlays.AddRange(existing.Overlays);
                         reused.Add(id);
                         continue;
                     }
@@ -87,6 +97,10 @@ internal sealed class SlideCatalog : IDisposable
             {
                 Close(gone);
             }
+            foreach (var overlay in staleOverlays)
+            {
+                overlay.Image.Dispose();
+            }
             return (next.Count, problems);
         }
     }
@@ -101,6 +115,22 @@ internal sealed class SlideCatalog : IDisposable
         {
             return false;
         }
+    }
+
+    private static bool SameOverlays(IReadOnlyList<Overlay> open, List<(string Relative, string File)> found)
+    {
+        if (open.Count != found.Count)
+        {
+            return false;
+        }
+        foreach (var o in open)
+        {
+            if (!found.Any(f => f.File == o.File) || o.Image.SourceIdentity is not { } identity || new FileInfo(o.File) is not { Exists: true } info || info.Length != identity.Length)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     internal static string IdOf(string collection, string relative) =>
