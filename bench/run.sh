@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|cost|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|cost|archive|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -251,4 +251,47 @@ if [[ $what == cost || $what == all ]]; then
     run $H simulate --asset gcp-g2-standard-4-l4 --tiles-per-slide $tiles --days 14 --pattern diurnal --policy $policy --plot docs/cost/timeline-$policy.png
   done
   run $H simulate --asset aws-c7g-xlarge --tiles-per-slide $tiles --measure --model "$m" --days 30 --pattern diurnal --policy keda-queue --max-replicas 5000
+fi
+
+if [[ $what == archive ]]; then
+  # Deep Zoom tiles of the full-resolution level in random order, 16 connections, wrk with ../shared/bench/dz_tiles.lua:
+  # `histoscale serve --slides` (its tile size is the slide's, so these tiles are the stored JPEGs passed through)
+  # against OpenSlide's DeepZoomGenerator server (the peer: 254 px + 1 overlap, decode + re-encode), same slide,
+  # interleaved twice. Not part of `all`: it needs wrk (apt-get install wrk).
+  slide=$data/synth-20000x16000.svs
+  [ -f "$slide" ] || run $H synth "$slide" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
+  dir=$data/archive-slides; rm -rf "$dir" "$data/archive.sqlite"*; mkdir -p "$dir"
+  ln "$slide" "$dir/" 2>/dev/null || cp "$slide" "$dir/"
+  secs=${HISTOSCALE_ARCHIVE_BENCH_SECS:-15}
+  up() { for _ in $(seq 1 120); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.5; done; return 1; }
+  $H serve --slides "bench=$dir" --db "$data/archive.sqlite" --anonymous read --host 127.0.0.1 --http-port 8095 >"$data/archive-serve.log" 2>&1 &
+  ours=$!
+  $py "$shared/bench/deepzoom_server.py" "$slide" 8096 >"$data/archive-peer.log" 2>&1 &
+  peer=$!
+  trap 'kill $ours $peer 2>/dev/null || true' EXIT
+  up 8095; up 8096
+  id=$(curl -s http://127.0.0.1:8095/api/v1/slides | $py -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+  read -r w h <<<"$($py -c 'import openslide,sys; s=openslide.OpenSlide(sys.argv[1]); print(*s.dimensions)' "$slide")"
+  geometry() { $py -c 'import math,sys; w,h,t=map(int,sys.argv[1:]); print(math.ceil(math.log2(max(w,h))), math.ceil(w/t), math.ceil(h/t))' "$w" "$h" "$1"; }
+  say "archive: Deep Zoom tiles/s, full-resolution level, random, 16 connections, ${secs} s each: histoscale serve --slides vs OpenSlide deepzoom_server.py"
+  for round in 1 2; do
+    read -r level cols rows <<<"$(geometry 240)"
+    echo "histoscale (round $round): level $level, ${cols}x${rows} tiles of 240"
+    DZ_LEVEL=$level DZ_COLS=$cols DZ_ROWS=$rows DZ_PREFIX=/api/v1/slides/$id/dzi_files \
+      wrk -t4 -c16 -d${secs}s --latency -s "$shared/bench/dz_tiles.lua" http://127.0.0.1:8095 | tee "$data/archive-ours-$round.txt"
+    read -r level cols rows <<<"$(geometry 254)"
+    echo "openslide deepzoom (round $round): level $level, ${cols}x${rows} tiles of 254+1"
+    DZ_LEVEL=$level DZ_COLS=$cols DZ_ROWS=$rows DZ_PREFIX=/slide_files \
+      wrk -t4 -c16 -d${secs}s --latency -s "$shared/bench/dz_tiles.lua" http://127.0.0.1:8096 | tee "$data/archive-peer-$round.txt"
+  done
+  $py - "$data" <<'PY'
+import re, sys
+def rate(f): return float(re.search(r"Requests/sec:\s+([\d.]+)", open(f).read()).group(1))
+def p99(f): return re.search(r"\s99%\s+(\S+)", open(f).read()).group(1)
+d = sys.argv[1]
+ours = sum(rate(f"{d}/archive-ours-{r}.txt") for r in (1, 2)) / 2
+peer = sum(rate(f"{d}/archive-peer-{r}.txt") for r in (1, 2)) / 2
+print(f"histoscale {ours:.0f} tiles/s (p99 {p99(d + '/archive-ours-2.txt')}), openslide deepzoom {peer:.0f} tiles/s (p99 {p99(d + '/archive-peer-2.txt')}): ratio {ours / peer:.2f}x")
+PY
+  kill $ours $peer 2>/dev/null || true
 fi

@@ -21,6 +21,7 @@ public static class HistoscaleCommands
         SubmitCommand.Create(),
         WorkerCommand.Create(),
         QueueCommand.Create(),
+        TokenCommand.Create(),
         BenchCommand.Create(),
         CostCommand.Create(),
         SimulateCommand.Create(),

@@ -9,12 +9,13 @@ namespace Histoscale.Cli;
 /// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
 /// (S3-compatible stores), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
 /// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
-/// of the slides a verb opens. The SDKs' own credential chains read their usual variables themselves.
+/// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin. The SDKs' own credential chains read their usual variables themselves.
 /// </summary>
 public sealed class HostContext
 {
-    private HostContext(StorageOptions storage, long cacheBytes)
+    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken)
     {
+        AdminToken = adminToken;
         Storage = storage;
         ObjectStores = new ObjectStoreProvider(storage);
         // The store provider claims plain http(s) URLs too, so every remote slide gets the same strategies and retries.
@@ -22,6 +23,9 @@ public sealed class HostContext
     }
 
     public StorageOptions Storage { get; }
+
+    /// <summary>HISTOSCALE_ADMIN_TOKEN: a bootstrap admin token for the archive served by <c>serve --slides</c>.</summary>
+    public string? AdminToken { get; }
 
     /// <summary>s3://, az://, gs://, Azure https blob URIs and every other http(s) URL, with the configured strategy.</summary>
     public ObjectStoreProvider ObjectStores { get; }
@@ -58,6 +62,6 @@ public sealed class HostContext
         {
             cacheBytes = long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new InputException($"HISTOSCALE_CACHE_MB '{mb}': expected a whole number of MiB, 0 or more");
         }
-        return new HostContext(storage, cacheBytes);
+        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"));
     }
 }

@@ -130,6 +130,7 @@ public sealed class InferenceServer : IAsyncDisposable
         app.Use(ListenerRoles.FilterAsync);
         app.Use(new RequestGates(options.HttpRestrictedApis, options.GrpcRestrictedProtocols, options.MaxGrpcMessageBytes).InvokeAsync);
         app.MapKServeHttp().WithMetadata(new ListenerRoleMetadata(ListenerRole.Http));
+        options.MapHttpEndpoints?.Invoke(app.MapGroup("").WithMetadata(new ListenerRoleMetadata(ListenerRole.Http)));
         app.MapGrpcService<GrpcInferenceService>().WithMetadata(new ListenerRoleMetadata(ListenerRole.Grpc));
         var models = app.Services.GetRequiredService<ModelRegistry>();
         app.MapGet("/metrics", context =>

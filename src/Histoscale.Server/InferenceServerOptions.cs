@@ -26,6 +26,12 @@ public sealed record InferenceServerOptions
     /// <summary>Prometheus metrics port (<c>/metrics</c>); Triton's 8002 by default.</summary>
     public int MetricsPort { get; init; } = 8002;
 
+    /// <summary>
+    /// More endpoints for the HTTP listener (a host composing another feature next to KServe, such as the slide
+    /// archive); they are reachable on the HTTP port only. Null adds none.
+    /// </summary>
+    public Action<Microsoft.AspNetCore.Routing.IEndpointRouteBuilder>? MapHttpEndpoints { get; init; }
+
     /// <summary>Largest REST request body; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; init; } = 1L << 30;
 

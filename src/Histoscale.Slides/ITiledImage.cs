@@ -57,4 +57,11 @@ public interface ITiledImage
 
     /// <summary>Where block (col,row) is stored in the file, so it can be fetched ahead; null when blank or unknown.</summary>
     Sources.ByteRange? StoredTileRange(long col, long row) => null;
+
+    /// <summary>
+    /// Block (col,row) as a complete JPEG file, without decoding it (shared tables joined, the colour space stated),
+    /// for servers that pass stored tiles through; null when the raster is not JPEG-compressed RGB or the block is
+    /// blank. A block whose stored bytes are not a JPEG stream (no start or end marker) is a <see cref="SlideException"/>.
+    /// </summary>
+    byte[]? ReadStoredJpeg(long col, long row) => null;
 }

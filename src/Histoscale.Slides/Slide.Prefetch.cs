@@ -8,6 +8,14 @@ public sealed partial class Slide
     public ByteRange? GetTileByteRange(int level, long col, long row) => _layout.Levels[CheckLevel(level).Index].StoredTileRange(col, row);
 
     /// <summary>
+    /// Tile (col,row) of <paramref name="level"/> as its stored JPEG, a complete file ready to send (shared tables
+    /// joined), without decoding or re-encoding; null when the level's tiles are not JPEG-compressed RGB or the tile is
+    /// blank. Edge tiles are the full stored tile size, padding included.
+    /// </summary>
+    /// <exception cref="SlideException">The stored bytes are not a JPEG stream; the exception names the file, level and tile.</exception>
+    public byte[]? ReadStoredJpegTile(int level, long col, long row) => _layout.Levels[CheckLevel(level).Index].ReadStoredJpeg(col, row);
+
+    /// <summary>
     /// Tells the byte source which tiles will be read next, so a remote source can fetch them ahead (coalesced,
     /// concurrently). Returns false, doing nothing, when the source cannot prefetch (a local file, plain HTTP).
     /// </summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Histoscale.Archive;
 using Histoscale.Inference.OnnxRuntime;
 using Histoscale.Server;
 using Histoscale.Server.Kserve;
@@ -12,7 +13,11 @@ public static class ServeCommand
 {
     public static Command Create()
     {
-        var repository = new Option<string>("--model-repository") { Description = "Triton-layout model repository (REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx)", Required = true };
+        var repository = new Option<string?>("--model-repository") { Description = "Triton-layout model repository (REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx): serves the Triton API" };
+        var slides = new Option<string[]>("--slides") { Description = "Slide folder served as a collection by the slide archive and web viewer: DIR or NAME=DIR (repeatable; the name defaults to the folder's)", AllowMultipleArgumentsPerToken = false };
+        var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME" };
+        var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
+        var anonymous = new Option<string?>("--anonymous") { Description = "'read': requests without a token may read every collection (default: a token is required)" };
         var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
         var httpPort = new Option<int>("--http-port") { Description = "KServe v2 REST port", DefaultValueFactory = _ => 8000 };
         var grpcPort = new Option<int>("--grpc-port") { Description = "KServe v2 gRPC port", DefaultValueFactory = _ => 8001 };
@@ -44,10 +49,10 @@ public static class ServeCommand
             DefaultValueFactory = _ => InferenceServerOptions.DefaultMaxGrpcMessageBytes,
         };
 
-        var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics")
+        var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
             repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
-            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage,
+            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -90,12 +95,23 @@ public static class ServeCommand
             {
                 throw new InputException($"--host: {ex.Message}");
             }
+            var archiveOptions = ArchiveOptionsFrom(r.GetValue(slides) ?? [], r.GetValue(results), r.GetValue(db)!, r.GetValue(anonymous), r.GetValue(repository));
+            if (r.GetValue(repository) is null)
+            {
+                if (archiveOptions is null)
+                {
+                    throw new InputException("give --model-repository (the Triton API), --slides (the slide archive), or both");
+                }
+                return await ServeArchiveOnlyAsync(archiveOptions, r.GetValue(host)!, ports[0], TimeSpan.FromSeconds(Math.Max(0, r.GetValue(exitTimeout))), r.InvocationConfiguration.Output, ct);
+            }
             if (!Directory.Exists(r.GetValue(repository)))
             {
                 throw new InputException($"model repository '{r.GetValue(repository)}' does not exist");
             }
+            await using var archive = archiveOptions is null ? null : await OpenArchiveAsync(archiveOptions, ct);
             var options = new InferenceServerOptions
             {
+                MapHttpEndpoints = archive is null ? null : archive.MapEndpoints,
                 ModelRepository = r.GetValue(repository)!,
                 Host = r.GetValue(host)!,
                 HttpPort = ports[0],
@@ -116,6 +132,13 @@ public static class ServeCommand
             {
                 output.WriteLine(line);
             }
+            if (archive is not null)
+            {
+                foreach (var line in ArchiveLines(archive, archiveOptions!, $"{options.Host}:{server.HttpPort}"))
+                {
+                    output.WriteLine(line);
+                }
+            }
             try
             {
                 await Task.Delay(Timeout.Infinite, ct);
@@ -130,6 +153,107 @@ public static class ServeCommand
             return CliRunner.Ok;
         });
         return command;
+    }
+
+    /// <summary>The archive's options from the flags and the environment; null without --slides.</summary>
+    internal static ArchiveOptions? ArchiveOptionsFrom(string[] slides, string? results, string db, string? anonymous, string? modelRepository)
+    {
+        if (anonymous is not null && anonymous != "read")
+        {
+            throw new InputException($"--anonymous: '{anonymous}' is not 'read' (the only access anonymous requests can be given)");
+        }
+        if (slides.Length == 0)
+        {
+            if (results is not null || anonymous is not null)
+            {
+                throw new InputException("--results and --anonymous need --slides (they configure the slide archive)");
+            }
+            return null;
+        }
+        var collections = new List<ArchiveCollection>();
+        foreach (var spec in slides)
+        {
+            var eq = spec.IndexOf('=', StringComparison.Ordinal);
+            var (name, dir) = eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : (Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(spec))), spec);
+            if (!Directory.Exists(dir))
+            {
+                throw new InputException($"--slides: folder '{dir}' does not exist");
+            }
+            collections.Add(new ArchiveCollection(name, dir));
+        }
+        if (results is not null && !Directory.Exists(results))
+        {
+            throw new InputException($"--results: folder '{results}' does not exist");
+        }
+        var host = HostContext.FromEnvironment();
+        return new ArchiveOptions
+        {
+            Collections = collections,
+            ResultsDirectory = results,
+            Database = db,
+            AdminToken = host.AdminToken,
+            AnonymousRead = anonymous == "read",
+            ModelRepository = modelRepository,
+            SlideOptions = host.Slides,
+        };
+    }
+
+    private static async Task<SlideArchive> OpenArchiveAsync(ArchiveOptions options, CancellationToken ct)
+    {
+        try
+        {
+            return await SlideArchive.OpenAsync(options, ct);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InputException($"--slides/--db: {ex.Message}");
+        }
+    }
+
+    private static async Task<int> ServeArchiveOnlyAsync(ArchiveOptions options, string host, int port, TimeSpan exitTimeout, TextWriter output, CancellationToken ct)
+    {
+        ArchiveServer server;
+        try
+        {
+            server = await ArchiveServer.StartAsync(options, InferenceServer.ResolveHost(host).ToString(), port, ct);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InputException($"--slides/--db/--host: {ex.Message}");
+        }
+        await using (server)
+        {
+            foreach (var line in ArchiveLines(server.Archive, options, $"{host}:{server.Port}"))
+            {
+                output.WriteLine(line);
+            }
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C / SIGTERM: stop gracefully below.
+            }
+            output.WriteLine("histoscale serve: shutting down, letting in-flight requests finish");
+            using var limit = new CancellationTokenSource(exitTimeout);
+            await server.StopAsync(limit.Token);
+        }
+        return CliRunner.Ok;
+    }
+
+    /// <summary>What <c>serve</c> prints about the archive once it accepts connections.</summary>
+    internal static IReadOnlyList<string> ArchiveLines(SlideArchive archive, ArchiveOptions options, string where)
+    {
+        var lines = new List<string>
+        {
+            $"histoscale serve: slide archive with {archive.SlideCount} slide(s) in {options.Collections.Count} collection(s) ({string.Join(", ", options.Collections.Select(c => c.Name))})",
+            $"  viewer  http://{where}/  (REST: /api/v1, OpenAPI: /api/v1/openapi.json)",
+            $"  database {archive.Database}" + (archive.MigrationsApplied.Count > 0 ? $" (schema migrated: {string.Join(", ", archive.MigrationsApplied.Select(v => "v" + v))})" : ""),
+            "  access  " + (options.AnonymousRead ? "anonymous read; " : "") + (options.AdminToken is null ? "tokens from 'histoscale token create'" : "HISTOSCALE_ADMIN_TOKEN is an admin token; and tokens from 'histoscale token create'"),
+        };
+        lines.AddRange(archive.ScanProblems.Select(p => "  skipped " + p));
+        return lines;
     }
 
     /// <summary>

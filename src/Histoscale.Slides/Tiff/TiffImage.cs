@@ -155,6 +155,44 @@ internal sealed class TiffImage : ITiledImage
         return count is <= 0 or > MaxStoredBlockBytes || _offsets[i] < 0 ? null : new Sources.ByteRange(_offsets[i], (int)count);
     }
 
+    public byte[]? ReadStoredJpeg(long col, long row)
+    {
+        if (_context.Compression != TiffCompression.Jpeg || _context.HasAlpha || _context.SamplesPerPixel != 3 || IsStripped)
+        {
+            return null;
+        }
+        var buffer = ReadStored(col, row, out var count);
+        if (buffer is null)
+        {
+            return null;
+        }
+        try
+        {
+            var data = buffer.AsSpan(0, count);
+            // A passed-through tile is never decoded here, so check what can be checked cheaply: the stream's start and
+            // end markers (a truncated tile loses its end marker).
+            var end = data.TrimEnd((byte)0);
+            if (data.Length < 4 || data[0] != 0xFF || data[1] != 0xD8 || end.Length < 2 || end[^2] != 0xFF || end[^1] != 0xD9)
+            {
+                throw Fail(col, row, "corrupt JPEG data: the stored tile is not a complete JPEG stream (start or end marker missing)", corrupt: true);
+            }
+            var output = ArrayPool<byte>.Shared.Rent(count + (_context.JpegTables?.Length ?? 0) + 32);
+            try
+            {
+                var length = JpegCodec.BuildStream(data, _context.JpegTables, _context.Photometric, output);
+                return output.AsSpan(0, length).ToArray();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(output);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>Rows of block (col,row) that hold image data (all but the last strip: TileHeight).</summary>
     public int BlockRows(long row) => IsStripped ? (int)Math.Min(TileHeight, Height - (row * TileHeight)) : TileHeight;
 

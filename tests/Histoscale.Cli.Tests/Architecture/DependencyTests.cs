@@ -26,6 +26,7 @@ public sealed class DependencyTests
         ["Histoscale.Costing"] = [],
         // Text in, text out: deploy.yaml to manifests, with Costing's scaler settings; no SDK, no runtime below it.
         ["Histoscale.Deploy"] = ["Histoscale.Costing"],
+        ["Histoscale.Archive"] = ["Histoscale.Slides", "Histoscale.Pipeline", "Histoscale.Inference"],
         ["Histoscale.Benchmarks"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
         ["Histoscale.Workers"] = ["Histoscale.Slides", "Histoscale.Storage", "Histoscale.Inference", "Histoscale.Pipeline"],
     };
@@ -40,6 +41,8 @@ public sealed class DependencyTests
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
         // The backend is the host's to give: a worker carries no ONNX Runtime and no gRPC client of its own.
         ["Histoscale.Workers"] = ["Microsoft.ML.OnnxRuntime", "Grpc"],
+        // The archive serves tiles and annotations; models run elsewhere (KServe's server, a worker), clouds come via SlideOptions.
+        ["Histoscale.Archive"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "AWSSDK", "Azure.", "Google."],
     };
 
     public static TheoryData<string> Libraries() => [.. Allowed.Keys];

@@ -1,0 +1,120 @@
+using Histoscale.Archive.Api;
+using Histoscale.Archive.Auth;
+using Histoscale.Archive.Catalog;
+using Histoscale.Archive.Data;
+using Histoscale.Archive.Tiles;
+using Microsoft.AspNetCore.Routing;
+
+namespace Histoscale.Archive;
+
+/// <summary>
+/// The slide archive: collections of slides with their overlays, versioned annotations in a database, bearer-token
+/// access per collection, and the REST resources and web viewer that expose them. A host opens it (database
+/// migrated, collections scanned) and maps its endpoints into its own HTTP pipeline with <see cref="MapEndpoints"/>;
+/// <see cref="ArchiveServer"/> is such a host on its own port.
+/// </summary>
+public sealed class SlideArchive : IAsyncDisposable
+{
+    private SlideArchive(ArchiveOptions options, IArchiveRepository repository, SlideCatalog catalog, IReadOnlyList<int> migrated, IReadOnlyList<ScanProblem> problems)
+    {
+        Options = options;
+        Repository = repository;
+        Catalog = catalog;
+        MigrationsApplied = migrated;
+        ScanProblems = [.. problems.Select(p => $"{p.Collection}/{p.Path}: {p.Error}")];
+        Tiles = new EncodedTileCache(options.TileCacheBytes);
+        Auth = new Authenticator(repository, options.AdminToken, options.AnonymousRead);
+    }
+
+    internal ArchiveOptions Options { get; }
+
+    internal IArchiveRepository Repository { get; }
+
+    internal SlideCatalog Catalog { get; }
+
+    internal EncodedTileCache Tiles { get; }
+
+    internal Authenticator Auth { get; }
+
+    /// <summary>Schema versions applied by this start (empty when the database was up to date).</summary>
+    public IReadOnlyList<int> MigrationsApplied { get; }
+
+    /// <summary>Files the first scan could not serve, one line each ("collection/path: why").</summary>
+    public IReadOnlyList<string> ScanProblems { get; }
+
+    /// <summary>Slides served now.</summary>
+    public int SlideCount => Catalog.All.Count();
+
+    /// <summary>The database as logs may show it (no password).</summary>
+    public string Database => Repository.Display;
+
+    /// <summary>
+    /// Validates the options, migrates the database to this build's schema and scans every collection.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option is invalid (a collection name or folder, the database spec); the message names it.</exception>
+    public static async Task<SlideArchive> OpenAsync(ArchiveOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var c in options.Collections)
+        {
+            if (!CollectionNames.IsValid(c.Name))
+            {
+                throw new ArgumentException($"collection name '{c.Name}' must be 1-64 letters, digits, '-', '_' or '.'", nameof(options));
+            }
+            if (!names.Add(c.Name))
+            {
+                throw new ArgumentException($"collection name '{c.Name}' is used twice", nameof(options));
+            }
+            if (c.Root.Contains("://", StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"collection '{c.Name}': remote roots ({c.Root}) are not supported yet; give a local folder", nameof(options));
+            }
+            if (!Directory.Exists(c.Root))
+            {
+                throw new ArgumentException($"collection '{c.Name}': folder '{c.Root}' does not exist", nameof(options));
+            }
+        }
+        if (options.TileCacheBytes < 0 || options.MaxAnnotationBytes < 1 || options.MaxRegionEdge < 1)
+        {
+            throw new ArgumentException("tile cache size, annotation size limit and region edge limit must be positive", nameof(options));
+        }
+        var repository = new SqlArchiveRepository(ArchiveDatabase.Open(options.Database));
+        IReadOnlyList<int> migrated;
+        try
+        {
+            migrated = await repository.MigrateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await repository.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        var catalog = new SlideCatalog(options);
+        var (_, problems) = catalog.Scan();
+        return new SlideArchive(options, repository, catalog, migrated, problems);
+    }
+
+    /// <summary>
+    /// Maps the REST resources under <c>/api/v1</c> (with the OpenAPI document at <c>/api/v1/openapi.json</c>) and
+    /// the web viewer at <c>/</c> and <c>/viewer/{id}</c> into <paramref name="endpoints"/>.
+    /// </summary>
+    /// <param name="endpoints">The host's route builder (an application, or a group it restricts to one listener).</param>
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        var api = new ArchiveApi(this);
+        SlideEndpoints.Map(endpoints, api);
+        AnnotationEndpoints.Map(endpoints, api);
+        ModelEndpoints.Map(endpoints, api);
+        OpenApiDocument.Map(endpoints);
+        ViewerEndpoints.Map(endpoints);
+    }
+
+    /// <summary>Closes the slides and the database connections.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Catalog.Dispose();
+        await Repository.DisposeAsync().ConfigureAwait(false);
+    }
+}
