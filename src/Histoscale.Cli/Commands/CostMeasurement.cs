@@ -63,6 +63,8 @@ internal sealed record CostMeasurement(double ModelTilesPerSecond, double? Pipel
                 {
                     throw new InputException($"{slide}: the measuring run did not complete: {s.Error ?? s.Status}");
                 }
+                // The inference phase's rate: in a stream of slides the per-slide fixed work (open, tissue detection,
+                // writing outputs) overlaps the next slide's inference, so it is not charged per slide here.
                 pipelineRate = s.InferenceSeconds > 0 && s.TilesRun > 0 ? s.TilesRun / s.InferenceSeconds : null;
             }
             finally
