@@ -76,6 +76,7 @@ if command -v rabbitmq-server >/dev/null 2>&1; then
     echo $! >"$state/rabbitmq.pid"
     touch "$state/rabbitmq.started"
   fi
-  wait_up rabbitmq "$amqp_port" "$state/rabbitmq.log" && env_lines+=("HISTOSCALE_TEST_AMQP='amqp://guest:guest@127.0.0.1:$amqp_port/'")
+  # The node name too: the reconnection tests close its connections from the server side (rabbitmqctl -n NODE).
+  wait_up rabbitmq "$amqp_port" "$state/rabbitmq.log" && env_lines+=("HISTOSCALE_TEST_AMQP='amqp://guest:guest@127.0.0.1:$amqp_port/'" "HISTOSCALE_TEST_AMQP_NODE='$node'")
 fi
 printf '%s\n' "${env_lines[@]}" >brokers.env
