@@ -117,6 +117,12 @@ internal sealed class RenderContext
         {
             throw new DeployConfigException($"deploy.yaml queue: ECS has no broker of its own that the worker supports; give redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ) (the worker supports {Broker.WorkerSchemes})");
         }
+        if (r.Target == "k8s" && spec.Workers.Mode == "deployment" && scaler.ActivationQueue > 0)
+        {
+            // The ScaledObject counts queued + in-progress slides, as the cost simulator does: an activation threshold
+            // would let KEDA scale to zero with slides still in progress.
+            throw new DeployConfigException("deploy.yaml scaling.activationQueue: a worker Deployment scales on queued + in-progress slides with no activation threshold (one slide in progress keeps one worker); activationQueue applies to workers.mode: job");
+        }
         var url = spec.Queue.Length > 0 ? spec.Queue : r.Target switch
         {
             "containerapps" => $"azqueue://{spec.Azure.StorageAccount}/{spec.QueueName}",

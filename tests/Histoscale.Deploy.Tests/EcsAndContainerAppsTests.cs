@@ -155,6 +155,7 @@ public sealed class EcsAndContainerAppsTests
     [InlineData("ecs", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
     [InlineData("ecs", "aws", "none", "queue: azqueue://labstore/slides\n", "queue")]
     [InlineData("ecs", "aws", "none", "queue: amqps://mq.lab/v\n", "aws.brokerSecretArn")]
+    [InlineData("k8s", "aws", "none", "scaling: {activationQueue: 2}\n", "scaling.activationQueue")]
     [InlineData("k8s", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
     [InlineData("k8s", "gcp", "none", "queue: gcppubsub://lab-1/slides-sub\n", "queue")]
     [InlineData("k8s", "azure", "l4", "", "--gpu l4")]
