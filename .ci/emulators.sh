@@ -64,7 +64,7 @@ fi
 
 mkdir -p "$state/azurite" "$state/s3rver"
 # Each emulator on its own: one that fails to start (under set -e) must not keep the others from starting or the
-# env file from being written; the tests of a missing one skip. The exit status says whether all of them came up.
+# env file from being written; the tests of a missing one skip (its failure and log are printed above).
 failed=0 blob_ok=1 queue_ok=1 s3_ok=1
 start_one azurite "$azurite_port" node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" \
   --location "$state/azurite" --skipApiVersionCheck --loose --silent || { failed=1; blob_ok=0; }
@@ -89,5 +89,8 @@ key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/K
     echo "HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;QueueEndpoint=http://127.0.0.1:$azurite_queue_port/devstoreaccount1;'"
   fi
 } >emulators.env
-echo "emulators: wrote .ci/emulators.env"
-exit "$failed"
+if [ "$failed" = 1 ]; then
+  echo "emulators: wrote .ci/emulators.env without the emulators that did not start; their tests will skip" >&2
+else
+  echo "emulators: wrote .ci/emulators.env"
+fi

@@ -230,8 +230,8 @@ public sealed class SlideWorker
 
         if (cancelled && lost.IsCancellationRequested && !cancel.IsCancellationRequested)
         {
-            // Not ours any more: the worker that claimed it runs and settles it (resuming from the checkpoint).
-            _log.WriteLine($"worker: {label}: taken over by another worker after this one stalled past the visibility timeout; stopped without settling it");
+            // Not ours any more: the broker gives it (has given it) to a worker that resumes from the checkpoint.
+            _log.WriteLine($"worker: {label}: no longer this worker's (another worker claimed it after this one stalled past the visibility timeout, or the broker connection that delivered it was lost and the broker requeued it); stopped without settling it");
             return "lost";
         }
         if (cancelled)

@@ -143,6 +143,32 @@ public sealed class QueueSemanticsTests
         Assert.Equal(new QueueStatus(0, 0, 1, 0, 0), status);
     }
 
+    /// <summary>Azure: a stalled worker's keep-alive (its pop receipt is stale once another worker received the message) says the job is no longer its own.</summary>
+    [SkippableFact]
+    public async Task AStalledAzureWorkersKeepAliveSaysTheJobIsNoLongerItsOwn()
+    {
+        var url = Brokers.QueueUrl(Brokers.AzureQueue, "stalled");
+        var options = Brokers.Options(Brokers.AzureQueue) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
+        await using var stalled = await JobQueues.OpenAsync(url, options);
+        await using var claimer = await JobQueues.OpenAsync(url, options);
+        await stalled.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var first = await stalled.TakeAsync();
+        Assert.NotNull(first);
+        Assert.True(await first.KeepAliveAsync());
+
+        IJobDelivery? claimed = null;
+        for (var i = 0; i < 100 && claimed is null; i++)
+        {
+            await Task.Delay(200);
+            claimed = await claimer.TakeAsync();
+        }
+        Assert.NotNull(claimed);
+        Assert.False(await first.KeepAliveAsync());
+        Assert.True(await claimed.KeepAliveAsync());
+        await claimed.CompleteAsync();
+        Assert.Null(await claimer.TakeAsync());
+    }
+
     [Theory]
     [InlineData("sqs://eu-west-1/jobs", "unknown scheme 'sqs'")]
     [InlineData("kafka://host/jobs", "unknown scheme 'kafka'")]
