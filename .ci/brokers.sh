@@ -45,7 +45,10 @@ case "${1:-start}" in
 esac
 
 if { ! command -v redis-server || ! command -v rabbitmq-server; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server rabbitmq-server >/dev/null
+  # As .ci/run does: hosted runners (GitHub's ubuntu-latest) are not root and install through sudo.
+  as_root=; [ "$(id -u)" = 0 ] || as_root="sudo DEBIAN_FRONTEND=noninteractive"
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends redis-server rabbitmq-server >/dev/null \
+    || echo "brokers: apt-get could not install redis-server/rabbitmq-server; the broker tests will skip" >&2
 fi
 
 env_lines=()
@@ -73,6 +76,7 @@ if command -v rabbitmq-server >/dev/null 2>&1; then
     echo $! >"$state/rabbitmq.pid"
     touch "$state/rabbitmq.started"
   fi
-  wait_up rabbitmq "$amqp_port" "$state/rabbitmq.log" && env_lines+=("HISTOSCALE_TEST_AMQP='amqp://guest:guest@127.0.0.1:$amqp_port/'")
+  # The node name too: the reconnection tests close its connections from the server side (rabbitmqctl -n NODE).
+  wait_up rabbitmq "$amqp_port" "$state/rabbitmq.log" && env_lines+=("HISTOSCALE_TEST_AMQP='amqp://guest:guest@127.0.0.1:$amqp_port/'" "HISTOSCALE_TEST_AMQP_NODE='$node'")
 fi
 printf '%s\n' "${env_lines[@]}" >brokers.env

@@ -48,7 +48,10 @@ case "${1:-start}" in
 esac
 
 if ! command -v node >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm >/dev/null
+  # As .ci/run does: hosted runners (GitHub's ubuntu-latest) are not root and install through sudo.
+  as_root=; [ "$(id -u)" = 0 ] || as_root="sudo DEBIAN_FRONTEND=noninteractive"
+  DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -q --no-install-recommends nodejs npm >/dev/null \
+    || echo "emulators: apt-get could not install nodejs/npm" >&2
 fi
 if ! command -v node >/dev/null 2>&1; then
   echo "emulators: node is not installed; the storage emulator tests will skip" >&2
@@ -60,19 +63,34 @@ if [ ! -x node_modules/.bin/azurite-blob ] || [ ! -x node_modules/.bin/s3rver ];
 fi
 
 mkdir -p "$state/azurite" "$state/s3rver"
+# Each emulator on its own: one that fails to start (under set -e) must not keep the others from starting or the
+# env file from being written; the tests of a missing one skip (its failure and log are printed above).
+failed=0 blob_ok=1 queue_ok=1 s3_ok=1
 start_one azurite "$azurite_port" node_modules/.bin/azurite-blob --blobHost 127.0.0.1 --blobPort "$azurite_port" \
-  --location "$state/azurite" --skipApiVersionCheck --loose --silent
+  --location "$state/azurite" --skipApiVersionCheck --loose --silent || { failed=1; blob_ok=0; }
 # Azurite's queue service, for the azqueue:// worker tests (tests/Histoscale.Cli.Tests/Workers).
 start_one azurite-queue "$azurite_queue_port" node_modules/.bin/azurite-queue --queueHost 127.0.0.1 --queuePort "$azurite_queue_port" \
-  --location "$state/azurite" --skipApiVersionCheck --loose --silent
-start_one s3rver "$s3_port" node_modules/.bin/s3rver -d "$state/s3rver" -a 127.0.0.1 -p "$s3_port" --silent
+  --location "$state/azurite" --skipApiVersionCheck --loose --silent || { failed=1; queue_ok=0; }
+start_one s3rver "$s3_port" node_modules/.bin/s3rver -d "$state/s3rver" -a 127.0.0.1 -p "$s3_port" --silent || { failed=1; s3_ok=0; }
 
-# The emulators' well-known development credentials (published by their projects; not secrets).
-cat >emulators.env <<ENV
-HISTOSCALE_S3_ENDPOINT='http://127.0.0.1:$s3_port'
-HISTOSCALE_S3_ACCESS_KEY='S3RVER'
-HISTOSCALE_S3_SECRET_KEY='S3RVER'
-HISTOSCALE_AZURE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;'
-HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;QueueEndpoint=http://127.0.0.1:$azurite_queue_port/devstoreaccount1;'
-ENV
-echo "emulators: wrote .ci/emulators.env"
+# The emulators' well-known development credentials (published by their projects; not secrets). Only the lines of
+# the emulators that answer, so the tests of one that did not start skip instead of failing to connect.
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+{
+  if [ "$s3_ok" = 1 ]; then
+    echo "HISTOSCALE_S3_ENDPOINT='http://127.0.0.1:$s3_port'"
+    echo "HISTOSCALE_S3_ACCESS_KEY='S3RVER'"
+    echo "HISTOSCALE_S3_SECRET_KEY='S3RVER'"
+  fi
+  if [ "$blob_ok" = 1 ]; then
+    echo "HISTOSCALE_AZURE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$azurite_port/devstoreaccount1;'"
+  fi
+  if [ "$queue_ok" = 1 ]; then
+    echo "HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING='DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;QueueEndpoint=http://127.0.0.1:$azurite_queue_port/devstoreaccount1;'"
+  fi
+} >emulators.env
+if [ "$failed" = 1 ]; then
+  echo "emulators: wrote .ci/emulators.env without the emulators that did not start; their tests will skip" >&2
+else
+  echo "emulators: wrote .ci/emulators.env"
+fi

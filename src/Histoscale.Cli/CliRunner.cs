@@ -12,19 +12,17 @@ public static class CliRunner
 
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        var config = new InvocationConfiguration
-        {
-            Output = stdout ?? Console.Out,
-            Error = stderr ?? Console.Error,
-            EnableDefaultExceptionHandler = false,
-            // Ctrl-C cancels the token; give a running batch time to finish and the checkpoint time to be written
-            // before the process is torn down (System.CommandLine's default is 2 s).
-            ProcessTerminationTimeout = TimeSpan.FromSeconds(60),
-        };
-        var err = config.Error;
+        var err = stderr ?? Console.Error;
         try
         {
             var parse = root.Parse(args);
+            var config = new InvocationConfiguration
+            {
+                Output = stdout ?? Console.Out,
+                Error = err,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = TerminationTimeout(parse),
+            };
             if (parse.Errors.Count > 0)
             {
                 foreach (var e in parse.Errors)
@@ -54,6 +52,32 @@ public static class CliRunner
             }
             return Failure;
         }
+    }
+
+    /// <summary>Time given to a verb between SIGINT/SIGTERM (its token cancelled) and System.CommandLine ending the process.</summary>
+    public static readonly TimeSpan DefaultTerminationTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Extra time a worker gets beyond its <c>--grace</c>: to cancel, checkpoint and return the slides in hand.</summary>
+    public static readonly TimeSpan WorkerTerminationMargin = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long, after SIGINT/SIGTERM, System.CommandLine waits for the verb before it ends the process (exit 130/143).
+    /// Every verb gets <see cref="DefaultTerminationTimeout"/> (time for a running batch to finish and the checkpoint
+    /// to be written; System.CommandLine's own default is 2 s), except <c>worker</c>, whose own grace handling decides:
+    /// its <c>--grace</c> plus <see cref="WorkerTerminationMargin"/>, so a long grace is never cut short.
+    /// </summary>
+    public static TimeSpan TerminationTimeout(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var command = parse.CommandResult.Command;
+        if (command.Name == "worker"
+            && command.Options.OfType<Option<double>>().FirstOrDefault(o => o.Name == "--grace") is { } graceOption
+            && parse.GetValue(graceOption) is var grace && grace >= 0 && double.IsFinite(grace))
+        {
+            var wanted = TimeSpan.FromSeconds(Math.Min(grace, TimeSpan.MaxValue.TotalSeconds / 4)) + WorkerTerminationMargin;
+            return wanted > DefaultTerminationTimeout ? wanted : DefaultTerminationTimeout;
+        }
+        return DefaultTerminationTimeout;
     }
 
     /// <summary>Errors caused by what the user gave us (file, model, flags), as opposed to our bugs or the environment.</summary>

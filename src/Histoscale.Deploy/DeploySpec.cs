@@ -147,6 +147,8 @@ internal sealed class AwsSpec
     public string LogGroup { get; set; } = "/ecs/histoscale";
     /// <summary>Secrets Manager ARN of the archive's PostgreSQL connection string (archive.database: postgres).</summary>
     public string DatabaseSecretArn { get; set; } = "";
+    /// <summary>Secrets Manager ARN of the full broker URL with its credentials (an amqps:// queue on Amazon MQ).</summary>
+    public string BrokerSecretArn { get; set; } = "";
 }
 
 internal sealed class AzureSpec

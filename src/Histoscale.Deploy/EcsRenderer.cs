@@ -5,8 +5,8 @@ namespace Histoscale.Deploy;
 
 /// <summary>
 /// Amazon ECS: task definitions (Fargate for CPU, an EC2 GPU capacity provider for --gpu), services, and
-/// Application Auto Scaling: target tracking on the SQS backlog per task for workers (metric math over
-/// ApproximateNumberOfMessagesVisible and the service's running tasks), CPU for the servers. Each file is the
+/// Application Auto Scaling: target tracking on CPU for the servers and for the workers (which take jobs from
+/// Redis on ElastiCache or RabbitMQ on Amazon MQ). Each file is the
 /// --cli-input-json of one aws CLI call (docs/deploy.md lists them).
 /// </summary>
 internal static class EcsRenderer
@@ -43,18 +43,22 @@ internal static class EcsRenderer
             health: $"curl -fsS http://127.0.0.1:{s.Ports.Http}/v2/health/ready || exit 1",
             env: [], secrets: [], stopTimeout: s.Server.ExitTimeoutSeconds + 15))));
         var workerArgs = KubernetesRenderer.WorkerArgs(c, $"{c.ServerName}.{ns}", s.Workers.Mode == "job");
-        workerArgs[workerArgs.IndexOf("$(HISTOSCALE_QUEUE)")] = c.Broker.Url;
+        // RabbitMQ's URL carries credentials: from Secrets Manager, through sh -c (as the archive's --db).
+        var amqp = c.Broker.Kind == "amqp";
+        workerArgs[workerArgs.IndexOf("$(HISTOSCALE_QUEUE)")] = amqp ? "$HISTOSCALE_QUEUE" : c.Broker.Url;
         // ECS kills a container at most 120 s after SIGTERM (stopTimeout's ceiling): a worker finishes its slide
         // within that or hands it back with its checkpoint.
         var grace = Math.Min(s.Workers.GraceSeconds, MaxStopTimeout - 10);
         workerArgs[workerArgs.IndexOf("--grace") + 1] = grace.ToString(CultureInfo.InvariantCulture);
         files.Add(new("ecs/taskdef-worker.json", Json(TaskDefinition(c, "worker", s.Image, workerArgs,
             s.Workers.Cpu, s.Workers.MemoryGiB, fargate: true, ports: [s.Ports.WorkerMetrics], health: null,
-            env: [("HISTOSCALE_OUTPUT", c.Output)], secrets: [], stopTimeout: grace + 10))));
+            env: [("HISTOSCALE_OUTPUT", c.Output)], secrets: amqp ? [("HISTOSCALE_QUEUE", s.Aws.BrokerSecretArn)] : [], stopTimeout: grace + 10,
+            viaShell: amqp))));
         files.Add(new("ecs/service-server.json", Json(Service(c, "server", serverGpu, s.Server.MinReplicas, ns, s.Ports.Grpc))));
-        files.Add(new("ecs/service-worker.json", Json(Service(c, "worker", gpu: false, s.Workers.MinReplicas, ns, port: null))));
+        files.Add(new("ecs/service-worker.json", Json(Service(c, "worker", gpu: false, Math.Max(1, s.Workers.MinReplicas), ns, port: null))));
         files.Add(new("ecs/scalable-target-server.json", Json(ScalableTarget(c, "server", s.Server.MinReplicas, s.Server.MaxReplicas))));
-        files.Add(new("ecs/scalable-target-worker.json", Json(ScalableTarget(c, "worker", s.Workers.MinReplicas, s.Workers.MaxReplicas))));
+        // CPU target tracking has no signal at zero tasks: at least one worker stays up.
+        files.Add(new("ecs/scalable-target-worker.json", Json(ScalableTarget(c, "worker", Math.Max(1, s.Workers.MinReplicas), Math.Max(1, s.Workers.MaxReplicas)))));
         files.Add(new("ecs/scaling-policy-server.json", Json(ServerPolicy(c))));
         files.Add(new("ecs/scaling-policy-worker.json", Json(WorkerPolicy(c))));
         if (s.Archive.Enabled)
@@ -161,30 +165,23 @@ internal static class EcsRenderer
             ("ScaleInCooldown", (int)c.Scaler.ScaleDownStabilizationSeconds))));
 
     /// <summary>
-    /// AWS's backlog-per-task pattern: visible messages ÷ running tasks, tracked at the slides each worker should
-    /// hold (scaling.queueTarget). With no task running the backlog itself is the metric, so an idle service at
-    /// zero tasks scales out on the first message.
+    /// Workers on ECS take jobs from Redis (ElastiCache) or RabbitMQ (Amazon MQ), whose backlog CloudWatch does not
+    /// see per queue; they are scaled on their own CPU instead (target tracking, <see cref="WorkerCpuTarget"/> %): a
+    /// worker with a slide in hand keeps its cores busy, an idle one polls. Target tracking on CPU cannot start
+    /// from zero tasks, so the service keeps at least one (see ScalableTarget). The SQS backlog-per-task pattern
+    /// arrives with the worker's sqs:// broker.
     /// </summary>
-    internal static string BacklogExpression => "IF(FILL(tasks, 0) > 0, visible / tasks, visible)";
+    internal const double WorkerCpuTarget = 60;
 
     private static Dictionary<string, object?> WorkerPolicy(RenderContext c) => M(
-        ("PolicyName", $"{Family(c, "worker")}-sqs-backlog-per-task"),
+        ("PolicyName", $"{Family(c, "worker")}-cpu"),
         ("ServiceNamespace", "ecs"),
         ("ResourceId", ResourceId(c, "worker")),
         ("ScalableDimension", "ecs:service:DesiredCount"),
         ("PolicyType", "TargetTrackingScaling"),
         ("TargetTrackingScalingPolicyConfiguration", M(
-            ("TargetValue", c.Scaler.QueueTarget),
-            ("CustomizedMetricSpecification", M(("Metrics", L(
-                M(("Id", "visible"), ("ReturnData", false), ("MetricStat", M(
-                    ("Metric", M(("Namespace", "AWS/SQS"), ("MetricName", "ApproximateNumberOfMessagesVisible"),
-                        ("Dimensions", L(M(("Name", "QueueName"), ("Value", c.Broker.QueueName)))))),
-                    ("Stat", "Average")))),
-                M(("Id", "tasks"), ("ReturnData", false), ("MetricStat", M(
-                    ("Metric", M(("Namespace", "ECS/ContainerInsights"), ("MetricName", "RunningTaskCount"),
-                        ("Dimensions", L(M(("Name", "ClusterName"), ("Value", c.Spec.Aws.Cluster)), M(("Name", "ServiceName"), ("Value", Family(c, "worker"))))))),
-                    ("Stat", "Average")))),
-                M(("Id", "backlog_per_task"), ("Label", "SQS backlog per task"), ("ReturnData", true), ("Expression", BacklogExpression)))))),
+            ("TargetValue", WorkerCpuTarget),
+            ("PredefinedMetricSpecification", M(("PredefinedMetricType", "ECSServiceAverageCPUUtilization"))),
             ("ScaleOutCooldown", (int)Math.Max(c.Scaler.PollingIntervalSeconds, 60)),
             ("ScaleInCooldown", (int)c.Scaler.CooldownSeconds))));
 }

@@ -231,37 +231,52 @@ internal static class KubernetesRenderer
                     ("threshold", S(c.Spec.Server.QueueTimeThresholdMs * 1000)),
                     ("ignoreNullValues", "true"))))))));
 
-    /// <summary>KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, aws-sqs-queue, azure-queue, gcp-pubsub).</summary>
+    /// <summary>
+    /// KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, azure-queue). What it counts depends on what
+    /// it scales. A Deployment (ScaledObject) must count unfinished work — queued and in progress — or KEDA scales
+    /// to zero while the last slides are still running (the HPA would remove busy pods): Redis, the stream's length
+    /// (the worker deletes an entry when it settles it, so XLEN = unread + pending); RabbitMQ, the management API's
+    /// message count (ready + unacknowledged, protocol http); Azure Queue, every message, invisible (taken) ones
+    /// included. No activation threshold there: one slide in progress keeps one worker. A ScaledJob (one slide per
+    /// Job, the Jobs run to completion whatever the metric does) counts only what is waiting: the consumer group's
+    /// lag, the queue's ready messages, the visible messages.
+    /// </summary>
     internal static Dictionary<string, object?> WorkerTrigger(RenderContext c)
     {
         var b = c.Broker;
+        var job = c.Spec.Workers.Mode == "job";
         var target = S(c.Scaler.QueueTarget);
         var activation = S(c.Scaler.ActivationQueue);
         var authRef = M(("name", $"{c.WorkerName}-broker"));
-        return b.Kind switch
+        return (b.Kind, job) switch
         {
-            "redis" => M(("type", "redis-streams"), ("metadata", M(
+            ("redis", true) => M(("type", "redis-streams"), ("metadata", M(
                 ("address", b.Host), ("stream", b.QueueName), ("consumerGroup", c.Spec.ConsumerGroup),
                 ("lagCount", target), ("activationLagCount", activation)))),
-            "amqp" => M(("type", "rabbitmq"), ("authenticationRef", authRef), ("metadata", M(
+            // No consumerGroup: KEDA then reads XLEN.
+            ("redis", false) => M(("type", "redis-streams"), ("metadata", M(
+                ("address", b.Host), ("stream", b.QueueName), ("streamLength", target)))),
+            ("amqp", true) => M(("type", "rabbitmq"), ("authenticationRef", authRef), ("metadata", M(
                 ("protocol", "amqp"), ("queueName", b.QueueName), ("mode", "QueueLength"), ("value", target), ("activationValue", activation)))),
-            "sqs" => M(("type", "aws-sqs-queue"), ("authenticationRef", authRef), ("metadata", M(
-                ("queueURL", b.SqsQueueUrl(c.Spec)), ("awsRegion", b.Host), ("queueLength", target), ("activationQueueLength", activation)))),
-            "azqueue" => M(("type", "azure-queue"), ("authenticationRef", authRef), ("metadata", M(
-                ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("activationQueueLength", activation)))),
-            _ => M(("type", "gcp-pubsub"), ("authenticationRef", authRef), ("metadata", M(
-                ("subscriptionName", $"projects/{b.Host}/subscriptions/{b.QueueName}"), ("mode", "SubscriptionSize"), ("value", target), ("activationValue", activation)))),
+            ("amqp", false) => M(("type", "rabbitmq"), ("authenticationRef", authRef), ("metadata", M(
+                ("protocol", "http"), ("queueName", b.QueueName), ("mode", "MessageCount"), ("value", target)))),
+            ("azqueue", true) => M(("type", "azure-queue"), ("authenticationRef", authRef), ("metadata", M(
+                ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("activationQueueLength", activation),
+                ("queueLengthStrategy", "visibleonly")))),
+            _ => M(("type", "azure-queue"), ("authenticationRef", authRef), ("metadata", M(
+                ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("queueLengthStrategy", "all")))),
         };
     }
+
+    /// <summary>The broker secret's key KEDA's RabbitMQ scaler reads: the AMQP URL (ScaledJob) or the management API's URL (ScaledObject).</summary>
+    internal static string RabbitMqScalerKey(RenderContext c) => c.Spec.Workers.Mode == "job" ? "url" : "management-url";
 
     private static Dictionary<string, object?>? TriggerAuth(RenderContext c)
     {
         var spec = c.Broker.Kind switch
         {
-            "amqp" => M(("secretTargetRef", L(M(("parameter", "host"), ("name", $"{c.Spec.Name}-broker"), ("key", "url"))))),
-            "sqs" => M(("podIdentity", M(("provider", "aws"), ("identityOwner", "workload")))),
+            "amqp" => M(("secretTargetRef", L(M(("parameter", "host"), ("name", $"{c.Spec.Name}-broker"), ("key", RabbitMqScalerKey(c)))))),
             "azqueue" => M(("podIdentity", M(("provider", "azure-workload"), ("identityId", c.Spec.Azure.IdentityClientId)))),
-            "gcppubsub" => M(("podIdentity", M(("provider", "gcp")))),
             _ => null,
         };
         return spec is null ? null : Obj("keda.sh/v1alpha1", "TriggerAuthentication", $"{c.WorkerName}-broker", c, "worker", spec);

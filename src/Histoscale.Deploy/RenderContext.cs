@@ -113,9 +113,18 @@ internal sealed class RenderContext
             throw new DeployConfigException($"deploy.yaml scaling: {ex.Message}", ex);
         }
 
+        if (spec.Queue.Length == 0 && r.Target == "ecs")
+        {
+            throw new DeployConfigException($"deploy.yaml queue: ECS has no broker of its own that the worker supports; give redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ) (the worker supports {Broker.WorkerSchemes})");
+        }
+        if (r.Target == "k8s" && spec.Workers.Mode == "deployment" && scaler.ActivationQueue > 0)
+        {
+            // The ScaledObject counts queued + in-progress slides, as the cost simulator does: an activation threshold
+            // would let KEDA scale to zero with slides still in progress.
+            throw new DeployConfigException("deploy.yaml scaling.activationQueue: a worker Deployment scales on queued + in-progress slides with no activation threshold (one slide in progress keeps one worker); activationQueue applies to workers.mode: job");
+        }
         var url = spec.Queue.Length > 0 ? spec.Queue : r.Target switch
         {
-            "ecs" => $"sqs://{spec.Aws.Region}/{spec.QueueName}",
             "containerapps" => $"azqueue://{spec.Azure.StorageAccount}/{spec.QueueName}",
             _ => $"redis://{spec.Name}-redis:6379",
         };
@@ -124,9 +133,13 @@ internal sealed class RenderContext
         {
             broker = broker with { InCluster = true };
         }
-        if (r.Target == "ecs" && broker.Kind != "sqs")
+        if (r.Target == "ecs" && broker.Kind is not ("redis" or "amqp"))
         {
-            throw new DeployConfigException($"deploy.yaml queue: ECS scales workers on the SQS backlog; '{url}' is {broker.Kind} (give sqs://REGION/QUEUE)");
+            throw new DeployConfigException($"deploy.yaml queue: on ECS the workers take jobs from redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ); '{url}' is {broker.Kind}");
+        }
+        if (r.Target == "ecs" && broker.Kind == "amqp" && spec.Aws.BrokerSecretArn.Length == 0)
+        {
+            throw new DeployConfigException("deploy.yaml aws.brokerSecretArn: an amqp(s):// queue on ECS needs the Secrets Manager ARN of its full URL with credentials");
         }
         if (r.Target == "containerapps" && broker.Kind != "azqueue")
         {

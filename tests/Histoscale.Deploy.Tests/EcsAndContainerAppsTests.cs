@@ -20,13 +20,16 @@ public sealed class EcsAndContainerAppsTests
 
     private static string Str(JsonNode? n) => n!.GetValue<string>();
 
+    /// <summary>ECS has no broker of its own that the worker supports: the tests give Redis on ElastiCache.</summary>
+    private const string EcsQueue = "queue: redis://jobs.abc123.euw1.cache.amazonaws.com:6379\n";
+
     [Theory]
     [InlineData("none", "arm64", "")]
     [InlineData("t4", "amd64", "workers: {cpu: 0.5, memoryGiB: 1}\n")]
     [InlineData("none", "amd64", "server: {cpu: 8, memoryGiB: 16}\nworkers: {cpu: 0.25, memoryGiB: 0.5}\narchive: {cpu: 16, memoryGiB: 32}\n")]
     public void TaskDefinitionsUseValidFargateSizesAwsvpcLogsAndATaskRole(string gpu, string arch, string yaml)
     {
-        using var r = new Rendered("ecs", "aws", gpu, arch, yaml);
+        using var r = new Rendered("ecs", "aws", gpu, arch, EcsQueue + yaml);
         var tasks = r.Files.Where(f => f.Path.StartsWith("ecs/taskdef-", StringComparison.Ordinal)).Select(f => (f.Path, Task: r.Json(f.Path))).ToList();
         Assert.Equal(3, tasks.Count);
         foreach (var (path, t) in tasks)
@@ -60,37 +63,50 @@ public sealed class EcsAndContainerAppsTests
         }
     }
 
-    [Fact]
-    public void WorkersTrackTheSqsBacklogPerTask()
+    /// <summary>
+    /// Workers on ECS take jobs from a broker the worker implements (Redis on ElastiCache, RabbitMQ on Amazon MQ) and
+    /// scale on their CPU (target tracking), never below one task (CPU says nothing at zero tasks).
+    /// </summary>
+    [Theory]
+    [InlineData("queue: redis://jobs.abc123.euw1.cache.amazonaws.com:6379\n")]
+    [InlineData("queue: amqps://b-1234.mq.eu-west-1.amazonaws.com/lab\naws: {brokerSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:mq'}\n")]
+    public void EcsWorkersTakeJobsFromABrokerTheWorkerSupportsAndScaleOnCpu(string queue)
     {
-        using var r = new Rendered("ecs", "aws", yaml: "queue: sqs://us-east-2/slides\nscaling: {queueTarget: 3}\nworkers: {maxReplicas: 7}\n");
+        using var r = new Rendered("ecs", "aws", yaml: queue + "workers: {maxReplicas: 7}\n");
         var target = r.Json("ecs/scalable-target-worker.json");
-        Assert.Equal(0, target["MinCapacity"]!.GetValue<int>());
+        Assert.Equal(1, target["MinCapacity"]!.GetValue<int>());
         Assert.Equal(7, target["MaxCapacity"]!.GetValue<int>());
+        Assert.True(r.Json("ecs/service-worker.json")["desiredCount"]!.GetValue<int>() >= 1);
         var policy = r.Json("ecs/scaling-policy-worker.json");
         Assert.Equal(Str(target["ResourceId"]), Str(policy["ResourceId"]));
         Assert.Equal("TargetTrackingScaling", Str(policy["PolicyType"]));
         var config = policy["TargetTrackingScalingPolicyConfiguration"]!;
-        Assert.Equal(3, config["TargetValue"]!.GetValue<double>());
-        var metrics = config["CustomizedMetricSpecification"]!["Metrics"]!.AsArray();
-        var visible = metrics.Single(m => Str(m!["Id"]) == "visible")!["MetricStat"]!["Metric"]!;
-        Assert.Equal("ApproximateNumberOfMessagesVisible", Str(visible["MetricName"]));
-        Assert.Equal("slides", Str(visible["Dimensions"]![0]!["Value"]));
-        var returned = metrics.Single(m => m!["ReturnData"]!.GetValue<bool>())!;
-        Assert.Contains("visible / tasks", Str(returned["Expression"]));
+        Assert.Equal("ECSServiceAverageCPUUtilization", Str(config["PredefinedMetricSpecification"]!["PredefinedMetricType"]));
+        Assert.InRange(config["TargetValue"]!.GetValue<double>(), 1, 100);
+        Assert.DoesNotContain("sqs", r.Files.Single(f => f.Path == "ecs/scaling-policy-worker.json").Content, StringComparison.OrdinalIgnoreCase);
+
         var container = r.Json("ecs/taskdef-worker.json")["containerDefinitions"]![0]!;
-        var worker = container["command"]!.AsArray().Select(Str).ToList();
-        Assert.Equal("sqs://us-east-2/slides", worker[worker.IndexOf("--queue") + 1]);
-        // SIGTERM to SIGKILL is stopTimeout (at most 120 s on ECS): the worker's grace fits inside it.
-        var stop = container["stopTimeout"]!.GetValue<int>();
-        Assert.InRange(stop, 1, 120);
-        Assert.True(int.Parse(worker[worker.IndexOf("--grace") + 1]) < stop);
+        var command = container["command"]!.AsArray().Select(Str).ToList();
+        if (queue.Contains("amqps", StringComparison.Ordinal))
+        {
+            // The URL with its credentials comes from Secrets Manager, through sh -c.
+            Assert.Equal("arn:aws:secretsmanager:eu-west-1:1:secret:mq", Str(container["secrets"]!.AsArray().Single(e => Str(e!["name"]) == "HISTOSCALE_QUEUE")!["valueFrom"]));
+            Assert.Contains("--queue \"$HISTOSCALE_QUEUE\"", Assert.Single(command));
+        }
+        else
+        {
+            Assert.Equal("redis://jobs.abc123.euw1.cache.amazonaws.com:6379", command[command.IndexOf("--queue") + 1]);
+            // SIGTERM to SIGKILL is stopTimeout (at most 120 s on ECS): the worker's grace fits inside it.
+            var stop = container["stopTimeout"]!.GetValue<int>();
+            Assert.InRange(stop, 1, 120);
+            Assert.True(int.Parse(command[command.IndexOf("--grace") + 1]) < stop);
+        }
     }
 
     [Fact]
     public void EcsSecretsComeFromSecretsManager()
     {
-        using var r = new Rendered("ecs", "aws", yaml: "archive: {database: postgres}\naws: {databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:db'}\n");
+        using var r = new Rendered("ecs", "aws", yaml: EcsQueue + "archive: {database: postgres}\naws: {databaseSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:db'}\n");
         var archive = r.Json("ecs/taskdef-archive.json")["containerDefinitions"]![0]!;
         Assert.Equal("arn:aws:secretsmanager:eu-west-1:1:secret:db", Str(archive["secrets"]![0]!["valueFrom"]));
         Assert.DoesNotContain(archive["environment"]!.AsArray(), e => Str(e!["name"]) == "HISTOSCALE_DB");
@@ -133,8 +149,15 @@ public sealed class EcsAndContainerAppsTests
 
     [Theory]
     [InlineData("containerapps", "azure", "none", "workers: {cpu: 1, memoryGiB: 3}\n", "workers")]
-    [InlineData("ecs", "aws", "none", "server: {cpu: 3, memoryGiB: 8}\n", "server")]
-    [InlineData("ecs", "aws", "none", "workers: {cpu: 4, memoryGiB: 4}\n", "workers")]
+    [InlineData("ecs", "aws", "none", EcsQueue + "server: {cpu: 3, memoryGiB: 8}\n", "server")]
+    [InlineData("ecs", "aws", "none", EcsQueue + "workers: {cpu: 4, memoryGiB: 4}\n", "workers")]
+    [InlineData("ecs", "aws", "none", "", "queue")]
+    [InlineData("ecs", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
+    [InlineData("ecs", "aws", "none", "queue: azqueue://labstore/slides\n", "queue")]
+    [InlineData("ecs", "aws", "none", "queue: amqps://mq.lab/v\n", "aws.brokerSecretArn")]
+    [InlineData("k8s", "aws", "none", "scaling: {activationQueue: 2}\n", "scaling.activationQueue")]
+    [InlineData("k8s", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
+    [InlineData("k8s", "gcp", "none", "queue: gcppubsub://lab-1/slides-sub\n", "queue")]
     [InlineData("k8s", "azure", "l4", "", "--gpu l4")]
     [InlineData("k8s", "aws", "none", "workers: {mode: batch}\n", "workers.mode")]
     [InlineData("k8s", "aws", "none", "scaling: {queueTarget: 0}\n", "scaling")]

@@ -28,19 +28,20 @@ public static class WorkerCommand
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per job before it goes to the dead-letter queue", DefaultValueFactory = _ => 3 };
         var grace = new Option<double>("--grace") { Description = "Seconds the slides in hand get to finish after SIGTERM before they are returned to the queue", DefaultValueFactory = _ => 30 };
         var visibility = new Option<double>("--visibility-timeout") { Description = "Redis, Azure: seconds without a keep-alive after which another worker takes a job (its worker died)", DefaultValueFactory = _ => 120 };
+        var maxBrokerErrors = new Option<int>("--max-broker-errors") { Description = "Exit 1 after this many failures in a row to take a job from the broker (reconnecting, with backoff up to 30 s), so the orchestrator restarts the worker", DefaultValueFactory = _ => 10 };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads per slide (default: one per core)" };
         var instances = new Option<int?>("--instances") { Description = "Parallel model instances (in-process)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (in-process)" };
         var command = new Command("worker", "Take slide jobs from a broker's queue and run them (in-process or on an inference server)")
         {
-            queue, connectAttempts, server, concurrency, inFlight, idleExit, metricsPort, maxAttempts, grace, visibility, workers, instances, threads,
+            queue, connectAttempts, server, concurrency, inFlight, idleExit, metricsPort, maxAttempts, grace, visibility, maxBrokerErrors, workers, instances, threads,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             QueueFlags.Check(r.GetValue(connectAttempts));
-            if (r.GetValue(inFlight) < 1 || r.GetValue(maxAttempts) < 1)
+            if (r.GetValue(inFlight) < 1 || r.GetValue(maxAttempts) < 1 || r.GetValue(maxBrokerErrors) < 1)
             {
-                throw new InputException("--slides-in-flight and --max-attempts must be at least 1");
+                throw new InputException("--slides-in-flight, --max-attempts and --max-broker-errors must be at least 1");
             }
             if (r.GetValue(grace) < 0 || r.GetValue(idleExit) is < 0 || !(r.GetValue(visibility) > 0))
             {
@@ -73,6 +74,7 @@ public static class WorkerCommand
                 SlidesInFlight = r.GetValue(inFlight),
                 IdleExit = r.GetValue(idleExit) is { } idle ? TimeSpan.FromSeconds(idle) : null,
                 MaxAttempts = r.GetValue(maxAttempts),
+                MaxBrokerErrors = r.GetValue(maxBrokerErrors),
                 Grace = TimeSpan.FromSeconds(r.GetValue(grace)),
                 KeepAliveInterval = visibilityTimeout / 3,
                 MetricsPort = r.GetValue(metricsPort),

@@ -142,10 +142,19 @@ internal sealed class AzureQueue : IJobQueue
 
         public Task ReturnAsync(CancellationToken cancellationToken = default) => MakeVisible(cancellationToken);
 
-        public async Task KeepAliveAsync(CancellationToken cancellationToken = default)
+        public async Task<bool> KeepAliveAsync(CancellationToken cancellationToken = default)
         {
-            var receipt = await q._queue.UpdateMessageAsync(message.MessageId, PopReceipt, visibilityTimeout: q._visibility, cancellationToken: cancellationToken).ConfigureAwait(false);
-            PopReceipt = receipt.Value.PopReceipt;
+            try
+            {
+                var receipt = await q._queue.UpdateMessageAsync(message.MessageId, PopReceipt, visibilityTimeout: q._visibility, cancellationToken: cancellationToken).ConfigureAwait(false);
+                PopReceipt = receipt.Value.PopReceipt;
+                return true;
+            }
+            catch (Azure.RequestFailedException ex) when (ex.Status == 404 || ex.ErrorCode == "PopReceiptMismatch")
+            {
+                // Received again by another worker (a new pop receipt) or settled by it: no longer ours.
+                return false;
+            }
         }
 
         private async Task MakeVisible(CancellationToken cancellationToken)

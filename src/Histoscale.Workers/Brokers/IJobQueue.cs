@@ -44,8 +44,12 @@ public interface IJobDelivery
     /// <summary>Not finished (the worker is stopping): back to the queue, this attempt not counted.</summary>
     Task ReturnAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Tells the broker the worker is alive and still on it (where the broker needs telling).</summary>
-    Task KeepAliveAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Tells the broker the worker is alive and still on it (where the broker needs telling). Returns false when the
+    /// message is no longer this worker's (it stalled past the visibility timeout and another worker took it): the
+    /// caller must then stop working on it and not settle it; the other worker owns it now.
+    /// </summary>
+    Task<bool> KeepAliveAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>What <c>histoscale queue status</c> prints.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
 
 namespace Histoscale.Workers.Brokers;
 
@@ -17,16 +18,19 @@ internal sealed class RabbitMqQueue : IJobQueue
     private const string AttemptsHeader = "x-histoscale-attempts";
     private const string ErrorHeader = "x-histoscale-error";
 
-    private readonly IConnection _connection;
-    private readonly IChannel _channel;
+    private readonly ConnectionFactory _factory;
     private readonly string _queue;
     private readonly string _dead;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private IConnection? _connection;
+    private IChannel? _channel;
 
-    private RabbitMqQueue(IConnection connection, IChannel channel, string name, string queue)
+    // Bumped each time a new connection is opened: a delivery tag is only meaningful on the channel that gave it.
+    private int _generation;
+
+    private RabbitMqQueue(ConnectionFactory factory, string name, string queue)
     {
-        _connection = connection;
-        _channel = channel;
+        _factory = factory;
         Name = name;
         _queue = queue;
         _dead = queue + ".dead";
@@ -40,17 +44,38 @@ internal sealed class RabbitMqQueue : IJobQueue
         {
             Uri = new UriBuilder(uri) { Query = "" }.Uri,
             RequestedConnectionTimeout = TimeSpan.FromSeconds(3),
+            // Recovery is ours (a new connection and channel on the next call after one is lost, see Channel), so a
+            // delivery from the lost channel is known to be gone instead of being acked on a recovered one.
             AutomaticRecoveryEnabled = false,
             ClientProvidedName = "histoscale",
         };
-        var connection = await factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var q = new RabbitMqQueue(factory, name, queue);
+        await q.Locked(async () => await q.Channel(cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+        return q;
+    }
+
+    /// <summary>
+    /// The open channel; a new connection and channel (queues declared again) when there is none or the broker
+    /// dropped the last one (restart, network loss, closed from the server side). Called under the lock.
+    /// </summary>
+    private async Task<IChannel> Channel(CancellationToken cancellationToken)
+    {
+        if (_channel is { IsOpen: true } open && _connection is { IsOpen: true })
+        {
+            return open;
+        }
+        await DropConnection().ConfigureAwait(false);
+        var connection = await _factory.CreateConnectionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var channel = await connection.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), cancellationToken).ConfigureAwait(false);
-            await channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false,
+            await channel.QueueDeclareAsync(_queue, durable: true, exclusive: false, autoDelete: false,
                 arguments: new Dictionary<string, object?> { ["x-queue-type"] = "quorum" }, cancellationToken: cancellationToken).ConfigureAwait(false);
-            await channel.QueueDeclareAsync(queue + ".dead", durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return new RabbitMqQueue(connection, channel, name, queue);
+            await channel.QueueDeclareAsync(_dead, durable: true, exclusive: false, autoDelete: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            _connection = connection;
+            _channel = channel;
+            _generation++;
+            return channel;
         }
         catch
         {
@@ -59,12 +84,36 @@ internal sealed class RabbitMqQueue : IJobQueue
         }
     }
 
+    private async Task DropConnection()
+    {
+        var (connection, channel) = (_connection, _channel);
+        (_connection, _channel) = (null, null);
+        try
+        {
+            if (channel is { IsOpen: true })
+            {
+                await channel.CloseAsync().ConfigureAwait(false);
+            }
+            if (connection is { IsOpen: true })
+            {
+                await connection.CloseAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Closing a connection the broker already dropped: nothing left to release on its side.
+        }
+        channel?.Dispose();
+        connection?.Dispose();
+    }
+
     public Task EnqueueAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
         Locked(() => Publish(_queue, message, 0, null, cancellationToken));
 
     public Task<IJobDelivery?> TakeAsync(CancellationToken cancellationToken = default) => Locked<IJobDelivery?>(async () =>
     {
-        var result = await _channel.BasicGetAsync(_queue, autoAck: false, cancellationToken).ConfigureAwait(false);
+        var channel = await Channel(cancellationToken).ConfigureAwait(false);
+        var result = await channel.BasicGetAsync(_queue, autoAck: false, cancellationToken).ConfigureAwait(false);
         if (result is null)
         {
             return null;
@@ -72,23 +121,25 @@ internal sealed class RabbitMqQueue : IJobQueue
         var headers = result.BasicProperties.Headers;
         var prior = Header(headers, AttemptsHeader);
         var redeliveries = Header(headers, "x-delivery-count");
-        return new Delivery(this, result.DeliveryTag, result.Body.ToArray(), prior + redeliveries + 1);
+        return new Delivery(this, _generation, result.DeliveryTag, result.Body.ToArray(), prior + redeliveries + 1);
     });
 
     public Task<QueueStatus> StatusAsync(CancellationToken cancellationToken = default) => Locked(async () =>
     {
-        var queue = await _channel.QueueDeclarePassiveAsync(_queue, cancellationToken).ConfigureAwait(false);
-        var dead = await _channel.QueueDeclarePassiveAsync(_dead, cancellationToken).ConfigureAwait(false);
+        var channel = await Channel(cancellationToken).ConfigureAwait(false);
+        var queue = await channel.QueueDeclarePassiveAsync(_queue, cancellationToken).ConfigureAwait(false);
+        var dead = await channel.QueueDeclarePassiveAsync(_dead, cancellationToken).ConfigureAwait(false);
         return new QueueStatus(queue.MessageCount, null, null, null, dead.MessageCount);
     });
 
     public Task<int> RetryDeadAsync(CancellationToken cancellationToken = default) => Locked(async () =>
     {
         var moved = 0;
-        while (await _channel.BasicGetAsync(_dead, autoAck: false, cancellationToken).ConfigureAwait(false) is { } result)
+        var channel = await Channel(cancellationToken).ConfigureAwait(false);
+        while (await channel.BasicGetAsync(_dead, autoAck: false, cancellationToken).ConfigureAwait(false) is { } result)
         {
             await Publish(_queue, result.Body.ToArray(), 0, null, cancellationToken).ConfigureAwait(false);
-            await _channel.BasicAckAsync(result.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
+            await channel.BasicAckAsync(result.DeliveryTag, multiple: false, cancellationToken).ConfigureAwait(false);
             moved++;
         }
         return moved;
@@ -96,17 +147,7 @@ internal sealed class RabbitMqQueue : IJobQueue
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            await _channel.CloseAsync().ConfigureAwait(false);
-            await _connection.CloseAsync().ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // Closing a connection the broker already dropped: nothing left to release on its side.
-        }
-        _channel.Dispose();
-        _connection.Dispose();
+        await DropConnection().ConfigureAwait(false);
         _lock.Dispose();
     }
 
@@ -118,7 +159,8 @@ internal sealed class RabbitMqQueue : IJobQueue
             headers[ErrorHeader] = error;
         }
         var properties = new BasicProperties { Persistent = true, ContentType = "application/json", Headers = headers };
-        await _channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken).ConfigureAwait(false);
+        var channel = await Channel(cancellationToken).ConfigureAwait(false);
+        await channel.BasicPublishAsync("", queue, mandatory: false, properties, body, cancellationToken).ConfigureAwait(false);
     }
 
     private static int Header(IDictionary<string, object?>? headers, string name) =>
@@ -139,6 +181,13 @@ internal sealed class RabbitMqQueue : IJobQueue
         {
             return await action().ConfigureAwait(false);
         }
+        catch (Exception ex) when (ex is AlreadyClosedException or OperationInterruptedException or IOException or System.Net.Sockets.SocketException or BrokerUnreachableException)
+        {
+            // The connection is gone (broker restarted, network lost, closed from the server side): the next call
+            // opens a new one; this one reports the error to the caller (the worker backs off and tries again).
+            await DropConnection().ConfigureAwait(false);
+            throw;
+        }
         finally
         {
             _lock.Release();
@@ -151,14 +200,17 @@ internal sealed class RabbitMqQueue : IJobQueue
         return true;
     });
 
-    private sealed class Delivery(RabbitMqQueue q, ulong tag, byte[] body, int attempt) : IJobDelivery
+    private sealed class Delivery(RabbitMqQueue q, int generation, ulong tag, byte[] body, int attempt) : IJobDelivery
     {
         public ReadOnlyMemory<byte> Body => body;
 
         public int Attempt { get; } = attempt;
 
-        public Task CompleteAsync(CancellationToken cancellationToken = default) =>
-            q.Locked(() => q._channel.BasicAckAsync(tag, multiple: false, cancellationToken));
+        public Task CompleteAsync(CancellationToken cancellationToken = default) => q.Locked(async () =>
+        {
+            var channel = await SameChannel(cancellationToken).ConfigureAwait(false);
+            await channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+        });
 
         public Task RetryAsync(string error, CancellationToken cancellationToken = default) => Republish(q._queue, Attempt, error, cancellationToken);
 
@@ -166,12 +218,26 @@ internal sealed class RabbitMqQueue : IJobQueue
 
         public Task ReturnAsync(CancellationToken cancellationToken = default) => Republish(q._queue, Attempt - 1, null, cancellationToken);
 
-        public Task KeepAliveAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+        // Held while the connection that delivered it lives; when it is lost the broker delivers the message again.
+        public Task<bool> KeepAliveAsync(CancellationToken cancellationToken = default) =>
+            Task.FromResult(q._generation == generation && q._channel is { IsOpen: true });
 
         private Task Republish(string queue, int attempts, string? error, CancellationToken cancellationToken) => q.Locked(async () =>
         {
+            var channel = await SameChannel(cancellationToken).ConfigureAwait(false);
             await q.Publish(queue, body, attempts, error, cancellationToken).ConfigureAwait(false);
-            await q._channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
+            await channel.BasicAckAsync(tag, multiple: false, cancellationToken).ConfigureAwait(false);
         });
+
+        /// <summary>The channel this message came on: its delivery tag means nothing on another one.</summary>
+        private async Task<IChannel> SameChannel(CancellationToken cancellationToken)
+        {
+            var channel = await q.Channel(cancellationToken).ConfigureAwait(false);
+            if (q._generation != generation)
+            {
+                throw new InvalidOperationException("the connection that delivered this job was lost; the broker delivers it again");
+            }
+            return channel;
+        }
     }
 }

@@ -6,7 +6,8 @@ namespace Histoscale.Workers.Brokers;
 /// <summary>
 /// Jobs on a Redis stream read through a consumer group. A taken entry stays in the group's pending-entries list
 /// until settled; a live worker keeps it fresh (XCLAIM JUSTID to itself, which resets its idle time without counting
-/// a delivery); an entry idle for longer than the visibility timeout belongs to a dead worker and is claimed by the
+/// a delivery, and only while the entry is still its own: a worker that stalled past the timeout and lost it to
+/// another stops, and neither refreshes nor settles it); an entry idle for longer than the visibility timeout belongs to a dead worker and is claimed by the
 /// next worker that asks (XAUTOCLAIM, which counts a delivery). Attempts = the attempts field an entry was added
 /// with + its delivery count. Settled entries are acknowledged and deleted, so the stream holds only work not done.
 /// Keys: NAME (stream), NAME:dead (dead-letter stream, with the last error), NAME:completed and NAME:failed (counters).
@@ -16,6 +17,14 @@ internal sealed class RedisStreamQueue : IJobQueue
     private const string Group = "histoscale-workers";
     private const string JobField = "job";
     private const string AttemptsField = "attempts";
+
+    /// <summary>XCLAIM JUSTID (idle time reset, no delivery counted) of an entry only if this consumer still holds it; 1 when it did.</summary>
+    private const string KeepAliveScript = """
+        local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+        if #p == 0 or p[1][2] ~= ARGV[3] then return 0 end
+        redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[3], 0, ARGV[2], 'JUSTID')
+        return 1
+        """;
 
     private readonly ConnectionMultiplexer _redis;
     private readonly IDatabase _db;
@@ -148,6 +157,13 @@ internal sealed class RedisStreamQueue : IJobQueue
 
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync().ConfigureAwait(false);
 
+    /// <summary>Whether the entry is still pending to this consumer (not claimed by another after a stall).</summary>
+    private async Task<bool> OwnsAsync(RedisValue id)
+    {
+        var pending = await _db.StreamPendingMessagesAsync(_stream, Group, 1, RedisValue.Null, id, id).ConfigureAwait(false);
+        return pending.Length == 1 && pending[0].ConsumerName == _consumer;
+    }
+
     private sealed class Delivery(RedisStreamQueue q, RedisValue id, RedisValue body, int attempt) : IJobDelivery
     {
         public ReadOnlyMemory<byte> Body { get; } = (byte[]?)body ?? [];
@@ -172,11 +188,22 @@ internal sealed class RedisStreamQueue : IJobQueue
         public Task ReturnAsync(CancellationToken cancellationToken = default) =>
             Settle(t => _ = t.StreamAddAsync(q._stream, [new NameValueEntry(JobField, Body), new NameValueEntry(AttemptsField, Attempt - 1)]));
 
-        public Task KeepAliveAsync(CancellationToken cancellationToken = default) =>
-            q._db.StreamClaimIdsOnlyAsync(q._stream, Group, q._consumer, 0, [id]);
+        public async Task<bool> KeepAliveAsync(CancellationToken cancellationToken = default)
+        {
+            // Refreshed only while the entry is still pending to this consumer, checked and claimed in one script:
+            // after a stall past the visibility timeout another worker may have claimed it, and a bare XCLAIM would
+            // take it back from that worker.
+            var result = await q._db.ScriptEvaluateAsync(KeepAliveScript, [q._stream], [Group, id, q._consumer]).ConfigureAwait(false);
+            return (long)result == 1;
+        }
 
         private async Task Settle(Action<ITransaction> also)
         {
+            if (!await q.OwnsAsync(id).ConfigureAwait(false))
+            {
+                // Claimed by another worker after a stall: that worker settles it.
+                return;
+            }
             var t = q._db.CreateTransaction();
             also(t);
             _ = t.StreamAcknowledgeAsync(q._stream, Group, id);

@@ -48,6 +48,7 @@ public sealed class SlideWorker
     }
 
     /// <summary>Takes and runs jobs until <paramref name="stop"/> fires or the worker has been idle for <see cref="WorkerOptions.IdleExit"/>.</summary>
+    /// <exception cref="WorkerBrokerException">Taking a job failed <see cref="WorkerOptions.MaxBrokerErrors"/> times in a row (after the jobs in hand ended).</exception>
     public async Task<WorkerSummary> RunAsync(CancellationToken stop = default)
     {
         using var jobs = new CancellationTokenSource();
@@ -63,6 +64,8 @@ public sealed class SlideWorker
         var running = new List<Task>();
         var idleSince = Stopwatch.StartNew();
         var brokerErrors = 0;
+        var failingSince = Stopwatch.StartNew();
+        Exception? brokerFailure = null;
         try
         {
             while (!stop.IsCancellationRequested)
@@ -85,8 +88,20 @@ public sealed class SlideWorker
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
                 {
-                    // A broker blip: keep the jobs in hand, back off, try again.
+                    // A broker blip: keep the jobs in hand, back off, try again (the queue reconnects); after
+                    // MaxBrokerErrors in a row, give up so the orchestrator restarts the worker.
+                    if (brokerErrors == 0)
+                    {
+                        failingSince.Restart();
+                    }
                     brokerErrors++;
+                    if (brokerErrors >= _options.MaxBrokerErrors)
+                    {
+                        brokerFailure = new WorkerBrokerException(
+                            $"cannot take jobs from {_queue.Name}: {brokerErrors} failures in a row over {failingSince.Elapsed.TotalSeconds:0} s (last: {OneLine(ex.Message)}); exiting so that the worker is restarted", ex);
+                        _log.WriteLine($"worker: {brokerFailure.Message}");
+                        break;
+                    }
                     var wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, Math.Min(brokerErrors, 5)) / 2));
                     _log.WriteLine($"worker: cannot take a job from {_queue.Name} ({OneLine(ex.Message)}); retrying in {wait.TotalSeconds:0.#} s");
                     await Delay(wait, stop).ConfigureAwait(false);
@@ -110,6 +125,10 @@ public sealed class SlideWorker
                 running.Add(Task.Run(() => RunJobAsync(delivery, jobs.Token), CancellationToken.None));
             }
             await Task.WhenAll(running).ConfigureAwait(false);
+            if (brokerFailure is not null)
+            {
+                throw brokerFailure;
+            }
         }
         finally
         {
@@ -163,12 +182,18 @@ public sealed class SlideWorker
         _log.WriteLine($"worker: {label}: started (attempt {delivery.Attempt} of {_options.MaxAttempts})");
         _metrics.JobsInFlight.Inc();
         using var alive = new CancellationTokenSource();
-        var keepAlive = KeepAliveAsync(delivery, alive.Token);
+        // Cancelled when the keep-alive finds the job taken over by another worker (this one stalled too long).
+        using var lost = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var keepAlive = KeepAliveAsync(delivery, lost, alive.Token);
         string? error = null;
         var cancelled = false;
         try
         {
-            var summary = await RunSlideAsync(job, cancel).ConfigureAwait(false);
+            var summary = await RunSlideAsync(job, lost.Token).ConfigureAwait(false);
+            if (lost.IsCancellationRequested && !cancel.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(lost.Token);
+            }
             var slide = summary.Slides.Count > 0 ? summary.Slides[0] : null;
             if (summary.Cancelled || slide?.Status == SlideSummary.Cancelled)
             {
@@ -188,7 +213,7 @@ public sealed class SlideWorker
                 return "completed";
             }
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException) when (lost.IsCancellationRequested)
         {
             cancelled = true;
         }
@@ -203,6 +228,12 @@ public sealed class SlideWorker
             await keepAlive.ConfigureAwait(false);
         }
 
+        if (cancelled && lost.IsCancellationRequested && !cancel.IsCancellationRequested)
+        {
+            // Not ours any more: the broker gives it (has given it) to a worker that resumes from the checkpoint.
+            _log.WriteLine($"worker: {label}: no longer this worker's (another worker claimed it after this one stalled past the visibility timeout, or the broker connection that delivered it was lost and the broker requeued it); stopped without settling it");
+            return "lost";
+        }
         if (cancelled)
         {
             await SettleQuietly(() => delivery.ReturnAsync()).ConfigureAwait(false);
@@ -301,7 +332,7 @@ public sealed class SlideWorker
         return new LoadedModel(model, batcher);
     }
 
-    private async Task KeepAliveAsync(IJobDelivery delivery, CancellationToken stop)
+    private async Task KeepAliveAsync(IJobDelivery delivery, CancellationTokenSource lost, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
@@ -312,7 +343,11 @@ public sealed class SlideWorker
             }
             try
             {
-                await delivery.KeepAliveAsync(CancellationToken.None).ConfigureAwait(false);
+                if (!await delivery.KeepAliveAsync(CancellationToken.None).ConfigureAwait(false))
+                {
+                    await lost.CancelAsync().ConfigureAwait(false);
+                    return;
+                }
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -23,6 +23,13 @@ public sealed record WorkerOptions
     /// <summary>How often a job in hand is reported alive to the broker (well under its visibility timeout).</summary>
     public TimeSpan KeepAliveInterval { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Consecutive failures to take a job from the broker (with backoff between them, at most 30 s each) after which
+    /// <see cref="SlideWorker.RunAsync"/> gives up with a <see cref="WorkerBrokerException"/>, so that the process
+    /// exits non-zero and its orchestrator restarts it. The default, 10, is about two minutes of failures.
+    /// </summary>
+    public int MaxBrokerErrors { get; init; } = 10;
+
     /// <summary>Port of the Prometheus endpoint (<c>/metrics</c>); null = none.</summary>
     public int? MetricsPort { get; init; }
 
@@ -40,6 +47,7 @@ public sealed record WorkerOptions
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(SlidesInFlight, 1, nameof(SlidesInFlight));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxAttempts, 1, nameof(MaxAttempts));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxBrokerErrors, 1, nameof(MaxBrokerErrors));
         ArgumentOutOfRangeException.ThrowIfLessThan(Grace, TimeSpan.Zero, nameof(Grace));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PollInterval, TimeSpan.Zero, nameof(PollInterval));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(KeepAliveInterval, TimeSpan.Zero, nameof(KeepAliveInterval));
@@ -52,3 +60,12 @@ public sealed record WorkerOptions
 /// <param name="DeadLettered">Jobs moved to the dead-letter queue (malformed, or out of attempts).</param>
 /// <param name="Returned">Jobs given back unfinished when the worker was stopped.</param>
 public sealed record WorkerSummary(int Completed, int Failed, int DeadLettered, int Returned);
+
+/// <summary>The broker kept failing: <see cref="WorkerOptions.MaxBrokerErrors"/> attempts in a row to take a job failed.</summary>
+public sealed class WorkerBrokerException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public WorkerBrokerException(string message, Exception inner) : base(message, inner)
+    {
+    }
+}

@@ -25,12 +25,15 @@ public sealed class DeployCommandTests : IDisposable
     [InlineData("--gpu a10g", "k8s", "gcp", "a10g", null)]
     [InlineData("--target ecs", "ecs", "gcp", "none", null)]
     [InlineData("--target containerapps", "containerapps", "aws", "none", null)]
-    [InlineData("workers", "ecs", "aws", "none", "workers: {cpu: 3, memoryGiB: 4}\n")]
+    [InlineData("workers", "ecs", "aws", "none", "queue: redis://r:6379\nworkers: {cpu: 3, memoryGiB: 4}\n")]
+    [InlineData("queue", "ecs", "aws", "none", "workers: {cpu: 1, memoryGiB: 2}\n")]
     [InlineData("workers", "containerapps", "azure", "none", "workers: {cpu: 1, memoryGiB: 3}\n")]
     [InlineData("server.cpu", "k8s", "aws", "none", "server: {cpu: -1}\n")]
     [InlineData("deploy.yaml", "k8s", "aws", "none", "sever: {cpu: 2}\n")]
     [InlineData("queue", "k8s", "aws", "none", "queue: ftp://x/y\n")]
-    [InlineData("queue", "ecs", "aws", "none", "queue: redis://r:6379\n")]
+    [InlineData("queue", "ecs", "aws", "none", "queue: sqs://eu-west-1/jobs\n")]
+    [InlineData("queue", "ecs", "aws", "none", "queue: azqueue://labstore/jobs\n")]
+    [InlineData("queue", "k8s", "gcp", "none", "queue: gcppubsub://lab-1/jobs-sub\n")]
     public async Task BadInputIsExitTwoWithOneLineNamingIt(string named, string target, string cloud, string gpu, string? yaml)
     {
         var args = new List<string> { "deploy", "render", "--target", target, "--cloud", cloud, "--gpu", gpu, "--out", Path.Combine(_dir, "out") };
@@ -59,7 +62,7 @@ public sealed class DeployCommandTests : IDisposable
     [InlineData("containerapps", "azure", "a100")]
     public async Task RenderedServeLinesParseWithServesFlagsAndPortsMatch(string target, string cloud, string gpu)
     {
-        var config = Config("ports: {http: 18000, grpc: 18001, metrics: 18002}\n");
+        var config = Config("ports: {http: 18000, grpc: 18001, metrics: 18002}\n" + (target == "ecs" ? "queue: redis://jobs.abc123.euw1.cache.amazonaws.com:6379\n" : ""));
         var outDir = Path.Combine(_dir, "out");
         var (code, stdout, stderr) = await ReaderCommandsTests.Run("deploy", "render", "--target", target, "--cloud", cloud, "--gpu", gpu, "--config", config, "--out", outDir);
         Assert.True(code == 0, stderr);
@@ -110,7 +113,10 @@ public sealed class DeployCommandTests : IDisposable
         var (code, stdout, _) = await ReaderCommandsTests.Run("deploy", "init");
         Assert.Equal(0, code);
         Assert.Contains("queueTimeThresholdMs", stdout);
-        var (code2, _, stderr) = await ReaderCommandsTests.Run("deploy", "render", "--target", "ecs", "--cloud", "aws", "--arch", "arm64", "--config", Config(stdout), "--out", Path.Combine(_dir, "o"));
+        // ECS has no default broker the worker supports: the user names one (here Redis on ElastiCache).
+        Assert.Contains("queue: \"\"", stdout);
+        var described = stdout.Replace("queue: \"\"", "queue: redis://jobs.abc123.euw1.cache.amazonaws.com:6379", StringComparison.Ordinal);
+        var (code2, _, stderr) = await ReaderCommandsTests.Run("deploy", "render", "--target", "ecs", "--cloud", "aws", "--arch", "arm64", "--config", Config(described), "--out", Path.Combine(_dir, "o"));
         Assert.True(code2 == 0, stderr);
         Assert.Contains("\"ARM64\"", File.ReadAllText(Path.Combine(_dir, "o", "ecs", "taskdef-worker.json")));
     }

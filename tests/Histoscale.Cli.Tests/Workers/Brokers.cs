@@ -44,6 +44,36 @@ internal static class Brokers
         return $"{url!.TrimEnd('/')}/?queue={name}-{Guid.NewGuid():N}";
     }
 
+    /// <summary>
+    /// Closes every client connection of the test RabbitMQ node from the server side (rabbitmqctl
+    /// close_all_connections), as a broker restart or a network loss would; skips when the node or rabbitmqctl is unknown.
+    /// </summary>
+    public static void CloseAllRabbitMqConnections()
+    {
+        var node = Environment.GetEnvironmentVariable("HISTOSCALE_TEST_AMQP_NODE") is { Length: > 0 } v ? v : EnvFile.Value.GetValueOrDefault("HISTOSCALE_TEST_AMQP_NODE");
+        Skip.If(node is null, "no HISTOSCALE_TEST_AMQP_NODE and no node in .ci/brokers.env (run `bash .ci/brokers.sh start`)");
+        var ctl = File.Exists("/usr/lib/rabbitmq/bin/rabbitmqctl") ? "/usr/lib/rabbitmq/bin/rabbitmqctl" : "rabbitmqctl";
+        var psi = new ProcessStartInfo(ctl) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-n", node!, "close_all_connections", "histoscale test: connection closed by the server" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        Process? started = null;
+        try
+        {
+            started = Process.Start(psi);
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            Skip.If(true, $"rabbitmqctl not runnable ({ex.Message})");
+        }
+        using var p = started ?? throw new InvalidOperationException("rabbitmqctl did not start");
+        var stderr = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, $"rabbitmqctl close_all_connections failed: {stderr.Result}");
+    }
+
     private static bool Answers(string host, int port)
     {
         try

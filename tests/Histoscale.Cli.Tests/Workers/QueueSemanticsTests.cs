@@ -99,6 +99,76 @@ public sealed class QueueSemanticsTests
         await taken!.CompleteAsync();
     }
 
+    /// <summary>
+    /// A worker that stalled past the visibility timeout lost its entry to another: its next keep-alive says so and
+    /// does not take the entry back, and its settling is a no-op; the worker that claimed it keeps and settles it.
+    /// </summary>
+    [SkippableFact]
+    public async Task AStalledRedisWorkersKeepAliveDoesNotTakeTheJobBackFromItsNewOwner()
+    {
+        var url = Brokers.QueueUrl(Brokers.Redis, "stalled");
+        var options = new QueueOptions { VisibilityTimeout = TimeSpan.FromMilliseconds(300) };
+        await using var stalled = await JobQueues.OpenAsync(url, options with { ConsumerName = "stalled" });
+        await using var claimer = await JobQueues.OpenAsync(url, options with { ConsumerName = "claimer" });
+        await using var third = await JobQueues.OpenAsync(url, options with { ConsumerName = "third" });
+        await stalled.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var first = await stalled.TakeAsync();
+        Assert.NotNull(first);
+        Assert.True(await first.KeepAliveAsync()); // still ours
+
+        IJobDelivery? claimed = null;
+        for (var i = 0; i < 100 && claimed is null; i++)
+        {
+            await Task.Delay(100);
+            claimed = await claimer.TakeAsync();
+        }
+        Assert.NotNull(claimed);
+        Assert.Equal(2, claimed.Attempt);
+
+        Assert.False(await first.KeepAliveAsync()); // the stalled worker learns it lost the job...
+        await first.CompleteAsync(); // ...and its settling leaves the claimer's entry alone
+        var status = await claimer.StatusAsync();
+        Assert.Equal(1, status.Running);
+        Assert.Equal(0, status.Completed);
+
+        // The claimer still owns it: kept alive, nobody else can claim it once the timeout has passed again.
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(100);
+            Assert.True(await claimed.KeepAliveAsync());
+            Assert.Null(await third.TakeAsync());
+        }
+        await claimed.CompleteAsync();
+        status = await claimer.StatusAsync();
+        Assert.Equal(new QueueStatus(0, 0, 1, 0, 0), status);
+    }
+
+    /// <summary>Azure: a stalled worker's keep-alive (its pop receipt is stale once another worker received the message) says the job is no longer its own.</summary>
+    [SkippableFact]
+    public async Task AStalledAzureWorkersKeepAliveSaysTheJobIsNoLongerItsOwn()
+    {
+        var url = Brokers.QueueUrl(Brokers.AzureQueue, "stalled");
+        var options = Brokers.Options(Brokers.AzureQueue) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
+        await using var stalled = await JobQueues.OpenAsync(url, options);
+        await using var claimer = await JobQueues.OpenAsync(url, options);
+        await stalled.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var first = await stalled.TakeAsync();
+        Assert.NotNull(first);
+        Assert.True(await first.KeepAliveAsync());
+
+        IJobDelivery? claimed = null;
+        for (var i = 0; i < 100 && claimed is null; i++)
+        {
+            await Task.Delay(200);
+            claimed = await claimer.TakeAsync();
+        }
+        Assert.NotNull(claimed);
+        Assert.False(await first.KeepAliveAsync());
+        Assert.True(await claimed.KeepAliveAsync());
+        await claimed.CompleteAsync();
+        Assert.Null(await claimer.TakeAsync());
+    }
+
     [Theory]
     [InlineData("sqs://eu-west-1/jobs", "unknown scheme 'sqs'")]
     [InlineData("kafka://host/jobs", "unknown scheme 'kafka'")]

@@ -165,6 +165,26 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         AssertNoTemporaryFiles();
     }
 
+    /// <summary>
+    /// The broker drops the worker's connection while it polls an empty queue (closed from the server side, as in a
+    /// broker restart): the worker connects again and takes a job submitted afterwards.
+    /// </summary>
+    [SkippableFact]
+    public async Task ARabbitMqWorkerRecoversFromALostConnection()
+    {
+        var url = Brokers.QueueUrl(Brokers.RabbitMq, "reconnect");
+        using var worker = new CliProcess("worker", "--queue", url, "--grace", "0");
+        Assert.True(await worker.WaitUntilAsync(() => worker.Stderr.Contains("worker: taking jobs from", StringComparison.Ordinal)), worker.Stderr);
+        await Task.Delay(1000); // in the idle loop
+        Brokers.CloseAllRabbitMqConnections();
+        await Task.Delay(1000); // the next polls meet the closed connection
+        await Submit(url, fx.Small1);
+        Assert.True(await worker.WaitUntilAsync(() => CompletedLine().IsMatch(worker.Stderr)), worker.Stderr);
+        worker.Terminate();
+        Assert.True(await worker.ExitCodeAsync() == 0, worker.Stderr);
+        Assert.Equal(fx.ReferenceTable(fx.Small1), File.ReadAllBytes(Path.Combine(_out, "small1.tiles.csv")));
+    }
+
     [SkippableFact]
     public async Task AWorkerExportsPrometheusMetrics()
     {
