@@ -129,7 +129,7 @@ internal static class SlideEndpoints
             }
             return ParseDeepZoomTile(o.Geometry, level, tile, "png", out var l, out var col, out var row) is { } bad
                 ? bad
-                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{o.Image.SourceIdentity}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
+                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{o.Reader.Revision}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
         }).WithMetadata(new ArchiveEndpointInfo("Overlay Deep Zoom tile LEVEL/COL_ROW.png (transparent outside the map)", ArchiveRole.Read));
     }
 
@@ -220,11 +220,18 @@ internal static class SlideEndpoints
     private static IResult ServeTile(HttpContext c, ArchiveApi api, CatalogSlide owner, Slide image, DeepZoomGeometry g, string key, int level, long col, long row, ImageFileFormat format) =>
         ServeImage(c, api, owner, key, format == ImageFileFormat.Png ? "image/png" : "image/jpeg", () => TileRenderer.DeepZoomTile(image, g, level, col, row, format));
 
+    /// <summary>
+    /// The tile-cache key (and ETag source) of an image of a slide: its id, what its file's bytes are, and the image.
+    /// A render still running on a reader a rescan replaced is stored under the old file's key, so it is never
+    /// served for the new file.
+    /// </summary>
+    internal static string CacheKey(CatalogSlide slide, string key) => slide.Id + "/" + slide.Reader.Revision + "/" + key;
+
     /// <summary>Answers an image with ETag and Cache-Control, from the encoded-tile cache when it holds it; 304 for a matching If-None-Match.</summary>
     internal static IResult ServeImage(HttpContext c, ArchiveApi api, CatalogSlide slide, string key, string contentType, Func<EncodedImage> render)
     {
-        var cacheKey = slide.Id + "/" + key;
-        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey + "/" + slide.Slide.SourceIdentity)))[..20] + "\"";
+        var cacheKey = CacheKey(slide, key);
+        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey)))[..20] + "\"";
         c.Response.Headers.ETag = etag;
         c.Response.Headers.CacheControl = TileCacheControl;
         if (c.Request.Headers.IfNoneMatch.Any(v => v == etag || v == "*"))
