@@ -70,6 +70,20 @@ public sealed class BoundedRenderTests : IDisposable
     }
 
     [Fact]
+    public void A_large_thumbnail_of_a_single_level_slide_allocates_about_its_output()
+    {
+        using var slide = Slide.Open(_file);
+        TileRenderer.Thumbnail(slide, 64); // warm up (pools, JIT)
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var thumbnail = TileRenderer.Thumbnail(slide, 1024);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal((1024, 1024), (thumbnail.Width, thumbnail.Height));
+        // The output is 4 MiB; summing it in 64-bit accumulators over the whole thumbnail would be 8 times that.
+        Assert.True(allocated < 3 * 1024 * 1024 * 4, $"the thumbnail allocated {allocated} bytes");
+        Assert.InRange(thumbnail.Pixels[((512 * 1024) + 512) * 4], 124, 131);
+    }
+
+    [Fact]
     public void The_lowest_deep_zoom_levels_of_a_single_level_slide_render_without_reading_it_whole()
     {
         using var slide = Slide.Open(_file);

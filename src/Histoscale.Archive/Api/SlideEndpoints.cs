@@ -74,7 +74,7 @@ internal static class SlideEndpoints
             {
                 return ArchiveApi.Error(400, $"max: '{ArchiveApi.Shorten(m[0] ?? "")}' is not a size 1..{api.Archive.Options.MaxRegionEdge}");
             }
-            return ServeImage(c, api, slide!, $"thumb/{max}", "image/jpeg", () => TileRenderer.Encode(slide!.Slide.GetThumbnail(max), ImageFileFormat.Jpeg));
+            return ServeImage(c, api, slide!, $"thumb/{max}", "image/jpeg", () => TileRenderer.Encode(TileRenderer.Thumbnail(slide!.Slide, max), ImageFileFormat.Jpeg));
         }).WithMetadata(new ArchiveEndpointInfo("Thumbnail, longer side at most max (default 256)", ArchiveRole.Read));
         app.MapGet(p + "/slides/{id}/associated/{name}", async (HttpContext c, string id, string name) =>
         {

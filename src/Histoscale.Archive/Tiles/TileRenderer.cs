@@ -92,8 +92,9 @@ internal static class TileRenderer
     internal static RgbaImage Stream(Slide slide, int level, long lx, long ly, long readWidth, long readHeight, int outWidth, int outHeight)
     {
         var output = new byte[outWidth * outHeight * 4];
-        // Output rows summed at once: enough to cover about StreamRows level rows, at most 32 (sums are 8 bytes a channel).
-        var bandRows = (int)Math.Clamp(StreamRows * (long)outHeight / readHeight, 1, 32);
+        // Output rows summed at once: enough to cover StreamRows level rows (so a tile row is decoded at most twice),
+        // within 256K output pixels (8 MB of sums: 8 bytes a channel).
+        var bandRows = (int)Math.Clamp(CeilDiv(StreamRows * (long)outHeight, readHeight), 1, Math.Max(1, (256 * 1024) / outWidth));
         var sums = new long[bandRows * outWidth * 4];
         var counts = new long[bandRows * outWidth];
         var columnOf = new int[(int)Math.Min(StreamColumns, readWidth)];
@@ -161,6 +162,18 @@ internal static class TileRenderer
     }
 
     private static long CeilDiv(long a, long b) => (a + b - 1) / b;
+
+    /// <summary>
+    /// A thumbnail whose longer side is <paramref name="maxSize"/> (never enlarged), rendered like a region: from the
+    /// best level, streamed when that level is large, so memory is the output's plus one band.
+    /// </summary>
+    public static RgbaImage Thumbnail(Slide slide, int maxSize)
+    {
+        var scale = Math.Max(1.0, (double)Math.Max(slide.Width, slide.Height) / maxSize);
+        var width = (int)Math.Max(1, Math.Round(slide.Width / scale));
+        var height = (int)Math.Max(1, Math.Round(slide.Height / scale));
+        return Render(slide, 0, 0, slide.Width, slide.Height, width, height);
+    }
 
     public static EncodedImage Encode(RgbaImage image, ImageFileFormat format)
     {
