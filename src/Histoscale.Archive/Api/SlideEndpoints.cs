@@ -8,6 +8,8 @@ using Histoscale.Slides.Imaging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Histoscale.Archive.Api;
 
@@ -181,6 +183,14 @@ internal static class SlideEndpoints
         var mine = api.Archive.Catalog.Collections.Where(n => caller!.Can(ArchiveRole.Admin, n)).ToList();
         var (count, problems) = await Task.Run(() => api.Archive.Catalog.Scan(mine));
         api.Archive.Tiles.Clear();
+        if (problems.Count > 0 && c.RequestServices.GetService<ILoggerFactory>()?.CreateLogger("Histoscale.Archive.Scan") is { } log)
+        {
+            // Files not served and heatmaps not shown (ambiguous, stale, of no slide here), each with its reason.
+            foreach (var problem in problems)
+            {
+                log.LogWarning("rescan skipped {Collection}/{Path}: {Error}", problem.Collection, problem.Path, problem.Error);
+            }
+        }
         return Results.Json(new { slides = count, collections = mine, problems = problems.Select(p => $"{p.Collection}/{p.Path}: {p.Error}") }, ArchiveApi.Json);
     }
 
