@@ -46,13 +46,17 @@ public sealed class OverlayMatchingTests : IDisposable
         var stale = Identity(Path.Combine(alpha, "case1.tif")) with { Length = new FileInfo(Path.Combine(alpha, "case1.tif")).Length + 1 };
         WriteState(Path.Combine(results, "run2"), "case1", Path.Combine(alpha, "case1.tif"), stale);
 
+        // Only a run.json (no state file), with the path infer was given relative to where it ran.
+        Synth(Path.Combine(results, "run3", "case1.heatmap.tif"), 128, 96, seed: 25);
+        File.WriteAllText(Path.Combine(results, "run3", "run.json"), """{"slides":[{"name":"case1","path":"./beta/case1.tif","status":"completed"}]}""");
+
         using var catalog = new SlideCatalog(new ArchiveOptions { Collections = [new("alpha", alpha), new("beta", beta)], ResultsDirectory = results, Database = "unused" });
         var (count, problems) = catalog.Scan();
 
         Assert.Equal(2, count);
         var slides = catalog.All.ToDictionary(s => s.Collection);
         Assert.Equal(["run1/case1.heatmap.tif"], slides["alpha"].Overlays.Select(o => o.Name));
-        Assert.Equal(["beta/case1.heatmap.tif"], slides["beta"].Overlays.Select(o => o.Name));
+        Assert.Equal(["beta/case1.heatmap.tif", "run3/case1.heatmap.tif"], slides["beta"].Overlays.Select(o => o.Name));
         Assert.Contains(problems, p => p.Path == "case1.heatmap.tif" && p.Error.Contains("ambiguous", StringComparison.Ordinal)
             && p.Error.Contains("alpha/case1.tif", StringComparison.Ordinal) && p.Error.Contains("beta/case1.tif", StringComparison.Ordinal));
         Assert.Contains(problems, p => p.Path == "run2/case1.heatmap.tif" && p.Error.Contains("content changed", StringComparison.Ordinal));

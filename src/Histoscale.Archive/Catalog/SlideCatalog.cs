@@ -311,9 +311,9 @@ internal sealed class SlideCatalog : IDisposable
             {
                 using var state = JsonDocument.Parse(File.ReadAllText(statePath));
                 var r = state.RootElement;
-                var slide = r.TryGetProperty("slide", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString() : null;
+                var slide = Text(r, "slide");
                 SourceIdentity? identity = null;
-                if (r.TryGetProperty("identity", out var i) && i.ValueKind == JsonValueKind.Object && i.TryGetProperty("length", out var length) && length.TryGetInt64(out var bytes))
+                if (Property(r, "identity", out var i) && i.ValueKind == JsonValueKind.Object && Property(i, "length", out var length) && length.TryGetInt64(out var bytes))
                 {
                     identity = new SourceIdentity
                     {
@@ -333,7 +333,7 @@ internal sealed class SlideCatalog : IDisposable
                     continue;
                 }
                 using var run = JsonDocument.Parse(File.ReadAllText(reportPath));
-                if (run.RootElement.TryGetProperty("slides", out var slides) && slides.ValueKind == JsonValueKind.Array)
+                if (Property(run.RootElement, "slides", out var slides) && slides.ValueKind == JsonValueKind.Array)
                 {
                     foreach (var entry in slides.EnumerateArray())
                     {
@@ -353,7 +353,25 @@ internal sealed class SlideCatalog : IDisposable
     }
 
     private static string? Text(JsonElement e, string property) =>
-        e.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        Property(e, property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>A property by name, any case (infer writes camelCase; hand-made records may not).</summary>
+    private static bool Property(JsonElement e, string name, out JsonElement value)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                if (p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    value = p.Value;
+                    return true;
+                }
+            }
+        }
+        value = default;
+        return false;
+    }
 
     /// <summary>
     /// Which slide each heatmap belongs to, by slide id. Candidates are the slides named NAME (file name without
