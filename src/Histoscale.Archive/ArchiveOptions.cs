@@ -13,7 +13,10 @@ public sealed record ArchiveOptions
     /// <summary>The slide collections, scanned at start and on <c>POST /api/v1/slides/scan</c>.</summary>
     public IReadOnlyList<ArchiveCollection> Collections { get; init; } = [];
 
-    /// <summary>Folder of <c>infer</c> outputs: each <c>NAME.heatmap.tif</c> becomes an overlay of slide NAME.</summary>
+    /// <summary>
+    /// Folder of <c>infer</c> outputs: each <c>NAME.heatmap.tif</c> becomes an overlay of the one slide NAME it belongs
+    /// to, by its place (<c>COLLECTION/FOLDER/</c> under this folder) or infer's records beside it; ambiguous ones are refused.
+    /// </summary>
     public string? ResultsDirectory { get; init; }
 
     /// <summary>SQLite file path (created on first start), <c>postgres://</c> URL or Npgsql connection string.</summary>

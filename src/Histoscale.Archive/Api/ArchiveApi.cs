@@ -45,10 +45,17 @@ internal sealed class ArchiveApi(SlideArchive archive)
         return (null, Error(StatusCodes.Status403Forbidden, $"this token does not have the {role.ToString().ToLowerInvariant()} role in {where}"));
     }
 
-    /// <summary>The slide and an authorised caller, or the 401/403/404 to answer.</summary>
+    /// <summary>
+    /// The slide and an authorised caller, or the 401/403/404 to answer. The slide's readers are held until the
+    /// response has been sent, so a rescan meanwhile cannot close them under the request.
+    /// </summary>
     public async ValueTask<(CatalogSlide? Slide, IResult? Denied)> SlideAsync(HttpContext context, string id, ArchiveRole role)
     {
-        if (!archive.Catalog.TryGet(id, out var slide))
+        if (archive.Catalog.TryLease(id, out var slide, out var lease))
+        {
+            context.Response.RegisterForDispose(lease);
+        }
+        else
         {
             // Authentication first, so an anonymous client cannot probe which ids exist.
             var (_, denied) = await AuthorizeAsync(context, ArchiveRole.Read, null).ConfigureAwait(false);

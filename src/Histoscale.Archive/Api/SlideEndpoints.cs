@@ -8,6 +8,8 @@ using Histoscale.Slides.Imaging;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Histoscale.Archive.Api;
 
@@ -74,7 +76,7 @@ internal static class SlideEndpoints
             {
                 return ArchiveApi.Error(400, $"max: '{ArchiveApi.Shorten(m[0] ?? "")}' is not a size 1..{api.Archive.Options.MaxRegionEdge}");
             }
-            return ServeImage(c, api, slide!, $"thumb/{max}", "image/jpeg", () => TileRenderer.Encode(slide!.Slide.GetThumbnail(max), ImageFileFormat.Jpeg));
+            return ServeImage(c, api, slide!, $"thumb/{max}", "image/jpeg", () => TileRenderer.Encode(TileRenderer.Thumbnail(slide!.Slide, max), ImageFileFormat.Jpeg));
         }).WithMetadata(new ArchiveEndpointInfo("Thumbnail, longer side at most max (default 256)", ArchiveRole.Read));
         app.MapGet(p + "/slides/{id}/associated/{name}", async (HttpContext c, string id, string name) =>
         {
@@ -129,7 +131,7 @@ internal static class SlideEndpoints
             }
             return ParseDeepZoomTile(o.Geometry, level, tile, "png", out var l, out var col, out var row) is { } bad
                 ? bad
-                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{o.Image.SourceIdentity}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
+                : ServeTile(c, api, slide, o.Image, o.Geometry, $"ov/{o.Id}/{o.Reader.Revision}/{l}/{col}/{row}", l, col, row, ImageFileFormat.Png);
         }).WithMetadata(new ArchiveEndpointInfo("Overlay Deep Zoom tile LEVEL/COL_ROW.png (transparent outside the map)", ArchiveRole.Read));
     }
 
@@ -181,6 +183,14 @@ internal static class SlideEndpoints
         var mine = api.Archive.Catalog.Collections.Where(n => caller!.Can(ArchiveRole.Admin, n)).ToList();
         var (count, problems) = await Task.Run(() => api.Archive.Catalog.Scan(mine));
         api.Archive.Tiles.Clear();
+        if (problems.Count > 0 && c.RequestServices.GetService<ILoggerFactory>()?.CreateLogger("Histoscale.Archive.Scan") is { } log)
+        {
+            // Files not served and heatmaps not shown (ambiguous, stale, of no slide here), each with its reason.
+            foreach (var problem in problems)
+            {
+                log.LogWarning("rescan skipped {Collection}/{Path}: {Error}", problem.Collection, problem.Path, problem.Error);
+            }
+        }
         return Results.Json(new { slides = count, collections = mine, problems = problems.Select(p => $"{p.Collection}/{p.Path}: {p.Error}") }, ArchiveApi.Json);
     }
 
@@ -220,11 +230,18 @@ internal static class SlideEndpoints
     private static IResult ServeTile(HttpContext c, ArchiveApi api, CatalogSlide owner, Slide image, DeepZoomGeometry g, string key, int level, long col, long row, ImageFileFormat format) =>
         ServeImage(c, api, owner, key, format == ImageFileFormat.Png ? "image/png" : "image/jpeg", () => TileRenderer.DeepZoomTile(image, g, level, col, row, format));
 
+    /// <summary>
+    /// The tile-cache key (and ETag source) of an image of a slide: its id, what its file's bytes are, and the image.
+    /// A render still running on a reader a rescan replaced is stored under the old file's key, so it is never
+    /// served for the new file.
+    /// </summary>
+    internal static string CacheKey(CatalogSlide slide, string key) => slide.Id + "/" + slide.Reader.Revision + "/" + key;
+
     /// <summary>Answers an image with ETag and Cache-Control, from the encoded-tile cache when it holds it; 304 for a matching If-None-Match.</summary>
     internal static IResult ServeImage(HttpContext c, ArchiveApi api, CatalogSlide slide, string key, string contentType, Func<EncodedImage> render)
     {
-        var cacheKey = slide.Id + "/" + key;
-        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey + "/" + slide.Slide.SourceIdentity)))[..20] + "\"";
+        var cacheKey = CacheKey(slide, key);
+        var etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(cacheKey)))[..20] + "\"";
         c.Response.Headers.ETag = etag;
         c.Response.Headers.CacheControl = TileCacheControl;
         if (c.Request.Headers.IfNoneMatch.Any(v => v == etag || v == "*"))

@@ -4,26 +4,48 @@ using System.Text;
 using System.Text.Json;
 using Histoscale.Slides;
 using Histoscale.Slides.Formats;
+using Histoscale.Slides.Sources;
 
 namespace Histoscale.Archive.Catalog;
 
 /// <summary>An overlay of a slide: a pyramidal image (an <c>infer</c> heatmap) placed on the slide's level-0 grid.</summary>
-internal sealed record Overlay(string Id, string Name, string File, Slide Image, DeepZoomGeometry Geometry, double OriginX, double OriginY, double Scale, JsonElement? Legend);
+internal sealed record Overlay(string Id, string Name, string File, SharedSlide Reader, DeepZoomGeometry Geometry, double OriginX, double OriginY, double Scale, JsonElement? Legend)
+{
+    public Slide Image => Reader.Slide;
+}
 
 /// <summary>A served slide: an opaque id (never a path), where it lies, and the open reader.</summary>
-internal sealed record CatalogSlide(string Id, string Name, string Collection, string RelativePath, string File, Slide Slide, DeepZoomGeometry Geometry, IReadOnlyList<Overlay> Overlays);
+internal sealed record CatalogSlide(string Id, string Name, string Collection, string RelativePath, string File, SharedSlide Reader, DeepZoomGeometry Geometry, IReadOnlyList<Overlay> Overlays)
+{
+    public Slide Slide => Reader.Slide;
+
+    /// <summary>The slide's reader and its overlays' readers.</summary>
+    public IReadOnlyList<SharedSlide> Readers => [Reader, .. Overlays.Select(o => o.Reader)];
+}
 
 /// <summary>One problem met while scanning, reported by the scan endpoint and the server log.</summary>
 internal sealed record ScanProblem(string Collection, string Path, string Error);
 
 /// <summary>
+/// An <c>infer</c> heatmap under the results folder, with what <c>infer</c> recorded about the slide it was computed
+/// from (its state file's path and content identity, or its run.json's path); null where nothing was recorded.
+/// </summary>
+internal sealed record HeatmapFile(string Name, string Relative, string File, string? SourcePath, SourceIdentity? SourceIdentity)
+{
+    public bool HasProvenance => SourcePath is not null || SourceIdentity is not null;
+}
+
+/// <summary>
 /// The slides of every collection, found by walking each root. Ids are hashes of (collection, relative path), so
 /// they survive restarts and rescans and carry no path a client could bend. A file or folder reached through a
-/// symbolic link counts only when its real location lies inside the root. A rescan swaps in a new catalog;
-/// readers of the old one keep their slides until the swap, after which the replaced readers are closed.
+/// symbolic link counts only when its real location lies inside the root. A rescan swaps in a new catalog; readers
+/// it replaced are retired, and closed once the last request reading them has finished (see <see cref="SharedSlide"/>).
+/// Heatmaps become overlays of exactly one slide, matched on collection and relative path (see
+/// <see cref="AssignHeatmaps"/>); one that could belong to several is refused with a scan problem saying why.
 /// </summary>
 internal sealed class SlideCatalog : IDisposable
 {
+    private const string HeatmapSuffix = ".heatmap.tif";
     private readonly ArchiveOptions _options;
     private readonly Lock _scanLock = new();
     private volatile FrozenDictionary<string, CatalogSlide> _slides = FrozenDictionary<string, CatalogSlide>.Empty;
@@ -39,6 +61,30 @@ internal sealed class SlideCatalog : IDisposable
 
     public bool TryGet(string id, out CatalogSlide slide) => _slides.TryGetValue(id, out slide!);
 
+    /// <summary>
+    /// The slide with its readers held for the caller until it disposes <paramref name="lease"/>: a rescan meanwhile
+    /// retires them but does not close them. False when no slide has this id.
+    /// </summary>
+    public bool TryLease(string id, out CatalogSlide slide, out IDisposable lease)
+    {
+        // A reader is retired only after the swap, so failing to acquire one means a newer catalog is already visible.
+        for (var attempt = 0; attempt < 64; attempt++)
+        {
+            if (!_slides.TryGetValue(id, out slide!))
+            {
+                break;
+            }
+            if (SlideLease.TryAcquire(slide.Readers) is { } held)
+            {
+                lease = held;
+                return true;
+            }
+        }
+        slide = null!;
+        lease = null!;
+        return false;
+    }
+
     /// <summary>Rescans the given collections (all when null); returns the slide count and the problems met.</summary>
     public (int Slides, IReadOnlyList<ScanProblem> Problems) Scan(IReadOnlyCollection<string>? collections = null)
     {
@@ -47,9 +93,7 @@ internal sealed class SlideCatalog : IDisposable
             var old = _slides;
             var problems = new List<ScanProblem>();
             var next = new Dictionary<string, CatalogSlide>(StringComparer.Ordinal);
-            var heatmaps = FindHeatmaps(problems);
-            var reused = new HashSet<string>(StringComparer.Ordinal);
-            var staleOverlays = new List<Overlay>();
+            var scanned = new HashSet<string>(StringComparer.Ordinal);
             foreach (var collection in _options.Collections)
             {
                 if (collections is not null && !collections.Contains(collection.Name))
@@ -57,34 +101,22 @@ internal sealed class SlideCatalog : IDisposable
                     foreach (var kept in old.Values.Where(s => s.Collection == collection.Name))
                     {
                         next[kept.Id] = kept;
-                        reused.Add(kept.Id);
                     }
                     continue;
                 }
+                scanned.Add(collection.Name);
                 foreach (var (relative, file) in SafeFiles(collection, problems))
                 {
                     var id = IdOf(collection.Name, relative);
                     if (old.TryGetValue(id, out var existing) && existing.File == file && Unchanged(existing))
                     {
-                        var found = heatmaps.GetValueOrDefault(Path.GetFileNameWithoutExtension(relative)) ?? [];
-                        if (SameOverlays(existing.Overlays, found))
-                        {
-                            next[id] = existing;
-                            reused.Add(id);
-                            continue;
-                        }
-                        // The slide stays open; its overlays changed (a new infer run): open the new set, close the old after the swap.
-                        next[id] = existing with { Overlays = OpenOverlays(Path.GetFileNameWithoutExtension(relative), found, existing.Slide, problems, collection.Name) };
-                        staleOverlays.AddRange(existing.Overlays);
-                        reused.Add(id);
+                        next[id] = existing; // the slide stays open; its overlays are checked below
                         continue;
                     }
                     try
                     {
                         var slide = Slide.Open(file, _options.SlideOptions);
-                        var name = Path.GetFileNameWithoutExtension(relative);
-                        var overlays = OpenOverlays(name, heatmaps.GetValueOrDefault(name) ?? [], slide, problems, collection.Name);
-                        next[id] = new CatalogSlide(id, Path.GetFileName(relative), collection.Name, relative, file, slide, DeepZoomGeometry.For(slide), overlays);
+                        next[id] = new CatalogSlide(id, Path.GetFileName(relative), collection.Name, relative, file, new SharedSlide(slide), DeepZoomGeometry.For(slide), []);
                     }
                     catch (Exception ex) when (ex is SlideException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
                     {
@@ -92,24 +124,41 @@ internal sealed class SlideCatalog : IDisposable
                     }
                 }
             }
-            _slides = next.ToFrozenDictionary(StringComparer.Ordinal);
-            foreach (var gone in old.Values.Where(s => !reused.Contains(s.Id)))
+            var assigned = AssignHeatmaps(FindHeatmaps(problems), next.Values.ToList(), problems);
+            foreach (var s in next.Values.Where(s => scanned.Contains(s.Collection)).ToList())
             {
-                Close(gone);
+                var found = assigned.GetValueOrDefault(s.Id) ?? [];
+                if (!SameOverlays(s.Overlays, found))
+                {
+                    // A new infer run (or a reopened slide): open the new set; the old readers are retired below.
+                    next[s.Id] = s with { Overlays = OpenOverlays(s, found, problems) };
+                }
             }
-            foreach (var overlay in staleOverlays)
+            _slides = next.ToFrozenDictionary(StringComparer.Ordinal);
+            var live = new HashSet<SharedSlide>(next.Values.SelectMany(s => s.Readers), ReferenceEqualityComparer.Instance);
+            foreach (var reader in old.Values.SelectMany(s => s.Readers))
             {
-                overlay.Image.Dispose();
+                if (!live.Contains(reader))
+                {
+                    reader.Retire(); // closed now, or when the last request reading it finishes
+                }
             }
             return (next.Count, problems);
         }
     }
 
+    /// <summary>Whether the file still has the size and modification time the open reader saw.</summary>
     private static bool Unchanged(CatalogSlide s)
     {
         try
         {
-            return s.Slide.SourceIdentity is not { } identity || new FileInfo(s.File).Length == identity.Length;
+            if (s.Slide.SourceIdentity is not { } identity)
+            {
+                return true;
+            }
+            var info = new FileInfo(s.File);
+            return info.Exists && info.Length == identity.Length
+                && (identity.Modified is not { } modified || modified.UtcDateTime == info.LastWriteTimeUtc);
         }
         catch (IOException)
         {
@@ -117,7 +166,7 @@ internal sealed class SlideCatalog : IDisposable
         }
     }
 
-    private static bool SameOverlays(IReadOnlyList<Overlay> open, List<(string Relative, string File)> found)
+    private static bool SameOverlays(IReadOnlyList<Overlay> open, List<HeatmapFile> found)
     {
         if (open.Count != found.Count)
         {
@@ -125,7 +174,8 @@ internal sealed class SlideCatalog : IDisposable
         }
         foreach (var o in open)
         {
-            if (!found.Any(f => f.File == o.File) || o.Image.SourceIdentity is not { } identity || new FileInfo(o.File) is not { Exists: true } info || info.Length != identity.Length)
+            if (!found.Any(f => f.File == o.File) || o.Image.SourceIdentity is not { } identity || new FileInfo(o.File) is not { Exists: true } info || info.Length != identity.Length
+                || (identity.Modified is { } modified && modified.UtcDateTime != info.LastWriteTimeUtc))
             {
                 return false;
             }
@@ -217,51 +267,258 @@ internal sealed class SlideCatalog : IDisposable
         return current;
     }
 
-    /// <summary><c>NAME.heatmap.tif</c> files under the results folder, by NAME.</summary>
-    private Dictionary<string, List<(string Relative, string File)>> FindHeatmaps(List<ScanProblem> problems)
+    /// <summary><c>NAME.heatmap.tif</c> files under the results folder (their real path inside it), with their provenance.</summary>
+    private List<HeatmapFile> FindHeatmaps(List<ScanProblem> problems)
     {
-        var map = new Dictionary<string, List<(string, string)>>(StringComparer.Ordinal);
+        var list = new List<HeatmapFile>();
         if (_options.ResultsDirectory is not { } results)
         {
-            return map;
+            return list;
         }
         if (!Directory.Exists(results))
         {
             problems.Add(new ScanProblem("(results)", results, "the results folder does not exist"));
-            return map;
+            return list;
         }
         var root = RealPath(results);
-        foreach (var path in Directory.EnumerateFiles(root, "*.heatmap.tif", new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
+        foreach (var path in Directory.EnumerateFiles(root, "*" + HeatmapSuffix, new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true }))
         {
             var real = RealPath(path);
             if (!IsInside(root, real))
             {
                 continue;
             }
-            var name = Path.GetFileName(path)[..^".heatmap.tif".Length];
-            if (!map.TryGetValue(name, out var list))
-            {
-                map[name] = list = [];
-            }
-            list.Add((Path.GetRelativePath(root, path).Replace('\\', '/'), real));
+            var name = Path.GetFileName(path)[..^HeatmapSuffix.Length];
+            var relative = Path.GetRelativePath(root, path).Replace('\\', '/');
+            var (source, identity) = Provenance(root, Path.GetDirectoryName(path)!, name, relative, problems);
+            list.Add(new HeatmapFile(name, relative, real, source, identity));
         }
-        return map;
+        list.Sort((x, y) => string.CompareOrdinal(x.Relative, y.Relative));
+        return list;
     }
 
-    private List<Overlay> OpenOverlays(string name, List<(string Relative, string File)> files, Slide slide, List<ScanProblem> problems, string collection)
+    /// <summary>
+    /// What <c>infer</c> recorded about the slide a heatmap was computed from: <c>.histoscale/NAME.state.json</c>
+    /// beside it (the slide's path and content identity), else the slide's path in the run.json beside it (or a
+    /// worker's <c>.histoscale/NAME.run.json</c>). Nulls when none is there or readable.
+    /// </summary>
+    private static (string? Path, SourceIdentity? Identity) Provenance(string root, string folder, string name, string relative, List<ScanProblem> problems)
+    {
+        string? Inside(string path) => File.Exists(path) && IsInside(root, RealPath(path)) ? path : null;
+        try
+        {
+            if (Inside(Path.Combine(folder, ".histoscale", name + ".state.json")) is { } statePath)
+            {
+                using var state = JsonDocument.Parse(File.ReadAllText(statePath));
+                var r = state.RootElement;
+                var slide = Text(r, "slide");
+                SourceIdentity? identity = null;
+                if (Property(r, "identity", out var i) && i.ValueKind == JsonValueKind.Object && Property(i, "length", out var length) && length.TryGetInt64(out var bytes))
+                {
+                    identity = new SourceIdentity
+                    {
+                        Length = bytes,
+                        ETag = Text(i, "eTag"),
+                        Version = Text(i, "version"),
+                        Modified = Text(i, "modified") is { } m && DateTimeOffset.TryParse(m, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind, out var t) ? t : null,
+                        EndsSha256 = Text(i, "endsSha256"),
+                    };
+                }
+                return (slide, identity);
+            }
+            foreach (var report in new[] { Path.Combine(folder, "run.json"), Path.Combine(folder, ".histoscale", name + ".run.json") })
+            {
+                if (Inside(report) is not { } reportPath)
+                {
+                    continue;
+                }
+                using var run = JsonDocument.Parse(File.ReadAllText(reportPath));
+                if (Property(run.RootElement, "slides", out var slides) && slides.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var entry in slides.EnumerateArray())
+                    {
+                        if (entry.ValueKind == JsonValueKind.Object && Text(entry, "name") == name && Text(entry, "path") is { } path)
+                        {
+                            return (path, null);
+                        }
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException)
+        {
+            problems.Add(new ScanProblem("(results)", relative, $"the infer records beside it cannot be read ({ex.Message}); matched by its place only"));
+        }
+        return (null, null);
+    }
+
+    private static string? Text(JsonElement e, string property) =>
+        Property(e, property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>A property by name, any case (infer writes camelCase; hand-made records may not).</summary>
+    private static bool Property(JsonElement e, string name, out JsonElement value)
+    {
+        if (e.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in e.EnumerateObject())
+            {
+                if (p.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                {
+                    value = p.Value;
+                    return true;
+                }
+            }
+        }
+        value = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Which slide each heatmap belongs to, by slide id. Candidates are the slides named NAME (file name without
+    /// extension) in any collection. A heatmap under <c>RESULTS/COLLECTION/FOLDER/</c>, where COLLECTION is a
+    /// collection's name, can only be of that collection's slide <c>FOLDER/NAME.*</c>. Where infer recorded the
+    /// slide it ran on, a candidate must be that slide: the same content identity (a slide changed since is refused)
+    /// or, with no identity recorded, the same path. A heatmap left with several candidates is ambiguous and
+    /// refused, as is one whose records name none of them; each refusal is a scan problem saying why.
+    /// </summary>
+    internal Dictionary<string, List<HeatmapFile>> AssignHeatmaps(List<HeatmapFile> heatmaps, IReadOnlyList<CatalogSlide> slides, List<ScanProblem> problems)
+    {
+        var assigned = new Dictionary<string, List<HeatmapFile>>(StringComparer.Ordinal);
+        var byName = slides.ToLookup(s => Path.GetFileNameWithoutExtension(s.RelativePath), StringComparer.Ordinal);
+        var collections = _options.Collections.ToDictionary(c => c.Name, StringComparer.Ordinal);
+        foreach (var heatmap in heatmaps)
+        {
+            IEnumerable<CatalogSlide> candidates = byName[heatmap.Name];
+            var folder = heatmap.Relative.Contains('/', StringComparison.Ordinal) ? heatmap.Relative[..heatmap.Relative.LastIndexOf('/')] : "";
+            var first = folder.Split('/')[0];
+            string? laidOut = null;
+            if (folder.Length > 0 && collections.ContainsKey(first))
+            {
+                var rest = folder.Length > first.Length ? folder[(first.Length + 1)..] : "";
+                candidates = candidates.Where(s => s.Collection == first && FolderOf(s.RelativePath) == rest);
+                laidOut = $"{first}/{(rest.Length > 0 ? rest + "/" : "")}{heatmap.Name}.*";
+            }
+            var list = candidates.ToList();
+            if (list.Count == 0)
+            {
+                if (laidOut is not null)
+                {
+                    problems.Add(new ScanProblem("(results)", heatmap.Relative, $"no slide {laidOut} for this heatmap; not shown"));
+                }
+                continue;
+            }
+            if (heatmap.HasProvenance)
+            {
+                var reasons = new List<string>();
+                var matching = new List<CatalogSlide>();
+                foreach (var s in list)
+                {
+                    if (Mismatch(heatmap, s, collections[s.Collection]) is { } why)
+                    {
+                        reasons.Add($"{s.Collection}/{s.RelativePath}: {why}");
+                    }
+                    else
+                    {
+                        matching.Add(s);
+                    }
+                }
+                if (matching.Count > 1 && heatmap.SourcePath is { } given)
+                {
+                    // Same bytes in several places: the recorded path says which one infer read.
+                    var byPath = matching.Where(s => SamePath(given, s, collections[s.Collection])).ToList();
+                    matching = byPath.Count > 0 ? byPath : matching;
+                }
+                if (matching.Count == 0)
+                {
+                    problems.Add(new ScanProblem("(results)", heatmap.Relative, $"computed from {heatmap.SourcePath ?? "another slide"}, not from a slide served here ({string.Join("; ", reasons)}); not shown"));
+                    continue;
+                }
+                list = matching;
+            }
+            if (list.Count > 1)
+            {
+                problems.Add(new ScanProblem("(results)", heatmap.Relative,
+                    $"ambiguous: it could be of {string.Join(", ", list.Select(s => s.Collection + "/" + s.RelativePath))}; not shown. Put it under RESULTS/COLLECTION/FOLDER/ (the slide's place) or keep infer's .histoscale records beside it"));
+                continue;
+            }
+            if (!assigned.TryGetValue(list[0].Id, out var mine))
+            {
+                assigned[list[0].Id] = mine = [];
+            }
+            mine.Add(heatmap);
+        }
+        return assigned;
+    }
+
+    private static string FolderOf(string relative) => relative.Contains('/', StringComparison.Ordinal) ? relative[..relative.LastIndexOf('/')] : "";
+
+    /// <summary>Why the slide is not the one infer recorded for the heatmap; null when it is.</summary>
+    private static string? Mismatch(HeatmapFile heatmap, CatalogSlide slide, ArchiveCollection collection)
+    {
+        if (heatmap.SourceIdentity is { } recorded)
+        {
+            return SourceIdentity.Difference(recorded, slide.Slide.SourceIdentity);
+        }
+        return heatmap.SourcePath is { } given && !SamePath(given, slide, collection) ? $"infer ran on {given}" : null;
+    }
+
+    /// <summary>
+    /// Whether a path infer was given names this slide: an absolute path (or file:// URI) that is the slide's file,
+    /// or a relative one (relative to wherever infer ran) that the slide's path ends with.
+    /// </summary>
+    private static bool SamePath(string given, CatalogSlide slide, ArchiveCollection collection)
+    {
+        if (given.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
+        {
+            given = Uri.TryCreate(given, UriKind.Absolute, out var uri) ? uri.LocalPath : given;
+        }
+        else if (given.Contains("://", StringComparison.Ordinal))
+        {
+            return false;
+        }
+        var listed = Path.GetFullPath(Path.Combine(collection.Root, slide.RelativePath));
+        if (Path.IsPathRooted(given))
+        {
+            var full = Path.GetFullPath(given);
+            if (full == listed || full == slide.File)
+            {
+                return true;
+            }
+            try
+            {
+                return File.Exists(full) && RealPath(full) == slide.File;
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+        var tail = "/" + given.Replace('\\', '/').TrimStart('.', '/');
+        return given.Length > 0 && (listed.EndsWith(tail, StringComparison.Ordinal) || slide.File.EndsWith(tail, StringComparison.Ordinal));
+    }
+
+    private List<Overlay> OpenOverlays(CatalogSlide owner, List<HeatmapFile> files, List<ScanProblem> problems)
     {
         var overlays = new List<Overlay>();
-        foreach (var (relative, file) in files.OrderBy(f => f.Relative, StringComparer.Ordinal))
+        foreach (var heatmap in files)
         {
             try
             {
-                var image = Slide.Open(file, _options.SlideOptions);
-                var (ox, oy, scale, legend) = Registration(image, slide);
-                overlays.Add(new Overlay(IdOf("results", relative), relative, file, image, DeepZoomGeometry.For(image), ox, oy, scale, legend));
+                var image = Slide.Open(heatmap.File, _options.SlideOptions);
+                try
+                {
+                    var (ox, oy, scale, legend) = Registration(image, owner.Slide);
+                    overlays.Add(new Overlay(IdOf("results", heatmap.Relative), heatmap.Relative, heatmap.File, new SharedSlide(image), DeepZoomGeometry.For(image), ox, oy, scale, legend));
+                }
+                catch
+                {
+                    image.Dispose();
+                    throw;
+                }
             }
             catch (Exception ex) when (ex is SlideException or IOException or ArgumentException)
             {
-                problems.Add(new ScanProblem(collection, relative, $"overlay of '{name}': {ex.Message}"));
+                problems.Add(new ScanProblem(owner.Collection, owner.RelativePath, $"overlay {heatmap.Relative}: {ex.Message}"));
             }
         }
         return overlays;
@@ -284,7 +541,12 @@ internal sealed class SlideCatalog : IDisposable
             using var doc = JsonDocument.Parse(description);
             var root = doc.RootElement;
             var legend = root.Clone();
-            if (root.TryGetProperty("registration", out var r) && r.TryGetProperty("scale", out var s) && s.GetDouble() > 0)
+            if (root.TryGetProperty("registration", out var r) && r.TryGetProperty("slideWidth", out var sw) && r.TryGetProperty("slideHeight", out var sh)
+                && sw.TryGetInt64(out var width) && sh.TryGetInt64(out var height) && (width != slide.Width || height != slide.Height))
+            {
+                throw new ArgumentException($"it was computed on a {width}x{height} slide, this slide is {slide.Width}x{slide.Height}; not shown");
+            }
+            if (r.ValueKind == JsonValueKind.Object && r.TryGetProperty("scale", out var s) && s.GetDouble() > 0)
             {
                 var origin = r.TryGetProperty("origin", out var o) && o.GetArrayLength() == 2 ? (o[0].GetDouble(), o[1].GetDouble()) : (0, 0);
                 return (origin.Item1, origin.Item2, s.GetDouble(), legend);
@@ -297,21 +559,13 @@ internal sealed class SlideCatalog : IDisposable
         }
     }
 
-    private static void Close(CatalogSlide slide)
-    {
-        slide.Slide.Dispose();
-        foreach (var o in slide.Overlays)
-        {
-            o.Image.Dispose();
-        }
-    }
-
     public void Dispose()
     {
-        foreach (var s in _slides.Values)
-        {
-            Close(s);
-        }
+        var all = _slides;
         _slides = FrozenDictionary<string, CatalogSlide>.Empty;
+        foreach (var reader in all.Values.SelectMany(s => s.Readers))
+        {
+            reader.Retire();
+        }
     }
 }

@@ -15,7 +15,7 @@ public static class ServeCommand
     {
         var repository = new Option<string?>("--model-repository") { Description = "Triton-layout model repository (REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx): serves the Triton API" };
         var slides = new Option<string[]>("--slides") { Description = "Slide folder served as a collection by the slide archive and web viewer: DIR or NAME=DIR (repeatable; the name defaults to the folder's)", AllowMultipleArgumentsPerToken = false };
-        var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME" };
+        var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME, matched on collection and relative path (RESULTS/COLLECTION/FOLDER/, or infer's records beside it)" };
         var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
         var anonymous = new Option<string?>("--anonymous") { Description = "'read': requests without a token may read every collection (default: a token is required)" };
         var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
