@@ -186,12 +186,12 @@ internal static class DicomParser
         }
 
         /// <summary>Reads one element header at <see cref="Position"/>: tag, VR, length, and the offset its value starts at.</summary>
-        private (uint Tag, string Vr, long Length, long ValueOffset) Header(bool explicitVr, long end)
+        private (uint Tag, string Vr, long Length, long ValueOffset) Header(bool explicitVr, long end, uint? within = null)
         {
             var start = Position;
             if (start + 8 > end)
             {
-                throw Fail(start, null, $"truncated element header (the enclosing data ends at {end})");
+                throw Fail(start, within, $"truncated {(within is null ? "element" : "item")} header (the enclosing data ends at {end})");
             }
             var tag = ReadTagAt(start);
             if (tag is DicomTags.Item or DicomTags.ItemDelimitation or DicomTags.SequenceDelimitation)
@@ -273,7 +273,7 @@ internal static class DicomParser
                     break;
                 }
                 var itemStart = Position;
-                var (itemTag, _, itemLength, itemValue) = Header(explicitVr, seqEnd);
+                var (itemTag, _, itemLength, itemValue) = Header(explicitVr, seqEnd, tag);
                 if (itemTag == DicomTags.SequenceDelimitation && undefined)
                 {
                     Position = itemValue;
@@ -333,7 +333,7 @@ internal static class DicomParser
             while (true)
             {
                 var itemStart = Position;
-                var (itemTag, _, itemLength, itemValue) = Header(explicitVr: false, source.Length);
+                var (itemTag, _, itemLength, itemValue) = Header(explicitVr: false, source.Length, tag);
                 if (itemTag == DicomTags.SequenceDelimitation)
                 {
                     Position = itemValue;
