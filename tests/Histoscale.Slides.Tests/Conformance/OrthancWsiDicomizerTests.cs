@@ -21,7 +21,13 @@ public sealed class OrthancWsiDicomizerTests
     private static bool Close((double X, double Y) a, (double X, double Y) b) => Math.Abs(a.X - b.X) < 1e-5 && Math.Abs(a.Y - b.Y) < 1e-5;
 
     [SkippableFact]
-    public void DicomizedSvsReadsLikeTheSvs()
+    public void DicomizedSvsReadsLikeTheSvs() => Dicomize([]);
+
+    /// <summary>Re-encoded as lossless JPEG 2000 (orthanc-wsi labels it YBR_FULL_422 over an RCT codestream): level 0 still equals the source.</summary>
+    [SkippableFact]
+    public void DicomizedAsLosslessJpeg2000Level0EqualsTheSvs() => Dicomize(["--reencode", "1", "--compression", "jpeg2000"], onlyLevel0: true);
+
+    private static void Dicomize(string[] extra, bool onlyLevel0 = false)
     {
         Skip.If(Dicomizer is null, "orthanc-wsi comparison skipped: OrthancWSIDicomizer is not installed (apt-get install orthanc-wsi; .ci/run installs it)");
         Skip.If(LibOpenSlide is null, "orthanc-wsi comparison skipped: libopenslide.so.0 not found (the dicomizer reads SVS through it)");
@@ -33,10 +39,16 @@ public sealed class OrthancWsiDicomizerTests
             "--openslide", LibOpenSlide!, "--folder", dir.Path,
             "--imaged-width", widthMm.ToString("R", CultureInfo.InvariantCulture),
             "--imaged-height", heightMm.ToString("R", CultureInfo.InvariantCulture),
-            "--max-size", "0", DicomFormatTests.Source], out var output);
+            "--max-size", "0", .. extra, DicomFormatTests.Source], out var output);
         Assert.True(code == 0, output);
         using var dicom = Slide.Open(dir.Path);
         Assert.Equal("dicom", dicom.Format);
+        if (onlyLevel0)
+        {
+            Assert.Equal("1.2.840.10008.1.2.4.90", dicom.Properties["dicom.TransferSyntaxUID"]);
+            Assert.Equal(svs.ReadRegion(0, 0, 0, (int)svs.Width, (int)svs.Height).Pixels, dicom.ReadRegion(0, 0, 0, (int)svs.Width, (int)svs.Height).Pixels);
+            return;
+        }
         DicomFormatTests.AssertLevelsEqual(svs, dicom);
         // Pixel Spacing is read as the standard says (row spacing, then column spacing). orthanc-wsi 1.1 writes
         // (ImagedVolumeWidth / Rows, ImagedVolumeHeight / Columns), swapping the axes; a fixed producer gives the

@@ -136,8 +136,8 @@ internal sealed class DicomInstance
                 tiffPhotometric = photometric.StartsWith("YBR_FULL", StringComparison.Ordinal) ? Tiff.TiffPhotometric.YCbCr : Tiff.TiffPhotometric.MinIsBlack;
                 break;
             case Jpeg2000Lossless or Jpeg2000:
-                // YBR_ICT/YBR_RCT/RGB: the codestream's multi-component transform gives RGB; YBR_FULL without one is converted here.
-                (codec, compression, tiffPhotometric) = (Jpeg2000Codec.Instance,
+                // YBR_ICT/YBR_RCT/RGB: the codestream's multi-component transform gives RGB; YBR_FULL without one is converted (DicomJpeg2000).
+                (codec, compression, tiffPhotometric) = (DicomJpeg2000.Instance,
                     photometric.StartsWith("YBR_FULL", StringComparison.Ordinal) ? Tiff.TiffCompression.Jpeg2000YCbCr : Tiff.TiffCompression.Jpeg2000Rgb,
                     spp == 3 ? Tiff.TiffPhotometric.Rgb : Tiff.TiffPhotometric.MinIsBlack);
                 break;
