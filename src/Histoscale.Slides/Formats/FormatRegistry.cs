@@ -19,4 +19,25 @@ public static class FormatRegistry
         var name = SlideProbe.FileNameOf(nameOrUri);
         return formats.Any(f => f.Extensions.Any(e => name.EndsWith(e, StringComparison.OrdinalIgnoreCase)));
     }
+
+    /// <summary>
+    /// True when <paramref name="folder"/> is a local folder holding DICOM Part 10 files ("DICM" after the preamble):
+    /// such a folder is one DICOM whole-slide series, opened as one slide, where a scan of it would list nothing.
+    /// </summary>
+    public static bool IsDicomFolder(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return false;
+        }
+        try
+        {
+            Dicom.DicomFormat.FirstInstanceIn(folder);
+            return true;
+        }
+        catch (SlideException)
+        {
+            return false;
+        }
+    }
 }

@@ -40,47 +40,6 @@ public static class DicomTestSeries
         return levels;
     }
 
-    /// <summary>A level's pixels as uncompressed RGB frames of <paramref name="tile"/> (edges padded with zeros), row by row.</summary>
-    public static List<byte[]> RawFrames(Slide slide, int level, int tile)
-    {
-        var l = slide.Levels[level];
-        var frames = new List<byte[]>();
-        var rgba = new byte[tile * tile * 4];
-        for (long y = 0; y < l.Height; y += tile)
-        {
-            for (long x = 0; x < l.Width; x += tile)
-            {
-                var w = (int)Math.Min(tile, l.Width - x);
-                var h = (int)Math.Min(tile, l.Height - y);
-                Array.Clear(rgba);
-                slide.ReadLevelRegion(level, x, y, w, h, rgba.AsSpan(0, w * h * 4));
-                var rgb = new byte[tile * tile * 3];
-                for (var row = 0; row < h; row++)
-                {
-                    for (var col = 0; col < w; col++)
-                    {
-                        var s = ((row * w) + col) * 4;
-                        var d = ((row * tile) + col) * 3;
-                        (rgb[d], rgb[d + 1], rgb[d + 2]) = (rgba[s], rgba[s + 1], rgba[s + 2]);
-                    }
-                }
-                frames.Add(rgb);
-            }
-        }
-        return frames;
-    }
-
-    /// <summary>An RGBA image as one uncompressed RGB frame.</summary>
-    public static byte[] Rgb(ReadOnlySpan<byte> rgba)
-    {
-        var rgb = new byte[rgba.Length / 4 * 3];
-        for (int s = 0, d = 0; s < rgba.Length; s += 4, d += 3)
-        {
-            (rgb[d], rgb[d + 1], rgb[d + 2]) = (rgba[s], rgba[s + 1], rgba[s + 2]);
-        }
-        return rgb;
-    }
-
     /// <summary>
     /// Writes the whole series into <paramref name="folder"/>: one TILED_FULL JPEG instance per level of
     /// <paramref name="svs"/> (level 0 optionally as a two-part concatenation), and the label as an uncompressed
@@ -125,7 +84,7 @@ public static class DicomTestSeries
             Rows = label.Height,
             Photometric = "RGB",
             TransferSyntax = DicomWsiInstance.ExplicitLittle,
-            Frames = [Rgb(label.Pixels)],
+            Frames = [DicomWsiWriter.Rgb(label.Pixels)],
             InstanceNumber = 50,
         });
     }

@@ -55,6 +55,81 @@ public static class DicomWsiWriter
 
     public static void Write(string path, DicomWsiInstance d) => File.WriteAllBytes(path, ToBytes(d));
 
+    /// <summary>A level's pixels as uncompressed RGB frames of <paramref name="tile"/> (edges padded with zeros), row by row.</summary>
+    public static List<byte[]> RawFrames(Slide slide, int level, int tile)
+    {
+        var l = slide.Levels[level];
+        var frames = new List<byte[]>();
+        var rgba = new byte[tile * tile * 4];
+        for (long y = 0; y < l.Height; y += tile)
+        {
+            for (long x = 0; x < l.Width; x += tile)
+            {
+                var w = (int)Math.Min(tile, l.Width - x);
+                var h = (int)Math.Min(tile, l.Height - y);
+                Array.Clear(rgba);
+                slide.ReadLevelRegion(level, x, y, w, h, rgba.AsSpan(0, w * h * 4));
+                var rgb = new byte[tile * tile * 3];
+                for (var row = 0; row < h; row++)
+                {
+                    for (var col = 0; col < w; col++)
+                    {
+                        var s = ((row * w) + col) * 4;
+                        var d = ((row * tile) + col) * 3;
+                        (rgb[d], rgb[d + 1], rgb[d + 2]) = (rgba[s], rgba[s + 1], rgba[s + 2]);
+                    }
+                }
+                frames.Add(rgb);
+            }
+        }
+        return frames;
+    }
+
+    /// <summary>An RGBA image as one uncompressed RGB frame.</summary>
+    public static byte[] Rgb(ReadOnlySpan<byte> rgba)
+    {
+        var rgb = new byte[rgba.Length / 4 * 3];
+        for (int s = 0, d = 0; s < rgba.Length; s += 4, d += 3)
+        {
+            (rgb[d], rgb[d + 1], rgb[d + 2]) = (rgba[s], rgba[s + 1], rgba[s + 2]);
+        }
+        return rgb;
+    }
+
+    /// <summary>
+    /// An uncompressed series of <paramref name="slide"/> (public API only): one TILED_FULL instance per level
+    /// (explicit VR; implicit for odd levels), the label as a LABEL instance. Pixel Spacing from the slide's µm/px.
+    /// </summary>
+    public static void WriteUncompressedSeries(Slide slide, string folder, int tile = 128)
+    {
+        for (var l = 0; l < slide.Levels.Count; l++)
+        {
+            var level = slide.Levels[l];
+            var mm = (slide.MppY ?? 0.5) * level.Downsample / 1000;
+            Write(Path.Combine(folder, $"level{l}.dcm"), new DicomWsiInstance
+            {
+                SopInstanceUid = $"1.2.826.0.1.3680043.10.2.{l + 1}",
+                Columns = tile, Rows = tile, TotalColumns = level.Width, TotalRows = level.Height,
+                Photometric = "RGB",
+                TransferSyntax = l % 2 == 0 ? DicomWsiInstance.ExplicitLittle : DicomWsiInstance.ImplicitLittle,
+                Frames = RawFrames(slide, l, tile),
+                PixelSpacing = (mm, mm),
+                InstanceNumber = l + 1,
+            });
+        }
+        if (slide.AssociatedImages.ContainsKey("label"))
+        {
+            var label = slide.ReadAssociatedImage("label");
+            Write(Path.Combine(folder, "label.dcm"), new DicomWsiInstance
+            {
+                SopInstanceUid = "1.2.826.0.1.3680043.10.2.99",
+                ImageType = "ORIGINAL\\PRIMARY\\LABEL\\NONE",
+                Columns = label.Width, Rows = label.Height, Photometric = "RGB",
+                TransferSyntax = DicomWsiInstance.ExplicitLittle, Frames = [Rgb(label.Pixels)],
+            });
+        }
+    }
+
     public static byte[] ToBytes(DicomWsiInstance d)
     {
         var explicitVr = d.TransferSyntax != DicomWsiInstance.ImplicitLittle;
