@@ -70,8 +70,15 @@ public sealed class DicomCommandsTests : IDisposable
         var ct = Path.Combine(_dir, "ct.dcm");
         DicomWsiWriter.Write(ct, new DicomWsiInstance
         {
-            SopClass = "1.2.840.10008.5.1.4.1.1.2", Modality = "CT", SopInstanceUid = "1.2.8.1", Columns = 8, Rows = 8,
-            SamplesPerPixel = 1, Photometric = "MONOCHROME2", TransferSyntax = DicomWsiInstance.ImplicitLittle, Frames = [new byte[64]],
+            SopClass = "1.2.840.10008.5.1.4.1.1.2",
+            Modality = "CT",
+            SopInstanceUid = "1.2.8.1",
+            Columns = 8,
+            Rows = 8,
+            SamplesPerPixel = 1,
+            Photometric = "MONOCHROME2",
+            TransferSyntax = DicomWsiInstance.ImplicitLittle,
+            Frames = [new byte[64]],
         });
         var jpegLs = Path.Combine(Directory.CreateDirectory(Path.Combine(_dir, "ls")).FullName, "x.dcm");
         DicomWsiWriter.Write(jpegLs, new DicomWsiInstance { SopInstanceUid = "1.2.8.2", Columns = 8, Rows = 8, TransferSyntax = "1.2.840.10008.1.2.4.80", Frames = [new byte[10]] });

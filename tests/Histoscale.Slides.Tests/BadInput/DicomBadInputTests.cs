@@ -131,9 +131,17 @@ public sealed class DicomBadInputTests
             ? DicomWsiWriter.ToBytes(Level(2) with { FragmentsPerFrame = 2 })
             : DicomWsiWriter.ToBytes(new DicomWsiInstance
             {
-                SopInstanceUid = "1.2.9", Columns = 32, Rows = 32, TotalColumns = 70, TotalRows = 40, Photometric = "RGB",
-                TransferSyntax = DicomWsiInstance.ImplicitLittle, Frames = [.. Enumerable.Range(0, 6).Select(i => Enumerable.Repeat((byte)(i * 40), 32 * 32 * 3).ToArray())],
-                PixelSpacing = (0.001, 0.001), ObjectiveLensPower = 40, UndefinedLengthSequences = false,
+                SopInstanceUid = "1.2.9",
+                Columns = 32,
+                Rows = 32,
+                TotalColumns = 70,
+                TotalRows = 40,
+                Photometric = "RGB",
+                TransferSyntax = DicomWsiInstance.ImplicitLittle,
+                Frames = [.. Enumerable.Range(0, 6).Select(i => Enumerable.Repeat((byte)(i * 40), 32 * 32 * 3).ToArray())],
+                PixelSpacing = (0.001, 0.001),
+                ObjectiveLensPower = 40,
+                UndefinedLengthSequences = false,
             });
         var pixelData = IndexOf(original, [0xE0, 0x7F, 0x10, 0x00]);
         var failures = new System.Collections.Concurrent.ConcurrentBag<string>();

@@ -65,7 +65,10 @@ public sealed class DicomFormatTests
         {
             SeriesUid = "1.2.826.0.1.3680043.10.9.9",
             SopInstanceUid = "1.2.826.0.1.3680043.10.9.9.1",
-            Columns = other.Tile, Rows = other.Tile, TotalColumns = other.Width * 4, TotalRows = other.Height * 4,
+            Columns = other.Tile,
+            Rows = other.Tile,
+            TotalColumns = other.Width * 4,
+            TotalRows = other.Height * 4,
             Frames = other.Frames,
             NumberOfFrames = other.Frames.Count,
         });
@@ -88,7 +91,10 @@ public sealed class DicomFormatTests
             DicomWsiWriter.Write(dir.File($"l{l}.dcm"), new DicomWsiInstance
             {
                 SopInstanceUid = $"1.2.3.{l}",
-                Columns = tile, Rows = tile, TotalColumns = w, TotalRows = h,
+                Columns = tile,
+                Rows = tile,
+                TotalColumns = w,
+                TotalRows = h,
                 Frames = frames,
                 FragmentsPerFrame = variant == "defined-length-sequences" ? 1 : 3,
                 BasicOffsetTable = variant == "bot-fragments",
@@ -114,7 +120,10 @@ public sealed class DicomFormatTests
             DicomWsiWriter.Write(dir.File($"raw{l}.dcm"), new DicomWsiInstance
             {
                 SopInstanceUid = $"1.2.4.{l}",
-                Columns = tile, Rows = tile, TotalColumns = svs.Levels[l].Width, TotalRows = svs.Levels[l].Height,
+                Columns = tile,
+                Rows = tile,
+                TotalColumns = svs.Levels[l].Width,
+                TotalRows = svs.Levels[l].Height,
                 Photometric = "RGB",
                 TransferSyntax = l % 2 == 0 ? DicomWsiInstance.ImplicitLittle : DicomWsiInstance.ExplicitLittle,
                 Frames = DicomTestSeries.RawFrames(svs, l, tile),
@@ -141,7 +150,10 @@ public sealed class DicomFormatTests
         DicomWsiWriter.Write(dir.File("sparse.dcm"), new DicomWsiInstance
         {
             SopInstanceUid = "1.2.5.1",
-            Columns = tile, Rows = tile, TotalColumns = w, TotalRows = h,
+            Columns = tile,
+            Rows = tile,
+            TotalColumns = w,
+            TotalRows = h,
             Organization = "TILED_SPARSE",
             Frames = [.. kept.Select(i => frames[i])],
             Positions = [.. kept.Select(i => ((long)(i % across * tile) + 1, (long)(i / across * tile) + 1))],

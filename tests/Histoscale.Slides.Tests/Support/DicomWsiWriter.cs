@@ -109,7 +109,10 @@ public static class DicomWsiWriter
             Write(Path.Combine(folder, $"level{l}.dcm"), new DicomWsiInstance
             {
                 SopInstanceUid = $"1.2.826.0.1.3680043.10.2.{l + 1}",
-                Columns = tile, Rows = tile, TotalColumns = level.Width, TotalRows = level.Height,
+                Columns = tile,
+                Rows = tile,
+                TotalColumns = level.Width,
+                TotalRows = level.Height,
                 Photometric = "RGB",
                 TransferSyntax = l % 2 == 0 ? DicomWsiInstance.ExplicitLittle : DicomWsiInstance.ImplicitLittle,
                 Frames = RawFrames(slide, l, tile),
@@ -124,8 +127,11 @@ public static class DicomWsiWriter
             {
                 SopInstanceUid = "1.2.826.0.1.3680043.10.2.99",
                 ImageType = "ORIGINAL\\PRIMARY\\LABEL\\NONE",
-                Columns = label.Width, Rows = label.Height, Photometric = "RGB",
-                TransferSyntax = DicomWsiInstance.ExplicitLittle, Frames = [Rgb(label.Pixels)],
+                Columns = label.Width,
+                Rows = label.Height,
+                Photometric = "RGB",
+                TransferSyntax = DicomWsiInstance.ExplicitLittle,
+                Frames = [Rgb(label.Pixels)],
             });
         }
     }
