@@ -126,7 +126,7 @@ public sealed class DicomFormatTests
                 TotalRows = svs.Levels[l].Height,
                 Photometric = "RGB",
                 TransferSyntax = l % 2 == 0 ? DicomWsiInstance.ImplicitLittle : DicomWsiInstance.ExplicitLittle,
-                Frames = DicomTestSeries.RawFrames(svs, l, tile),
+                Frames = DicomWsiWriter.RawFrames(svs, l, tile),
                 PixelSpacing = (0.0005, 0.0005),
             });
         }
