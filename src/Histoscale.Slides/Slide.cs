@@ -40,7 +40,7 @@ public sealed partial class Slide : IDisposable
     /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends); null when its source cannot say.</summary>
     public SourceIdentity? SourceIdentity => _source.Identity;
 
-    /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff".</summary>
+    /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff", "dicom".</summary>
     public string Format => _layout.Vendor;
 
     /// <summary>Width of level 0 in pixels.</summary>
@@ -67,10 +67,15 @@ public sealed partial class Slide : IDisposable
     /// <summary>Associated images (label, macro, thumbnail...) by name, with their sizes.</summary>
     public IReadOnlyDictionary<string, AssociatedImageInfo> AssociatedImages { get; }
 
-    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/> opens).</summary>
+    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/> opens); a local folder is read as one DICOM whole-slide series.</summary>
     public static Slide Open(string pathOrUri, SlideOptions? options = null)
     {
         options ??= new SlideOptions();
+        if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri) && options.Formats.OfType<Formats.Dicom.DicomFormat>().Any())
+        {
+            // A folder is one DICOM whole-slide series: open it through its first instance, which finds the rest.
+            pathOrUri = Formats.Dicom.DicomFormat.FirstInstanceIn(pathOrUri);
+        }
         var source = ByteSources.Open(pathOrUri, options.Sources);
         try
         {
@@ -106,6 +111,10 @@ public sealed partial class Slide : IDisposable
             {
                 if (layout.Levels.Count == 0)
                 {
+                    foreach (var owned in layout.Owned)
+                    {
+                        owned.Dispose();
+                    }
                     throw new SlideException(source.Name, $"{format.Name} file has no levels");
                 }
                 return new Slide(source, layout, options.Cache);
@@ -132,6 +141,10 @@ public sealed partial class Slide : IDisposable
     {
         _cache?.Evict(_id);
         _source.Dispose();
+        foreach (var owned in _layout.Owned)
+        {
+            owned.Dispose();
+        }
     }
 
     private Dictionary<string, string> BuildProperties()

@@ -6,7 +6,8 @@ namespace Histoscale.Pipeline.Inputs;
 /// Expands the slide arguments of <c>infer</c>: a file or URI, a directory (its slide files, sorted), a glob in the
 /// last path segment (<c>dir/*.svs</c>), or <c>@manifest.txt</c> (one entry per line, any of the former; blank lines
 /// and <c>#</c> comments ignored; relative paths are relative to the manifest). Order is kept, duplicates dropped.
-/// Directories and globs list only files with an extension a registered format reads (hidden files skipped); a path
+/// Directories and globs list only files with an extension a registered format reads (hidden files skipped); a folder
+/// holding none but DICOM files is one DICOM whole-slide series, itself the slide; a path
 /// named explicitly is kept whatever it is, even when it does not exist, so that it fails as a slide with its
 /// reason (reported, others continue).
 /// </summary>
@@ -83,7 +84,13 @@ public static class SlideInputs
         var full = Path.GetFullPath(argument, baseDirectory);
         if (Directory.Exists(full))
         {
-            foreach (var file in Directory.EnumerateFiles(full).Where(f => IsSlideFile(f, formats)).Order(StringComparer.Ordinal))
+            var files = Directory.EnumerateFiles(full).Where(f => IsSlideFile(f, formats)).Order(StringComparer.Ordinal).ToList();
+            if (files.Count == 0 && FormatRegistry.IsDicomFolder(full))
+            {
+                yield return Path.TrimEndingDirectorySeparator(full); // a DICOM series: the folder is the slide
+                yield break;
+            }
+            foreach (var file in files)
             {
                 yield return file;
             }

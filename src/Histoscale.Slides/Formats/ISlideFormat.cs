@@ -93,4 +93,7 @@ public sealed class SlideLayout
 
     /// <summary>Scanning objective magnification (e.g. 20 or 40), when the file records it.</summary>
     public double? ObjectivePower { get; init; }
+
+    /// <summary>Further resources the slide owns besides its byte source (a DICOM series' other instance files); disposed with it.</summary>
+    internal IReadOnlyList<IDisposable> Owned { get; init; } = [];
 }

@@ -35,7 +35,6 @@ public sealed class UnsupportedVendorFormats : ISlideFormat
         (".vsi", "Olympus VSI"),
         (".czi", "Zeiss CZI"),
         (".svslide", "Sakura SVSlide"),
-        (".dcm", "DICOM"),
     ];
 
     /// <summary>"unsupported": this entry only refuses files, it never opens one.</summary>

@@ -54,6 +54,10 @@ public static class SlideInputs
         if (!arg.Contains("://", StringComparison.Ordinal) && Directory.Exists(arg))
         {
             var slides = Directory.EnumerateFiles(arg).Where(f => IsSlideName(f, formats)).Order(StringComparer.Ordinal).ToList();
+            if (slides.Count == 0 && FormatRegistry.IsDicomFolder(arg))
+            {
+                return [Path.TrimEndingDirectorySeparator(arg)]; // a DICOM series: the folder is the slide
+            }
             return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides in this folder (none ending in {string.Join(", ", FormatRegistry.Extensions(formats))})");
         }
         return [arg];

@@ -37,6 +37,24 @@ public class SlideInputsTests
         Assert.Equal([dir["a.svs"], dir["b.xyz"], dir["c.tif"]], SlideInputs.Expand([dir.Path], [new XyzFormat(), .. FormatRegistry.Default]));
     }
 
+    /// <summary>A folder holding no slide files but DICOM Part 10 files is one DICOM whole-slide series: the folder is the slide.</summary>
+    [Fact]
+    public void AFolderOfDicomInstancesIsOneSlide()
+    {
+        using var dir = new TempDir();
+        var part10 = new byte[200];
+        "DICM"u8.CopyTo(part10.AsSpan(128));
+        File.WriteAllBytes(dir["wsi-000000.dcm"], part10);
+        File.WriteAllBytes(dir["wsi-000001.dcm"], part10);
+        File.WriteAllText(dir["notes.txt"], "");
+        Assert.Equal([Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir.Path))], SlideInputs.Expand([dir.Path + Path.DirectorySeparatorChar]));
+        Assert.Equal(Path.GetFileName(dir.Path), SlideInputs.NameOf(SlideInputs.Expand([dir.Path])[0]));
+        // Without DICOM files a folder of no slides still lists nothing.
+        File.Delete(dir["wsi-000000.dcm"]);
+        File.Delete(dir["wsi-000001.dcm"]);
+        Assert.Empty(SlideInputs.Expand([dir.Path]));
+    }
+
     private sealed class XyzFormat : ISlideFormat
     {
         public string Name => "xyz";

@@ -1,0 +1,200 @@
+using System.Globalization;
+using Histoscale.Slides.Sources;
+
+namespace Histoscale.Slides.Formats.Dicom;
+
+/// <summary>
+/// DICOM whole-slide images (Supplement 145, VL Whole Slide Microscopy Image Storage): a series of Part 10
+/// instances. The probed file is one instance; its siblings of the same Series Instance UID are found in its
+/// folder (a folder given as the slide opens through its first instance, <see cref="FirstInstanceIn"/>). VOLUME
+/// instances make the levels (one total pixel matrix size per level, largest first), LABEL, OVERVIEW and THUMBNAIL
+/// the associated images "label", "macro" and "thumbnail", as OpenSlide names them.
+/// </summary>
+internal sealed class DicomFormat : ISlideFormat
+{
+    public string Name => "dicom";
+
+    /// <summary>
+    /// None: a series is several files, so folder scans must not list each instance as a slide; a DICOM slide is
+    /// named by its folder or one of its files.
+    /// </summary>
+    public IReadOnlyList<string> Extensions { get; } = [];
+
+    public SlideLayout? TryOpen(SlideProbe probe)
+    {
+        var source = probe.Source;
+        if (!DicomParser.HasMagic(source))
+        {
+            return probe.HasExtension(".dcm")
+                ? throw new SlideException(source.Name, "not a DICOM Part 10 file (no \"DICM\" after the 128-byte preamble)")
+                : null;
+        }
+        var primary = DicomInstance.Open(source, probe.JpegSimd);
+        var owned = new List<IDisposable>();
+        try
+        {
+            var instances = new List<DicomInstance> { primary };
+            instances.AddRange(Siblings(primary, probe.JpegSimd, owned));
+            return Layout(primary, instances, owned);
+        }
+        catch
+        {
+            foreach (var o in owned)
+            {
+                o.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The first Part 10 file (by name) in <paramref name="folder"/>: what a folder given as a slide opens through.</summary>
+    public static string FirstInstanceIn(string folder)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            using var source = new LocalFileSource(file);
+            if (DicomParser.HasMagic(source))
+            {
+                return file;
+            }
+        }
+        throw new SlideException(folder, "folder holds no DICOM Part 10 files (a folder is read as one DICOM whole-slide series)");
+    }
+
+    /// <summary>The other instances of the primary's series in its folder (local files only).</summary>
+    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    {
+        var path = primary.Name;
+        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        {
+            yield break;
+        }
+        var self = Path.GetFullPath(path);
+        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            if (Path.GetFullPath(file) == self || Path.GetFileName(file).StartsWith('.'))
+            {
+                continue;
+            }
+            var source = new LocalFileSource(file);
+            if (!DicomParser.HasMagic(source))
+            {
+                source.Dispose();
+                continue;
+            }
+            DicomFile parsed;
+            try
+            {
+                parsed = DicomParser.Parse(source);
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+            if (parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != primary.SeriesUid
+                || parsed.Dataset.GetString(DicomTags.SopClassUid) != DicomInstance.WsiSopClass)
+            {
+                source.Dispose();
+                continue;
+            }
+            owned.Add(source);
+            yield return DicomInstance.Open(source, simd);
+        }
+    }
+
+    private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        instances = [.. instances.Where(i => i.SopInstanceUid.Length == 0 || seen.Add(i.SopInstanceUid))];
+        var volumes = instances.Where(i => i.Flavor is "VOLUME" or "").ToList();
+        if (volumes.Count == 0)
+        {
+            throw new SlideException(primary.Name, $"series {primary.SeriesUid} has no VOLUME instances (Image Type value 3) in this folder: no pyramid levels");
+        }
+        var groups = volumes.GroupBy(i => (i.TotalColumns, i.TotalRows)).OrderByDescending(g => g.Key.TotalColumns).ThenByDescending(g => g.Key.TotalRows).ToList();
+        var levels = new List<ITiledImage>();
+        for (var l = 0; l < groups.Count; l++)
+        {
+            levels.Add(DicomTiledImage.Build([.. groups[l]], l, $"level {l}"));
+        }
+        var associated = new Dictionary<string, ITiledImage>(StringComparer.Ordinal);
+        foreach (var (flavor, name) in new[] { ("LABEL", "label"), ("OVERVIEW", "macro"), ("THUMBNAIL", "thumbnail") })
+        {
+            var of = instances.Where(i => i.Flavor == flavor).OrderBy(i => i.InstanceNumber).ThenBy(i => i.Name, StringComparer.Ordinal).ToList();
+            if (of.Count > 0)
+            {
+                // One image: the first instance's matrix (with its concatenation parts, if any).
+                var first = of[0];
+                associated[name] = DicomTiledImage.Build([.. of.Where(i => i.TotalColumns == first.TotalColumns && i.TotalRows == first.TotalRows)], null, name);
+            }
+        }
+        var baseInstance = groups[0].OrderBy(i => i.ConcatenationOffset).First();
+        var ds = baseInstance.File.Dataset;
+        var (mppX, mppY) = Mpp(ds, baseInstance);
+        var objective = ds.FirstItem(DicomTags.OpticalPathSequence)?.GetDouble(DicomTags.ObjectiveLensPower);
+        return new SlideLayout
+        {
+            Vendor = "dicom",
+            Levels = levels,
+            AssociatedImages = associated,
+            Properties = Properties(baseInstance, instances.Count),
+            MppX = mppX,
+            MppY = mppY,
+            ObjectivePower = objective is > 0 ? objective : null,
+            Owned = owned,
+        };
+    }
+
+    /// <summary>
+    /// µm per pixel from Pixel Spacing (mm; row spacing — the vertical one — first, then column spacing) in the shared
+    /// Pixel Measures functional group; else from the Imaged Volume Width/Height (mm) over the matrix.
+    /// </summary>
+    private static (double? X, double? Y) Mpp(DicomDataset ds, DicomInstance instance)
+    {
+        var measures = ds.FirstItem(DicomTags.SharedFunctionalGroupsSequence)?.FirstItem(DicomTags.PixelMeasuresSequence);
+        if (measures?.GetDouble(DicomTags.PixelSpacing, 0) is > 0 and var rowSpacing && measures.GetDouble(DicomTags.PixelSpacing, 1) is > 0 and var columnSpacing)
+        {
+            return (columnSpacing * 1000, rowSpacing * 1000);
+        }
+        var w = ds.GetDouble(DicomTags.ImagedVolumeWidth);
+        var h = ds.GetDouble(DicomTags.ImagedVolumeHeight);
+        return (w is > 0 ? w * 1000 / instance.TotalColumns : null, h is > 0 ? h * 1000 / instance.TotalRows : null);
+    }
+
+    private static Dictionary<string, string> Properties(DicomInstance baseInstance, int instanceCount)
+    {
+        var ds = baseInstance.File.Dataset;
+        var p = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["dicom.TransferSyntaxUID"] = baseInstance.File.TransferSyntax,
+            ["dicom.instance-count"] = instanceCount.ToString(CultureInfo.InvariantCulture),
+        };
+        foreach (var (tag, keyword) in DicomTags.PropertyKeywords)
+        {
+            if (ds.Get(tag) is null)
+            {
+                continue;
+            }
+            string? value = tag switch
+            {
+                DicomTags.ImagedVolumeWidth or DicomTags.ImagedVolumeHeight => ds.GetDouble(tag) is { } d ? TiffProperties.FormatG(d) : null,
+                DicomTags.TotalPixelMatrixColumns or DicomTags.TotalPixelMatrixRows or DicomTags.Columns or DicomTags.Rows => ds.GetInteger(tag)?.ToString(CultureInfo.InvariantCulture),
+                _ => ds.GetString(tag),
+            };
+            if (!string.IsNullOrEmpty(value))
+            {
+                p["dicom." + keyword] = value;
+            }
+        }
+        if (ds.FirstItem(DicomTags.SharedFunctionalGroupsSequence)?.FirstItem(DicomTags.PixelMeasuresSequence)?.GetString(DicomTags.PixelSpacing) is { Length: > 0 } spacing)
+        {
+            p["dicom.PixelSpacing"] = spacing;
+        }
+        if (ds.FirstItem(DicomTags.OpticalPathSequence)?.GetString(DicomTags.ObjectiveLensPower) is { Length: > 0 } power)
+        {
+            p["dicom.ObjectiveLensPower"] = power;
+        }
+        return p;
+    }
+}
