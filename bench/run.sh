@@ -175,6 +175,7 @@ if [[ $what == serve || $what == all ]]; then
   # then the CPU layout of issue 9 §4 (no instance_group: one instance with every core) and the ORT arena settings.
   # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM.
   m=mobilenet_v3_large
+  secs=${SERVE_SECONDS:-15}; rounds=$(seq 1 "${SERVE_ROUNDS:-3}") # shorter only for a smoke test of this section
   mk_repo() { # DIR INSTANCE_GROUP_LINE
     rm -rf "$1"; mkdir -p "$1/$m/1"; ln -s "$shared/models/$m.onnx" "$1/$m/1/model.onnx"
     printf '%s\n' "name: \"$m\"" 'platform: "onnxruntime_onnx"' 'max_batch_size: 32' \
@@ -195,28 +196,29 @@ if [[ $what == serve || $what == all ]]; then
     echo "$label: $(echo "$line" | awk -F, '{printf "%s inferences/s, p50 %.0f ms, p99 %.0f ms, server input %s us/request", $2, $10/1000, $13/1000, $6}'), server peak RSS $((hwm / 1024)) MB"
   }
   inproc_run() { # LABEL INSTANCES THREADS
-    local line; line=$(/usr/bin/time -f "%M" -o "$data/inproc-rss" $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds 15 --instances "$2" --threads "$3")
+    local line; line=$(/usr/bin/time -f "%M" -o "$data/inproc-rss" $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds "$secs" --instances "$2" --threads "$3")
     echo "$1: $(echo "$line" | grep -o '[0-9.]* tiles/s') ($line), peak RSS $(( $(cat "$data/inproc-rss") / 1024 )) MB"
   }
   say "serve: $m, in-process vs gRPC (batch 32 c8; batch 4 c16 dynamic batching), $(nproc) x 1-thread instances, 3 rounds"
-  for round in 1 2 3; do
+  for round in $rounds; do
     echo "-- round $round"
     inproc_run "in-process $(nproc)x1" "$(nproc)" 1
-    serve_run "gRPC batch 32 c8" "$data/serve-layout" 32 8 15
-    serve_run "gRPC batch 4 c16" "$data/serve-layout" 4 16 15
+    serve_run "gRPC batch 32 c8" "$data/serve-layout" 32 8 "$secs"
+    serve_run "gRPC batch 4 c16" "$data/serve-layout" 4 16 "$secs"
   done
   say "serve CPU layout (issue 9 §4): no instance_group (1 instance x $(nproc) threads) vs instance_group count $(nproc), gRPC batch 32 c8"
-  for round in 1 2 3; do
+  for round in $rounds; do
     echo "-- round $round"
     inproc_run "in-process $(nproc)x1" "$(nproc)" 1
     inproc_run "in-process 1x$(nproc)" 1 "$(nproc)"
-    serve_run "gRPC c8 instance_group $(nproc)x1" "$data/serve-layout" 32 8 15
-    serve_run "gRPC c8 no instance_group (1x$(nproc))" "$data/serve-default" 32 8 15
-    serve_run "gRPC c8 no instance_group (1x$(nproc)), --allow-spinning" "$data/serve-default" 32 8 15 --allow-spinning
+    serve_run "gRPC c8 instance_group $(nproc)x1" "$data/serve-layout" 32 8 "$secs"
+    serve_run "gRPC c8 no instance_group (1x$(nproc))" "$data/serve-default" 32 8 "$secs"
+    serve_run "gRPC c8 no instance_group (1x$(nproc)), --allow-spinning" "$data/serve-default" 32 8 "$secs" --allow-spinning
   done
   say "serve ORT memory settings: gRPC batch 4 c16 (dynamic batching: batches of every size), server peak RSS per setting"
-  serve_run "arena (ORT default)" "$data/serve-layout" 4 16 15
-  serve_run "arena + --arena-shrinkage" "$data/serve-layout" 4 16 15 --arena-shrinkage
-  serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 15 --no-memory-pattern
-  serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 15 --no-cpu-arena
+  serve_run "arena (ORT default)" "$data/serve-layout" 4 16 "$secs"
+  serve_run "arena + --arena-shrinkage" "$data/serve-layout" 4 16 "$secs" --arena-shrinkage
+  serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 "$secs" --no-memory-pattern
+  serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 "$secs" --no-cpu-arena
+  echo; echo "tables (bench/serve_table.py):"; $py bench/serve_table.py "$results"
 fi
