@@ -9,6 +9,9 @@ namespace Histoscale.Inference.Scheduling;
 /// </summary>
 internal static class BatchAssembler
 {
+    /// <summary>Largest buffer rented for a full batch ahead of need (256 MiB); beyond it a batch gets its exact size.</summary>
+    private const long MaxCapacityBytes = 256L << 20;
+
     /// <summary>Concatenates each input across requests (all requests have the same input names and item shapes).</summary>
     /// <param name="requests">The requests, in batch order.</param>
     /// <param name="totalItems">Their items together.</param>
@@ -24,9 +27,11 @@ internal static class BatchAssembler
             {
                 var shape = template.ShapeArray();
                 shape[0] = totalItems;
-                var itemBytes = template.BatchSize == 0 ? 0 : template.ByteLength / template.BatchSize;
+                // Room for a full batch, so every batch size reuses the same buffers; exact size when that would be huge.
+                var itemBytes = template.BatchSize == 0 ? 0L : template.ByteLength / template.BatchSize;
+                var capacity = itemBytes * Math.Max(capacityItems, totalItems);
                 var joined = pool is null ? Tensor.Rent(template.DataType, shape)
-                    : Tensor.RentFrom(pool, template.DataType, shape, checked(itemBytes * Math.Max(capacityItems, totalItems)));
+                    : Tensor.RentFrom(pool, template.DataType, shape, capacity <= MaxCapacityBytes ? (int)capacity : 0);
                 batch.Add(name, joined);
                 var target = joined.Bytes;
                 var offset = 0;

@@ -60,7 +60,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     /// <summary>The pool the joined batch tensors come from (bounded: see the constructor).</summary>
     internal BoundedBufferPool BatchBuffers => _buffers;
 
-    /// <summary>Bytes of one full batch of fixed-size inputs (0 when a dimension is variable: nothing retained up front).</summary>
+    /// <summary>Bytes of one full batch of fixed-size inputs (64 MiB when a dimension is variable).</summary>
     private static long BatchBytes(BackendMetadata metadata, int maxBatch)
     {
         long total = 0;
@@ -76,7 +76,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 }
                 items *= spec.Shape[d];
             }
-            total += BoundedBufferPool.SizeClass((int)Math.Min(int.MaxValue, items * size * maxBatch));
+            total += BoundedBufferPool.SizeClass((int)Math.Min(256L << 20, items * size * maxBatch));
         }
         return total;
     }

@@ -42,7 +42,7 @@ internal sealed class BoundedBufferPool
     public long AllocatedBuffers => Interlocked.Read(ref _allocated);
 
     /// <summary>The size class of a large request: the next multiple of 64 KiB.</summary>
-    public static int SizeClass(int length) => checked((length + SmallLimit - 1) / SmallLimit * SmallLimit);
+    public static int SizeClass(int length) => (int)Math.Min(Array.MaxLength, ((long)length + SmallLimit - 1) / SmallLimit * SmallLimit);
 
     /// <summary>A buffer of at least <paramref name="length"/> bytes, contents unspecified; give it back with <see cref="Return"/>.</summary>
     public byte[] Rent(int length)
