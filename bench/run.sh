@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|cost|archive|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cost|archive|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != serve ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -294,4 +294,60 @@ peer = sum(rate(f"{d}/archive-peer-{r}.txt") for r in (1, 2)) / 2
 print(f"histoscale {ours:.0f} tiles/s (p99 {p99(d + '/archive-ours-2.txt')}), openslide deepzoom {peer:.0f} tiles/s (p99 {p99(d + '/archive-peer-2.txt')}): ratio {ours / peer:.2f}x")
 PY
   kill $ours $peer 2>/dev/null || true
+fi
+
+if [[ $what == serve || $what == all ]]; then
+  # histoscale serve against the same model in process, same cores, same instance layout, interleaved rounds:
+  #   in-process  bench infer --batch 32 --instances N --threads 1 (model only; peak RSS of that process)
+  #   gRPC c8     batch-32 requests at concurrency 8 (each request fills a batch)
+  #   gRPC b4 c16 batch-4 requests at concurrency 16 through dynamic batching (max_queue_delay 5 ms)
+  # then the CPU layout of issue 9 §4 (no instance_group: one instance with every core) and the ORT arena settings.
+  # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM.
+  m=mobilenet_v3_large
+  secs=${SERVE_SECONDS:-15}; rounds=$(seq 1 "${SERVE_ROUNDS:-3}") # shorter only for a smoke test of this section
+  mk_repo() { # DIR INSTANCE_GROUP_LINE
+    rm -rf "$1"; mkdir -p "$1/$m/1"; ln -s "$shared/models/$m.onnx" "$1/$m/1/model.onnx"
+    printf '%s\n' "name: \"$m\"" 'platform: "onnxruntime_onnx"' 'max_batch_size: 32' \
+      'input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 224, 224 ] } ]' \
+      'output [ { name: "logits" data_type: TYPE_FP32 dims: [ 1000 ] } ]' \
+      'dynamic_batching { max_queue_delay_microseconds: 5000 }' "$2" > "$1/$m/config.pbtxt"
+  }
+  mk_repo "$data/serve-layout" "instance_group [ { count: $(nproc) kind: KIND_CPU } ]"
+  mk_repo "$data/serve-default" ""
+  serve_run() { # LABEL REPO BATCH CONCURRENCY SECONDS [serve flags...]
+    local label=$1 repo=$2 b=$3 c=$4 s=$5; shift 5
+    $H serve --model-repository "$repo" --host 127.0.0.1 --http-port 18100 --grpc-port 18101 --metrics-port 18102 "$@" > "$data/serve.log" 2>&1 &
+    local pid=$! i
+    for i in $(seq 1 240); do grep -q "ready" "$data/serve.log" && break; sleep 0.5; done
+    local line; line=$($H bench serve --server grpc://127.0.0.1:18101 --model $m --batch "$b" --concurrency "$c" --seconds "$s" | tail -1)
+    local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    echo "$label: $(echo "$line" | awk -F, '{printf "%s inferences/s, p50 %.0f ms, p99 %.0f ms, server input %s us/request", $2, $10/1000, $13/1000, $6}'), server peak RSS $((hwm / 1024)) MB"
+  }
+  inproc_run() { # LABEL INSTANCES THREADS
+    local line; line=$(/usr/bin/time -f "%M" -o "$data/inproc-rss" $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds "$secs" --instances "$2" --threads "$3")
+    echo "$1: $(echo "$line" | grep -o '[0-9.]* tiles/s') ($line), peak RSS $(( $(cat "$data/inproc-rss") / 1024 )) MB"
+  }
+  say "serve: $m, in-process vs gRPC (batch 32 c8; batch 4 c16 dynamic batching), $(nproc) x 1-thread instances, 3 rounds"
+  for round in $rounds; do
+    echo "-- round $round"
+    inproc_run "in-process $(nproc)x1" "$(nproc)" 1
+    serve_run "gRPC batch 32 c8" "$data/serve-layout" 32 8 "$secs"
+    serve_run "gRPC batch 4 c16" "$data/serve-layout" 4 16 "$secs"
+  done
+  say "serve CPU layout (issue 9 §4): no instance_group (1 instance x $(nproc) threads) vs instance_group count $(nproc), gRPC batch 32 c8"
+  for round in $rounds; do
+    echo "-- round $round"
+    inproc_run "in-process $(nproc)x1" "$(nproc)" 1
+    inproc_run "in-process 1x$(nproc)" 1 "$(nproc)"
+    serve_run "gRPC c8 instance_group $(nproc)x1" "$data/serve-layout" 32 8 "$secs"
+    serve_run "gRPC c8 no instance_group (1x$(nproc))" "$data/serve-default" 32 8 "$secs"
+    serve_run "gRPC c8 no instance_group (1x$(nproc)), --allow-spinning" "$data/serve-default" 32 8 "$secs" --allow-spinning
+  done
+  say "serve ORT memory settings: gRPC batch 4 c16 (dynamic batching: batches of every size), server peak RSS per setting"
+  serve_run "arena (ORT default)" "$data/serve-layout" 4 16 "$secs"
+  serve_run "arena + --arena-shrinkage" "$data/serve-layout" 4 16 "$secs" --arena-shrinkage
+  serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 "$secs" --no-memory-pattern
+  serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 "$secs" --no-cpu-arena
+  echo; echo "tables (bench/serve_table.py):"; $py bench/serve_table.py "$results"
 fi

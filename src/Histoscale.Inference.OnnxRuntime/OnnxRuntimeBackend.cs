@@ -63,7 +63,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         {
             for (var i = 0; i < count; i++)
             {
-                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config));
+                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config, options.ArenaShrinkage && options.EnableCpuMemArena));
             }
             var backend = new OnnxRuntimeBackend(model, [.. instances], prepacked, threads, options);
             backend.WarmUp(options.WarmupBatchSize);
@@ -138,6 +138,8 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = threads,
             InterOpNumThreads = 1,
+            EnableCpuMemArena = options.EnableCpuMemArena,
+            EnableMemoryPattern = options.EnableMemoryPattern,
         };
         if (!options.AllowSpinning)
         {

@@ -27,9 +27,14 @@ internal sealed class OnnxSessionInstance : IDisposable
     private readonly OrtValue[] _outputValues;
     private readonly MemoryHandle[] _handles;
 
-    public OnnxSessionInstance(InferenceSession session, ModelConfig config)
+    public OnnxSessionInstance(InferenceSession session, ModelConfig config, bool arenaShrinkage = false)
     {
         _session = session;
+        if (arenaShrinkage)
+        {
+            // After every run the CPU arena frees the chunks no longer in use.
+            _runOptions.AddRunConfigEntry("memory.enable_memory_arena_shrinkage", "cpu:0");
+        }
         _batched = config.MaxBatchSize > 0;
         _inputs = [.. config.Inputs.Select(c => Binding.Create(c, session.InputMetadata[c.Name], _batched))];
         _outputs = [.. config.Outputs.Select(c => Binding.Create(c, session.OutputMetadata[c.Name], _batched))];

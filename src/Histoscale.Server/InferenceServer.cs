@@ -1,6 +1,7 @@
 using Histoscale.Inference.OnnxRuntime;
 using System.Net;
 using Histoscale.Inference.Repository;
+using Histoscale.Inference.Tensors;
 using Histoscale.Server.Kserve;
 using Histoscale.Server.Kserve.Grpc;
 using Histoscale.Server.Kserve.Http;
@@ -41,6 +42,9 @@ public sealed class InferenceServer : IAsyncDisposable
     }
 
     internal ModelRegistry Models { get; }
+
+    /// <summary>Idle request buffers the server keeps at most (256 MiB, or a quarter of the memory budget when smaller).</summary>
+    private const long DefaultRetainedRequestBytes = 256L << 20;
 
     /// <summary>
     /// One line for every loaded CPU model left at Triton's default layout (no instance_group: one instance using
@@ -119,6 +123,12 @@ public sealed class InferenceServer : IAsyncDisposable
             o.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
             o.MaxSendMessageSize = null; // responses are the server's own outputs
         });
+        // Request tensor bytes land in pooled buffers (bounded: what stays idle is at most a quarter of the budget).
+        var budget = new MemoryBudget(options.MemoryBudgetBytes);
+        var retained = options.MemoryBudgetBytes > 0 ? Math.Min(DefaultRetainedRequestBytes, options.MemoryBudgetBytes / 4) : DefaultRetainedRequestBytes;
+        builder.Services.AddSingleton(new RequestBufferPool(new BoundedBufferPool(retained)));
+        builder.Services.AddSingleton(budget);
+        builder.Services.AddPooledInferRequests();
 
         var state = new ServerState();
         var repository = new ModelRepository(options.ModelRepository);
@@ -128,7 +138,7 @@ public sealed class InferenceServer : IAsyncDisposable
         var app = builder.Build();
         app.UseRouting();
         app.Use(ListenerRoles.FilterAsync);
-        app.Use(new RequestGates(options.HttpRestrictedApis, options.GrpcRestrictedProtocols, options.MaxGrpcMessageBytes).InvokeAsync);
+        app.Use(new RequestGates(options.HttpRestrictedApis, options.GrpcRestrictedProtocols, options.MaxGrpcMessageBytes, budget).InvokeAsync);
         app.MapKServeHttp().WithMetadata(new ListenerRoleMetadata(ListenerRole.Http));
         options.MapHttpEndpoints?.Invoke(app.MapGroup("").WithMetadata(new ListenerRoleMetadata(ListenerRole.Http)));
         app.MapGrpcService<GrpcInferenceService>().WithMetadata(new ListenerRoleMetadata(ListenerRole.Grpc));
@@ -136,7 +146,7 @@ public sealed class InferenceServer : IAsyncDisposable
         app.MapGet("/metrics", context =>
         {
             context.Response.ContentType = TritonMetrics.ContentType;
-            return context.Response.WriteAsync(TritonMetrics.Render(models), context.RequestAborted);
+            return context.Response.WriteAsync(TritonMetrics.Render(models, budget), context.RequestAborted);
         }).WithMetadata(new ListenerRoleMetadata(ListenerRole.Metrics));
 
         var server = new InferenceServer(app, models, state, listeners);

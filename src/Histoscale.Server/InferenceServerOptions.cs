@@ -42,6 +42,14 @@ public sealed record InferenceServerOptions
     /// </summary>
     public int MaxGrpcMessageBytes { get; init; } = DefaultMaxGrpcMessageBytes;
 
+    /// <summary>
+    /// Bytes of inference requests held at once — queued, running or being answered, counted by their message size —
+    /// beyond which new ones are refused with HTTP 503 / gRPC UNAVAILABLE until earlier ones finish (as Triton's
+    /// queue policy refuses a full queue). 0 = no limit. Hosts default it from the container's memory limit
+    /// (<c>histoscale serve --memory-budget</c>: half the cgroup limit).
+    /// </summary>
+    public long MemoryBudgetBytes { get; init; }
+
     /// <summary>256 MiB: the default of <see cref="MaxGrpcMessageBytes"/>.</summary>
     public const int DefaultMaxGrpcMessageBytes = 256 << 20;
 

@@ -45,6 +45,8 @@ public sealed class ServeCommandTests : IDisposable
     [InlineData("--grpc-max-message-size", "--grpc-max-message-size 64MB")]
     [InlineData("--host", "--host no-such-host.invalid")]
     [InlineData("--threads", "--threads 0")]
+    [InlineData("--memory-budget", "--memory-budget lots")]
+    [InlineData("--memory-budget", "--memory-budget 2X")]
     public async Task MalformedFlagsExitWith2NamingTheFlag(string flag, string arguments)
     {
         var root = new System.CommandLine.RootCommand { ServeCommand.Create() };
@@ -94,11 +96,41 @@ public sealed class ServeCommandTests : IDisposable
         Assert.DoesNotContain(lines, l => l.Contains("every interface", StringComparison.Ordinal));
         Assert.Contains("  model control: none (load/unload requests refused)", lines);
         Assert.Contains("  HTTP restricted: shared-memory, model-repository (header 'admin-key')", lines);
+        Assert.Contains("  memory budget: none (--memory-budget)", lines);
+        Assert.Contains("  memory budget: 1536 MiB of queued + running requests (--memory-budget)",
+            ServeCommand.StartupLines(server, options with { MemoryBudgetBytes = 1536L << 20 }));
         var hint = Assert.Single(lines, l => l.Contains("hint:", StringComparison.Ordinal));
         Assert.Contains("model 'plain' has no instance_group", hint, StringComparison.Ordinal);
         Assert.Contains("instance_group [ { count: 2, kind: KIND_CPU } ]", hint, StringComparison.Ordinal);
 
         var everywhere = ServeCommand.StartupLines(server, options with { Host = "0.0.0.0" });
         Assert.Contains(everywhere, l => l.StartsWith("  HTTP    0.0.0.0:", StringComparison.Ordinal) && l.EndsWith("(every interface)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("2G", 2L << 30)]
+    [InlineData("512M", 512L << 20)]
+    [InlineData("1.5GiB", 3L << 29)]
+    [InlineData("64k", 64L << 10)]
+    [InlineData("1048576", 1L << 20)]
+    [InlineData("0", 0L)]
+    [InlineData("none", 0L)]
+    public void MemoryBudgetSizesParse(string text, long bytes) => Assert.Equal(bytes, ContainerMemory.ParseSize(text));
+
+    [Fact]
+    public void ContainerMemoryLimitComesFromCgroupV2OrV1()
+    {
+        var v2 = Directory.CreateDirectory(Path.Combine(_root, "cg2")).FullName;
+        File.WriteAllText(Path.Combine(v2, "memory.max"), "4294967296\n");
+        Assert.Equal(4L << 30, ContainerMemory.LimitBytes(v2));
+        File.WriteAllText(Path.Combine(v2, "memory.max"), "max\n");
+        Assert.Null(ContainerMemory.LimitBytes(v2));
+
+        var v1 = Directory.CreateDirectory(Path.Combine(_root, "cg1", "memory")).Parent!.FullName;
+        File.WriteAllText(Path.Combine(v1, "memory", "memory.limit_in_bytes"), "1073741824\n");
+        Assert.Equal(1L << 30, ContainerMemory.LimitBytes(v1));
+        File.WriteAllText(Path.Combine(v1, "memory", "memory.limit_in_bytes"), "9223372036854771712\n"); // v1's "unlimited"
+        Assert.Null(ContainerMemory.LimitBytes(v1));
+        Assert.Null(ContainerMemory.LimitBytes(Path.Combine(_root, "none")));
     }
 }

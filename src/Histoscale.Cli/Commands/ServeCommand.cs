@@ -49,10 +49,19 @@ public static class ServeCommand
             DefaultValueFactory = _ => InferenceServerOptions.DefaultMaxGrpcMessageBytes,
         };
 
+        var memoryBudget = new Option<string?>("--memory-budget")
+        {
+            Description = "Bytes of inference requests held at once (queued + running), e.g. 2G; beyond it requests get 503 / UNAVAILABLE. Default: half the container's memory limit (cgroup), none without one; 0 or none = no limit",
+        };
+        var noArena = new Option<bool>("--no-cpu-arena") { Description = "ONNX Runtime: allocate activations without the CPU arena (lower idle RSS, more allocator work per batch)" };
+        var noPattern = new Option<bool>("--no-memory-pattern") { Description = "ONNX Runtime: no per-shape memory pattern (each batch size of dynamic batching otherwise gets its own plan)" };
+        var shrink = new Option<bool>("--arena-shrinkage") { Description = "ONNX Runtime: the CPU arena frees unused chunks after every batch" };
+
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
             repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
             controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous,
+            memoryBudget, noArena, noPattern, shrink,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -84,6 +93,15 @@ public static class ServeCommand
             if (maxMessage is < 1 or > int.MaxValue)
             {
                 throw new InputException($"--grpc-max-message-size must be 1..{int.MaxValue} bytes (got {maxMessage})");
+            }
+            long budget;
+            if (r.GetValue(memoryBudget) is { } budgetText)
+            {
+                budget = ContainerMemory.ParseSize(budgetText) ?? throw new InputException($"--memory-budget: '{budgetText}' is not a size (bytes, or with K, M, G, T: e.g. 2G; 0 or none for no limit)");
+            }
+            else
+            {
+                budget = ContainerMemory.LimitBytes() is { } containerLimit ? containerLimit / 2 : 0;
             }
             var httpRestrictions = ParseRestrictions(r.GetValue(httpRestricted), "", "--http-restricted-api");
             var grpcRestrictions = ParseRestrictions(r.GetValue(grpcRestricted), RestrictedApis.GrpcHeaderPrefix, "--grpc-restricted-protocol");
@@ -124,7 +142,15 @@ public static class ServeCommand
                 HttpRestrictedApis = httpRestrictions,
                 GrpcRestrictedProtocols = grpcRestrictions,
                 MaxGrpcMessageBytes = (int)maxMessage,
-                Runtime = new OnnxRuntimeOptions { IntraOpThreads = r.GetValue(threads), AllowSpinning = r.GetValue(spin) }.WithDevice(r.GetValue(device)!),
+                MemoryBudgetBytes = budget,
+                Runtime = new OnnxRuntimeOptions
+                {
+                    IntraOpThreads = r.GetValue(threads),
+                    AllowSpinning = r.GetValue(spin),
+                    EnableCpuMemArena = !r.GetValue(noArena),
+                    EnableMemoryPattern = !r.GetValue(noPattern),
+                    ArenaShrinkage = r.GetValue(shrink),
+                }.WithDevice(r.GetValue(device)!),
             };
             var output = r.InvocationConfiguration.Output;
             await using var server = await InferenceServer.StartAsync(options, ct);
@@ -277,6 +303,9 @@ public static class ServeCommand
                 _ => "none (load/unload requests refused)",
             },
         };
+        lines.Add("  memory budget: " + (options.MemoryBudgetBytes > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{options.MemoryBudgetBytes / (1024.0 * 1024):0.#} MiB of queued + running requests (--memory-budget)")
+            : "none (--memory-budget)"));
         AddRestrictions(lines, "HTTP", options.HttpRestrictedApis);
         AddRestrictions(lines, "gRPC", options.GrpcRestrictedProtocols);
         lines.AddRange(server.CpuLayoutHints(options.Runtime.Device).Select(h => "  hint: " + h));

@@ -21,6 +21,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     private readonly int _maxBatch;
     private readonly int _concurrency;
     private readonly BatcherOptions _options;
+    private readonly BoundedBufferPool _buffers;
     private readonly Task _dispatcher;
     private bool _draining;
 
@@ -42,6 +43,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
         _preferred = [.. _options.PreferredBatchSizes.Where(p => p <= _maxBatch)];
         _concurrency = Math.Max(1, _options.Concurrency ?? backend.InstanceCount);
         _slots = new SemaphoreSlim(_concurrency, _concurrency);
+        // Batch input buffers: as many full-batch buffers as batches run at once, plus one being formed.
+        _buffers = new BoundedBufferPool(BatchBytes(metadata, _maxBatch) * (_concurrency + 1));
         _dispatcher = Task.Run(DispatchLoopAsync);
     }
 
@@ -53,6 +56,30 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     /// <summary>The largest batch this batcher forms.</summary>
     public int MaxBatchSize => _maxBatch;
+
+    /// <summary>The pool the joined batch tensors come from (bounded: see the constructor).</summary>
+    internal BoundedBufferPool BatchBuffers => _buffers;
+
+    /// <summary>Bytes of one full batch of fixed-size inputs (64 MiB when a dimension is variable).</summary>
+    private static long BatchBytes(BackendMetadata metadata, int maxBatch)
+    {
+        long total = 0;
+        foreach (var spec in metadata.Inputs)
+        {
+            var size = spec.DataType.ElementSize();
+            long items = 1;
+            for (var d = metadata.IsBatched ? 1 : 0; d < spec.Shape.Length; d++)
+            {
+                if (spec.Shape[d] < 0)
+                {
+                    return 64L << 20; // variable shapes: keep up to 64 MiB of batch buffers
+                }
+                items *= spec.Shape[d];
+            }
+            total += BoundedBufferPool.SizeClass((int)Math.Min(256L << 20, items * size * maxBatch));
+        }
+        return total;
+    }
 
     /// <summary>
     /// Queues a request (dimension 0 = its item count for batched models) and completes with its own outputs,
@@ -251,7 +278,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 items += r.Items;
             }
             // A single request is its own batch: no copy in, no copy out.
-            var inputs = batch.Count == 1 ? batch[0].Inputs : joined = BatchAssembler.Concatenate(batch.ConvertAll(r => r.Inputs), items);
+            var inputs = batch.Count == 1 ? batch[0].Inputs : joined = BatchAssembler.Concatenate(batch.ConvertAll(r => r.Inputs), items, _buffers, _maxBatch);
             var inputDone = Stopwatch.GetTimestamp();
             outputs = await Backend.ExecuteAsync(inputs).ConfigureAwait(false);
             var inferDone = Stopwatch.GetTimestamp();
@@ -263,12 +290,16 @@ public sealed class DynamicBatcher : IAsyncDisposable
             }
             else
             {
+                // Each request gets views of the batch's outputs; the last one disposed frees them.
+                var shared = new SharedTensors(outputs);
+                outputs = null;
                 var offset = 0;
                 for (var i = 0; i < batch.Count; i++)
                 {
-                    results[i] = BatchAssembler.Slice(outputs, offset, batch[i].Items);
+                    results[i] = BatchAssembler.Slice(shared, offset, batch[i].Items);
                     offset += batch[i].Items;
                 }
+                shared.Release();
             }
             var outputDone = Stopwatch.GetTimestamp();
             Statistics.RecordExecution(items, inputDone - dispatched, inferDone - inputDone, outputDone - inferDone);

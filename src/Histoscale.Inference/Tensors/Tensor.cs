@@ -13,15 +13,19 @@ public sealed class Tensor : IDisposable
 {
     private readonly long[] _shape;
     private byte[]? _rented;
+    private BoundedBufferPool? _pool;
+    private SharedTensors? _shared;
     private Memory<byte> _data;
     private bool _disposed;
 
-    private Tensor(TensorDataType dataType, long[] shape, Memory<byte> data, byte[]? rented)
+    private Tensor(TensorDataType dataType, long[] shape, Memory<byte> data, byte[]? rented, BoundedBufferPool? pool = null, SharedTensors? shared = null)
     {
         DataType = dataType;
         _shape = shape;
         _data = data;
         _rented = rented;
+        _pool = pool;
+        _shared = shared;
     }
 
     /// <summary>Element type.</summary>
@@ -70,6 +74,28 @@ public sealed class Tensor : IDisposable
             memory.Span.Clear();
         }
         return new Tensor(dataType, shape.ToArray(), memory, array);
+    }
+
+    /// <summary>
+    /// A tensor over a buffer of <paramref name="pool"/> with room for <paramref name="capacityBytes"/> bytes (at
+    /// least the shape's), so that batches of every size share one size class; disposal returns the buffer.
+    /// </summary>
+    internal static Tensor RentFrom(BoundedBufferPool pool, TensorDataType dataType, ReadOnlySpan<long> shape, int capacityBytes = 0)
+    {
+        var bytes = ByteLengthOf(dataType, shape);
+        var array = pool.Rent(Math.Max(bytes, capacityBytes));
+        return new Tensor(dataType, shape.ToArray(), array.AsMemory(0, bytes), array, pool);
+    }
+
+    /// <summary>
+    /// Items [start, start+count) of <paramref name="parent"/> (a tensor owned by <paramref name="owner"/>) without a
+    /// copy; disposing the view releases one reference on the owner, which frees the parent after the last one.
+    /// </summary>
+    internal static Tensor SharedSlice(Tensor parent, int start, int count, SharedTensors owner)
+    {
+        using var view = parent.SliceBatch(start, count);
+        owner.AddReference();
+        return new Tensor(parent.DataType, view.ShapeArray(), view._data, null, null, owner);
     }
 
     /// <summary>Views caller-owned memory as a tensor; the caller keeps ownership and must keep it alive.</summary>
@@ -146,7 +172,19 @@ public sealed class Tensor : IDisposable
         if (_rented is { } array)
         {
             _rented = null;
-            ArrayPool<byte>.Shared.Return(array);
+            if (_pool is { } pool)
+            {
+                pool.Return(array);
+            }
+            else
+            {
+                ArrayPool<byte>.Shared.Return(array);
+            }
+        }
+        if (_shared is { } shared)
+        {
+            _shared = null;
+            shared.Release();
         }
     }
 

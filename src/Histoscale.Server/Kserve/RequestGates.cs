@@ -13,12 +13,15 @@ namespace Histoscale.Server.Kserve;
 /// Checks made before a request reaches its endpoint (after routing and the listener filter): Triton's restricted
 /// APIs (a request of a restricted category without the header gets HTTP 403 / gRPC UNAVAILABLE, with Triton's
 /// messages) and the gRPC message limit on a unary call, answered with a message that names the sizes (the gRPC
-/// library enforces the same limit on every message, streams included, with its own generic message).
+/// library enforces the same limit on every message, streams included, with its own generic message), and the
+/// memory budget: an inference request reserves its size (the gRPC message length, the HTTP Content-Length) before
+/// its body is read, and gives it back once answered; beyond the budget it gets 503 / UNAVAILABLE.
 /// </summary>
-internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int maxGrpcMessageBytes)
+internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int maxGrpcMessageBytes, MemoryBudget budget)
 {
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
+        long reserve = 0;
         switch (ListenerRoles.Of(context))
         {
             case ListenerRole.Http when !http.IsEmpty
@@ -33,16 +36,51 @@ internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int
                     return;
                 }
                 if (context.GetEndpoint()?.Metadata.GetMetadata<GrpcMethodMetadata>()?.Method.Type == MethodType.Unary
-                    && await PeekMessageLengthAsync(context).ConfigureAwait(false) is { } length && length > maxGrpcMessageBytes)
+                    && await PeekMessageLengthAsync(context).ConfigureAwait(false) is { } length)
                 {
-                    WriteGrpcStatus(context, StatusCode.ResourceExhausted,
-                        $"request message of {length} bytes exceeds the server's gRPC message limit of {maxGrpcMessageBytes} bytes (--grpc-max-message-size)");
-                    return;
+                    if (length > maxGrpcMessageBytes)
+                    {
+                        WriteGrpcStatus(context, StatusCode.ResourceExhausted,
+                            $"request message of {length} bytes exceeds the server's gRPC message limit of {maxGrpcMessageBytes} bytes (--grpc-max-message-size)");
+                        return;
+                    }
+                    if (IsGrpcInfer(context))
+                    {
+                        if (!budget.TryReserve(length, out var error))
+                        {
+                            WriteGrpcStatus(context, StatusCode.Unavailable, error!);
+                            return;
+                        }
+                        reserve = length;
+                    }
                 }
                 break;
+            case ListenerRole.Http when IsHttpInfer(context) && context.Request.ContentLength is { } bodyLength:
+                if (!budget.TryReserve(bodyLength, out var httpError))
+                {
+                    await HttpJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, httpError!).ConfigureAwait(false);
+                    return;
+                }
+                reserve = bodyLength;
+                break;
         }
-        await next(context).ConfigureAwait(false);
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            budget.Release(reserve);
+        }
     }
+
+    /// <summary>The unary inference call (stream messages are counted one by one by the service).</summary>
+    private static bool IsGrpcInfer(HttpContext context) =>
+        context.Request.Path.Value?.EndsWith("/ModelInfer", StringComparison.Ordinal) == true;
+
+    /// <summary>POST .../infer on the REST port.</summary>
+    private static bool IsHttpInfer(HttpContext context) =>
+        HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Value?.EndsWith("/infer", StringComparison.Ordinal) == true;
 
     /// <summary>Exact value match, as Triton compares it.</summary>
     private static bool Carries(HttpContext context, ApiRestriction restriction) =>

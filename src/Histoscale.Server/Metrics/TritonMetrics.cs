@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Histoscale.Inference.Scheduling;
+using Histoscale.Server.Kserve;
 using Histoscale.Server.Models;
 
 namespace Histoscale.Server.Metrics;
@@ -29,8 +30,8 @@ internal static class TritonMetrics
         new("nv_inference_compute_output_duration_us", "Cumulative inference compute output duration in microseconds (does not include cached requests)", "counter", s => Us(s.ComputeOutput)),
     ];
 
-    /// <summary>The whole exposition for the registry's loaded model versions.</summary>
-    public static string Render(ModelRegistry models)
+    /// <summary>The whole exposition for the registry's loaded model versions, then the memory gauges.</summary>
+    public static string Render(ModelRegistry models, MemoryBudget? budget = null)
     {
         var snapshots = models.LoadedVersions.Select(v => (v.Name, v.VersionText, Stats: v.Statistics.Snapshot())).ToList();
         var text = new StringBuilder(1024);
@@ -45,8 +46,45 @@ internal static class TritonMetrics
                     .Append(metric.Value(stats).ToString(CultureInfo.InvariantCulture)).Append('\n');
             }
         }
+        RenderMemory(text, budget);
         return text.ToString();
     }
+
+    /// <summary>
+    /// Triton's CPU memory gauges (the machine's RAM from /proc/meminfo: total, and total − available as used), the
+    /// process's resident set and GC heap, and the request memory budget.
+    /// </summary>
+    private static void RenderMemory(StringBuilder text, MemoryBudget? budget)
+    {
+        if (SystemMemory.Read() is { } ram)
+        {
+            Gauge(text, "nv_cpu_memory_total_bytes", "CPU total memory (RAM), in bytes", ram.Total);
+            Gauge(text, "nv_cpu_memory_used_bytes", "CPU used memory (RAM), in bytes", ram.Used);
+        }
+        using (var process = System.Diagnostics.Process.GetCurrentProcess())
+        {
+            Gauge(text, "histoscale_process_resident_memory_bytes", "Resident set size of the server process, in bytes", process.WorkingSet64);
+        }
+        var gc = GC.GetGCMemoryInfo();
+        Gauge(text, "histoscale_gc_heap_size_bytes", "Managed (GC) heap size after the last collection, in bytes", gc.HeapSizeBytes);
+        Gauge(text, "histoscale_gc_committed_bytes", "Memory the GC has committed, in bytes", gc.TotalCommittedBytes);
+        Counter(text, "histoscale_gc_allocated_bytes_total", "Bytes allocated on the managed heap since the server started", GC.GetTotalAllocatedBytes());
+        if (budget is not null)
+        {
+            Gauge(text, "histoscale_memory_budget_bytes", "Request memory budget (--memory-budget), in bytes; 0 = unlimited", budget.Limit);
+            Gauge(text, "histoscale_memory_budget_used_bytes", "Bytes of queued and in-flight inference requests", budget.Used);
+            Counter(text, "histoscale_memory_budget_rejected_total", "Inference requests refused because the memory budget was exhausted", budget.Rejected);
+        }
+    }
+
+    private static void Gauge(StringBuilder text, string name, string help, long value) => Single(text, name, help, "gauge", value);
+
+    private static void Counter(StringBuilder text, string name, string help, long value) => Single(text, name, help, "counter", value);
+
+    private static void Single(StringBuilder text, string name, string help, string type, long value) =>
+        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
+            .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n')
+            .Append(name).Append(' ').Append(value.ToString(CultureInfo.InvariantCulture)).Append('\n');
 
     private static long Us(DurationStat d) => d.Ns / 1000;
 

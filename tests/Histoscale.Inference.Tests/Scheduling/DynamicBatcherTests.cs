@@ -140,6 +140,97 @@ public class DynamicBatcherTests
         Assert.Equal([1], backend.BatchSizes);
     }
 
+    [Fact]
+    public async Task BatchesReuseFullSizePooledBuffersAndRequestsGetViewsOfTheOutputs()
+    {
+        await using var backend = new WideBackend();
+        await using var batcher = new DynamicBatcher(backend, new BatcherOptions { MaxQueueDelay = TimeSpan.FromMilliseconds(50) });
+
+        // A request that fills a batch runs on its own buffer: no copy in.
+        using (var full = WideBackend.Request(0, WideBackend.MaxBatch))
+        using (var outputs = await batcher.InferAsync(full))
+        {
+            Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(full["x"].Memory, out var own));
+            Assert.Same(own.Array, backend.LastInputArray);
+            Assert.Equal(WideBackend.Expected(0, WideBackend.MaxBatch), outputs["y"].ToArray<float>());
+        }
+
+        // Joined requests of several batch sizes: each gets views of one shared output (no copy out), and the batch
+        // input buffers come from the batcher's pool, sized for a full batch, so a few serve every batch size.
+        for (var round = 0; round < 6; round++)
+        {
+            var sizes = new[] { 1, 2, 1 + (round % 3) };
+            var inputs = sizes.Select((n, i) => WideBackend.Request((round * 100) + (i * 10), n)).ToArray();
+            var results = await Task.WhenAll(inputs.Select(x => batcher.InferAsync(x)));
+            var arrays = results.Select(r => System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(r["y"].Memory, out var seg) ? seg.Array : null).ToArray();
+            if (backend.LastBatch == sizes.Sum())
+            {
+                Assert.All(arrays, a => Assert.Same(arrays[0], a));
+            }
+            for (var i = 0; i < sizes.Length; i++)
+            {
+                Assert.Equal(WideBackend.Expected((round * 100) + (i * 10), sizes[i]), results[i]["y"].ToArray<float>());
+            }
+            foreach (var r in results.Concat(inputs))
+            {
+                r.Dispose();
+            }
+        }
+        Assert.Contains(backend.Batches, b => b > 2); // requests were joined
+        Assert.InRange(batcher.BatchBuffers.AllocatedBuffers, 1, 2); // one full-batch buffer per running batch + 1
+    }
+
+    /// <summary>y = (first, last) of each row of x [N, 20000] FP32 (80 KB a row: batches use the large-buffer pool).</summary>
+    private sealed class WideBackend : IInferenceBackend
+    {
+        public const int MaxBatch = 8;
+        private const int Width = 20000;
+
+        public ConcurrentQueue<int> BatchQueue { get; } = new();
+
+        public List<int> Batches => [.. BatchQueue];
+
+        public int LastBatch { get; private set; }
+
+        public byte[]? LastInputArray { get; private set; }
+
+        public BackendMetadata Metadata { get; } = new("wide", "1", "test", MaxBatch, [new TensorSpec("x", TensorDataType.Fp32, [-1, Width])], [new TensorSpec("y", TensorDataType.Fp32, [-1, 2])]);
+
+        public int InstanceCount => 1;
+
+        public static TensorSet Request(int seed, int items)
+        {
+            var values = new float[items * Width];
+            for (var i = 0; i < items; i++)
+            {
+                values[i * Width] = seed + i;
+                values[((i + 1) * Width) - 1] = -(seed + i);
+            }
+            return new TensorSet().Add("x", Tensor.FromValues<float>(TensorDataType.Fp32, values, items, Width));
+        }
+
+        public static float[] Expected(int seed, int items) => [.. Enumerable.Range(0, items).SelectMany(i => new float[] { seed + i, -(seed + i) })];
+
+        public ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
+        {
+            var x = inputs["x"];
+            BatchQueue.Enqueue(x.BatchSize);
+            LastBatch = x.BatchSize;
+            LastInputArray = System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(x.Memory, out var seg) ? seg.Array : null;
+            var y = Tensor.Rent(TensorDataType.Fp32, [x.BatchSize, 2]);
+            var xs = x.AsSpan<float>();
+            var ys = y.AsSpan<float>();
+            for (var i = 0; i < x.BatchSize; i++)
+            {
+                ys[2 * i] = xs[i * Width];
+                ys[(2 * i) + 1] = xs[((i + 1) * Width) - 1];
+            }
+            return ValueTask.FromResult(new TensorSet().Add("y", y));
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)

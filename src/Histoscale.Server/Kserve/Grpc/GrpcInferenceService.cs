@@ -13,7 +13,7 @@ namespace Histoscale.Server.Kserve.Grpc;
 /// Errors are gRPC statuses (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE); on the stream they are reported in
 /// <c>error_message</c> and the stream goes on, as Triton does.
 /// </summary>
-internal sealed class GrpcInferenceService(ModelRegistry models, ServerState state, ILogger<GrpcInferenceService> log)
+internal sealed class GrpcInferenceService(ModelRegistry models, ServerState state, RequestBufferPool buffers, MemoryBudget budget, ILogger<GrpcInferenceService> log)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
@@ -138,8 +138,12 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
         {
             Inference.Tensors.TensorSet? outputs = null;
             ModelStreamInferResponse message;
+            // Stream messages pass the gate one by one here: the budget counts each while it is queued or runs.
+            var bytes = PooledInferRequests.TensorBytes(request);
+            var reserved = false;
             try
             {
+                reserved = budget.Reserve(bytes);
                 (var response, outputs) = await InferAsync(request, context.CancellationToken).ConfigureAwait(false);
                 message = new ModelStreamInferResponse { InferResponse = response };
             }
@@ -171,16 +175,31 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
             finally
             {
                 outputs?.Dispose();
+                if (reserved)
+                {
+                    budget.Release(bytes);
+                }
             }
         }
     }
 
-    private async Task<(ModelInferResponse Response, Inference.Tensors.TensorSet Outputs)> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
+    private async Task<(ModelInferResponse Response, TensorSet Outputs)> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
     {
-        var host = models.Resolve(request.ModelName, request.ModelVersion);
-        var names = GrpcTensorCodec.RequestedOutputs(request, host.Metadata);
-        using var inputs = GrpcTensorCodec.ReadInputs(request);
-        var outputs = await host.Batcher.InferAsync(inputs, cancellationToken).ConfigureAwait(false);
+        ModelVersionHost host;
+        IReadOnlyList<string> names;
+        TensorSet outputs;
+        try
+        {
+            host = models.Resolve(request.ModelName, request.ModelVersion);
+            names = GrpcTensorCodec.RequestedOutputs(request, host.Metadata);
+            using var inputs = GrpcTensorCodec.ReadInputs(request);
+            outputs = await host.Batcher.InferAsync(inputs, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The batch has run (or the request never got into one): its tensor bytes are not read again.
+            PooledInferRequests.Return(request, buffers.Pool);
+        }
         try
         {
             return (GrpcTensorCodec.WriteOutputs(host, request.Id, outputs, names), outputs);

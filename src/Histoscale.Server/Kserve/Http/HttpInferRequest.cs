@@ -38,7 +38,7 @@ internal sealed class HttpInferRequest : IDisposable
 
     public void Dispose() => Inputs.Dispose();
 
-    public static async Task<HttpInferRequest> ReadAsync(HttpRequest request, BackendMetadata metadata, CancellationToken cancellationToken)
+    public static async Task<HttpInferRequest> ReadAsync(HttpRequest request, BackendMetadata metadata, CancellationToken cancellationToken, BoundedBufferPool? pool = null)
     {
         // tritonclient can compress requests; the header length then counts uncompressed bytes, as in Triton.
         var encoding = request.Headers.ContentEncoding.ToString();
@@ -83,7 +83,7 @@ internal sealed class HttpInferRequest : IDisposable
         {
             foreach (var input in inputsElement.EnumerateArray())
             {
-                var (name, tensor) = await ReadInputAsync(input, body, headerLength is not null, cancellationToken).ConfigureAwait(false);
+                var (name, tensor) = await ReadInputAsync(input, body, headerLength is not null, cancellationToken, pool).ConfigureAwait(false);
                 try
                 {
                     inputs.Add(name, tensor);
@@ -140,7 +140,7 @@ internal sealed class HttpInferRequest : IDisposable
         }
     }
 
-    private static async Task<(string Name, Tensor Tensor)> ReadInputAsync(JsonElement input, Stream body, bool hasBinary, CancellationToken cancellationToken)
+    private static async Task<(string Name, Tensor Tensor)> ReadInputAsync(JsonElement input, Stream body, bool hasBinary, CancellationToken cancellationToken, BoundedBufferPool? pool)
     {
         if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
         {
@@ -166,7 +166,8 @@ internal sealed class HttpInferRequest : IDisposable
                 throw new InferenceRequestException(
                     $"unexpected explicit tensor data size for input '{name}': {datatype}[{string.Join(',', shape)}] needs {size} bytes, binary_data_size is {sizeElement.GetRawText()}");
             }
-            var tensor = Tensor.Rent(type, shape);
+            // Into a buffer of the server's bounded pool when there is one (large request tensors), else the shared pool.
+            var tensor = pool is null ? Tensor.Rent(type, shape) : Tensor.RentFrom(pool, type, shape);
             try
             {
                 await body.ReadExactlyAsync(tensor.Memory, cancellationToken).ConfigureAwait(false);

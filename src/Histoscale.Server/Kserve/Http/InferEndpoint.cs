@@ -1,5 +1,7 @@
+using Histoscale.Server.Kserve.Grpc;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Histoscale.Server.Kserve.Http;
 
@@ -10,7 +12,8 @@ internal static class InferEndpoint
     {
         var model = models.Resolve(name, version);
         var aborted = context.RequestAborted;
-        using var request = await HttpInferRequest.ReadAsync(context.Request, model.Metadata, aborted).ConfigureAwait(false);
+        var pool = context.RequestServices.GetRequiredService<RequestBufferPool>().Pool;
+        using var request = await HttpInferRequest.ReadAsync(context.Request, model.Metadata, aborted, pool).ConfigureAwait(false);
         using var outputs = await model.Batcher.InferAsync(request.Inputs, aborted).ConfigureAwait(false);
         await HttpInferResponse.WriteAsync(context.Response, model, request.Id, outputs, request.Outputs, aborted).ConfigureAwait(false);
     }
