@@ -15,8 +15,9 @@ using Histoscale.Slides.Sources;
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>
-/// Runs a model over many slides into one output folder. Slides run one after another (each uses the whole
-/// machine); a slide finished by an earlier run with the same settings and the same content identity (size plus
+/// Runs a model over many slides into one output folder. Slides are inferred one after another (each uses the whole
+/// machine), pipelined: while one is inferred, the next is opened, its tissue detected and its tiles planned, and the
+/// previous one's outputs are written, so the model does not wait for per-slide fixed work. A slide finished by an earlier run with the same settings and the same content identity (size plus
 /// ETag/version, or modification time and a hash of the ends for local files) is skipped, an interrupted one resumes
 /// from its checkpoint, a failing one is reported and the rest continue. A slide whose content changed under the same
 /// name runs afresh, its rerunReason saying what changed. run.json is rewritten after every slide.
@@ -63,9 +64,10 @@ public sealed class InferenceRun
     public string Settings { get; }
 
     /// <summary>
-    /// Runs every slide in turn, writing its outputs and run.json after each. A slide that fails is reported in its
+    /// Runs every slide in turn (the next one prepared and the previous one written while one is inferred), writing
+    /// its outputs and run.json after each, in the slides' order. A slide that fails is reported in its
     /// <see cref="SlideSummary"/> and the run goes on; a slide finished by an earlier run with the same
-    /// <see cref="Settings"/> is skipped; cancellation stops after the current slide, keeping its checkpoint for a resume.
+    /// <see cref="Settings"/> is skipped; cancellation stops the current slide, keeping its checkpoint for a resume (the previous slide's outputs are still written).
     /// </summary>
     /// <param name="slides">Paths or URIs, e.g. from <see cref="Inputs.SlideInputs.Expand"/>.</param>
     /// <param name="progress">Called on pipeline threads with each slide's progress; must be quick and thread-safe.</param>
@@ -88,58 +90,210 @@ public sealed class InferenceRun
 
         var report = new RunReport(Path.Combine(outDir, "run.json"), _model, _options, Settings, _io.TileSize);
         var runner = new SlideRunner(_model, _io, _packer, _batcher, _options, Settings);
-        var summaries = new List<SlideSummary>();
-        var cancelled = false;
-        for (var i = 0; i < slides.Count; i++)
-        {
-            var path = slides[i];
-            var name = SlideInputs.NameOf(path);
-            var paths = new SlideOutputPaths(outDir, name);
-            var index = i;
-            var clock = Stopwatch.StartNew();
-            void Report(SlidePhase phase, int done, int total, int thisRun) =>
-                progress?.Invoke(new SlideProgress(name, index, slides.Count, phase, done, total, thisRun, clock.Elapsed.TotalSeconds, (long)_io.TileSize * _io.TileSize));
+        var cohort = new CohortPipeline(this, runner, report, slides, outDir, checkpoints, progress, cancellationToken);
+        var (summaries, cancelled) = await cohort.RunAsync().ConfigureAwait(false);
+        report.Write(summaries, slides.Count);
+        return new RunSummary(summaries, cancelled, report.Path);
+    }
 
+    /// <summary>
+    /// The slides of one run, overlapped: while slide N is inferred, slide N+1 is checked for a finished result,
+    /// opened, its tissue detected and its tiles planned, and slide N−1's outputs are written. At most one slide is
+    /// prepared ahead and one written behind, so memory stays that of three slides' fixed state (open file, mask,
+    /// plan) besides the inference's own bounded buffers. Summaries, progress's terminal events and run.json follow
+    /// the slides' order, as when they ran one after another; outputs are the same bytes (each slide's are written
+    /// from its checkpoint alone).
+    /// </summary>
+    private sealed class CohortPipeline(InferenceRun run, SlideRunner runner, RunReport report, IReadOnlyList<string> slides, string outDir, string checkpoints,
+        Action<SlideProgress>? progress, CancellationToken cancellationToken)
+    {
+        private readonly List<SlideSummary> _summaries = [];
+
+        /// <summary>What preparing a slide gave: a slide to infer, or its final summary (skipped or failed).</summary>
+        private sealed record Step(int Index, SlideClock Clock, PreparedSlide? Prepared, SlideSummary? Final, bool Cancelled);
+
+        public async Task<(List<SlideSummary> Summaries, bool Cancelled)> RunAsync()
+        {
+            var cancelled = false;
+            Task<Step>? preparing = Prepare(0);
+            Task<SlideSummary>? writing = null;
+            for (var i = 0; i < slides.Count; i++)
+            {
+                var index = i;
+                var step = await preparing!.ConfigureAwait(false);
+                preparing = null;
+                if (cancellationToken.IsCancellationRequested && !step.Cancelled)
+                {
+                    // As when slides ran one after another: a slide whose turn had not come when the run was
+                    // cancelled is not reported (even if it was prepared ahead); one stopped while opening is.
+                    step.Prepared?.Dispose();
+                    cancelled = true;
+                    break;
+                }
+                if (step.Prepared is null)
+                {
+                    await FlushAsync(writing).ConfigureAwait(false);
+                    writing = null;
+                    Finish(index, step.Clock, step.Final!);
+                    if (step.Cancelled)
+                    {
+                        cancelled = true;
+                        break;
+                    }
+                    preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
+                    continue;
+                }
+
+                var clock = step.Clock;
+                var prepared = step.Prepared;
+                clock.Start();
+                // Inference blocks its thread on the model's batches: a dedicated thread, not one of the pool's.
+                var inferring = Task.Factory.StartNew(() => runner.Infer(prepared, (p, d, t, r) => Report(index, p, d, t, r, clock), cancellationToken),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
+                preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
+                InferredSlide? inferred = null;
+                SlideSummary? final = null;
+                try
+                {
+                    inferred = await inferring.ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    final = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" };
+                    cancelled = true;
+                }
+                catch (Exception ex)
+                {
+                    final = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
+                }
+                finally
+                {
+                    clock.Stop();
+                }
+                // The previous slide's outputs were written meanwhile: its summary goes first.
+                await FlushAsync(writing).ConfigureAwait(false);
+                writing = null;
+                if (inferred is null)
+                {
+                    Finish(index, clock, final!);
+                    if (cancelled)
+                    {
+                        break;
+                    }
+                    continue;
+                }
+                var tiles = inferred.Plan.Tiles.Count;
+                Report(index, SlidePhase.Writing, tiles, tiles, tiles - inferred.Resumed, clock);
+                clock.Start();
+                writing = Task.Factory.StartNew(() =>
+                {
+                    SlideSummary summary;
+                    try
+                    {
+                        summary = runner.Write(inferred);
+                    }
+                    catch (Exception ex)
+                    {
+                        summary = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
+                    }
+                    clock.Stop();
+                    Finish(index, clock, summary, record: false);
+                    return summary;
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+            await FlushAsync(writing).ConfigureAwait(false);
+            if (preparing is not null)
+            {
+                // Cancelled with the next slide prepared (or being prepared): close it, report nothing for it.
+                (await preparing.ConfigureAwait(false)).Prepared?.Dispose();
+            }
+            return (_summaries, cancelled);
+        }
+
+        /// <summary>Waits for the slide being written and records its summary (in order, before the next slide's).</summary>
+        private async Task FlushAsync(Task<SlideSummary>? writing)
+        {
+            if (writing is not null)
+            {
+                _summaries.Add(await writing.ConfigureAwait(false));
+                report.Write(_summaries, slides.Count);
+            }
+        }
+
+        /// <summary>Records a final summary (unless the writer already reported it) and raises its terminal progress event.</summary>
+        private void Finish(int index, SlideClock clock, SlideSummary summary, bool record = true)
+        {
+            if (record)
+            {
+                _summaries.Add(summary);
+                report.Write(_summaries, slides.Count);
+            }
+            var phase = summary.Status switch
+            {
+                SlideSummary.Completed => SlidePhase.Done,
+                SlideSummary.Skipped => SlidePhase.Skipped,
+                SlideSummary.Cancelled => SlidePhase.Cancelled,
+                _ => SlidePhase.Failed,
+            };
+            var (done, total, run) = phase switch
+            {
+                SlidePhase.Done or SlidePhase.Skipped => (summary.Tiles, summary.Tiles, summary.TilesRun),
+                _ => (0, 0, 0),
+            };
+            Report(index, phase, done, total, run, clock);
+        }
+
+        /// <summary>Checks slide <paramref name="index"/> for finished results, else opens, detects and plans it, on a thread of its own.</summary>
+        private Task<Step> Prepare(int index) => Task.Factory.StartNew(() =>
+        {
+            var path = slides[index];
+            var name = SlideInputs.NameOf(path);
+            var clock = new SlideClock();
+            string? rerunReason = null;
             if (cancellationToken.IsCancellationRequested)
             {
-                cancelled = true;
-                break;
+                return new Step(index, clock, null, null, Cancelled: false);
             }
-            var (previous, rerunReason) = Finished(path, paths, checkpoints);
-            if (previous is not null)
-            {
-                summaries.Add(previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null });
-                Report(SlidePhase.Skipped, previous.Tiles, previous.Tiles, 0);
-                report.Write(summaries, slides.Count);
-                continue;
-            }
-            Report(SlidePhase.Opening, 0, 0, 0);
             try
             {
-                // Synchronous stages run on dedicated threads; keep the caller's context free.
-                var summary = await Task.Run(() => runner.Run(path, paths, checkpoints, rerunReason, (p, d, t, r) => Report(p, d, t, r), cancellationToken), CancellationToken.None).ConfigureAwait(false);
-                summaries.Add(summary);
-                Report(SlidePhase.Done, summary.Tiles, summary.Tiles, summary.TilesRun);
+                (var previous, rerunReason) = run.Finished(path, new SlideOutputPaths(outDir, name), checkpoints);
+                if (previous is not null)
+                {
+                    return new Step(index, clock, null, previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null }, Cancelled: false);
+                }
+                clock.Start();
+                Report(index, SlidePhase.Opening, 0, 0, 0, clock);
+                var prepared = runner.Prepare(path, new SlideOutputPaths(outDir, name), checkpoints, rerunReason, cancellationToken);
+                clock.Stop();
+                return new Step(index, clock, prepared, null, Cancelled: false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" });
-                Report(SlidePhase.Cancelled, 0, 0, 0);
-                cancelled = true;
+                clock.Stop();
+                return new Step(index, clock, null, new SlideSummary { Name = name, Path = path, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" }, Cancelled: true);
             }
             catch (Exception ex)
             {
-                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, RerunReason = rerunReason, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = Describe(ex) });
-                Report(SlidePhase.Failed, 0, 0, 0);
+                clock.Stop();
+                return new Step(index, clock, null, new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, RerunReason = rerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) }, Cancelled: false);
             }
-            report.Write(summaries, slides.Count);
-            if (cancelled)
-            {
-                break;
-            }
-        }
-        report.Write(summaries, slides.Count);
-        return new RunSummary(summaries, cancelled, report.Path);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        private void Report(int index, SlidePhase phase, int done, int total, int thisRun, SlideClock clock) =>
+            progress?.Invoke(new SlideProgress(SlideInputs.NameOf(slides[index]), index, slides.Count, phase, done, total, thisRun, clock.Seconds, (long)run._io.TileSize * run._io.TileSize));
+    }
+
+    /// <summary>A slide's own time: running while it is prepared, inferred or written, stopped while it waits for a neighbour.</summary>
+    private sealed class SlideClock
+    {
+        private readonly Stopwatch _watch = new();
+
+        public double Seconds => _watch.Elapsed.TotalSeconds;
+
+        public void Start() => _watch.Start();
+
+        public void Stop() => _watch.Stop();
     }
 
     private static string Describe(Exception ex) =>
