@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Histoscale.Inference.Models;
 using Histoscale.Inference.Scheduling;
 using Histoscale.Pipeline.Checkpoints;
@@ -98,150 +99,161 @@ public sealed class InferenceRun
 
     /// <summary>
     /// The slides of one run, overlapped: while slide N is inferred, slide N+1 is checked for a finished result,
-    /// opened, its tissue detected and its tiles planned, and slide N−1's outputs are written. At most one slide is
-    /// prepared ahead and one written behind, so memory stays that of three slides' fixed state (open file, mask,
-    /// plan) besides the inference's own bounded buffers. Summaries, progress's terminal events and run.json follow
-    /// the slides' order, as when they ran one after another; outputs are the same bytes (each slide's are written
-    /// from its checkpoint alone).
+    /// opened, its tissue detected and its tiles planned, and slide N−1's outputs are written. Slide N+1's tiles start
+    /// to be read as soon as slide N's last tile is read, so its first batches queue behind slide N's last ones and the
+    /// model never drains between slides. At most one slide is prepared ahead, two are in the model (one finishing),
+    /// one is written, so memory stays bounded: a few slides' fixed state (open file, mask, plan) besides each
+    /// inference's own bounded buffers. Summaries, their terminal progress events and run.json follow the slides'
+    /// order, as when they ran one after another; outputs are the same bytes (each slide's are written from its
+    /// checkpoint alone).
     /// </summary>
     private sealed class CohortPipeline(InferenceRun run, SlideRunner runner, RunReport report, IReadOnlyList<string> slides, string outDir, string checkpoints,
         Action<SlideProgress>? progress, CancellationToken cancellationToken)
     {
         private readonly List<SlideSummary> _summaries = [];
 
+        /// <summary>Each slide's outcome in slide order, recorded (summary, run.json, terminal event) as each completes.</summary>
+        private readonly Channel<(int Index, SlideClock Clock, Task<SlideSummary> Outcome)> _outcomes = Channel.CreateUnbounded<(int, SlideClock, Task<SlideSummary>)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
         /// <summary>What preparing a slide gave: a slide to infer, or its final summary (skipped or failed).</summary>
         private sealed record Step(int Index, SlideClock Clock, PreparedSlide? Prepared, SlideSummary? Final, bool Cancelled);
 
         public async Task<(List<SlideSummary> Summaries, bool Cancelled)> RunAsync()
         {
-            var cancelled = false;
+            var recorder = RecordAsync();
+            var stopped = false;
             Task<Step>? preparing = Prepare(0);
-            Task<SlideSummary>? writing = null;
-            for (var i = 0; i < slides.Count; i++)
+            Task? previousRead = null; // done once the slide before has read its last tile (or ended)
+            Task<SlideSummary>? previousOutcome = null;
+            try
             {
-                var index = i;
-                var step = await preparing!.ConfigureAwait(false);
-                preparing = null;
-                if (cancellationToken.IsCancellationRequested && !step.Cancelled)
+                for (var i = 0; i < slides.Count; i++)
                 {
-                    // As when slides ran one after another: a slide whose turn had not come when the run was
-                    // cancelled is not reported (even if it was prepared ahead); one stopped while opening is.
-                    step.Prepared?.Dispose();
-                    cancelled = true;
-                    break;
-                }
-                if (step.Prepared is null)
-                {
-                    await FlushAsync(writing).ConfigureAwait(false);
-                    writing = null;
-                    Finish(index, step.Clock, step.Final!);
-                    if (step.Cancelled)
+                    var index = i;
+                    var step = await preparing!.ConfigureAwait(false);
+                    preparing = null;
+                    if (step.Prepared is null)
                     {
-                        cancelled = true;
+                        if (step.Final is null || (cancellationToken.IsCancellationRequested && !step.Cancelled))
+                        {
+                            // As when slides ran one after another: a slide whose turn had not come when the run was
+                            // cancelled is not reported; one stopped while it was opened is.
+                            stopped = true;
+                            break;
+                        }
+                        _outcomes.Writer.TryWrite((index, step.Clock, Task.FromResult(step.Final)));
+                        if (step.Cancelled)
+                        {
+                            stopped = true;
+                            break;
+                        }
+                        preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
+                        continue;
+                    }
+
+                    var prepared = step.Prepared;
+                    if (previousRead is not null)
+                    {
+                        await previousRead.ConfigureAwait(false);
+                    }
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        prepared.Dispose();
+                        stopped = true;
                         break;
                     }
+                    var clock = step.Clock;
+                    clock.Start();
+                    var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    // Inference blocks its thread on the model's batches: a dedicated thread, not one of the pool's.
+                    var inferring = Task.Factory.StartNew(
+                        () => runner.Infer(prepared, (p, d, t, r) => Report(index, p, d, t, r, clock), () => read.TrySetResult(), cancellationToken),
+                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    previousRead = Task.WhenAny(read.Task, inferring);
+                    // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
                     preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
-                    continue;
+                    previousOutcome = FinishAsync(index, prepared, clock, inferring, previousOutcome);
+                    _outcomes.Writer.TryWrite((index, clock, previousOutcome));
                 }
+            }
+            finally
+            {
+                _outcomes.Writer.TryComplete();
+                await recorder.ConfigureAwait(false);
+                if (preparing is not null)
+                {
+                    // Stopped with the next slide prepared (or being prepared): close it, report nothing for it.
+                    (await preparing.ConfigureAwait(false)).Prepared?.Dispose();
+                }
+            }
+            var cancelled = _summaries.Any(s => s.Status == SlideSummary.Cancelled) || (stopped && cancellationToken.IsCancellationRequested);
+            return (_summaries, cancelled);
+        }
 
-                var clock = step.Clock;
-                var prepared = step.Prepared;
+        /// <summary>
+        /// A slide's inference outcome, then (once the slide before has been written: one slide written at a time)
+        /// its outputs, on a thread of its own; never throws, failures become the slide's summary.
+        /// </summary>
+        private async Task<SlideSummary> FinishAsync(int index, PreparedSlide prepared, SlideClock clock, Task<InferredSlide> inferring, Task<SlideSummary>? before)
+        {
+            InferredSlide inferred;
+            try
+            {
+                inferred = await inferring.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                clock.Stop();
+                return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" };
+            }
+            catch (Exception ex)
+            {
+                clock.Stop();
+                return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
+            }
+            clock.Stop();
+            if (before is not null)
+            {
+                await before.ConfigureAwait(false);
+            }
+            var tiles = inferred.Plan.Tiles.Count;
+            Report(index, SlidePhase.Writing, tiles, tiles, tiles - inferred.Resumed, clock);
+            return await Task.Factory.StartNew(() =>
+            {
                 clock.Start();
-                // Inference blocks its thread on the model's batches: a dedicated thread, not one of the pool's.
-                var inferring = Task.Factory.StartNew(() => runner.Infer(prepared, (p, d, t, r) => Report(index, p, d, t, r, clock), cancellationToken),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
-                preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
-                InferredSlide? inferred = null;
-                SlideSummary? final = null;
                 try
                 {
-                    inferred = await inferring.ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    final = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" };
-                    cancelled = true;
+                    return runner.Write(inferred);
                 }
                 catch (Exception ex)
                 {
-                    final = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
+                    return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
                 }
                 finally
                 {
                     clock.Stop();
                 }
-                // The previous slide's outputs were written meanwhile: its summary goes first.
-                await FlushAsync(writing).ConfigureAwait(false);
-                writing = null;
-                if (inferred is null)
-                {
-                    Finish(index, clock, final!);
-                    if (cancelled)
-                    {
-                        break;
-                    }
-                    continue;
-                }
-                var tiles = inferred.Plan.Tiles.Count;
-                Report(index, SlidePhase.Writing, tiles, tiles, tiles - inferred.Resumed, clock);
-                clock.Start();
-                writing = Task.Factory.StartNew(() =>
-                {
-                    SlideSummary summary;
-                    try
-                    {
-                        summary = runner.Write(inferred);
-                    }
-                    catch (Exception ex)
-                    {
-                        summary = new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
-                    }
-                    clock.Stop();
-                    Finish(index, clock, summary, record: false);
-                    return summary;
-                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            }
-            await FlushAsync(writing).ConfigureAwait(false);
-            if (preparing is not null)
-            {
-                // Cancelled with the next slide prepared (or being prepared): close it, report nothing for it.
-                (await preparing.ConfigureAwait(false)).Prepared?.Dispose();
-            }
-            return (_summaries, cancelled);
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
 
-        /// <summary>Waits for the slide being written and records its summary (in order, before the next slide's).</summary>
-        private async Task FlushAsync(Task<SlideSummary>? writing)
+        /// <summary>Records each slide's summary in slide order as soon as it is known: the list, run.json, the terminal progress event.</summary>
+        private async Task RecordAsync()
         {
-            if (writing is not null)
+            await foreach (var (index, clock, outcome) in _outcomes.Reader.ReadAllAsync().ConfigureAwait(false))
             {
-                _summaries.Add(await writing.ConfigureAwait(false));
-                report.Write(_summaries, slides.Count);
-            }
-        }
-
-        /// <summary>Records a final summary (unless the writer already reported it) and raises its terminal progress event.</summary>
-        private void Finish(int index, SlideClock clock, SlideSummary summary, bool record = true)
-        {
-            if (record)
-            {
+                var summary = await outcome.ConfigureAwait(false);
                 _summaries.Add(summary);
                 report.Write(_summaries, slides.Count);
+                var phase = summary.Status switch
+                {
+                    SlideSummary.Completed => SlidePhase.Done,
+                    SlideSummary.Skipped => SlidePhase.Skipped,
+                    SlideSummary.Cancelled => SlidePhase.Cancelled,
+                    _ => SlidePhase.Failed,
+                };
+                var (done, total, ran) = phase is SlidePhase.Done or SlidePhase.Skipped ? (summary.Tiles, summary.Tiles, summary.TilesRun) : (0, 0, 0);
+                Report(index, phase, done, total, ran, clock);
             }
-            var phase = summary.Status switch
-            {
-                SlideSummary.Completed => SlidePhase.Done,
-                SlideSummary.Skipped => SlidePhase.Skipped,
-                SlideSummary.Cancelled => SlidePhase.Cancelled,
-                _ => SlidePhase.Failed,
-            };
-            var (done, total, run) = phase switch
-            {
-                SlidePhase.Done or SlidePhase.Skipped => (summary.Tiles, summary.Tiles, summary.TilesRun),
-                _ => (0, 0, 0),
-            };
-            Report(index, phase, done, total, run, clock);
         }
 
         /// <summary>Checks slide <paramref name="index"/> for finished results, else opens, detects and plans it, on a thread of its own.</summary>

@@ -19,24 +19,10 @@ namespace Histoscale.Pipeline.Runs;
 /// detect tissue, plan, drop a checkpoint of other bytes), <see cref="Infer"/> (resume or start the checkpoint,
 /// infer the remaining tiles; the slide is closed after it) and <see cref="Write"/> (the outputs, then the state
 /// marked complete). A checkpoint is resumed only for the content identity it was written from. Each step throws on
-/// failure or cancellation (the checkpoint stays); <see cref="Run"/> does all three in turn.
+/// failure or cancellation (the checkpoint stays).
 /// </summary>
 internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPacker packer, DynamicBatcher batcher, RunOptions options, string settings)
 {
-    /// <summary>Runs one slide end to end and returns its summary.</summary>
-    /// <param name="slidePath">Path or URI of the slide.</param>
-    /// <param name="paths">Where its outputs go.</param>
-    /// <param name="checkpointDir">Where its state and partial results are kept.</param>
-    /// <param name="rerunReason">Why earlier results for this slide are not reused (from the skip check), or null.</param>
-    /// <param name="progress">Called with the phase, the tiles done and planned, and how many of those this run inferred (not resumed).</param>
-    /// <param name="cancellationToken">Stops the run; the checkpoint stays for a resume.</param>
-    public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, string? rerunReason, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
-    {
-        var inferred = Infer(Prepare(slidePath, paths, checkpointDir, rerunReason, cancellationToken), progress, cancellationToken);
-        progress(SlidePhase.Writing, inferred.Plan.Tiles.Count, inferred.Plan.Tiles.Count, inferred.Plan.Tiles.Count - inferred.Resumed);
-        return Write(inferred);
-    }
-
     /// <summary>
     /// Opens the slide, detects its tissue and plans its tiles; a checkpoint left by other bytes under this name is
     /// deleted. Touches nothing but this slide's own checkpoint, so it may run while another slide is inferred.
@@ -83,9 +69,10 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
 
     /// <summary>
     /// Marks the state running, resumes or starts the checkpoint and infers the remaining tiles; closes the slide
-    /// (also on failure). Throws when more tiles were unreadable than allowed.
+    /// (also on failure). Throws when more tiles were unreadable than allowed. <paramref name="readingDone"/> is called
+    /// once the last tile has been read (its batches may still be in the model): the next slide may start reading then.
     /// </summary>
-    public InferredSlide Infer(PreparedSlide prepared, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
+    public InferredSlide Infer(PreparedSlide prepared, Action<SlidePhase, int, int, int> progress, Action? readingDone, CancellationToken cancellationToken)
     {
         using var owned = prepared;
         var start = Stopwatch.GetTimestamp();
@@ -115,7 +102,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             {
                 done += written;
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
-            });
+            }, readingDone);
             engine.RunAsync(cancellationToken).GetAwaiter().GetResult();
             unreadable = engine.Unreadable;
         }

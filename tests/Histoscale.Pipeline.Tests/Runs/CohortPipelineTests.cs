@@ -65,16 +65,17 @@ public class CohortPipelineTests
         Assert.All(summary.Slides, s => Assert.True(s.Status == SlideSummary.Completed, s.Error));
         Assert.True(waited[0], "slide 1 was not opened while slide 0 was being inferred");
 
-        // Slide k is opened only once slide k-2's inference is over (one slide prepared ahead of the one inferred, at
-        // most), and is inferred only after slide k-1's inference (the model runs one slide at a time).
+        // Slides are opened in order, slide k as slide k-1 goes into the model (so after slide k-2 did; the events of
+        // those two threads may come in either order): one slide prepared ahead at most. The model holds at most two
+        // slides (one finishing its last batches, the next starting).
         var log = events.ToArray();
         int First(int slide, SlidePhase phase) => Array.FindIndex(log, e => e == (slide, phase));
         int Last(int slide, SlidePhase phase) => Array.FindLastIndex(log, e => e == (slide, phase));
         for (var k = 1; k < slides.Length; k++)
         {
             Assert.True(First(k, SlidePhase.Opening) > First(k - 1, SlidePhase.Opening), $"slide {k} opened before slide {k - 1}");
-            Assert.True(k < 2 || First(k, SlidePhase.Opening) > Last(k - 2, SlidePhase.Inferring), $"slide {k} opened while slide {k - 2} was inferred");
-            Assert.True(First(k, SlidePhase.Inferring) > Last(k - 1, SlidePhase.Inferring), $"slide {k} inferred while slide {k - 1} was");
+            Assert.True(k < 2 || First(k, SlidePhase.Opening) > First(k - 2, SlidePhase.Inferring), $"slide {k} opened before slide {k - 2} was in the model");
+            Assert.True(k < 2 || First(k, SlidePhase.Inferring) > Last(k - 2, SlidePhase.Inferring), $"slide {k} inferred while slide {k - 2} was");
         }
         Assert.Equal([0, 1, 2], log.Where(e => e.Phase == SlidePhase.Done).Select(e => e.Slide));
     }
@@ -125,14 +126,15 @@ public class CohortPipelineTests
             }
         }, cts.Token);
         Assert.True(interrupted.Cancelled);
-        Assert.Equal([SlideSummary.Completed, SlideSummary.Cancelled], interrupted.Slides.Select(s => s.Status));
+        // The third slide is not reported unless it had started reading tiles (the second one's reading was over).
+        Assert.Equal([SlideSummary.Completed, SlideSummary.Cancelled], interrupted.Slides.Take(2).Select(s => s.Status));
+        Assert.True(interrupted.Slides.Count == 2 || interrupted.Slides[2].Status == SlideSummary.Cancelled);
         AssertSameOutputs(dir["whole"], dir["resumed"], slides[0]); // the first slide's outputs were finished
         Assert.Empty(Directory.EnumerateFiles(dir["resumed"], Path.GetFileNameWithoutExtension(slides[2]) + ".*"));
 
         var second = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir["resumed"], batch: 4));
         Assert.Equal([SlideSummary.Skipped, SlideSummary.Completed, SlideSummary.Completed], second.Slides.Select(s => s.Status));
         Assert.True(second.Slides[1].TilesResumed >= 8, $"resumed {second.Slides[1].TilesResumed}");
-        Assert.Equal(0, second.Slides[2].TilesResumed);
         foreach (var slide in slides)
         {
             AssertSameOutputs(dir["whole"], dir["resumed"], slide);
