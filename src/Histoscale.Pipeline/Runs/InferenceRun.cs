@@ -68,7 +68,8 @@ public sealed class InferenceRun
     /// Runs every slide in turn (the next one prepared and the previous one written while one is inferred), writing
     /// its outputs and run.json after each, in the slides' order. A slide that fails is reported in its
     /// <see cref="SlideSummary"/> and the run goes on; a slide finished by an earlier run with the same
-    /// <see cref="Settings"/> is skipped; cancellation stops the current slide, keeping its checkpoint for a resume (the previous slide's outputs are still written).
+    /// <see cref="Settings"/> is skipped; cancellation stops the slide being inferred (and the next one if its tiles had
+    /// started to be read), keeping their checkpoints for a resume; the previous slide's outputs are still written.
     /// </summary>
     /// <param name="slides">Paths or URIs, e.g. from <see cref="Inputs.SlideInputs.Expand"/>.</param>
     /// <param name="progress">Called on pipeline threads with each slide's progress; must be quick and thread-safe.</param>
