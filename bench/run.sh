@@ -224,10 +224,13 @@ PY
     calib=$data/calibration-seed7.svs
     [ -f "$calib" ] || run $H synth "$calib" --width 8000 --height 6000 --layout svs --quality 80 --tile 240 --seed 7
     rm -rf "$data/cohort-qrepo"
-    run $P quantize --model "$shared/models/resnet18.onnx" --calibrate "$calib" "${norm[@]}" --out "$data/cohort-qrepo/resnet18_int8.onnx"
-    say "cohort INT8: whole-process infer of the 3 slides with resnet18 INT8, then the peer"
-    whole "$data/cohort-qrepo/resnet18_int8.onnx" int8
-    peer
+    if run $P quantize --model "$shared/models/resnet18.onnx" --calibrate "$calib" "${norm[@]}" --out "$data/cohort-qrepo/resnet18_int8.onnx"; then
+      say "cohort INT8: whole-process infer of the 3 slides with resnet18 INT8, then the peer"
+      whole "$data/cohort-qrepo/resnet18_int8.onnx" int8
+      peer
+    else
+      echo "quantize failed: no INT8 figures"
+    fi
   fi
   echo "load after: $(cat /proc/loadavg)"
   $py - "$log" <<'PY'
