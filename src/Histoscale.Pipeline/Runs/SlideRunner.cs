@@ -57,7 +57,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
             timings.AddPlan(Stopwatch.GetTimestamp() - t0);
             cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
-            return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
+            return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, cache, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
                 Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
         catch
@@ -102,7 +102,14 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             {
                 done += written;
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
-            }, readingDone);
+            }, () =>
+            {
+                // Every tile is read: the decoded tiles this slide kept go back to the pool before the next slide
+                // starts reading (its last batches may still be in the model for a while).
+                reader.Dispose();
+                prepared.Cache.Resize(0);
+                readingDone?.Invoke();
+            });
             engine.RunAsync(cancellationToken).GetAwaiter().GetResult();
             unreadable = engine.Unreadable;
         }
@@ -182,6 +189,7 @@ internal sealed record PreparedSlide(
     string StatePath,
     string ResultsPath,
     Slide Slide,
+    TileCache Cache,
     SourceIdentity? Identity,
     TissueMask? Tissue,
     TilePlan Plan,
