@@ -172,7 +172,8 @@ if [[ $what == cohort || $what == all ]]; then
   # model-only `bench infer` (resnet18 FP32, 224 px, batch 32, infer's default layout), both from the ReadyToRun
   # publish (`dotnet publish -c Release`, what is deployed). Interleaved: model-only, then per round the cohort, the
   # Python peer and model-only again; a round's ratio is its cohort tiles/s (tiles ÷ the process's wall time: start-up,
-  # model load, tissue detection and output writing included) over the mean of the model-only runs either side.
+  # model load, tissue detection and output writing included) over the mean of the model-only runs either side. Each
+  # round also runs the cohort with DOTNET_TieredCompilation=0, to show what background re-compilation costs.
   # `bash bench/run.sh cohort int8` adds one INT8 cohort run (quantized on a separate slide) against the same peer.
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
   cfg=(--instances "$(nproc)" --threads 1)
@@ -192,8 +193,8 @@ if [[ $what == cohort || $what == all ]]; then
   }
   whole() { # $1 model file, $2 label
     rm -rf "$data/cohort-out"
-    echo "\$ $P infer $cohort --model $1 ${norm[*]} --batch 32 --out $data/cohort-out --json"
-    /usr/bin/time -f "%e %M" -o "$data/cohort-time" $P infer "$cohort" --model "$1" "${norm[@]}" --batch 32 --out "$data/cohort-out" --json > "$data/cohort-json"
+    echo "\$ ${3:-}${3:+ }$P infer $cohort --model $1 ${norm[*]} --batch 32 --out $data/cohort-out --json"
+    /usr/bin/time -f "%e %M" -o "$data/cohort-time" env ${3:-} $P infer "$cohort" --model "$1" "${norm[@]}" --batch 32 --out "$data/cohort-out" --json > "$data/cohort-json"
     $py - "$data/cohort-json" "$(tail -1 "$data/cohort-time")" "$data/cohort-out/run.json" "$2" <<'PY' | tee -a "$log"
 import json, sys
 r = json.load(open(sys.argv[1])); wall, rss = sys.argv[2].split(); wall = float(wall); run = json.load(open(sys.argv[3]))
@@ -216,6 +217,8 @@ PY
   model_only
   for round in 1 2 3; do
     say "cohort round $round"
+    # Also with tiered compilation off (no background re-compilation of hot precompiled code; costs cold start).
+    whole "$shared/models/resnet18.onnx" cohort-tc0 DOTNET_TieredCompilation=0
     whole "$shared/models/resnet18.onnx" cohort
     peer
     model_only
@@ -240,6 +243,7 @@ import statistics, sys
 rows = [l.split() for l in open(sys.argv[1]) if l[:1] not in (" ", "")]
 model = [float(r[1]) for r in rows if r[0] == "model"]
 whole = [float(r[1]) for r in rows if r[0] == "cohort"]
+tc0 = [float(r[1]) for r in rows if r[0] == "cohort-tc0"]
 peer = [float(r[1]) for r in rows if r[0] == "peer"]
 ratios = [w / ((model[i] + model[i + 1]) / 2) for i, w in enumerate(whole)]
 print()
@@ -249,6 +253,9 @@ for i, w in enumerate(whole):
     p = peer[i] if i < len(peer) else None
     print(f"| {i + 1} | {model[i]:.1f}, {model[i + 1]:.1f} | {w:.1f} | {ratios[i]:.3f} | {p if p else 'n/a'} | {f'{w / p:.2f}' if p else 'n/a'} |")
 print(f"\nwhole-process / model-only: median {statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f} (target: median >= 0.95, worst >= 0.9)")
+if tc0:
+    r0 = [w / ((model[i] + model[i + 1]) / 2) for i, w in enumerate(tc0)]
+    print(f"with DOTNET_TieredCompilation=0: {', '.join(f'{w:.1f}' for w in tc0)} tiles/s; ratio median {statistics.median(r0):.3f}, range {min(r0):.3f}-{max(r0):.3f}")
 if peer:
     fp = [w / p for w, p in zip(whole, peer)]
     print(f"FP32 whole-process / Python peer: median {statistics.median(fp):.2f}, range {min(fp):.2f}-{max(fp):.2f}")
