@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|cohort [int8]|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|cohort [int8] [tc0]|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md; the first on PATH that imports openslide, else
 # /usr/bin/python3), ../shared next to the repo.
@@ -173,7 +173,8 @@ if [[ $what == cohort || $what == all ]]; then
   # publish (`dotnet publish -c Release`, what is deployed). Interleaved: model-only, then per round the cohort, the
   # Python peer and model-only again; a round's ratio is its cohort tiles/s (tiles ÷ the process's wall time: start-up,
   # model load, tissue detection and output writing included) over the mean of the model-only runs either side. Each
-  # round also runs the cohort with DOTNET_TieredCompilation=0, to show what background re-compilation costs.
+  # round can also run the cohort with DOTNET_TieredCompilation=0 (`cohort tc0`), to show what background
+  # re-compilation costs.
   # `bash bench/run.sh cohort int8` adds one INT8 cohort run (quantized on a separate slide) against the same peer.
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
   cfg=(--instances "$(nproc)" --threads 1)
@@ -183,7 +184,12 @@ if [[ $what == cohort || $what == all ]]; then
   [ -f "$cohort/b-12000x16000.svs" ] || run $H synth "$cohort/b-12000x16000.svs" --width 12000 --height 16000 --layout svs --tile 240 --seed 12
   [ -f "$cohort/c-7000x5200.svs" ] || run $H synth "$cohort/c-7000x5200.svs" --width 7000 --height 5200 --layout svs --tile 240 --seed 13
   pub=$data/publish-r2r-cohort
-  rm -rf "$pub"; dotnet publish -c Release src/Histoscale.Cli -o "$pub" -v q -nologo >/dev/null
+  # Republished unless the last publish is of the same product sources (the commit that last touched src/).
+  src_rev=$(git log -1 --format=%h -- src)$(git diff --quiet -- src || echo '+')
+  if [[ "$(cat "$pub/.source-rev" 2>/dev/null)" != "$src_rev" || $src_rev == *+ ]]; then
+    rm -rf "$pub"; dotnet publish -c Release src/Histoscale.Cli -o "$pub" -v q -nologo >/dev/null; echo "$src_rev" > "$pub/.source-rev"
+  fi
+  echo "publish of src at $src_rev"
   P=$pub/histoscale
   torch=; "$py" -c 'import torch, torchvision' 2>/dev/null && torch=1
   log=$data/cohort-figures.txt; : > "$log"
@@ -217,8 +223,9 @@ PY
   model_only
   for round in 1 2 3; do
     say "cohort round $round"
-    # Also with tiered compilation off (no background re-compilation of hot precompiled code; costs cold start).
-    whole "$shared/models/resnet18.onnx" cohort-tc0 DOTNET_TieredCompilation=0
+    # `cohort tc0`: also with tiered compilation off (no background re-compilation of hot precompiled code; costs
+    # cold start).
+    [[ " ${*:2} " == *" tc0 "* ]] && whole "$shared/models/resnet18.onnx" cohort-tc0 DOTNET_TieredCompilation=0
     whole "$shared/models/resnet18.onnx" cohort
     peer
     model_only
@@ -260,7 +267,7 @@ if peer:
     fp = [w / p for w, p in zip(whole, peer)]
     print(f"FP32 whole-process / Python peer: median {statistics.median(fp):.2f}, range {min(fp):.2f}-{max(fp):.2f}")
 PY
-  if [[ ${2:-} == int8 ]]; then
+  if [[ " ${*:2} " == *" int8 "* ]]; then
     calib=$data/calibration-seed7.svs
     [ -f "$calib" ] || run $H synth "$calib" --width 8000 --height 6000 --layout svs --quality 80 --tile 240 --seed 7
     rm -rf "$data/cohort-qrepo"
