@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cost|archive|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != serve ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != serve && $what != cohort ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -350,4 +350,126 @@ if [[ $what == serve || $what == all ]]; then
   serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 "$secs" --no-memory-pattern
   serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 "$secs" --no-cpu-arena
   echo; echo "tables (bench/serve_table.py):"; $py bench/serve_table.py "$results"
+fi
+
+if [[ $what == cohort || $what == all ]]; then
+  # Whole-process `infer` over a folder of three slides it never saw (sizes, tile sizes and seeds of issue 16) against
+  # model-only `bench infer` (resnet18 FP32, 224 px, batch 32, infer's default layout), both from the ReadyToRun
+  # publish (`dotnet publish -c Release`, what is deployed). Interleaved: model-only, then per round the cohort, the
+  # Python peer and model-only again; a round's ratio is its cohort tiles/s (tiles ÷ the process's wall time: start-up,
+  # model load, tissue detection and output writing included) over the mean of the model-only runs either side. Each
+  # round can also run the cohort with DOTNET_TieredCompilation=0 (`cohort tc0`), to show what background
+  # re-compilation costs.
+  # `bash bench/run.sh cohort int8` adds one INT8 cohort run (quantized on a separate slide) against the same peer.
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  cfg=(--instances "$(nproc)" --threads 1)
+  cohort=$data/cohort
+  mkdir -p "$cohort"
+  [ -f "$cohort/a-16000x12000.svs" ] || run $H synth "$cohort/a-16000x12000.svs" --width 16000 --height 12000 --layout svs --tile 256 --seed 11
+  [ -f "$cohort/b-12000x16000.svs" ] || run $H synth "$cohort/b-12000x16000.svs" --width 12000 --height 16000 --layout svs --tile 240 --seed 12
+  [ -f "$cohort/c-7000x5200.svs" ] || run $H synth "$cohort/c-7000x5200.svs" --width 7000 --height 5200 --layout svs --tile 240 --seed 13
+  pub=$data/publish-r2r-cohort
+  # Republished unless the last publish is of the same product sources (the commit that last touched src/).
+  src_rev=$(git log -1 --format=%h -- src)$(git diff --quiet -- src || echo '+')
+  if [[ "$(cat "$pub/.source-rev" 2>/dev/null)" != "$src_rev" || $src_rev == *+ ]]; then
+    rm -rf "$pub"; dotnet publish -c Release src/Histoscale.Cli -o "$pub" -v q -nologo >/dev/null; echo "$src_rev" > "$pub/.source-rev"
+  fi
+  echo "publish of src at $src_rev"
+  P=$pub/histoscale
+  torch=; "$py" -c 'import torch, torchvision' 2>/dev/null && torch=1
+  log=$data/cohort-figures.txt; : > "$log"
+  model_only() {
+    local out; out=$(run $P bench infer --model "$shared/models/resnet18.onnx" --batch 32 --seconds 15 "${cfg[@]}" --json)
+    echo "$out"; echo "model $($py -c 'import json, sys; print(json.loads(sys.stdin.read().splitlines()[-1])["tilesPerSecond"])' <<<"$out")" | tee -a "$log"
+  }
+  whole() { # $1 model file, $2 label
+    rm -rf "$data/cohort-out"
+    echo "\$ ${3:-}${3:+ }$P infer $cohort --model $1 ${norm[*]} --batch 32 --out $data/cohort-out --json"
+    /usr/bin/time -f "%e %M" -o "$data/cohort-time" env ${3:-} $P infer "$cohort" --model "$1" "${norm[@]}" --batch 32 --out "$data/cohort-out" --json > "$data/cohort-json"
+    $py - "$data/cohort-json" "$(tail -1 "$data/cohort-time")" "$data/cohort-out/run.json" "$2" <<'PY' | tee -a "$log"
+import json, sys
+r = json.load(open(sys.argv[1])); wall, rss = sys.argv[2].split(); wall = float(wall); run = json.load(open(sys.argv[3]))
+tiles = sum(s["tiles"] for s in r["slides"] if s["status"] == "completed")
+for s in run["slides"]:
+    st = s["stages"]
+    print(f"  {s['name']}: {s['tiles']} tiles, inference {s['inferenceSeconds']} s, tissue detection {st['tissue']} s "
+          f"({100 * st['tissue'] / s['inferenceSeconds']:.2f} % of inference), plan {st['plan']} s, outputs {st['outputs']} s")
+print(f"  runtime: jitSeconds={run['runtime']['jitSeconds']} jitMethods={run['runtime']['jitMethods']} gcPauseSeconds={run['runtime']['gcPauseSeconds']}; peak RSS {int(rss) // 1024} MB")
+print(f"{sys.argv[4]} {tiles / wall:.2f} tiles/s ({tiles} tiles, {wall} s wall)")
+PY
+  }
+  peer() {
+    [ -n "$torch" ] || { echo "no torch/torchvision in $py: the Python peer is skipped"; return 0; }
+    local out; out=$(run $py "$shared/bench/torch_pipeline.py" "$cohort/a-16000x12000.svs" resnet18 512 32)
+    echo "$out"; echo "peer $(sed -n 's/.*tiles\/s=\([0-9.]*\).*/\1/p' <<<"$out")" | tee -a "$log"
+  }
+  say "cohort: whole-process infer of 3 slides vs model-only (resnet18 FP32, batch 32, ReadyToRun publish), Python peer; 3 rounds interleaved"
+  echo "load before: $(cat /proc/loadavg)"
+  model_only
+  for round in 1 2 3; do
+    say "cohort round $round"
+    # `cohort tc0`: also with tiered compilation off (no background re-compilation of hot precompiled code; costs
+    # cold start).
+    [[ " ${*:2} " == *" tc0 "* ]] && whole "$shared/models/resnet18.onnx" cohort-tc0 DOTNET_TieredCompilation=0
+    whole "$shared/models/resnet18.onnx" cohort
+    peer
+    model_only
+  done
+  # Tissue detection alone (nothing else running), against each slide's inference seconds in the last cohort run;
+  # in the pipeline it overlaps the previous slide's inference, so run.json's stages.tissue there is contended wall time.
+  say "cohort: tissue detection alone (median of 5) vs each slide's inference seconds in round 3"
+  dotnet build -c Release bench/Histoscale.Bench -v q -nologo >/dev/null
+  run bench/Histoscale.Bench/bin/Release/net10.0/Histoscale.Bench tissue "$cohort"/*.svs | tee "$data/cohort-tissue"
+  $py - "$data/cohort-tissue" "$data/cohort-out/run.json" <<'PY'
+import json, sys
+inference = {s["name"]: s["inferenceSeconds"] for s in json.load(open(sys.argv[2]))["slides"]}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f and f[0] == "tissue":
+        wall = float(f[2].split("=")[1]); cpu = float(f[3].split("=")[1])
+        print(f"  {f[1]}: detection {wall:.3f} s wall, {cpu:.3f} s CPU = {100 * wall / inference[f[1]]:.2f} % of its inference time ({inference[f[1]]} s) (target <= 1 %)")
+PY
+  echo "load after: $(cat /proc/loadavg)"
+  $py - "$log" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l[:1] not in (" ", "")]
+model = [float(r[1]) for r in rows if r[0] == "model"]
+whole = [float(r[1]) for r in rows if r[0] == "cohort"]
+tc0 = [float(r[1]) for r in rows if r[0] == "cohort-tc0"]
+peer = [float(r[1]) for r in rows if r[0] == "peer"]
+ratios = [w / ((model[i] + model[i + 1]) / 2) for i, w in enumerate(whole)]
+print()
+print("| round | model-only tiles/s (before, after) | whole-process tiles/s | ratio | Python peer tiles/s | FP32 pipeline / peer |")
+print("|---|---|---|---|---|---|")
+for i, w in enumerate(whole):
+    p = peer[i] if i < len(peer) else None
+    print(f"| {i + 1} | {model[i]:.1f}, {model[i + 1]:.1f} | {w:.1f} | {ratios[i]:.3f} | {p if p else 'n/a'} | {f'{w / p:.2f}' if p else 'n/a'} |")
+print(f"\nwhole-process / model-only: median {statistics.median(ratios):.3f}, range {min(ratios):.3f}-{max(ratios):.3f} (target: median >= 0.95, worst >= 0.9)")
+if tc0:
+    r0 = [w / ((model[i] + model[i + 1]) / 2) for i, w in enumerate(tc0)]
+    print(f"with DOTNET_TieredCompilation=0: {', '.join(f'{w:.1f}' for w in tc0)} tiles/s; ratio median {statistics.median(r0):.3f}, range {min(r0):.3f}-{max(r0):.3f}")
+if peer:
+    fp = [w / p for w, p in zip(whole, peer)]
+    print(f"FP32 whole-process / Python peer: median {statistics.median(fp):.2f}, range {min(fp):.2f}-{max(fp):.2f}")
+PY
+  if [[ " ${*:2} " == *" int8 "* ]]; then
+    calib=$data/calibration-seed7.svs
+    [ -f "$calib" ] || run $H synth "$calib" --width 8000 --height 6000 --layout svs --quality 80 --tile 240 --seed 7
+    rm -rf "$data/cohort-qrepo"
+    if run $P quantize --model "$shared/models/resnet18.onnx" --calibrate "$calib" "${norm[@]}" --out "$data/cohort-qrepo/resnet18_int8.onnx"; then
+      say "cohort INT8: whole-process infer of the 3 slides with resnet18 INT8, then the peer"
+      whole "$data/cohort-qrepo/resnet18_int8.onnx" int8
+      peer
+      $py - "$log" <<'PY'
+import sys
+rows = [l.split() for l in open(sys.argv[1]) if l[:1] not in (" ", "")]
+int8 = [float(r[1]) for r in rows if r[0] == "int8"]
+peer = [float(r[1]) for r in rows if r[0] == "peer"]
+print(f"INT8 whole-process / Python peer (the peer run right after it): {int8[-1] / peer[-1]:.2f} ({int8[-1]:.1f} vs {peer[-1]:.1f} tiles/s)")
+PY
+      echo "load after INT8: $(cat /proc/loadavg)"
+    else
+      echo "quantize failed: no INT8 figures"
+    fi
+  fi
 fi

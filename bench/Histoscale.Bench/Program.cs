@@ -7,6 +7,11 @@ using Histoscale.Bench;
 //        Histoscale.Bench jpeg-verify SLIDE [MAX_TILES]   (ours vs libjpeg-turbo, pixel for pixel)
 //        Histoscale.Bench jpeg-verify-all TIFF...        (every JPEG tile and strip of every directory)
 //        Histoscale.Bench imaging SLIDE J2K_SLIDE [SECONDS] (imaging libraries on every path the product needs)
+//        Histoscale.Bench tissue SLIDE...                 (tissue detection alone, median of five)
+if (args.Length >= 2 && args[0] == "tissue")
+{
+    return TissueBench.Run(args.Skip(1));
+}
 if (args.Length >= 3 && args[0] == "imaging")
 {
     return ImagingBench.Run(args[1], args[2], args.Length > 3 ? double.Parse(args[3], CultureInfo.InvariantCulture) : 1.5);

@@ -186,6 +186,7 @@ public static class InferCommand
                 ["cores"] = Environment.ProcessorCount,
             },
         };
+        ReserveThreads(request);
         await using var local = remote is null ? OnnxRuntimeBackend.Create(description, LocalOptions(request, description)) : null;
         IInferenceBackend backend = (IInferenceBackend?)remote ?? local!;
         var batcherOptions = BatcherOptions.FromConfig(description.Config) with { MaxBatchSize = request.Batch, MaxQueueSize = 0 };
@@ -232,6 +233,22 @@ public static class InferCommand
         return summary.Cancelled ? Interrupted : summary.AnyFailed ? CliRunner.Failure : CliRunner.Ok;
     }
 
+    /// <summary>
+    /// Each model instance holds a thread-pool thread for as long as a batch runs, and the pipeline's channel stages
+    /// and output writing need pool threads meanwhile: with the pool's default minimum (one per core) they waited for
+    /// it to inject threads, half a second at a time, while the model idled. Keep enough threads ready from the start.
+    /// </summary>
+    private static void ReserveThreads(Request request)
+    {
+        var instances = request.Instances ?? Environment.ProcessorCount;
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        var wanted = Environment.ProcessorCount + (2 * instances) + 4;
+        if (workers < wanted)
+        {
+            ThreadPool.SetMinThreads(wanted, io);
+        }
+    }
+
     private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description) =>
         LocalOptions(description, request.Device, request.Batch, request.Instances, request.Threads, request.OrtSpinning);
 
@@ -247,7 +264,9 @@ public static class InferCommand
         {
             Instances = smallCpu ? Environment.ProcessorCount : instances,
             IntraOpThreads = smallCpu ? 1 : threads,
-            WarmupBatchSize = description.MaxBatchSize > 0 ? Math.Min(batch, description.MaxBatchSize) : 1,
+            // One tile per instance: enough to fail early on a model that cannot run and to do the session's first-run
+            // set-up. A full batch per instance (one after another) kept the cores from the first slide for seconds.
+            WarmupBatchSize = 1,
             AllowSpinning = spinning,
         }.WithDevice(device);
     }

@@ -32,6 +32,7 @@ internal sealed class SlideInference
     private readonly PipelineOptions _options;
     private readonly StageTimings _timings;
     private readonly Action<int> _onTilesWritten;
+    private readonly Action? _onReadingDone;
     private readonly int _batch;
     private readonly int _start;
     private readonly int _end;
@@ -41,8 +42,9 @@ internal sealed class SlideInference
     private readonly ConcurrentDictionary<int, string> _unreadable = new();
 
     public SlideInference(PlanTileReader reader, TilePlan plan, ModelIo io, TensorPacker packer, DynamicBatcher batcher, ResultsFile results,
-        PipelineOptions options, StageTimings timings, Action<int> onTilesWritten)
+        PipelineOptions options, StageTimings timings, Action<int> onTilesWritten, Action? onReadingDone = null)
     {
+        _onReadingDone = onReadingDone;
         _reader = reader;
         _plan = plan;
         _io = io;
@@ -100,6 +102,8 @@ internal sealed class SlideInference
 
         await workers.ConfigureAwait(false);
         ready.Writer.TryComplete();
+        // Every tile is read (or the run failed): what follows only waits for the model.
+        _onReadingDone?.Invoke();
         await Task.WhenAll(consumers).ConfigureAwait(false);
         done.Writer.TryComplete();
         await writer.ConfigureAwait(false);

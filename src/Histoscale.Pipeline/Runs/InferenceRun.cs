@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Threading.Channels;
 using Histoscale.Inference.Models;
 using Histoscale.Inference.Scheduling;
 using Histoscale.Pipeline.Checkpoints;
@@ -15,8 +16,9 @@ using Histoscale.Slides.Sources;
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>
-/// Runs a model over many slides into one output folder. Slides run one after another (each uses the whole
-/// machine); a slide finished by an earlier run with the same settings and the same content identity (size plus
+/// Runs a model over many slides into one output folder. Slides are inferred one after another (each uses the whole
+/// machine), pipelined: while one is inferred, the next is opened, its tissue detected and its tiles planned, and the
+/// previous one's outputs are written, so the model does not wait for per-slide fixed work. A slide finished by an earlier run with the same settings and the same content identity (size plus
 /// ETag/version, or modification time and a hash of the ends for local files) is skipped, an interrupted one resumes
 /// from its checkpoint, a failing one is reported and the rest continue. A slide whose content changed under the same
 /// name runs afresh, its rerunReason saying what changed. run.json is rewritten after every slide.
@@ -63,9 +65,11 @@ public sealed class InferenceRun
     public string Settings { get; }
 
     /// <summary>
-    /// Runs every slide in turn, writing its outputs and run.json after each. A slide that fails is reported in its
+    /// Runs every slide in turn (the next one prepared and the previous one written while one is inferred), writing
+    /// its outputs and run.json after each, in the slides' order. A slide that fails is reported in its
     /// <see cref="SlideSummary"/> and the run goes on; a slide finished by an earlier run with the same
-    /// <see cref="Settings"/> is skipped; cancellation stops after the current slide, keeping its checkpoint for a resume.
+    /// <see cref="Settings"/> is skipped; cancellation stops the slide being inferred (and the next one if its tiles had
+    /// started to be read), keeping their checkpoints for a resume; the previous slide's outputs are still written.
     /// </summary>
     /// <param name="slides">Paths or URIs, e.g. from <see cref="Inputs.SlideInputs.Expand"/>.</param>
     /// <param name="progress">Called on pipeline threads with each slide's progress; must be quick and thread-safe.</param>
@@ -88,58 +92,221 @@ public sealed class InferenceRun
 
         var report = new RunReport(_options.ReportPath is { } reportPath ? Path.GetFullPath(reportPath) : Path.Combine(outDir, "run.json"), _model, _options, Settings, _io.TileSize);
         var runner = new SlideRunner(_model, _io, _packer, _batcher, _options, Settings);
-        var summaries = new List<SlideSummary>();
-        var cancelled = false;
-        for (var i = 0; i < slides.Count; i++)
-        {
-            var path = slides[i];
-            var name = SlideInputs.NameOf(path);
-            var paths = new SlideOutputPaths(outDir, name);
-            var index = i;
-            var clock = Stopwatch.StartNew();
-            void Report(SlidePhase phase, int done, int total, int thisRun) =>
-                progress?.Invoke(new SlideProgress(name, index, slides.Count, phase, done, total, thisRun, clock.Elapsed.TotalSeconds, (long)_io.TileSize * _io.TileSize));
+        var cohort = new CohortPipeline(this, runner, report, slides, outDir, checkpoints, progress, cancellationToken);
+        var (summaries, cancelled) = await cohort.RunAsync().ConfigureAwait(false);
+        report.Write(summaries, slides.Count);
+        return new RunSummary(summaries, cancelled, report.Path);
+    }
 
-            if (cancellationToken.IsCancellationRequested)
-            {
-                cancelled = true;
-                break;
-            }
-            var (previous, rerunReason) = Finished(path, paths, checkpoints);
-            if (previous is not null)
-            {
-                summaries.Add(previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null });
-                Report(SlidePhase.Skipped, previous.Tiles, previous.Tiles, 0);
-                report.Write(summaries, slides.Count);
-                continue;
-            }
-            Report(SlidePhase.Opening, 0, 0, 0);
+    /// <summary>
+    /// The slides of one run, overlapped: while slide N is inferred, slide N+1 is checked for a finished result,
+    /// opened, its tissue detected and its tiles planned, and slide N−1's outputs are written. Slide N+1's tiles start
+    /// to be read as soon as slide N's last tile is read, so its first batches queue behind slide N's last ones and the
+    /// model never drains between slides. At most one slide is prepared ahead, two are in the model (one finishing),
+    /// one is written, so memory stays bounded: a few slides' fixed state (open file, mask, plan) besides each
+    /// inference's own bounded buffers. Summaries, their terminal progress events and run.json follow the slides'
+    /// order, as when they ran one after another; outputs are the same bytes (each slide's are written from its
+    /// checkpoint alone).
+    /// </summary>
+    private sealed class CohortPipeline(InferenceRun run, SlideRunner runner, RunReport report, IReadOnlyList<string> slides, string outDir, string checkpoints,
+        Action<SlideProgress>? progress, CancellationToken cancellationToken)
+    {
+        private readonly List<SlideSummary> _summaries = [];
+
+        /// <summary>Each slide's outcome in slide order, recorded (summary, run.json, terminal event) as each completes.</summary>
+        private readonly Channel<(int Index, SlideClock Clock, Task<SlideSummary> Outcome)> _outcomes = Channel.CreateUnbounded<(int, SlideClock, Task<SlideSummary>)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+        /// <summary>What preparing a slide gave: a slide to infer, or its final summary (skipped or failed).</summary>
+        private sealed record Step(int Index, SlideClock Clock, PreparedSlide? Prepared, SlideSummary? Final, bool Cancelled);
+
+        public async Task<(List<SlideSummary> Summaries, bool Cancelled)> RunAsync()
+        {
+            var recorder = RecordAsync();
+            var stopped = false;
+            Task<Step>? preparing = Prepare(0);
+            Task? previousRead = null; // done once the slide before has read its last tile (or ended)
+            Task<SlideSummary>? previousOutcome = null;
             try
             {
-                // Synchronous stages run on dedicated threads; keep the caller's context free.
-                var summary = await Task.Run(() => runner.Run(path, paths, checkpoints, rerunReason, (p, d, t, r) => Report(p, d, t, r), cancellationToken), CancellationToken.None).ConfigureAwait(false);
-                summaries.Add(summary);
-                Report(SlidePhase.Done, summary.Tiles, summary.Tiles, summary.TilesRun);
+                for (var i = 0; i < slides.Count; i++)
+                {
+                    var index = i;
+                    var step = await preparing!.ConfigureAwait(false);
+                    preparing = null;
+                    if (step.Prepared is null)
+                    {
+                        if (step.Final is null || (cancellationToken.IsCancellationRequested && !step.Cancelled))
+                        {
+                            // As when slides ran one after another: a slide whose turn had not come when the run was
+                            // cancelled is not reported; one stopped while it was opened is.
+                            stopped = true;
+                            break;
+                        }
+                        _outcomes.Writer.TryWrite((index, step.Clock, Task.FromResult(step.Final)));
+                        if (step.Cancelled)
+                        {
+                            stopped = true;
+                            break;
+                        }
+                        preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
+                        continue;
+                    }
+
+                    var prepared = step.Prepared;
+                    if (previousRead is not null)
+                    {
+                        await previousRead.ConfigureAwait(false);
+                    }
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        prepared.Dispose();
+                        stopped = true;
+                        break;
+                    }
+                    var clock = step.Clock;
+                    clock.Start();
+                    var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    // Inference blocks its thread on the model's batches: a dedicated thread, not one of the pool's.
+                    var inferring = Task.Factory.StartNew(
+                        () => runner.Infer(prepared, (p, d, t, r) => Report(index, p, d, t, r, clock), () => read.TrySetResult(), cancellationToken),
+                        CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    previousRead = Task.WhenAny(read.Task, inferring);
+                    // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
+                    preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
+                    previousOutcome = FinishAsync(index, prepared, clock, inferring, previousOutcome);
+                    _outcomes.Writer.TryWrite((index, clock, previousOutcome));
+                }
+            }
+            finally
+            {
+                _outcomes.Writer.TryComplete();
+                await recorder.ConfigureAwait(false);
+                if (preparing is not null)
+                {
+                    // Stopped with the next slide prepared (or being prepared): close it, report nothing for it.
+                    (await preparing.ConfigureAwait(false)).Prepared?.Dispose();
+                }
+            }
+            var cancelled = _summaries.Any(s => s.Status == SlideSummary.Cancelled) || (stopped && cancellationToken.IsCancellationRequested);
+            return (_summaries, cancelled);
+        }
+
+        /// <summary>
+        /// A slide's inference outcome, then (once the slide before has been written: one slide written at a time)
+        /// its outputs, on a thread of its own; never throws, failures become the slide's summary.
+        /// </summary>
+        private async Task<SlideSummary> FinishAsync(int index, PreparedSlide prepared, SlideClock clock, Task<InferredSlide> inferring, Task<SlideSummary>? before)
+        {
+            InferredSlide inferred;
+            try
+            {
+                inferred = await inferring.ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" });
-                Report(SlidePhase.Cancelled, 0, 0, 0);
-                cancelled = true;
+                clock.Stop();
+                return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" };
             }
             catch (Exception ex)
             {
-                summaries.Add(new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, RerunReason = rerunReason, Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3), Error = Describe(ex) });
-                Report(SlidePhase.Failed, 0, 0, 0);
+                clock.Stop();
+                return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
             }
-            report.Write(summaries, slides.Count);
-            if (cancelled)
+            clock.Stop();
+            if (before is not null)
             {
-                break;
+                await before.ConfigureAwait(false);
+            }
+            var tiles = inferred.Plan.Tiles.Count;
+            Report(index, SlidePhase.Writing, tiles, tiles, tiles - inferred.Resumed, clock);
+            return await Task.Factory.StartNew(() =>
+            {
+                clock.Start();
+                try
+                {
+                    return runner.Write(inferred);
+                }
+                catch (Exception ex)
+                {
+                    return new SlideSummary { Name = prepared.Paths.Name, Path = prepared.SlidePath, Status = SlideSummary.Failed, RerunReason = prepared.RerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) };
+                }
+                finally
+                {
+                    clock.Stop();
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        /// <summary>Records each slide's summary in slide order as soon as it is known: the list, run.json, the terminal progress event.</summary>
+        private async Task RecordAsync()
+        {
+            await foreach (var (index, clock, outcome) in _outcomes.Reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                var summary = await outcome.ConfigureAwait(false);
+                _summaries.Add(summary);
+                report.Write(_summaries, slides.Count);
+                var phase = summary.Status switch
+                {
+                    SlideSummary.Completed => SlidePhase.Done,
+                    SlideSummary.Skipped => SlidePhase.Skipped,
+                    SlideSummary.Cancelled => SlidePhase.Cancelled,
+                    _ => SlidePhase.Failed,
+                };
+                var (done, total, ran) = phase is SlidePhase.Done or SlidePhase.Skipped ? (summary.Tiles, summary.Tiles, summary.TilesRun) : (0, 0, 0);
+                Report(index, phase, done, total, ran, clock);
             }
         }
-        report.Write(summaries, slides.Count);
-        return new RunSummary(summaries, cancelled, report.Path);
+
+        /// <summary>Checks slide <paramref name="index"/> for finished results, else opens, detects and plans it, on a thread of its own.</summary>
+        private Task<Step> Prepare(int index) => Task.Factory.StartNew(() =>
+        {
+            var path = slides[index];
+            var name = SlideInputs.NameOf(path);
+            var clock = new SlideClock();
+            string? rerunReason = null;
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return new Step(index, clock, null, null, Cancelled: false);
+            }
+            try
+            {
+                (var previous, rerunReason) = run.Finished(path, new SlideOutputPaths(outDir, name), checkpoints);
+                if (previous is not null)
+                {
+                    return new Step(index, clock, null, previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null }, Cancelled: false);
+                }
+                clock.Start();
+                Report(index, SlidePhase.Opening, 0, 0, 0, clock);
+                var prepared = runner.Prepare(path, new SlideOutputPaths(outDir, name), checkpoints, rerunReason, cancellationToken);
+                clock.Stop();
+                return new Step(index, clock, prepared, null, Cancelled: false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                clock.Stop();
+                return new Step(index, clock, null, new SlideSummary { Name = name, Path = path, Status = SlideSummary.Cancelled, Seconds = Math.Round(clock.Seconds, 3), Error = "cancelled; the checkpoint is kept and a rerun resumes it" }, Cancelled: true);
+            }
+            catch (Exception ex)
+            {
+                clock.Stop();
+                return new Step(index, clock, null, new SlideSummary { Name = name, Path = path, Status = SlideSummary.Failed, RerunReason = rerunReason, Seconds = Math.Round(clock.Seconds, 3), Error = Describe(ex) }, Cancelled: false);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
+        private void Report(int index, SlidePhase phase, int done, int total, int thisRun, SlideClock clock) =>
+            progress?.Invoke(new SlideProgress(SlideInputs.NameOf(slides[index]), index, slides.Count, phase, done, total, thisRun, clock.Seconds, (long)run._io.TileSize * run._io.TileSize));
+    }
+
+    /// <summary>A slide's own time: running while it is prepared, inferred or written, stopped while it waits for a neighbour.</summary>
+    private sealed class SlideClock
+    {
+        private readonly Stopwatch _watch = new();
+
+        public double Seconds => _watch.Elapsed.TotalSeconds;
+
+        public void Start() => _watch.Start();
+
+        public void Stop() => _watch.Stop();
     }
 
     private static string Describe(Exception ex) =>

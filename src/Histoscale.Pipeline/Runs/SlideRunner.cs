@@ -15,77 +15,106 @@ using Histoscale.Slides.Sources;
 namespace Histoscale.Pipeline.Runs;
 
 /// <summary>
-/// One slide from start to outputs: open, detect tissue, plan, resume or start the checkpoint, infer the remaining
-/// tiles, write the outputs, mark the state complete. A checkpoint is resumed only for the content identity it was
-/// written from. Throws on failure or cancellation (the checkpoint stays).
+/// One slide from start to outputs, in three steps a run can overlap across slides: <see cref="Prepare"/> (open,
+/// detect tissue, plan, drop a checkpoint of other bytes), <see cref="Infer"/> (resume or start the checkpoint,
+/// infer the remaining tiles; the slide is closed after it) and <see cref="Write"/> (the outputs, then the state
+/// marked complete). A checkpoint is resumed only for the content identity it was written from. Each step throws on
+/// failure or cancellation (the checkpoint stays).
 /// </summary>
 internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPacker packer, DynamicBatcher batcher, RunOptions options, string settings)
 {
-    /// <summary>Runs one slide end to end and returns its summary.</summary>
-    /// <param name="slidePath">Path or URI of the slide.</param>
-    /// <param name="paths">Where its outputs go.</param>
-    /// <param name="checkpointDir">Where its state and partial results are kept.</param>
-    /// <param name="rerunReason">Why earlier results for this slide are not reused (from the skip check), or null.</param>
-    /// <param name="progress">Called with the phase, the tiles done and planned, and how many of those this run inferred (not resumed).</param>
-    /// <param name="cancellationToken">Stops the run; the checkpoint stays for a resume.</param>
-    public SlideSummary Run(string slidePath, SlideOutputPaths paths, string checkpointDir, string? rerunReason, Action<SlidePhase, int, int, int> progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the slide, detects its tissue and plans its tiles; a checkpoint left by other bytes under this name is
+    /// deleted. Touches nothing but this slide's own checkpoint, so it may run while another slide is inferred.
+    /// The result owns the open slide until <see cref="Infer"/> (or its disposal) closes it.
+    /// </summary>
+    public PreparedSlide Prepare(string slidePath, SlideOutputPaths paths, string checkpointDir, string? rerunReason, CancellationToken cancellationToken)
     {
-        var clock = Stopwatch.StartNew();
+        var start = Stopwatch.GetTimestamp();
         var timings = new StageTimings();
         var statePath = Path.Combine(checkpointDir, paths.Name + ".state.json");
         var resultsPath = Path.Combine(checkpointDir, paths.Name + ".results.bin");
         var previous = SlideState.TryLoad(statePath);
 
         var cache = new TileCache(MaxCacheBytes);
-        using var slide = Slide.Open(slidePath, options.Slides with { Cache = cache });
-        // The identity of the bytes actually opened: what the results below are results of.
-        var identity = slide.SourceIdentity;
-        if (File.Exists(resultsPath) && SourceIdentity.Difference(previous?.Identity, identity) is { } changed)
+        var slide = Slide.Open(slidePath, options.Slides with { Cache = cache });
+        try
         {
-            // Another slide under the same name (or one we cannot match): its checkpointed tiles are not this slide's.
-            File.Delete(resultsPath);
-            rerunReason = $"checkpoint not resumed: {changed}";
+            // The identity of the bytes actually opened: what the results below are results of.
+            var identity = slide.SourceIdentity;
+            if (File.Exists(resultsPath) && SourceIdentity.Difference(previous?.Identity, identity) is { } changed)
+            {
+                // Another slide under the same name (or one we cannot match): its checkpointed tiles are not this slide's.
+                File.Delete(resultsPath);
+                rerunReason = $"checkpoint not resumed: {changed}";
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            var t0 = Stopwatch.GetTimestamp();
+            var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
+            timings.AddTissue(Stopwatch.GetTimestamp() - t0);
+            cancellationToken.ThrowIfCancellationRequested();
+            t0 = Stopwatch.GetTimestamp();
+            var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
+            timings.AddPlan(Stopwatch.GetTimestamp() - t0);
+            cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
+            return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, cache, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
+                Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
-        var t0 = Stopwatch.GetTimestamp();
-        var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
-        timings.AddTissue(Stopwatch.GetTimestamp() - t0);
-        t0 = Stopwatch.GetTimestamp();
-        var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
-        timings.AddPlan(Stopwatch.GetTimestamp() - t0);
-        cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
-        var fingerprint = plan.Fingerprint();
+        catch
+        {
+            slide.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>
+    /// Marks the state running, resumes or starts the checkpoint and infers the remaining tiles; closes the slide
+    /// (also on failure). Throws when more tiles were unreadable than allowed. <paramref name="readingDone"/> is called
+    /// once the last tile has been read (its batches may still be in the model): the next slide may start reading then.
+    /// </summary>
+    public InferredSlide Infer(PreparedSlide prepared, Action<SlidePhase, int, int, int> progress, Action? readingDone, CancellationToken cancellationToken)
+    {
+        using var owned = prepared;
+        var start = Stopwatch.GetTimestamp();
+        var plan = prepared.Plan;
+        var slidePath = prepared.SlidePath;
         var state = new SlideState
         {
             Slide = slidePath,
-            Identity = identity,
+            Identity = prepared.Identity,
             Settings = settings,
-            Plan = fingerprint,
+            Plan = prepared.Fingerprint,
             Status = "running",
             TilesTotal = plan.Tiles.Count,
         };
-        state.Save(statePath);
+        state.Save(prepared.StatePath);
 
         int resumed;
         IReadOnlyDictionary<int, string> unreadable;
-        var inferStart = Stopwatch.GetTimestamp();
         // The identity is part of the checkpoint's key too, so a checkpoint without a state beside it is not resumed for other bytes.
-        using (var results = ResultsFile.OpenOrCreate(resultsPath, $"{settings}|{fingerprint}|{IdentityKey(identity)}", io.ValuesPerTile, plan.Tiles.Count))
+        using (var results = ResultsFile.OpenOrCreate(prepared.ResultsPath, $"{settings}|{prepared.Fingerprint}|{IdentityKey(prepared.Identity)}", io.ValuesPerTile, plan.Tiles.Count))
         {
             resumed = results.TilesDone;
             var done = resumed;
             progress(SlidePhase.Inferring, done, plan.Tiles.Count, 0);
-            using var reader = new PlanTileReader(slide, plan);
-            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, timings, written =>
+            using var reader = new PlanTileReader(prepared.Slide, plan);
+            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, prepared.Timings, written =>
             {
                 done += written;
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
+            }, () =>
+            {
+                // Every tile is read: the decoded tiles this slide kept go back to the pool before the next slide
+                // starts reading (its last batches may still be in the model for a while).
+                reader.Dispose();
+                prepared.Cache.Resize(0);
+                readingDone?.Invoke();
             });
             engine.RunAsync(cancellationToken).GetAwaiter().GetResult();
             unreadable = engine.Unreadable;
         }
         // Tiles found unreadable before a resume are known from the checkpoint alone.
-        var unreadableCount = unreadable.Count + (resumed == 0 ? 0 : ResultsFile.ReadTiles(resultsPath, io.ValuesPerTile).Count(t => t.Tile < resumed && ResultsFile.IsUnreadable(t.Values)));
+        var unreadableCount = unreadable.Count + (resumed == 0 ? 0 : ResultsFile.ReadTiles(prepared.ResultsPath, io.ValuesPerTile).Count(t => t.Tile < resumed && ResultsFile.IsUnreadable(t.Values)));
         var causes = unreadable.OrderBy(u => u.Key).Take(MaxCausesReported).Select(u => u.Value).ToArray();
         var allowed = options.BadTilesAllowed(plan.Tiles.Count);
         if (unreadableCount > allowed)
@@ -93,29 +122,38 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             throw new SlideException(slidePath, $"{unreadableCount} of {plan.Tiles.Count} tiles could not be read, more than --max-bad-tiles allows ({allowed})"
                 + (causes.Length > 0 ? $"; first: {causes[0]}" : ""));
         }
-        var inferSeconds = Stopwatch.GetElapsedTime(inferStart).TotalSeconds;
+        var inferSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        return new InferredSlide(prepared, state, resumed, unreadableCount, causes, inferSeconds, prepared.Slide.MppX, prepared.Slide.MppY);
+    }
 
-        progress(SlidePhase.Writing, plan.Tiles.Count, plan.Tiles.Count, plan.Tiles.Count - resumed);
-        t0 = Stopwatch.GetTimestamp();
+    /// <summary>Writes the outputs from the complete checkpoint, marks the state complete and deletes the checkpoint.</summary>
+    public SlideSummary Write(InferredSlide inferred)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var prepared = inferred.Prepared;
+        var plan = prepared.Plan;
+        var timings = prepared.Timings;
         var modelLabel = $"{model.Name} v{model.Version}";
-        var outputs = SlideOutputWriter.Write(paths, plan, io, tissue, resultsPath, options.Threshold, slide.MppX, slide.MppY, modelLabel);
-        timings.AddOutputs(Stopwatch.GetTimestamp() - t0);
+        var outputs = SlideOutputWriter.Write(prepared.Paths, plan, io, prepared.Tissue, prepared.ResultsPath, options.Threshold, inferred.MppX, inferred.MppY, modelLabel);
+        var writeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        timings.AddOutputs(Stopwatch.GetTimestamp() - start);
 
-        var seconds = clock.Elapsed.TotalSeconds;
-        var run = plan.Tiles.Count - resumed;
+        // The slide's own time: its preparation, inference and writing, not the time it waited for a neighbour.
+        var seconds = prepared.PrepareSeconds + inferred.InferSeconds + writeSeconds;
+        var run = plan.Tiles.Count - inferred.Resumed;
         var summary = new SlideSummary
         {
-            Name = paths.Name,
-            Path = slidePath,
+            Name = prepared.Paths.Name,
+            Path = prepared.SlidePath,
             Status = SlideSummary.Completed,
-            RerunReason = rerunReason,
+            RerunReason = prepared.RerunReason,
             Tiles = plan.Tiles.Count,
             TilesRun = run,
-            TilesResumed = resumed,
+            TilesResumed = inferred.Resumed,
             Seconds = Math.Round(seconds, 3),
             TilesPerSecond = Math.Round(seconds > 0 ? run / seconds : 0, 2),
             MegapixelsPerSecond = Math.Round(seconds > 0 ? run * (double)plan.PixelsPerTile / 1e6 / seconds : 0, 2),
-            InferenceSeconds = Math.Round(inferSeconds, 3),
+            InferenceSeconds = Math.Round(inferred.InferSeconds, 3),
             Level = plan.Level,
             EffectiveMpp = plan.EffectiveMpp is { } e ? Math.Round(e, 5) : null,
             Resampled = plan.Resampled,
@@ -124,12 +162,12 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Outputs = [.. outputs.Files.Select(Path.GetFileName).OfType<string>()],
             Heatmap = outputs.Heatmap,
             Notes = plan.Notes,
-            UnreadableTiles = unreadableCount,
-            UnreadableCauses = causes.Length > 0 ? causes : null,
+            UnreadableTiles = inferred.UnreadableCount,
+            UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
         };
-        (state with { Status = "complete", Summary = summary }).Save(statePath);
+        (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);
         // The tile table now holds everything the checkpoint did.
-        File.Delete(resultsPath);
+        File.Delete(prepared.ResultsPath);
         return summary;
     }
 
@@ -139,7 +177,42 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
     /// <summary>Causes of unreadable tiles run.json lists (the first, in plan order); the count covers them all.</summary>
     private const int MaxCausesReported = 5;
 
-    /// <summary>Bounds of the slide's RGBA tile cache (edge tiles, non-JPEG slides, tissue detection).</summary>
+    /// <summary>Bounds of the slide's RGBA tile cache (edge tiles, non-JPEG slides).</summary>
     private const long MinCacheBytes = 32L * 1024 * 1024;
     private const long MaxCacheBytes = 256L * 1024 * 1024;
+}
+
+/// <summary>A slide opened, its tissue detected and its tiles planned: what inference needs. Owns the open slide.</summary>
+internal sealed record PreparedSlide(
+    string SlidePath,
+    SlideOutputPaths Paths,
+    string StatePath,
+    string ResultsPath,
+    Slide Slide,
+    TileCache Cache,
+    SourceIdentity? Identity,
+    TissueMask? Tissue,
+    TilePlan Plan,
+    string Fingerprint,
+    string? RerunReason,
+    StageTimings Timings,
+    double PrepareSeconds) : IDisposable
+{
+    /// <summary>Closes the slide (its file and tile cache).</summary>
+    public void Dispose() => Slide.Dispose();
+}
+
+/// <summary>A slide whose checkpoint is complete: what writing its outputs needs (the slide itself is closed).</summary>
+internal sealed record InferredSlide(
+    PreparedSlide Prepared,
+    SlideState State,
+    int Resumed,
+    int UnreadableCount,
+    string[] Causes,
+    double InferSeconds,
+    double? MppX,
+    double? MppY)
+{
+    /// <summary>The slide's plan.</summary>
+    public TilePlan Plan => Prepared.Plan;
 }

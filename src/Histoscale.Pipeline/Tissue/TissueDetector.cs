@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
 using Histoscale.Slides;
 
 namespace Histoscale.Pipeline.Tissue;
@@ -28,7 +31,9 @@ public sealed record TissueOptions
 /// <summary>
 /// Finds tissue on a low-resolution thumbnail: HSV saturation per pixel (stained tissue is coloured, glass is
 /// grey-white), Otsu's threshold on its histogram (clamped, see <see cref="TissueOptions"/>), then closing and
-/// opening. Transparent pixels (outside the scanned area) are background.
+/// opening. Transparent pixels (outside the scanned area) are background. When the thumbnail is a pyramid level as
+/// it is (the usual case), that level's tiles are decoded in parallel straight into it, bypassing the slide's tile
+/// cache; nothing of a more detailed level is read. Every step after that is spread over the cores too.
 /// </summary>
 public static class TissueDetector
 {
@@ -36,9 +41,61 @@ public static class TissueDetector
     public static TissueMask Detect(Slide slide, TissueOptions? options = null)
     {
         options ??= new TissueOptions();
-        var thumb = slide.GetThumbnail(ThumbnailSize(slide, options.ThumbnailSize));
-        var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options);
+        var parallelism = Environment.ProcessorCount;
+        var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism);
+        var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options, parallelism);
         return new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height);
+    }
+
+    /// <summary>
+    /// The image <see cref="Slide.GetThumbnail"/> gives for <paramref name="maxSize"/>, pixel for pixel. When it is a
+    /// level of the pyramid at its own size (each thumbnail pixel one level pixel), the level's tiles are decoded in
+    /// parallel, without the tile cache, each straight into its place; otherwise the slide's thumbnailer averages it.
+    /// </summary>
+    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism)
+    {
+        // The thumbnailer's geometry: its size, and the level it reads.
+        var scale = Math.Max(1.0, (double)Math.Max(slide.Width, slide.Height) / maxSize);
+        var tw = (int)Math.Max(1, Math.Round(slide.Width / scale));
+        var th = (int)Math.Max(1, Math.Round(slide.Height / scale));
+        var level = slide.Levels[slide.GetBestLevelForDownsample(scale)];
+        if (level.Width != tw || level.Height != th)
+        {
+            return slide.GetThumbnail(maxSize);
+        }
+        var pixels = new byte[(long)tw * th * 4];
+        var across = level.TilesAcross;
+        var tileBytes = level.TileWidth * level.TileHeight * 4;
+        try
+        {
+            Parallel.For(0L, across * level.TilesDown, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) },
+                () => ArrayPool<byte>.Shared.Rent(tileBytes),
+                (i, _, tile) =>
+                {
+                    var col = i % across;
+                    var row = i / across;
+                    if (slide.ReadTile(level.Index, col, row, tile.AsSpan(0, tileBytes)) == TileStatus.Blank)
+                    {
+                        return tile; // stored empty: transparent, as the thumbnailer leaves it
+                    }
+                    var x0 = (int)(col * level.TileWidth);
+                    var y0 = (int)(row * level.TileHeight);
+                    var bytes = Math.Min(level.TileWidth, tw - x0) * 4;
+                    var rows = Math.Min(level.TileHeight, th - y0);
+                    for (var y = 0; y < rows; y++)
+                    {
+                        tile.AsSpan(y * level.TileWidth * 4, bytes).CopyTo(pixels.AsSpan((((y0 + y) * tw) + x0) * 4));
+                    }
+                    return tile;
+                },
+                tile => ArrayPool<byte>.Shared.Return(tile));
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            // The first failing tile's own error (it names the file, level and tile).
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+        return new RgbaImage(tw, th, pixels);
     }
 
     /// <summary>
@@ -65,31 +122,112 @@ public static class TissueDetector
     public static (byte[] Mask, int Threshold) Segment(ReadOnlySpan<byte> rgba, int width, int height, TissueOptions options)
     {
         var n = width * height;
-        var saturation = new byte[n];
+        var mask = new byte[n];
         Span<long> histogram = stackalloc long[256];
         histogram.Clear();
-        for (var i = 0; i < n; i++)
+        Saturation(rgba[..(n * 4)], mask, histogram);
+        var threshold = Math.Clamp(Otsu.Threshold(histogram), options.MinThreshold, options.MaxThreshold);
+        Threshold(mask, threshold);
+        BinaryMorphology.Close(mask, width, height, options.CloseRadius);
+        BinaryMorphology.Open(mask, width, height, options.OpenRadius);
+        return (mask, threshold);
+    }
+
+    /// <summary><see cref="Segment(ReadOnlySpan{byte}, int, int, TissueOptions)"/>, the same mask, with its passes spread over <paramref name="parallelism"/> threads.</summary>
+    internal static (byte[] Mask, int Threshold) Segment(byte[] rgba, int width, int height, TissueOptions options, int parallelism)
+    {
+        var n = width * height;
+        var mask = new byte[n];
+        var histogram = new long[256];
+        var gate = new Lock();
+        var bands = Math.Clamp(Math.Min(parallelism * 4, height / 64), 1, Math.Max(1, height));
+        var rowsPerBand = (height + bands - 1) / bands;
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, parallelism) };
+        Parallel.For(0, bands, parallel, b =>
+        {
+            var y0 = Math.Min(height, b * rowsPerBand);
+            var y1 = Math.Min(height, (b + 1) * rowsPerBand);
+            Span<long> local = stackalloc long[256];
+            local.Clear();
+            Saturation(rgba.AsSpan(y0 * width * 4, (y1 - y0) * width * 4), mask.AsSpan(y0 * width, (y1 - y0) * width), local);
+            lock (gate)
+            {
+                for (var i = 0; i < 256; i++)
+                {
+                    histogram[i] += local[i];
+                }
+            }
+        });
+        var threshold = Math.Clamp(Otsu.Threshold(histogram), options.MinThreshold, options.MaxThreshold);
+        Parallel.For(0, bands, parallel, b =>
+        {
+            var y0 = Math.Min(height, b * rowsPerBand);
+            var y1 = Math.Min(height, (b + 1) * rowsPerBand);
+            Threshold(mask.AsSpan(y0 * width, (y1 - y0) * width), threshold);
+        });
+        BinaryMorphology.Close(mask, width, height, options.CloseRadius, parallelism);
+        BinaryMorphology.Open(mask, width, height, options.OpenRadius, parallelism);
+        return (mask, threshold);
+    }
+
+    /// <summary>
+    /// HSV saturation ((max − min)·255 / max, integer) of each opaque pixel into <paramref name="saturation"/>, counted
+    /// in <paramref name="histogram"/>; transparent pixels (outside the image) stay 0 and are not counted.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Saturation(ReadOnlySpan<byte> rgba, Span<byte> saturation, Span<long> histogram)
+    {
+        var table = SaturationTable;
+        for (var i = 0; i < saturation.Length; i++)
         {
             var p = rgba.Slice(i * 4, 4);
             if (p[3] == 0)
             {
-                continue; // outside the image: stays 0, not counted
+                continue;
             }
             int r = p[0], g = p[1], b = p[2];
             var max = Math.Max(r, Math.Max(g, b));
             var min = Math.Min(r, Math.Min(g, b));
-            var s = max == 0 ? 0 : ((max - min) * 255) / max;
-            saturation[i] = (byte)s;
+            var s = table[(max << 8) | min];
+            saturation[i] = s;
             histogram[s]++;
         }
-        var threshold = Math.Clamp(Otsu.Threshold(histogram), options.MinThreshold, options.MaxThreshold);
-        var mask = new byte[n];
-        for (var i = 0; i < n; i++)
+    }
+
+    /// <summary>Saturation → 1 at or above the threshold, else 0, in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Threshold(Span<byte> values, int threshold)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && threshold > 0)
         {
-            mask[i] = saturation[i] >= threshold ? (byte)1 : (byte)0;
+            var limit = new Vector<byte>((byte)(threshold - 1));
+            var one = Vector<byte>.One;
+            var n = Vector<byte>.Count;
+            for (; i <= values.Length - n; i += n)
+            {
+                (Vector.GreaterThan(new Vector<byte>(values[i..]), limit) & one).CopyTo(values[i..]);
+            }
         }
-        BinaryMorphology.Close(mask, width, height, options.CloseRadius);
-        BinaryMorphology.Open(mask, width, height, options.OpenRadius);
-        return (mask, threshold);
+        for (; i < values.Length; i++)
+        {
+            values[i] = values[i] >= threshold ? (byte)1 : (byte)0;
+        }
+    }
+
+    /// <summary>Saturation by (max, min): ((max − min)·255) / max, 0 for black; 64 KiB, computed once.</summary>
+    private static readonly byte[] SaturationTable = BuildSaturationTable();
+
+    private static byte[] BuildSaturationTable()
+    {
+        var table = new byte[256 * 256];
+        for (var max = 1; max < 256; max++)
+        {
+            for (var min = 0; min <= max; min++)
+            {
+                table[(max << 8) | min] = (byte)(((max - min) * 255) / max);
+            }
+        }
+        return table;
     }
 }

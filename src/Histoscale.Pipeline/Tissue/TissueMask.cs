@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Histoscale.Pipeline.Tissue;
 
 /// <summary>
@@ -26,17 +28,29 @@ public sealed class TissueMask
         Height = height;
         ScaleX = scaleX;
         ScaleY = scaleY;
-        _integral = new int[(width + 1) * (height + 1)];
+        _integral = Integral(mask, width, height);
+        TissuePixels = _integral[^1];
+    }
+
+    /// <summary>The summed-area table: entry (x, y) of (width + 1) per row counts the tissue pixels above and left of it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int[] Integral(byte[] mask, int width, int height)
+    {
+        var integral = new int[(width + 1) * (height + 1)];
+        var w1 = width + 1;
         for (var y = 0; y < height; y++)
         {
             var rowSum = 0;
-            for (var x = 0; x < width; x++)
+            var src = mask.AsSpan(y * width, width);
+            var above = integral.AsSpan(y * w1, w1);
+            var here = integral.AsSpan((y + 1) * w1, w1);
+            for (var x = 0; x < src.Length; x++)
             {
-                rowSum += mask[(y * width) + x] != 0 ? 1 : 0;
-                _integral[((y + 1) * (width + 1)) + x + 1] = _integral[(y * (width + 1)) + x + 1] + rowSum;
+                rowSum += src[x] != 0 ? 1 : 0;
+                here[x + 1] = above[x + 1] + rowSum;
             }
         }
-        TissuePixels = _integral[^1];
+        return integral;
     }
 
     /// <summary>A mask that calls everything tissue (used with <c>--no-tissue</c>).</summary>
