@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Histoscale.Slides.Sources;
 using Histoscale.Slides.Tests.Formats;
 using Histoscale.Slides.Tests.Support;
@@ -119,6 +120,44 @@ public sealed class DicomBadInputTests
     {
         var ex = Assert.Throws<SlideException>(() => Slide.Open(new MemorySource(new byte[500], "zeros.dcm")));
         Assert.Equal("zeros.dcm: not a DICOM Part 10 file (no \"DICM\" after the 128-byte preamble)", ex.Message);
+    }
+
+    [Fact]
+    public void AHugeBasicOffsetTableLengthIsCorruptDataNotAnAllocation()
+    {
+        using var dir = new TempDir();
+        var bytes = DicomWsiWriter.ToBytes(Level(2));
+        var pixelData = IndexOf(bytes, [0xE0, 0x7F, 0x10, 0x00]);
+        const uint claimed = 96u * 1024 * 1024; // a multiple of 4, within the (sparse) file, beyond any real table
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(pixelData + 16), claimed);
+        var path = dir.File("bot.dcm");
+        using (var file = new FileStream(path, FileMode.Create, FileAccess.Write))
+        {
+            file.Write(bytes);
+            file.SetLength(bytes.Length + claimed + 1024L);
+        }
+        var ex = Assert.Throws<SlideException>(() => Slide.Open(path));
+        Assert.Equal(path, ex.File);
+        Assert.True(ex.IsCorruptData);
+        Assert.Contains("(7FE0,0010) at offset", ex.Message);
+        Assert.Contains($"Basic Offset Table length {claimed} is larger than", ex.Message);
+    }
+
+    [Fact]
+    public void AnIconImageSequenceWithEncapsulatedPixelDataIsNotBadInput()
+    {
+        var spec = Level(2);
+        // JPEG-like fragments: read as data elements they would be a tag FFD8 and an invalid VR.
+        byte[][] icon = [[0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x00, 0x01], [0xFF, 0xD9, 0x00, 0x00]];
+        var bytes = DicomWsiWriter.ToBytes(spec with { IconFragments = icon });
+        var plain = DicomWsiWriter.ToBytes(spec);
+        using var expected = Slide.Open(new MemorySource(plain, "plain.dcm"), new SlideOptions { Cache = null });
+        using var slide = Slide.Open(new MemorySource(bytes, "icon.dcm"), new SlideOptions { Cache = null });
+        Assert.True(bytes.Length > plain.Length);
+        Assert.Equal((expected.Width, expected.Height), (slide.Width, slide.Height));
+        Assert.Equal(
+            expected.ReadRegion(0, 0, 0, (int)expected.Width, (int)expected.Height).Pixels,
+            slide.ReadRegion(0, 0, 0, (int)slide.Width, (int)slide.Height).Pixels);
     }
 
     /// <summary>Fixed seeds (printed on failure), bounded time per file: mutated instances only ever fail with SlideException.</summary>

@@ -42,6 +42,8 @@ public sealed record DicomWsiInstance
     public IReadOnlyList<(long X, long Y)>? Positions { get; init; }
     /// <summary>Sequences and items with undefined length and delimiters (else defined lengths).</summary>
     public bool UndefinedLengthSequences { get; init; } = true;
+    /// <summary>An Icon Image Sequence (0088,0200) whose one item holds encapsulated pixel data with these fragments.</summary>
+    public IReadOnlyList<byte[]>? IconFragments { get; init; }
 }
 
 /// <summary>
@@ -212,6 +214,36 @@ public static class DicomWsiWriter
                 return Dataset(explicitVr, d.UndefinedLengthSequences, new() { [0x0048_021A] = ("SQ", Sequence([plane], d.UndefinedLengthSequences)) });
             }).ToList();
             e[0x5200_9230] = ("SQ", Sequence(items, d.UndefinedLengthSequences));
+        }
+        if (d.IconFragments is { } iconFragments)
+        {
+            var icon = new MemoryStream();
+            icon.Write(Dataset(explicitVr, d.UndefinedLengthSequences, new()
+            {
+                [0x0028_0002] = ("US", U16(3)),
+                [0x0028_0004] = ("CS", Text("YBR_FULL_422")),
+                [0x0028_0010] = ("US", U16(8)),
+                [0x0028_0011] = ("US", U16(8)),
+                [0x0028_0100] = ("US", U16(8)),
+            }));
+            Tag(icon, 0x7FE0_0010);
+            if (explicitVr)
+            {
+                icon.Write("OB"u8);
+                icon.Write([0, 0]);
+            }
+            icon.Write(U32(0xFFFF_FFFF));
+            Tag(icon, 0xFFFE_E000);
+            icon.Write(U32(0)); // empty Basic Offset Table
+            foreach (var f in iconFragments)
+            {
+                Tag(icon, 0xFFFE_E000);
+                icon.Write(U32((uint)f.Length));
+                icon.Write(f);
+            }
+            Tag(icon, 0xFFFE_E0DD);
+            icon.Write(U32(0));
+            e[0x0088_0200] = ("SQ", Sequence([icon.ToArray()], d.UndefinedLengthSequences));
         }
         var fragments = new List<byte[]>();
         var frameStarts = new List<long>();

@@ -49,6 +49,9 @@ internal static class DicomParser
     /// <summary>Values larger than this are recorded by position, not read (nothing the reader needs is this large except pixel data).</summary>
     private const long MaxKeptValue = 8 * 1024 * 1024;
 
+    /// <summary>Largest Basic Offset Table read (16 M frames); a larger length is corrupt data, not an allocation to attempt.</summary>
+    private const long MaxBasicOffsetTable = 64 * 1024 * 1024;
+
     private const int MaxDepth = 12;
     private const long UndefinedLength = 0xFFFF_FFFF;
 
@@ -228,7 +231,12 @@ internal static class DicomParser
                 throw Fail(start, tag, "item or delimiter outside a sequence");
             }
             var undefined = length == UndefinedLength;
-            if (vr == "SQ" || (undefined && vr is "UN" or "OB" or "OW"))
+            if (undefined && (vr is "OB" or "OW" || tag == DicomTags.PixelData))
+            {
+                // Encapsulated data below the top level (e.g. an icon's pixel data): fragments, not a sequence of elements.
+                return SkipFragments(tag, vr, valueOffset, end);
+            }
+            if (vr == "SQ" || (undefined && vr == "UN"))
             {
                 // Undefined-length UN is a sequence in implicit VR little endian (PS3.5 6.2.2).
                 return ReadSequence(tag, explicitVr && vr != "UN", valueOffset, length, end, depth);
@@ -250,6 +258,30 @@ internal static class DicomParser
                 Length = length,
                 Value = length <= MaxKeptValue ? ReadValue(valueOffset, length, tag) : null,
             };
+        }
+
+        private DicomElement SkipFragments(uint tag, string vr, long valueOffset, long end)
+        {
+            Position = valueOffset;
+            while (true)
+            {
+                var itemStart = Position;
+                var (itemTag, _, itemLength, itemValue) = Header(explicitVr: false, end, tag);
+                if (itemTag == DicomTags.SequenceDelimitation)
+                {
+                    Position = itemValue;
+                    return new DicomElement { Tag = tag, Vr = vr, Offset = valueOffset, Length = -1 };
+                }
+                if (itemTag != DicomTags.Item)
+                {
+                    throw Fail(itemStart, tag, $"expected a fragment item {TagText(DicomTags.Item)} in encapsulated data, found {TagText(itemTag)}");
+                }
+                if (itemLength == UndefinedLength || itemLength > end - itemValue)
+                {
+                    throw Fail(itemStart, tag, $"fragment of {(itemLength == UndefinedLength ? "undefined" : itemLength.ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes runs past the end of its data ({end - itemValue} bytes left)");
+                }
+                Position = itemValue + itemLength;
+            }
         }
 
         private DicomElement ReadSequence(uint tag, bool explicitVr, long valueOffset, long length, long end, int depth)
@@ -352,6 +384,10 @@ internal static class DicomParser
                     if (itemLength % 4 != 0)
                     {
                         throw Fail(itemStart, tag, $"Basic Offset Table length {itemLength} is not a multiple of 4");
+                    }
+                    if (itemLength > MaxBasicOffsetTable)
+                    {
+                        throw Fail(itemStart, tag, $"Basic Offset Table length {itemLength} is larger than the {MaxBasicOffsetTable} bytes allowed");
                     }
                     var table = ReadValue(itemValue, itemLength, tag);
                     for (var i = 0; i < table.Length; i += 4)
