@@ -294,12 +294,29 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 var shared = new SharedTensors(outputs);
                 outputs = null;
                 var offset = 0;
-                for (var i = 0; i < batch.Count; i++)
+                var made = 0;
+                try
                 {
-                    results[i] = BatchAssembler.Slice(shared, offset, batch[i].Items);
-                    offset += batch[i].Items;
+                    for (var i = 0; i < batch.Count; i++)
+                    {
+                        results[i] = BatchAssembler.Slice(shared, offset, batch[i].Items);
+                        made++;
+                        offset += batch[i].Items;
+                    }
                 }
-                shared.Release();
+                catch
+                {
+                    // The requests get the error: views already made must not keep the batch's outputs from the pool.
+                    for (var i = 0; i < made; i++)
+                    {
+                        results[i].Dispose();
+                    }
+                    throw;
+                }
+                finally
+                {
+                    shared.Release();
+                }
             }
             var outputDone = Stopwatch.GetTimestamp();
             Statistics.RecordExecution(items, inputDone - dispatched, inferDone - inputDone, outputDone - inferDone);

@@ -231,6 +231,45 @@ public class DynamicBatcherTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
+    [Fact]
+    public async Task OutputsTooShortToSliceFailTheBatchAndGoBackToThePool()
+    {
+        await using var backend = new ShortOutputBackend();
+        await using var batcher = new DynamicBatcher(backend, new BatcherOptions { MaxQueueDelay = TimeSpan.FromSeconds(30) });
+        using var a = new TensorSet().Add("x", Tensor.FromValues<float>(TensorDataType.Fp32, [1f], 1, 1));
+        using var b = new TensorSet().Add("x", Tensor.FromValues<float>(TensorDataType.Fp32, [2f], 1, 1));
+        var ta = batcher.InferAsync(a);
+        var tb = batcher.InferAsync(b);
+        // The second request's slice is out of range: both fail, and the batch's output is freed, not leaked.
+        await Assert.ThrowsAnyAsync<Exception>(async () => (await ta).Dispose());
+        await Assert.ThrowsAnyAsync<Exception>(async () => (await tb).Dispose());
+        Assert.Equal([2], backend.BatchSizes);
+        Assert.Throws<ObjectDisposedException>(() => backend.LastOutput!.Memory);
+    }
+
+    /// <summary>A backend answering a batch of N with one item only (a broken model), keeping its output to inspect.</summary>
+    private sealed class ShortOutputBackend : IInferenceBackend
+    {
+        public ConcurrentQueue<int> BatchSizesQueue { get; } = new();
+
+        public List<int> BatchSizes => [.. BatchSizesQueue];
+
+        public Tensor? LastOutput { get; private set; }
+
+        public BackendMetadata Metadata { get; } = new("short", "1", "test", 2, [new TensorSpec("x", TensorDataType.Fp32, [-1, 1])], [new TensorSpec("y", TensorDataType.Fp32, [-1, 1])]);
+
+        public int InstanceCount => 1;
+
+        public ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
+        {
+            BatchSizesQueue.Enqueue(inputs["x"].BatchSize);
+            LastOutput = Tensor.Rent(TensorDataType.Fp32, [1, 1]);
+            return ValueTask.FromResult(new TensorSet().Add("y", LastOutput));
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++)
