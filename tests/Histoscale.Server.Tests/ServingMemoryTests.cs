@@ -10,9 +10,11 @@ using Histoscale.Inference.Config;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
 using Histoscale.KServe.Protocol;
+using Histoscale.Server.Kserve;
 using Histoscale.Server.Kserve.Grpc;
 using Histoscale.Server.Tests.Support;
 using Histoscale.Synthesis.Models;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace Histoscale.Server.Tests;
@@ -92,6 +94,66 @@ public sealed class ServingMemoryTests : IDisposable
         Assert.Empty(parsed.RawInputContents);
         Assert.True(pool.RetainedBytes >= 100_000, "the large input's buffer went back to the pool");
         Assert.Throws<InvalidDataException>(() => PooledInferRequests.Parse(new System.Buffers.ReadOnlySequence<byte>(wire[..^5]), pool));
+    }
+
+    [Fact]
+    public async Task StreamMessagesRefusedByTheBudgetReturnTheirPooledBuffers()
+    {
+        var request = new ModelInferRequest { ModelName = "m", Id = "big" };
+        request.Inputs.Add(new ModelInferRequest.Types.InferInputTensor { Name = "a", Datatype = "UINT8", Shape = { 1, 100_000 } });
+        request.RawInputContents.Add(ByteString.CopyFrom(Requests.Pixels(1, 200, seed: 5)[..100_000]));
+        var pool = new BoundedBufferPool(1 << 20);
+        var parsed = PooledInferRequests.Parse(Segments(request.ToByteArray(), 4096), pool);
+        Assert.Equal(0, pool.RetainedBytes);
+        // A budget smaller than the message: refused before inference (the models are never asked).
+        var service = new GrpcInferenceService(null!, new ServerState(), new RequestBufferPool(pool), new MemoryBudget(1000), NullLogger<GrpcInferenceService>.Instance);
+        var writer = new ListWriter();
+        await service.ModelStreamInfer(new OneMessageReader(parsed), writer, new NoCallContext());
+        Assert.Contains("memory budget", Assert.Single(writer.Messages).ErrorMessage, StringComparison.Ordinal);
+        Assert.True(pool.RetainedBytes >= 100_000, "the refused message's buffer went back to the pool");
+    }
+
+    private sealed class OneMessageReader(ModelInferRequest message) : IAsyncStreamReader<ModelInferRequest>
+    {
+        private bool _read;
+
+        public ModelInferRequest Current => message;
+
+        public Task<bool> MoveNext(CancellationToken cancellationToken)
+        {
+            var more = !_read;
+            _read = true;
+            return Task.FromResult(more);
+        }
+    }
+
+    private sealed class ListWriter : IServerStreamWriter<ModelStreamInferResponse>
+    {
+        public List<ModelStreamInferResponse> Messages { get; } = [];
+
+        public WriteOptions? WriteOptions { get; set; }
+
+        public Task WriteAsync(ModelStreamInferResponse message)
+        {
+            Messages.Add(message);
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed class NoCallContext : ServerCallContext
+    {
+        protected override string MethodCore => "ModelStreamInfer";
+        protected override string HostCore => "test";
+        protected override string PeerCore => "test";
+        protected override DateTime DeadlineCore => DateTime.MaxValue;
+        protected override Metadata RequestHeadersCore { get; } = [];
+        protected override CancellationToken CancellationTokenCore => CancellationToken.None;
+        protected override Metadata ResponseTrailersCore { get; } = [];
+        protected override Status StatusCore { get; set; }
+        protected override WriteOptions? WriteOptionsCore { get; set; }
+        protected override AuthContext AuthContextCore { get; } = new(null, []);
+        protected override ContextPropagationToken CreatePropagationTokenCore(ContextPropagationOptions? options) => throw new NotSupportedException();
+        protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders) => Task.CompletedTask;
     }
 
     [Fact]

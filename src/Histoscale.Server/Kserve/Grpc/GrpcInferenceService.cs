@@ -141,14 +141,21 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
             // Stream messages pass the gate one by one here: the budget counts each while it is queued or runs.
             var bytes = PooledInferRequests.TensorBytes(request);
             var reserved = false;
+            var inferReached = false;
             try
             {
                 reserved = budget.Reserve(bytes);
+                inferReached = true;
                 (var response, outputs) = await InferAsync(request, context.CancellationToken).ConfigureAwait(false);
                 message = new ModelStreamInferResponse { InferResponse = response };
             }
             catch (Exception ex)
             {
+                if (!inferReached)
+                {
+                    // Refused before InferAsync, which returns the pooled raw-input buffers itself.
+                    PooledInferRequests.Return(request, buffers.Pool);
+                }
                 Log(ex);
                 message = new ModelStreamInferResponse
                 {
