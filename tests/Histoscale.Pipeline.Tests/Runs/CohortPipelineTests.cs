@@ -141,6 +141,30 @@ public class CohortPipelineTests
         }
     }
 
+    [Fact]
+    public async Task AProgressCallbackThatThrowsStopsTheRunWithNothingLeftRunning()
+    {
+        using var dir = new TempDir();
+        string[] slides = [.. Cohort(), TestData.Slide(seed: 25, width: 800, height: 600)];
+        var events = new ConcurrentQueue<(int Slide, SlidePhase Phase)>();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path, batch: 4), p =>
+        {
+            events.Enqueue((p.SlideIndex, p.Phase));
+            if (p is { SlideIndex: 1, Phase: SlidePhase.Done })
+            {
+                throw new InvalidOperationException("progress display broke");
+            }
+        }));
+        Assert.Equal("progress display broke", error.Message);
+        // The slide two after the failing one may not go into the model: it waits for that slide to be recorded.
+        Assert.DoesNotContain((3, SlidePhase.Inferring), events);
+        Assert.DoesNotContain((3, SlidePhase.Done), events);
+        // Everything started had ended when the run threw: nothing reports afterwards.
+        var count = events.Count;
+        await Task.Delay(300);
+        Assert.Equal(count, events.Count);
+    }
+
     private static void AssertSameOutputs(string expectedDir, string actualDir, string slide)
     {
         var name = Path.GetFileNameWithoutExtension(slide);
