@@ -18,6 +18,7 @@ public sealed partial class Slide : IDisposable
     private readonly SlideLayout _layout;
     private readonly TileCache? _cache;
     private readonly long _id = Interlocked.Increment(ref s_nextId);
+    private SourceIdentity? _seriesIdentity; // a DICOM series opened from its folder: all its instances'
 
     private Slide(IByteSource source, SlideLayout layout, TileCache? cache)
     {
@@ -37,8 +38,8 @@ public sealed partial class Slide : IDisposable
     /// <summary>Path or URI the slide was opened from.</summary>
     public string Source => _source.Name;
 
-    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends); null when its source cannot say.</summary>
-    public SourceIdentity? SourceIdentity => _source.Identity;
+    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends; for a DICOM series opened from its folder, all its instance files); null when its source cannot say.</summary>
+    public SourceIdentity? SourceIdentity => _seriesIdentity ?? _source.Identity;
 
     /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff", "dicom".</summary>
     public string Format => _layout.Vendor;
@@ -71,15 +72,20 @@ public sealed partial class Slide : IDisposable
     public static Slide Open(string pathOrUri, SlideOptions? options = null)
     {
         options ??= new SlideOptions();
+        SourceIdentity? series = null;
         if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri) && options.Formats.OfType<Formats.Dicom.DicomFormat>().Any())
         {
-            // A folder is one DICOM whole-slide series: open it through its first instance, which finds the rest.
+            // A folder is one DICOM whole-slide series: open it through its first instance, which finds the rest; its
+            // identity is the whole series', as ByteSources.Identify gives for the folder.
+            series = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
             pathOrUri = Formats.Dicom.DicomFormat.FirstInstanceIn(pathOrUri);
         }
         var source = ByteSources.Open(pathOrUri, options.Sources);
         try
         {
-            return Open(source, options);
+            var slide = Open(source, options);
+            slide._seriesIdentity = series;
+            return slide;
         }
         catch
         {

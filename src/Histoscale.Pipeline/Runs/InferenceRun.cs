@@ -113,6 +113,9 @@ public sealed class InferenceRun
     {
         private readonly List<SlideSummary> _summaries = [];
 
+        /// <summary>Each slide's: done once its summary is recorded (so its outputs are written).</summary>
+        private readonly TaskCompletionSource[] _recorded = [.. slides.Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))];
+
         /// <summary>Each slide's outcome in slide order, recorded (summary, run.json, terminal event) as each completes.</summary>
         private readonly Channel<(int Index, SlideClock Clock, Task<SlideSummary> Outcome)> _outcomes = Channel.CreateUnbounded<(int, SlideClock, Task<SlideSummary>)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
 
@@ -125,12 +128,20 @@ public sealed class InferenceRun
             var stopped = false;
             Task<Step>? preparing = Prepare(0);
             Task? previousRead = null; // done once the slide before has read its last tile (or ended)
-            Task<SlideSummary>? previousOutcome = null;
+            var previousIndex = -1;
+            Task<SlideSummary>? previousOutcome = null; // the slide before's outcome (written)
+            Task? olderRecorded = null; // done once the slide before that has been written and recorded
+            var outstanding = new List<Task>();
             try
             {
                 for (var i = 0; i < slides.Count; i++)
                 {
                     var index = i;
+                    // A run whose recording failed (run.json not writable, the progress callback threw) stops here.
+                    if (recorder.IsCompleted)
+                    {
+                        break;
+                    }
                     var step = await preparing!.ConfigureAwait(false);
                     preparing = null;
                     if (step.Prepared is null)
@@ -153,11 +164,17 @@ public sealed class InferenceRun
                     }
 
                     var prepared = step.Prepared;
+                    // At most two slides in the model and one being written: the slide before must have read its last
+                    // tile and the one before it must be written (and recorded), whatever the speed of the output storage.
+                    if (olderRecorded is not null)
+                    {
+                        await Task.WhenAny(olderRecorded, recorder).ConfigureAwait(false);
+                    }
                     if (previousRead is not null)
                     {
-                        await previousRead.ConfigureAwait(false);
+                        await Task.WhenAny(previousRead, recorder).ConfigureAwait(false);
                     }
-                    if (cancellationToken.IsCancellationRequested)
+                    if (cancellationToken.IsCancellationRequested || recorder.IsCompleted)
                     {
                         prepared.Dispose();
                         stopped = true;
@@ -170,22 +187,36 @@ public sealed class InferenceRun
                     var inferring = Task.Factory.StartNew(
                         () => runner.Infer(prepared, (p, d, t, r) => Report(index, p, d, t, r, clock), () => read.TrySetResult(), cancellationToken),
                         CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                    olderRecorded = previousOutcome is null ? null : _recorded[previousIndex].Task;
                     previousRead = Task.WhenAny(read.Task, inferring);
                     // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
                     preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
                     previousOutcome = FinishAsync(index, prepared, clock, inferring, previousOutcome);
+                    previousIndex = index;
+                    outstanding.Add(previousOutcome);
                     _outcomes.Writer.TryWrite((index, clock, previousOutcome));
                 }
             }
             finally
             {
                 _outcomes.Writer.TryComplete();
-                await recorder.ConfigureAwait(false);
                 if (preparing is not null)
                 {
                     // Stopped with the next slide prepared (or being prepared): close it, report nothing for it.
                     (await preparing.ConfigureAwait(false)).Prepared?.Dispose();
                 }
+                // Nothing is left running when this returns or throws: every started slide ends (each outcome is
+                // written or failed, never throws from inference) before the recorder's error, if any, is rethrown.
+                try
+                {
+                    await Task.WhenAll(outstanding).ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // A slide's outcome faults only when reporting its progress threw: the recorder, which awaits
+                    // every outcome in order, rethrows that error (or its own earlier one) just below.
+                }
+                await recorder.ConfigureAwait(false);
             }
             var cancelled = _summaries.Any(s => s.Status == SlideSummary.Cancelled) || (stopped && cancellationToken.IsCancellationRequested);
             return (_summaries, cancelled);
@@ -254,6 +285,7 @@ public sealed class InferenceRun
                 };
                 var (done, total, ran) = phase is SlidePhase.Done or SlidePhase.Skipped ? (summary.Tiles, summary.Tiles, summary.TilesRun) : (0, 0, 0);
                 Report(index, phase, done, total, ran, clock);
+                _recorded[index].TrySetResult();
             }
         }
 

@@ -55,6 +55,11 @@ public static class ByteSources
             }
             throw new SlideException(pathOrUri, $"unsupported URI scheme '{uri.Scheme}'");
         }
+        if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri))
+        {
+            // A local folder is one DICOM whole-slide series (as Slide.Open reads it): all its instances count.
+            return Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
+        }
         using var source = Open(pathOrUri, providers);
         return source.Identity;
     }

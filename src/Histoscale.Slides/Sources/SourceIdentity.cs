@@ -25,7 +25,7 @@ public sealed record SourceIdentity
     /// <summary>Modification time: a local file's, or a store's Last-Modified.</summary>
     public DateTimeOffset? Modified { get; init; }
 
-    /// <summary>Local files: SHA-256 (hex) of the first and the last <see cref="HashedEndBytes"/> (once each where they overlap).</summary>
+    /// <summary>Local files: SHA-256 (hex) of the first and the last <see cref="HashedEndBytes"/> (once each where they overlap); a local folder read as a DICOM series: SHA-256 of every instance file's name, size and modification time.</summary>
     public string? EndsSha256 { get; init; }
 
     /// <summary>An ETag as a store sends it (quoted, perhaps weak) in the form kept here; null for none.</summary>

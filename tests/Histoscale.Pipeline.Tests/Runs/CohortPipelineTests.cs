@@ -141,6 +141,56 @@ public class CohortPipelineTests
         }
     }
 
+    [Fact]
+    public async Task ASlowWriteHoldsBackTheSlideTwoAfterIt()
+    {
+        using var dir = new TempDir();
+        var slides = Cohort();
+        var events = new ConcurrentQueue<(int Slide, SlidePhase Phase)>();
+        using var thirdInferring = new ManualResetEventSlim();
+        var summary = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path, batch: 4), p =>
+        {
+            events.Enqueue((p.SlideIndex, p.Phase));
+            if (p is { SlideIndex: 2, Phase: SlidePhase.Inferring })
+            {
+                thirdInferring.Set();
+            }
+            // Slow output storage: slide 0's write does not start until slide 2 is in the model (which it must not be
+            // before slide 0 is written) or a while has passed.
+            if (p is { SlideIndex: 0, Phase: SlidePhase.Writing })
+            {
+                thirdInferring.Wait(TimeSpan.FromSeconds(5));
+            }
+        });
+        Assert.All(summary.Slides, s => Assert.True(s.Status == SlideSummary.Completed, s.Error));
+        var log = events.ToArray();
+        Assert.True(Array.IndexOf(log, (2, SlidePhase.Inferring)) > Array.IndexOf(log, (0, SlidePhase.Done)), "slide 2 went into the model before slide 0 was written");
+    }
+
+    [Fact]
+    public async Task AProgressCallbackThatThrowsStopsTheRunWithNothingLeftRunning()
+    {
+        using var dir = new TempDir();
+        string[] slides = [.. Cohort(), TestData.Slide(seed: 25, width: 800, height: 600)];
+        var events = new ConcurrentQueue<(int Slide, SlidePhase Phase)>();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path, batch: 4), p =>
+        {
+            events.Enqueue((p.SlideIndex, p.Phase));
+            if (p is { SlideIndex: 1, Phase: SlidePhase.Done })
+            {
+                throw new InvalidOperationException("progress display broke");
+            }
+        }));
+        Assert.Equal("progress display broke", error.Message);
+        // The slide two after the failing one may not go into the model: it waits for that slide to be recorded.
+        Assert.DoesNotContain((3, SlidePhase.Inferring), events);
+        Assert.DoesNotContain((3, SlidePhase.Done), events);
+        // Everything started had ended when the run threw: nothing reports afterwards.
+        var count = events.Count;
+        await Task.Delay(300);
+        Assert.Equal(count, events.Count);
+    }
+
     private static void AssertSameOutputs(string expectedDir, string actualDir, string slide)
     {
         var name = Path.GetFileNameWithoutExtension(slide);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Histoscale.Slides.Sources;
 
 namespace Histoscale.Slides.Formats.Dicom;
@@ -59,6 +61,47 @@ internal sealed class DicomFormat : ISlideFormat
             }
         }
         throw new SlideException(folder, "folder holds no DICOM Part 10 files (a folder is read as one DICOM whole-slide series)");
+    }
+
+    /// <summary>
+    /// The identity of a folder read as one DICOM series, from all its instance files (those <see cref="FirstInstanceIn"/>
+    /// would consider): total size, newest modification time, and a SHA-256 of every instance's name, size and
+    /// modification time in name order (in <see cref="SourceIdentity.EndsSha256"/>), so that an instance added,
+    /// removed, replaced or rewritten changes it. <see cref="ByteSources.Identify"/> and a slide opened from the folder
+    /// both give this.
+    /// </summary>
+    public static SourceIdentity SeriesIdentity(string folder)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long length = 0;
+        DateTime newest = DateTime.MinValue;
+        var any = false;
+        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        {
+            using (var source = new LocalFileSource(file))
+            {
+                if (!DicomParser.HasMagic(source))
+                {
+                    continue;
+                }
+            }
+            any = true;
+            var info = new FileInfo(file);
+            var modified = info.LastWriteTimeUtc;
+            length += info.Length;
+            newest = modified > newest ? modified : newest;
+            sha.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{info.Name}\0{info.Length}\0{modified.Ticks}\n")));
+        }
+        if (!any)
+        {
+            throw new SlideException(folder, "folder holds no DICOM Part 10 files (a folder is read as one DICOM whole-slide series)");
+        }
+        return new SourceIdentity
+        {
+            Length = length,
+            Modified = new DateTimeOffset(newest, TimeSpan.Zero),
+            EndsSha256 = Convert.ToHexStringLower(sha.GetHashAndReset()),
+        };
     }
 
     /// <summary>The other instances of the primary's series in its folder (local files only).</summary>
