@@ -31,6 +31,12 @@ public sealed record ArchiveOptions
     /// <summary>Model repository listed by <c>GET /api/v1/models</c>; null lists none.</summary>
     public string? ModelRepository { get; init; }
 
+    /// <summary>
+    /// Model jobs: null answers <c>POST /api/v1/jobs</c> with 503. Jobs need <see cref="ModelRepository"/> and
+    /// <see cref="ResultsDirectory"/> too.
+    /// </summary>
+    public ArchiveJobOptions? Jobs { get; init; }
+
     /// <summary>How slides are opened (sources, decoded-tile cache, decoder), as for <c>infer</c>.</summary>
     public SlideOptions SlideOptions { get; init; } = new();
 

@@ -2,6 +2,7 @@ using Histoscale.Archive.Api;
 using Histoscale.Archive.Auth;
 using Histoscale.Archive.Catalog;
 using Histoscale.Archive.Data;
+using Histoscale.Archive.Jobs;
 using Histoscale.Archive.Tiles;
 using Microsoft.AspNetCore.Routing;
 
@@ -35,6 +36,12 @@ public sealed class SlideArchive : IAsyncDisposable
     internal EncodedTileCache Tiles { get; }
 
     internal Authenticator Auth { get; }
+
+    /// <summary>The job runner; null when the host configured no jobs.</summary>
+    internal JobRunner? Jobs { get; private set; }
+
+    /// <summary>Jobs a previous process left queued or running, queued again by this start (they resume from their checkpoints).</summary>
+    public int JobsResumed => Jobs?.Resumed ?? 0;
 
     /// <summary>Schema versions applied by this start (empty when the database was up to date).</summary>
     public IReadOnlyList<int> MigrationsApplied { get; }
@@ -75,6 +82,14 @@ public sealed class SlideArchive : IAsyncDisposable
                 throw new ArgumentException($"collection '{c.Name}': folder '{c.Root}' does not exist", nameof(options));
             }
         }
+        if (options.Jobs is not null && (options.ModelRepository is null || options.ResultsDirectory is null))
+        {
+            throw new ArgumentException("jobs need a model repository (the models they run) and a results folder (where their heatmaps go)", nameof(options));
+        }
+        if (options.Jobs is { Concurrency: < 1 })
+        {
+            throw new ArgumentException($"job concurrency must be at least 1, not {options.Jobs.Concurrency}", nameof(options));
+        }
         if (options.TileCacheBytes < 0 || options.MaxAnnotationBytes < 1 || options.MaxRegionEdge < 1)
         {
             throw new ArgumentException("tile cache size, annotation size limit and region edge limit must be positive", nameof(options));
@@ -92,7 +107,20 @@ public sealed class SlideArchive : IAsyncDisposable
         }
         var catalog = new SlideCatalog(options);
         var (_, problems) = catalog.Scan();
-        return new SlideArchive(options, repository, catalog, migrated, problems);
+        var archive = new SlideArchive(options, repository, catalog, migrated, problems);
+        if (options.Jobs is { } jobs)
+        {
+            try
+            {
+                archive.Jobs = await JobRunner.StartAsync(archive, jobs, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await archive.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }
+        return archive;
     }
 
     /// <summary>
@@ -107,13 +135,18 @@ public sealed class SlideArchive : IAsyncDisposable
         SlideEndpoints.Map(endpoints, api);
         AnnotationEndpoints.Map(endpoints, api);
         ModelEndpoints.Map(endpoints, api);
+        JobEndpoints.Map(endpoints, api);
         OpenApiDocument.Map(endpoints);
         ViewerEndpoints.Map(endpoints);
     }
 
-    /// <summary>Closes the slides and the database connections.</summary>
+    /// <summary>Stops the jobs (unfinished ones resume at the next start), closes the slides and the database connections.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Jobs is not null)
+        {
+            await Jobs.DisposeAsync().ConfigureAwait(false);
+        }
         Catalog.Dispose();
         await Repository.DisposeAsync().ConfigureAwait(false);
     }

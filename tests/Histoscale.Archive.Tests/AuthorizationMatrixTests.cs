@@ -30,11 +30,18 @@ public sealed class AuthorizationMatrixTests(DataFixture fixture) : IClassFixtur
             callers.Add(new($"{role} in alpha", await ArchiveTokens.CreateAsync(database, role, "alpha"), role, "alpha"));
             callers.Add(new($"{role} everywhere", await ArchiveTokens.CreateAsync(database, role, null), role, null));
         }
-        await using var host = await ArchiveHost.StartAsync(fixture.Data, database);
+        await using var host = await ArchiveHost.StartAsync(fixture.Data, database, models: TestModels.Repository(fixture.Data.Root));
         var admin = host.Client();
         var document = JsonNode.Parse(await admin.GetStringAsync("/api/v1/openapi.json"))!;
         var slides = new Dictionary<string, string> { ["alpha"] = SlideCatalog.IdOf("alpha", "a.svs"), ["beta"] = SlideCatalog.IdOf("beta", "b.tif") };
         var overlay = (string)JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{slides["alpha"]}/overlays"))![0]!["id"]!;
+        // A job per collection for /jobs/{id} (a permitted DELETE cancels it; later ones get 409, which is still "allowed").
+        var jobs = new Dictionary<string, string>();
+        foreach (var (collection, slide) in slides)
+        {
+            var submitted = await admin.PostAsync("/api/v1/jobs", new StringContent($$"""{"slideIds":["{{slide}}"],"model":"{{TestModels.Tissue}}"}""", Encoding.UTF8, "application/json"));
+            jobs[collection] = (string)JsonNode.Parse(await submitted.Content.ReadAsStringAsync())!["id"]!;
+        }
         var failures = new List<string>();
         var checkedCases = 0;
         foreach (var (path, item) in document["paths"]!.AsObject())
@@ -51,8 +58,9 @@ public sealed class AuthorizationMatrixTests(DataFixture fixture) : IClassFixtur
                         var annotation = path.StartsWith("/annotations/", StringComparison.Ordinal)
                             ? (string)JsonNode.Parse(await (await admin.PostAsync($"/api/v1/slides/{slides[collection!]}/annotations", Body())).Content.ReadAsStringAsync())!["id"]!
                             : null;
+                        var job = path.StartsWith("/jobs/", StringComparison.Ordinal) ? jobs[collection!] : null;
                         var url = "/api/v1" + path
-                            .Replace("{id}", annotation ?? (collection is null ? "" : slides[collection]), StringComparison.Ordinal)
+                            .Replace("{id}", annotation ?? job ?? (collection is null ? "" : slides[collection]), StringComparison.Ordinal)
                             .Replace("{level}", "9", StringComparison.Ordinal).Replace("{tile}", path.Contains("overlays", StringComparison.Ordinal) ? "0_0.png" : "0_0.jpeg", StringComparison.Ordinal)
                             .Replace("{z}", "0", StringComparison.Ordinal).Replace("{x}", "0", StringComparison.Ordinal).Replace("{y}", "0", StringComparison.Ordinal)
                             .Replace("{name}", "label", StringComparison.Ordinal).Replace("{overlay}", overlay, StringComparison.Ordinal).Replace("{version}", "1", StringComparison.Ordinal);

@@ -316,7 +316,7 @@ internal static class AnnotationEndpoints
     }
 
     /// <summary>The JSON body, held to the annotation size limit: 413 beyond it, 400 when it is not JSON.</summary>
-    private static async Task<(JsonNode? Body, IResult? Error)> ReadBodyAsync(HttpContext c, ArchiveApi api)
+    internal static async Task<(JsonNode? Body, IResult? Error)> ReadBodyAsync(HttpContext c, ArchiveApi api)
     {
         var limit = api.Archive.Options.MaxAnnotationBytes;
         if (c.Request.ContentLength > limit)

@@ -12,6 +12,10 @@ internal sealed record AnnotationVersion(int Version, bool Deleted, DateTimeOffs
 /// <summary>An element with its level-0 bounding box, as stored for region queries.</summary>
 internal sealed record StoredElement(int Index, string Type, double MinX, double MinY, double MaxX, double MaxY, string Json);
 
+/// <summary>A model job as stored: its request (JSON), state and progress.</summary>
+internal sealed record JobRecord(string Id, string State, string Model, string Request, IReadOnlyList<string> Collections, int SlidesTotal, int SlidesDone,
+    long TilesDone, long TilesTotal, string? Error, DateTimeOffset Created, DateTimeOffset Updated);
+
 /// <summary>What a conditional write found.</summary>
 internal enum WriteOutcome
 {
@@ -56,4 +60,21 @@ internal interface IArchiveRepository : IAsyncDisposable
 
     /// <summary>Elements of the annotation whose boxes intersect [minX,maxX]×[minY,maxY], in document order.</summary>
     Task<IReadOnlyList<StoredElement>> ElementsInBoxAsync(string annotationId, double minX, double minY, double maxX, double maxY, CancellationToken ct);
+
+    /// <summary>Stores a new job in state <c>queued</c>.</summary>
+    Task<JobRecord> CreateJobAsync(string model, string request, IReadOnlyList<string> collections, int slides, CancellationToken ct);
+
+    Task<JobRecord?> GetJobAsync(string id, CancellationToken ct);
+
+    /// <summary>The newest jobs first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, CancellationToken ct);
+
+    /// <summary>Jobs left queued or running (by a stopped or killed process), oldest first.</summary>
+    Task<IReadOnlyList<JobRecord>> UnfinishedJobsAsync(CancellationToken ct);
+
+    /// <summary>Moves a job to <paramref name="state"/> when it is in one of <paramref name="from"/>; false when it was not.</summary>
+    Task<bool> SetJobStateAsync(string id, string state, IReadOnlyList<string> from, string? error, CancellationToken ct);
+
+    /// <summary>Records a job's progress (whatever its state).</summary>
+    Task SetJobProgressAsync(string id, int slidesDone, long tilesDone, long tilesTotal, CancellationToken ct);
 }

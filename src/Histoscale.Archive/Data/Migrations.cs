@@ -62,6 +62,25 @@ internal static class Migrations
             """,
             "CREATE INDEX annotation_elements_box ON annotation_elements (annotation_id, min_x, max_x)",
         ]),
+        (3, "model jobs: request, state and progress, resumed after a restart",
+        [
+            """
+            CREATE TABLE jobs (
+                id TEXT PRIMARY KEY,
+                state TEXT NOT NULL,
+                model TEXT NOT NULL,
+                request TEXT NOT NULL,
+                collections TEXT NOT NULL,
+                slides_total INTEGER NOT NULL,
+                slides_done INTEGER NOT NULL DEFAULT 0,
+                tiles_done BIGINT NOT NULL DEFAULT 0,
+                tiles_total BIGINT NOT NULL DEFAULT 0,
+                error TEXT NULL,
+                created TEXT NOT NULL,
+                updated TEXT NOT NULL)
+            """,
+            "CREATE INDEX jobs_state ON jobs (state)",
+        ]),
     ];
 
     public static int Latest => All[^1].Version;

@@ -159,6 +159,64 @@ internal sealed class SqlArchiveRepository(ArchiveDatabase database) : IArchiveR
         return list;
     }
 
+    private const string JobColumns = "id, state, model, request, collections, slides_total, slides_done, tiles_done, tiles_total, error, created, updated";
+
+    public async Task<JobRecord> CreateJobAsync(string model, string request, IReadOnlyList<string> collections, int slides, CancellationToken ct)
+    {
+        var id = NewId();
+        var now = Now();
+        await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await c.ExecuteAsync("INSERT INTO jobs (id, state, model, request, collections, slides_total, slides_done, tiles_done, tiles_total, error, created, updated) " +
+            "VALUES (@id, 'queued', @m, @r, @c, @n, 0, 0, 0, NULL, @t, @t)", null, ct,
+            ("@id", id), ("@m", model), ("@r", request), ("@c", string.Join(',', collections)), ("@n", slides), ("@t", now)).ConfigureAwait(false);
+        var t = Parse(now);
+        return new JobRecord(id, "queued", model, request, collections, slides, 0, 0, 0, null, t, t);
+    }
+
+    public async Task<JobRecord?> GetJobAsync(string id, CancellationToken ct)
+    {
+        var list = await JobsAsync($"SELECT {JobColumns} FROM jobs WHERE id = @id", ct, ("@id", id)).ConfigureAwait(false);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, CancellationToken ct) =>
+        JobsAsync($"SELECT {JobColumns} FROM jobs ORDER BY created DESC, id LIMIT @n", ct, ("@n", limit));
+
+    public Task<IReadOnlyList<JobRecord>> UnfinishedJobsAsync(CancellationToken ct) =>
+        JobsAsync($"SELECT {JobColumns} FROM jobs WHERE state IN ('queued', 'running') ORDER BY created, id", ct);
+
+    public async Task<bool> SetJobStateAsync(string id, string state, IReadOnlyList<string> from, string? error, CancellationToken ct)
+    {
+        var names = from.Select((_, i) => "@f" + i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var parameters = new List<(string, object?)> { ("@id", id), ("@s", state), ("@e", error), ("@t", Now()) };
+        parameters.AddRange(from.Select((f, i) => (names[i], (object?)f)));
+        await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await c.ExecuteAsync($"UPDATE jobs SET state = @s, error = @e, updated = @t WHERE id = @id AND state IN ({string.Join(", ", names)})", null, ct, [.. parameters]).ConfigureAwait(false) > 0;
+    }
+
+    public async Task SetJobProgressAsync(string id, int slidesDone, long tilesDone, long tilesTotal, CancellationToken ct)
+    {
+        await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await c.ExecuteAsync("UPDATE jobs SET slides_done = @s, tiles_done = @d, tiles_total = @n, updated = @t WHERE id = @id", null, ct,
+            ("@id", id), ("@s", slidesDone), ("@d", tilesDone), ("@n", tilesTotal), ("@t", Now())).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<JobRecord>> JobsAsync(string sql, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = c.Command(sql, null, parameters);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<JobRecord>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            list.Add(new JobRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4).Split(',', StringSplitOptions.RemoveEmptyEntries),
+                Convert.ToInt32(r.GetValue(5), CultureInfo.InvariantCulture), Convert.ToInt32(r.GetValue(6), CultureInfo.InvariantCulture),
+                Convert.ToInt64(r.GetValue(7), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(8), CultureInfo.InvariantCulture),
+                r.IsDBNull(9) ? null : r.GetString(9), Parse(r.GetString(10)), Parse(r.GetString(11))));
+        }
+        return list;
+    }
+
     public ValueTask DisposeAsync() => database.DisposeAsync();
 
     private static async Task<bool> ExistsAsync(DbConnection c, DbTransaction tx, string id, CancellationToken ct) =>

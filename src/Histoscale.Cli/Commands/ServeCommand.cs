@@ -17,6 +17,7 @@ public static class ServeCommand
         var slides = new Option<string[]>("--slides") { Description = "Slide folder served as a collection by the slide archive and web viewer: DIR or NAME=DIR (repeatable; the name defaults to the folder's)", AllowMultipleArgumentsPerToken = false };
         var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME, matched on collection and relative path (RESULTS/COLLECTION/FOLDER/, or infer's records beside it)" };
         var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
+        var jobs = new Option<int>("--jobs") { Description = "Model jobs (POST /api/v1/jobs, the viewer's Run model) run at once in this process, on --model-repository's models, results under --results; 0 = no jobs", DefaultValueFactory = _ => 1 };
         var anonymous = new Option<string?>("--anonymous") { Description = "'read': requests without a token may read every collection (default: a token is required)" };
         var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
         var httpPort = new Option<int>("--http-port") { Description = "KServe v2 REST port", DefaultValueFactory = _ => 8000 };
@@ -60,7 +61,7 @@ public static class ServeCommand
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
             repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
-            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous,
+            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs,
             memoryBudget, noArena, noPattern, shrink,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
@@ -114,6 +115,30 @@ public static class ServeCommand
                 throw new InputException($"--host: {ex.Message}");
             }
             var archiveOptions = ArchiveOptionsFrom(r.GetValue(slides) ?? [], r.GetValue(results), r.GetValue(db)!, r.GetValue(anonymous), r.GetValue(repository));
+            if (r.GetValue(jobs) < 0)
+            {
+                throw new InputException($"--jobs must be 0 or more (got {r.GetValue(jobs)})");
+            }
+            if (archiveOptions is { ModelRepository: not null, ResultsDirectory: not null } && r.GetValue(jobs) > 0)
+            {
+                var jobDevice = r.GetValue(device)!;
+                archiveOptions = archiveOptions with
+                {
+                    Jobs = new ArchiveJobOptions
+                    {
+                        // The same in-process backend as infer, on the serve's device.
+                        Backends = (model, batch) => OnnxRuntimeBackend.Create(model, InferCommand.LocalOptions(model, jobDevice, batch, null, null, spinning: false)),
+                        Concurrency = r.GetValue(jobs),
+                        Environment = new Dictionary<string, object?>
+                        {
+                            ["device"] = jobDevice,
+                            ["backend"] = "onnxruntime",
+                            ["onnxruntime"] = typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly.GetName().Version?.ToString(),
+                            ["cores"] = Environment.ProcessorCount,
+                        },
+                    },
+                };
+            }
             if (r.GetValue(repository) is null)
             {
                 if (archiveOptions is null)
@@ -276,6 +301,9 @@ public static class ServeCommand
             $"histoscale serve: slide archive with {archive.SlideCount} slide(s) in {options.Collections.Count} collection(s) ({string.Join(", ", options.Collections.Select(c => c.Name))})",
             $"  viewer  http://{where}/  (REST: /api/v1, OpenAPI: /api/v1/openapi.json)",
             $"  database {archive.Database}" + (archive.MigrationsApplied.Count > 0 ? $" (schema migrated: {string.Join(", ", archive.MigrationsApplied.Select(v => "v" + v))})" : ""),
+            "  jobs    " + (options.Jobs is { } j
+                ? $"{j.Concurrency} at once, models from {options.ModelRepository}, results under {options.ResultsDirectory}" + (archive.JobsResumed > 0 ? $" ({archive.JobsResumed} unfinished job(s) resumed)" : "")
+                : "off (POST /api/v1/jobs needs --model-repository, --results and --jobs N > 0)"),
             "  access  " + (options.AnonymousRead ? "anonymous read; " : "") + (options.AdminToken is null ? "tokens from 'histoscale token create'" : "HISTOSCALE_ADMIN_TOKEN is an admin token; and tokens from 'histoscale token create'"),
         };
         lines.AddRange(archive.ScanProblems.Select(p => "  skipped " + p));

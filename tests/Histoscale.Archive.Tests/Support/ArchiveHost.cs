@@ -20,7 +20,7 @@ public sealed class ArchiveHost : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public static async Task<ArchiveHost> StartAsync(ArchiveData data, string database, bool anonymousRead = false, long maxAnnotationBytes = 1 << 20)
+    public static async Task<ArchiveHost> StartAsync(ArchiveData data, string database, bool anonymousRead = false, long maxAnnotationBytes = 1 << 20, string? models = null)
     {
         var options = new ArchiveOptions
         {
@@ -32,6 +32,8 @@ public sealed class ArchiveHost : IAsyncDisposable
             MaxAnnotationBytes = maxAnnotationBytes,
             TileCacheBytes = 8 << 20,
             MaxRegionEdge = 1024,
+            ModelRepository = models,
+            Jobs = models is null ? null : TestModels.Jobs(),
         };
         return new ArchiveHost(await ArchiveServer.StartAsync(options, "127.0.0.1", 0), options);
     }
