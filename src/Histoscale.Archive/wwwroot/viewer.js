@@ -1,6 +1,8 @@
 // The slide viewer: OpenSeadragon over the archive's Deep Zoom tiles (fetched with the bearer token), heatmap
 // overlays with opacity and legend, the slide's annotations drawn in an SVG layer in level-0 coordinates, drawing
-// of rectangles and points saved through the API, and a scale bar from the slide's resolution.
+// of rectangles, polygons, lines and points saved through the API, selecting an element to change its label and
+// colour or delete it (PUT with If-Match), running a model on the slide with its progress (the heatmap is shown when
+// the job completes), and a scale bar from the slide's resolution.
 "use strict";
 (async () => {
   const slideId = decodeURIComponent(window.location.pathname.split("/").pop());
@@ -67,10 +69,17 @@
   updateScale();
 
   // Heatmap overlays: placed in level-0 pixels, shown with an opacity slider and the class legend.
-  const overlays = await HS.json(base + "/overlays");
   const overlayBox = document.getElementById("overlays");
-  if (overlays.length > 0) overlayBox.querySelector(".none").remove();
-  for (const o of overlays) {
+  const overlayRows = new Map();
+  async function loadOverlays() {
+    const overlays = await HS.json(base + "/overlays");
+    for (const o of overlays) if (!overlayRows.has(o.id)) overlayRows.set(o.id, addOverlay(o));
+    const none = overlayBox.querySelector(".none");
+    if (none && overlayRows.size > 0) none.remove();
+    document.body.dataset.overlays = String(overlayRows.size);
+    return overlays;
+  }
+  function addOverlay(o) {
     const row = document.createElement("div");
     row.className = "overlay";
     row.innerHTML = "<label><input type=checkbox class=toggle> <span></span></label><br><input type=range class=opacity min=0 max=100 value=50><div class=legend></div>";
@@ -109,7 +118,9 @@
       document.body.dataset.overlaysShown = String(state.overlaysShown);
     });
     opacity.addEventListener("input", () => { if (item && toggle.checked) item.setOpacity(opacity.value / 100); });
+    return row;
   }
+  await loadOverlays();
 
   // Annotation layer: one SVG in level-0 coordinates laid over the image.
   const svg = document.createElementNS(svgNs, "svg");
@@ -159,6 +170,7 @@
   };
 
   const list = document.getElementById("annotation-list");
+  let selected = null; // { annotation id, element index }
   async function loadAnnotations() {
     state.annotations = await HS.json(base + "/annotations");
     svg.replaceChildren();
@@ -166,14 +178,62 @@
     for (const a of state.annotations) {
       const li = document.createElement("li");
       li.textContent = `${a.annotation.name} (${a.annotation.elements.length} elements, v${a.version})`;
-      list.append(li);
-      for (const e of a.annotation.elements) {
+      const items = document.createElement("ul");
+      a.annotation.elements.forEach((e, index) => {
         const node = shape(e);
         if (node) svg.append(node);
-      }
+        const item = document.createElement("li");
+        item.className = "element";
+        item.dataset.annotation = a.id;
+        item.dataset.index = String(index);
+        item.textContent = e.type + (e.label && e.label.value ? ": " + e.label.value : "");
+        item.addEventListener("click", () => select(a.id, index));
+        items.append(item);
+      });
+      li.append(items);
+      list.append(li);
     }
     document.body.dataset.annotationElements = String(svg.querySelectorAll(".annotation-element").length);
+    const still = selected && state.annotations.find((a) => a.id === selected.id);
+    if (still && selected.index < still.annotation.elements.length) select(selected.id, selected.index); else select(null);
   }
+
+  // Selection: one element of one annotation, whose label and colour can be changed or which can be deleted.
+  const selection = document.getElementById("selection");
+  function select(id, index) {
+    selected = id === null ? null : { id, index };
+    for (const item of list.querySelectorAll("li.element")) {
+      item.classList.toggle("selected", selected !== null && item.dataset.annotation === selected.id && Number(item.dataset.index) === selected.index);
+    }
+    selection.hidden = selected === null;
+    if (!selected) return;
+    const a = state.annotations.find((x) => x.id === id);
+    const e = a.annotation.elements[index];
+    document.getElementById("selected-what").textContent = `${e.type} in "${a.annotation.name}"`;
+    document.getElementById("selected-label").value = (e.label && e.label.value) || "";
+    document.getElementById("selected-colour").value = /^#[0-9a-f]{6}$/i.test(e.lineColor || "") ? e.lineColor : "#00ff00";
+  }
+  async function changeSelected(change, keepSelection) {
+    const { id, index } = selected;
+    if (!keepSelection) selected = null;
+    const a = state.annotations.find((x) => x.id === id);
+    const doc = a.annotation;
+    change(doc.elements, index);
+    try {
+      await HS.api(`/annotations/${encodeURIComponent(a.id)}`, {
+        method: "PUT", headers: { "Content-Type": "application/json", "If-Match": String(a.version) }, body: JSON.stringify(doc),
+      });
+      status.textContent = "saved";
+    } catch (err) {
+      status.textContent = "not saved: " + err.message;
+    }
+    await loadAnnotations();
+  }
+  document.getElementById("selected-apply").addEventListener("click", () => changeSelected((elements, i) => {
+    elements[i].label = { value: document.getElementById("selected-label").value };
+    elements[i].lineColor = document.getElementById("selected-colour").value;
+  }, true));
+  document.getElementById("selected-delete").addEventListener("click", () => changeSelected((elements, i) => elements.splice(i, 1), false));
   await loadAnnotations();
 
   async function save(element) {
@@ -191,25 +251,54 @@
     }
     await loadAnnotations();
   }
+  async function saveAndSay(element) {
+    try {
+      await save(element);
+      status.textContent = "saved";
+    } catch (err) {
+      status.textContent = "not saved: " + err.message;
+      await loadAnnotations();
+    }
+  }
 
   // Drawing: while a tool is active, dragging draws instead of panning.
   let tool = null;
-  const buttons = { rectangle: document.getElementById("draw-rect"), point: document.getElementById("draw-point") };
+  const buttons = {
+    rectangle: document.getElementById("draw-rect"),
+    polygon: document.getElementById("draw-polygon"),
+    polyline: document.getElementById("draw-polyline"),
+    point: document.getElementById("draw-point"),
+  };
+  let vertices = [];
+  let preview = null;
+  const clearPreview = () => { if (preview) { preview.remove(); preview = null; } vertices = []; };
   const setTool = (t) => {
     tool = tool === t ? null : t;
+    clearPreview();
     for (const [name, b] of Object.entries(buttons)) b.classList.toggle("active", name === tool);
     viewer.setMouseNavEnabled(tool === null);
   };
-  buttons.rectangle.addEventListener("click", () => setTool("rectangle"));
-  buttons.point.addEventListener("click", () => setTool("point"));
+  for (const [name, b] of Object.entries(buttons)) b.addEventListener("click", () => setTool(name));
   const style = () => ({ lineColor: document.getElementById("colour").value, label: { value: document.getElementById("label").value } });
+  const drawPath = () => {
+    if (preview) preview.remove();
+    preview = shape({ type: "polyline", closed: tool === "polygon", points: vertices, lineColor: "#ffff00" });
+    svg.append(preview);
+  };
+  async function finishPath() {
+    const closed = tool === "polygon";
+    const points = vertices.map((v) => [v[0], v[1], 0]);
+    clearPreview();
+    if (points.length < (closed ? 3 : 2)) return;
+    await saveAndSay(Object.assign({ type: "polyline", closed, points }, style()));
+  }
+  const pathTool = () => tool === "polygon" || tool === "polyline";
   let start = null;
-  let preview = null;
   const toImage = (position) => world().viewerElementToImageCoordinates(position);
   new OpenSeadragon.MouseTracker({
     element: viewer.canvas,
     pressHandler: (e) => {
-      if (!tool) return;
+      if (!tool || pathTool()) return;
       start = toImage(e.position);
       if (tool === "rectangle") {
         preview = shape({ type: "rectangle", center: [start.x, start.y], width: 0, height: 0, lineColor: "#ffff00" });
@@ -222,8 +311,18 @@
       preview.setAttribute("x", Math.min(start.x, p.x)); preview.setAttribute("y", Math.min(start.y, p.y));
       preview.setAttribute("width", Math.abs(p.x - start.x)); preview.setAttribute("height", Math.abs(p.y - start.y));
     },
+    clickHandler: (e) => {
+      if (!pathTool()) return;
+      const p = toImage(e.position);
+      const last = vertices[vertices.length - 1];
+      // A double-click's second click lands on the last vertex: no zero-length edge.
+      if (last && Math.hypot(last[0] - p.x, last[1] - p.y) * world().viewportToImageZoom(viewer.viewport.getZoom(true)) < 3) return;
+      vertices.push([p.x, p.y]);
+      drawPath();
+    },
+    dblClickHandler: () => { if (pathTool()) finishPath(); },
     releaseHandler: async (e) => {
-      if (!tool || !start) return;
+      if (!tool || pathTool() || !start) return;
       const p = toImage(e.position);
       const from = start;
       start = null;
@@ -236,14 +335,73 @@
       } else {
         element = Object.assign({ type: "point", center: [p.x, p.y, 0] }, style());
       }
-      try {
-        await save(element);
-        status.textContent = "saved";
-      } catch (err) {
-        status.textContent = "not saved: " + err.message;
-      }
+      await saveAndSay(element);
     },
   }).setTracking(true);
+  document.addEventListener("keydown", (e) => {
+    if (!pathTool() || e.target instanceof HTMLInputElement) return;
+    if (e.key === "Enter") { e.preventDefault(); finishPath(); }
+    if (e.key === "Escape") clearPreview();
+  });
+
+  // Run a model on this slide: the served repository's models, a job per click, its progress polled until it
+  // ends; then the new heatmap is added to the list and shown, and the job's annotation drawn.
+  const modelSelect = document.getElementById("model");
+  const runButton = document.getElementById("run-model");
+  const jobStatus = document.getElementById("job-status");
+  const jobProgress = document.getElementById("job-progress");
+  try {
+    for (const m of await HS.json("/models")) {
+      if (m.error) continue;
+      const option = document.createElement("option");
+      option.value = option.textContent = m.name;
+      modelSelect.append(option);
+    }
+  } catch (err) {
+    jobStatus.textContent = "models: " + err.message;
+  }
+  runButton.disabled = modelSelect.options.length === 0;
+  if (modelSelect.options.length === 0 && !jobStatus.textContent) jobStatus.textContent = "no models served";
+  async function follow(id) {
+    runButton.disabled = true;
+    jobProgress.hidden = false;
+    const before = new Set(overlayRows.keys());
+    for (;;) {
+      const job = await HS.json("/jobs/" + encodeURIComponent(id));
+      const p = job.progress;
+      jobProgress.value = p.tilesTotal > 0 ? p.tilesDone / p.tilesTotal : 0;
+      jobStatus.textContent = `${job.model}: ${job.state}` + (p.tilesTotal > 0 ? ` (${p.tilesDone}/${p.tilesTotal} tiles)` : "") + (job.error ? ": " + job.error : "");
+      document.body.dataset.jobState = job.state;
+      if (job.state !== "queued" && job.state !== "running") break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    runButton.disabled = false;
+    jobProgress.hidden = true;
+    await loadOverlays();
+    for (const [oid, row] of overlayRows) {
+      if (before.has(oid)) continue;
+      const toggle = row.querySelector(".toggle");
+      toggle.checked = true;
+      toggle.dispatchEvent(new Event("change"));
+    }
+    await loadAnnotations();
+  }
+  runButton.addEventListener("click", async () => {
+    try {
+      const job = await HS.json("/jobs", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ slideIds: [slideId], model: modelSelect.value }),
+      });
+      await follow(job.id);
+    } catch (err) {
+      jobStatus.textContent = "not started: " + err.message;
+      runButton.disabled = false;
+    }
+  });
+  // A job of this slide still running (started before this page was opened): follow it.
+  try {
+    const active = (await HS.json("/jobs?slideId=" + encodeURIComponent(slideId))).find((j) => j.state === "queued" || j.state === "running");
+    if (active) follow(active.id);
+  } catch (err) { /* jobs are optional */ }
 
   state.ready = true;
   document.body.dataset.ready = "true";
