@@ -28,6 +28,12 @@ public sealed record ArchiveOptions
     /// <summary>Lets requests without a token read every collection.</summary>
     public bool AnonymousRead { get; init; }
 
+    /// <summary>
+    /// Origins (<c>https://host[:port]</c>) whose browser pages may call the REST API (CORS); empty = CORS off, no
+    /// CORS headers sent.
+    /// </summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
     /// <summary>Model repository listed by <c>GET /api/v1/models</c>; null lists none.</summary>
     public string? ModelRepository { get; init; }
 

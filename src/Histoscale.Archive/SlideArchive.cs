@@ -90,6 +90,13 @@ public sealed class SlideArchive : IAsyncDisposable
         {
             throw new ArgumentException($"job concurrency must be at least 1, not {options.Jobs.Concurrency}", nameof(options));
         }
+        foreach (var origin in options.CorsOrigins)
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.PathAndQuery != "/" || origin.Contains('*', StringComparison.Ordinal))
+            {
+                throw new ArgumentException($"CORS origin '{origin}' is not an origin: give scheme://host[:port], e.g. https://viewer.example.org", nameof(options));
+            }
+        }
         if (options.TileCacheBytes < 0 || options.MaxAnnotationBytes < 1 || options.MaxRegionEdge < 1)
         {
             throw new ArgumentException("tile cache size, annotation size limit and region edge limit must be positive", nameof(options));
@@ -132,12 +139,15 @@ public sealed class SlideArchive : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var api = new ArchiveApi(this);
-        SlideEndpoints.Map(endpoints, api);
-        AnnotationEndpoints.Map(endpoints, api);
-        ModelEndpoints.Map(endpoints, api);
-        JobEndpoints.Map(endpoints, api);
-        OpenApiDocument.Map(endpoints);
-        ViewerEndpoints.Map(endpoints);
+        // One group, so that CORS (when configured) applies to every archive endpoint and to nothing of the host's.
+        var group = endpoints.MapGroup("");
+        SlideEndpoints.Map(group, api);
+        AnnotationEndpoints.Map(group, api);
+        ModelEndpoints.Map(group, api);
+        JobEndpoints.Map(group, api);
+        OpenApiDocument.Map(group);
+        ViewerEndpoints.Map(group);
+        Cors.Apply(group, Options.CorsOrigins);
     }
 
     /// <summary>Stops the jobs (unfinished ones resume at the next start), closes the slides and the database connections.</summary>

@@ -61,6 +61,9 @@ public sealed class ServeCompositionTests(DataFixture fixture) : IClassFixture<D
     [InlineData("--results", "--results {alpha}")]
     [InlineData("--slides/--db", "--slides bad*name={alpha}")]
     [InlineData("--slides/--db", "--slides {alpha} --db /no/such/folder/x.sqlite")]
+    [InlineData("--cors-origin needs --slides", "--cors-origin http://viewer.test")]
+    [InlineData("--cors-origin: CORS origin 'viewer.test/app'", "--slides {alpha} --cors-origin viewer.test/app")]
+    [InlineData("--jobs must be 0 or more", "--slides {alpha} --jobs -1")]
     public async Task Malformed_archive_flags_exit_2_naming_the_flag(string expected, string arguments)
     {
         var root = new RootCommand { ServeCommand.Create() };

@@ -18,6 +18,7 @@ public static class ServeCommand
         var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME, matched on collection and relative path (RESULTS/COLLECTION/FOLDER/, or infer's records beside it)" };
         var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
         var jobs = new Option<int>("--jobs") { Description = "Model jobs (POST /api/v1/jobs, the viewer's Run model) run at once in this process, on --model-repository's models, results under --results; 0 = no jobs", DefaultValueFactory = _ => 1 };
+        var corsOrigin = new Option<string[]>("--cors-origin") { Description = "Let browser pages from this origin (https://host[:port]) call the archive's REST API (repeatable; default: CORS off)", AllowMultipleArgumentsPerToken = false };
         var anonymous = new Option<string?>("--anonymous") { Description = "'read': requests without a token may read every collection (default: a token is required)" };
         var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
         var httpPort = new Option<int>("--http-port") { Description = "KServe v2 REST port", DefaultValueFactory = _ => 8000 };
@@ -61,7 +62,7 @@ public static class ServeCommand
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
             repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
-            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs,
+            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs, corsOrigin,
             memoryBudget, noArena, noPattern, shrink,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
@@ -115,6 +116,12 @@ public static class ServeCommand
                 throw new InputException($"--host: {ex.Message}");
             }
             var archiveOptions = ArchiveOptionsFrom(r.GetValue(slides) ?? [], r.GetValue(results), r.GetValue(db)!, r.GetValue(anonymous), r.GetValue(repository));
+            if (r.GetValue(corsOrigin) is { Length: > 0 } origins)
+            {
+                archiveOptions = archiveOptions is null
+                    ? throw new InputException("--cors-origin needs --slides (it configures the slide archive's REST API)")
+                    : archiveOptions with { CorsOrigins = origins };
+            }
             if (r.GetValue(jobs) < 0)
             {
                 throw new InputException($"--jobs must be 0 or more (got {r.GetValue(jobs)})");
@@ -257,7 +264,7 @@ public static class ServeCommand
         }
         catch (ArgumentException ex)
         {
-            throw new InputException($"--slides/--db: {ex.Message}");
+            throw new InputException($"--slides/--db/--cors-origin: {ex.Message}");
         }
     }
 
@@ -270,7 +277,7 @@ public static class ServeCommand
         }
         catch (ArgumentException ex)
         {
-            throw new InputException($"--slides/--db/--host: {ex.Message}");
+            throw new InputException($"--slides/--db/--host/--cors-origin: {ex.Message}");
         }
         await using (server)
         {
