@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != serve && $what != cohort ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -294,6 +294,64 @@ peer = sum(rate(f"{d}/archive-peer-{r}.txt") for r in (1, 2)) / 2
 print(f"histoscale {ours:.0f} tiles/s (p99 {p99(d + '/archive-ours-2.txt')}), openslide deepzoom {peer:.0f} tiles/s (p99 {p99(d + '/archive-peer-2.txt')}): ratio {ours / peer:.2f}x")
 PY
   kill $ours $peer 2>/dev/null || true
+fi
+
+# Issue 11 annotation benchmarks (section "annotations", not part of `all`): `histoscale serve --slides` over HTTP
+# from a Python client, each figure with its limit measured in the same run:
+#   - one polygon of 100 000 vertices: POST (save) and GET (load) round trips, against the same client's json.dumps +
+#     json.loads of the same document (the raw serialise/parse floor of any JSON API);
+#   - a bounding-box query over an annotation of 10 000 rectangles (a box holding ~1 % of them), against the same
+#     SQL run directly on the archive's SQLite file by Python's sqlite3 (the database's own query time).
+if [[ $what == annotations ]]; then
+  slide=$data/synth-4000x3000.svs
+  [ -f "$slide" ] || run $H synth "$slide" --width 4000 --height 3000 --layout svs --quality 80 --tile 240
+  dir=$data/annotation-slides; rm -rf "$dir" "$data/annotations.sqlite"*; mkdir -p "$dir"
+  ln "$slide" "$dir/" 2>/dev/null || cp "$slide" "$dir/"
+  HISTOSCALE_ADMIN_TOKEN=bench-admin $H serve --slides "bench=$dir" --db "$data/annotations.sqlite" --host 127.0.0.1 --http-port 8097 >"$data/annotations-serve.log" 2>&1 &
+  ours=$!
+  trap 'kill $ours 2>/dev/null || true' EXIT
+  for _ in $(seq 1 120); do (exec 3<>/dev/tcp/127.0.0.1/8097) 2>/dev/null && break; sleep 0.5; done
+  say "annotations: 100 000-vertex polygon save/load vs raw JSON serialise+parse; box query over 10 000 elements vs the same SQL on the SQLite file"
+  $py - "$data/annotations.sqlite" <<'PY'
+import json, math, sqlite3, statistics, sys, time, urllib.request
+base, auth = "http://127.0.0.1:8097/api/v1", {"Authorization": "Bearer bench-admin"}
+def call(method, path, body=None, headers=None):
+    data = None if body is None else body.encode()
+    req = urllib.request.Request(base + path, data=data, method=method, headers={**auth, "Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req) as r:
+        return r.read()
+slide = json.loads(call("GET", "/slides"))[0]["id"]
+rounds = 7
+# 1. One polygon of 100 000 vertices (a circle-ish ring of radius 1500 around the slide's centre).
+n = 100_000
+pts = [[round(2000 + 1500 * math.cos(2 * math.pi * i / n), 3), round(1500 + 1400 * math.sin(2 * math.pi * i / n), 3), 0] for i in range(n)]
+doc = {"name": "big polygon", "elements": [{"type": "polyline", "closed": True, "points": pts, "label": {"value": "tumour"}}]}
+save, load, raw = [], [], []
+for _ in range(rounds):
+    t = time.perf_counter(); body = json.dumps(doc); created = json.loads(call("POST", f"/slides/{slide}/annotations", body)); save.append(time.perf_counter() - t)
+    t = time.perf_counter(); got = json.loads(call("GET", f"/annotations/{created['id']}")); load.append(time.perf_counter() - t)
+    assert len(got["annotation"]["elements"][0]["points"]) == n
+    t = time.perf_counter(); json.loads(json.dumps(doc)); raw.append(time.perf_counter() - t)
+print(f"100k-vertex polygon ({len(body) / 1e6:.1f} MB JSON), median of {rounds}: save {statistics.median(save) * 1e3:.0f} ms, load {statistics.median(load) * 1e3:.0f} ms, "
+      f"raw json.dumps+loads {statistics.median(raw) * 1e3:.0f} ms; save+load = {(statistics.median(save) + statistics.median(load)) / statistics.median(raw):.1f}x raw")
+# 2. Box query over 10 000 rectangles on a 100 x 100 grid (40 px cells); the box covers 10 x 10 cells (1 %).
+els = [{"type": "rectangle", "center": [20 + 40 * (i % 100), 20 + 30 * (i // 100), 0], "width": 30, "height": 20, "rotation": 0} for i in range(10_000)]
+aid = json.loads(call("POST", f"/slides/{slide}/annotations", json.dumps({"name": "grid", "elements": els})))["id"]
+box = dict(left=1000, top=900, right=1400, bottom=1200)
+q = "&".join(f"{k}={v}" for k, v in box.items())
+api, sql, count = [], [], 0
+db = sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True)
+for _ in range(30):
+    t = time.perf_counter(); count = len(json.loads(call("GET", f"/annotations/{aid}?{q}"))["annotation"]["elements"]); api.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    rows = db.execute("SELECT idx, type, min_x, min_y, max_x, max_y, element FROM annotation_elements WHERE annotation_id = ? AND max_x >= ? AND min_x <= ? AND max_y >= ? AND min_y <= ? ORDER BY idx",
+                      (aid, box["left"], box["right"], box["top"], box["bottom"])).fetchall()
+    sql.append(time.perf_counter() - t)
+assert count == len(rows) and count > 0, (count, len(rows))
+print(f"box query over 10 000 elements ({count} returned), median of 30: API {statistics.median(api) * 1e3:.1f} ms (p90 {sorted(api)[26] * 1e3:.1f} ms), "
+      f"same SQL on the SQLite file {statistics.median(sql) * 1e3:.2f} ms; API = {statistics.median(api) / statistics.median(sql):.1f}x the database's query")
+PY
+  kill $ours 2>/dev/null || true
 fi
 
 if [[ $what == serve || $what == all ]]; then
