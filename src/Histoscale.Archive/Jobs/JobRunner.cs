@@ -97,7 +97,22 @@ internal sealed class JobRunner : IAsyncDisposable
         {
             await foreach (var id in _queue.Reader.ReadAllAsync(_stopping.Token).ConfigureAwait(false))
             {
-                await RunAsync(id).ConfigureAwait(false);
+                try
+                {
+                    await RunAsync(id).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!_stopping.IsCancellationRequested)
+                {
+                    // The database failed under the job (its own failures are caught inside): record it if possible, keep serving the queue.
+                    try
+                    {
+                        await _archive.Repository.SetJobStateAsync(id, Failed, [Queued, Running], ex.Message, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    catch (Exception again) when (again is System.Data.Common.DbException or InvalidOperationException or IOException)
+                    {
+                        // Still failing: the next start finds the job unfinished and runs it again.
+                    }
+                }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
