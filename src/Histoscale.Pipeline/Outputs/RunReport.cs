@@ -91,6 +91,17 @@ internal sealed class RunReport(string path, ModelDescription model, RunOptions 
             },
             ["slides"] = slides,
         };
+        if (options.Stain is { } stain)
+        {
+            ((Dictionary<string, object?>)document["parameters"]!)["stainNormalize"] = new Dictionary<string, object?>
+            {
+                ["method"] = stain.Method.ToString().ToLowerInvariant(),
+                ["targetSource"] = stain.TargetSource,
+                ["target"] = stain.Target.ToDictionary(),
+                ["odThreshold"] = stain.Options.OdThreshold,
+                ["backgroundOd"] = stain.Options.BackgroundOd,
+            };
+        }
         AtomicFile.WriteAllText(Path, JsonSerializer.Serialize(document, Json));
     }
 }

@@ -85,6 +85,9 @@ public sealed record SlideSummary
 
     /// <summary>The first few unreadable tiles' errors (file, level, tile, cause), from the tiles this run read; null when none.</summary>
     public IReadOnlyList<string>? UnreadableCauses { get; init; }
+
+    /// <summary>With stain normalisation: this slide's own stain parameters, as estimated (method and its fields, as in target.json).</summary>
+    public IReadOnlyDictionary<string, object>? Stain { get; init; }
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
