@@ -136,11 +136,6 @@ public sealed class StainParameters
         writer.WriteEndArray();
     }
 
-    /// <summary>A plain object for serializers (run.json): method and its fields.</summary>
-    public IReadOnlyDictionary<string, object> ToDictionary() => _matrix is not null
-        ? new Dictionary<string, object> { ["method"] = Method.Name(), ["stainMatrix"] = _matrix, ["maxConcentrations"] = _max! }
-        : new Dictionary<string, object> { ["method"] = Method.Name(), ["labMean"] = _mean!, ["labStd"] = _std! };
-
     /// <summary>Reads a target file written by <see cref="ToJson"/> (or by hand).</summary>
     /// <exception cref="StainException">The file cannot be read or is not a valid target; the message names the file and field.</exception>
     public static StainParameters Load(string path)

@@ -95,9 +95,9 @@ internal sealed class RunReport(string path, ModelDescription model, RunOptions 
         {
             ((Dictionary<string, object?>)document["parameters"]!)["stainNormalize"] = new Dictionary<string, object?>
             {
-                ["method"] = stain.Method.ToString().ToLowerInvariant(),
+                ["method"] = Histoscale.Stain.StainMethods.Name(stain.Method),
                 ["targetSource"] = stain.TargetSource,
-                ["target"] = stain.Target.ToDictionary(),
+                ["target"] = SlideStainSummary.Of(stain.Target),
                 ["odThreshold"] = stain.Options.OdThreshold,
                 ["backgroundOd"] = stain.Options.BackgroundOd,
             };

@@ -182,7 +182,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Notes = plan.Notes,
             UnreadableTiles = inferred.UnreadableCount,
             UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
-            Stain = prepared.Stain?.Source.ToDictionary(),
+            Stain = prepared.Stain is { } stain ? SlideStainSummary.Of(stain.Source) : null,
         };
         (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);
         // The tile table now holds everything the checkpoint did.
