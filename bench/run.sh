@@ -358,9 +358,9 @@ if [[ $what == stain || $what == all ]]; then
   # before and after it. tiles/s is run.json's per-slide figure (the slide's own time: open, tissue, stain fit,
   # inference, outputs). Target: normalisation costs <= 10 % of pipeline tiles/s (ratio >= 0.90).
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
-  slide=$data/stain-8000x6000.svs
+  slide=$data/stain-6000x4500.svs
   ref=$data/stain-target-4000x3000.svs
-  [ -f "$slide" ] || run $H synth "$slide" --width 8000 --height 6000 --layout svs --quality 80 --tile 240 --seed 21
+  [ -f "$slide" ] || run $H synth "$slide" --width 6000 --height 4500 --layout svs --quality 80 --tile 240 --seed 21
   [ -f "$ref" ] || run $H synth "$ref" --width 4000 --height 3000 --layout svs --quality 80 --tile 240 --seed 22
   log=$data/stain-figures.txt; : > "$log"
   for m in macenko reinhard vahadane; do run $H stain fit "$ref" --method $m --out "$data/stain-$m.json"; done
