@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -408,6 +408,56 @@ if [[ $what == serve || $what == all ]]; then
   serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 "$secs" --no-memory-pattern
   serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 "$secs" --no-cpu-arena
   echo; echo "tables (bench/serve_table.py):"; $py bench/serve_table.py "$results"
+fi
+
+if [[ $what == stain || $what == all ]]; then
+  # Stain normalisation's cost (issue 19): the same slide and model, infer without and with --stain-normalize
+  # (each method), interleaved over 2 rounds; a method's ratio is its tiles/s over the mean of the plain runs just
+  # before and after it. tiles/s is run.json's per-slide figure (the slide's own time: open, tissue, stain fit,
+  # inference, outputs). Target: normalisation costs <= 10 % of pipeline tiles/s (ratio >= 0.90).
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  slide=$data/stain-6000x4500.svs
+  ref=$data/stain-target-4000x3000.svs
+  [ -f "$slide" ] || run $H synth "$slide" --width 6000 --height 4500 --layout svs --quality 80 --tile 240 --seed 21
+  [ -f "$ref" ] || run $H synth "$ref" --width 4000 --height 3000 --layout svs --quality 80 --tile 240 --seed 22
+  log=$data/stain-figures.txt; : > "$log"
+  for m in macenko reinhard vahadane; do run $H stain fit "$ref" --method $m --out "$data/stain-$m.json"; done
+  one() { # $1 label, then extra flags
+    local label=$1; shift
+    rm -rf "$data/stain-out"
+    echo "\$ $H infer $slide --model resnet18.onnx ${norm[*]} --batch 32 $* --json"
+    $H infer "$slide" --model "$shared/models/resnet18.onnx" "${norm[@]}" --batch 32 --out "$data/stain-out" --json "$@" >/dev/null
+    $py - "$data/stain-out/run.json" "$label" <<'PY' | tee -a "$log"
+import json, sys
+s = json.load(open(sys.argv[1]))["slides"][0]; st = s["stages"]
+print(f"{sys.argv[2]} {s['tilesPerSecond']} tiles/s ({s['tiles']} tiles, {s['seconds']} s; preprocess {st['preprocess']} s, stain fit {st.get('stainFit', 0)} s)")
+PY
+  }
+  say "stain: infer tiles/s without and with --stain-normalize (resnet18 FP32, batch 32, $(basename "$slide")), 2 rounds interleaved"
+  echo "load before: $(cat /proc/loadavg)"
+  one plain
+  for round in 1 2; do
+    for m in macenko reinhard vahadane; do
+      one "$m" --stain-normalize $m --stain-target "$data/stain-$m.json"
+      one plain
+    done
+  done
+  echo "load after: $(cat /proc/loadavg)"
+  $py - "$log" <<'PY'
+import statistics, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+print()
+print("| method | tiles/s with normalisation (rounds) | plain tiles/s around it | ratio (median) | cost |")
+print("|---|---|---|---|---|")
+for m in ("macenko", "reinhard", "vahadane"):
+    ratios, withs, plains = [], [], []
+    for i, r in enumerate(rows):
+        if r[0] == m:
+            p = (float(rows[i - 1][1]) + float(rows[i + 1][1])) / 2
+            ratios.append(float(r[1]) / p); withs.append(r[1]); plains.append(f"{p:.1f}")
+    q = statistics.median(ratios)
+    print(f"| {m} | {', '.join(withs)} | {', '.join(plains)} | {q:.3f} ({', '.join(f'{x:.3f}' for x in ratios)}) | {100 * (1 - q):.1f} % (target <= 10 %) |")
+PY
 fi
 
 if [[ $what == cohort || $what == all ]]; then

@@ -85,6 +85,7 @@ public static class CliRunner
     {
         SlideException => true,
         InputException => true,
+        Histoscale.Stain.StainException => true,
         FileNotFoundException => true,
         DirectoryNotFoundException => true,
         UnauthorizedAccessException => true,

@@ -17,6 +17,7 @@ public static class HistoscaleCommands
         DemoCommand.Create(),
         SampleModelCommand.Create(),
         QuantizeCommand.Create(),
+        StainCommand.Create(),
         ServeCommand.Create(),
         SubmitCommand.Create(),
         WorkerCommand.Create(),

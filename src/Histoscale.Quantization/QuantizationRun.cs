@@ -40,6 +40,9 @@ public sealed record QuantizationRequest
 
     /// <summary>How the calibration slides are opened (URI schemes, formats, cache).</summary>
     public Slides.SlideOptions Slides { get; init; } = new();
+
+    /// <summary>Stain normalisation of the calibration tiles, as the quantized model's runs will use (<c>--stain-normalize</c>); null = none.</summary>
+    public Pipeline.Staining.StainNormalization? Stain { get; init; }
 }
 
 /// <summary>What a quantization run wrote and how closely the INT8 model follows the FP32 one.</summary>
@@ -100,6 +103,7 @@ public static class QuantizationRun
             MinTissue = request.MinTissue,
             DetectTissue = request.DetectTissue,
             Slides = request.Slides,
+            Stain = request.Stain,
         });
         var picks = sampler.Pick(slides, request.Tiles + request.Check);
         if (picks.Count == 0)

@@ -19,7 +19,7 @@ public static class SlideSynthesizer
         options.Validate();
         var clock = Stopwatch.StartNew();
         var plan = new SynthPlan(options);
-        var tissue = new SyntheticTissue(options.Width, options.Height, options.Seed);
+        var tissue = new SyntheticTissue(options.Width, options.Height, options.Seed, options.HaematoxylinOd, options.EosinOd);
         var tile = options.TileSize;
         using var writer = TiffWriter.Create(path, new TiffWriterOptions { Format = options.Format, MaxDegreeOfParallelism = options.MaxDegreeOfParallelism });
 

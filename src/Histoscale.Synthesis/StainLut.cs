@@ -11,19 +11,21 @@ internal sealed class StainLut
 
     // Optical density per unit concentration (R, G, B). Haematoxylin after Ruifrok & Johnston; eosin nudged
     // towards blue absorption so stroma reads pink-magenta rather than red, as on typical scanners.
-    private static readonly float[] Haematoxylin = [0.62f, 0.78f, 0.30f];
-    private static readonly float[] Eosin = [0.06f, 0.95f, 0.28f];
+    public static readonly float[] Haematoxylin = [0.62f, 0.78f, 0.30f];
+    public static readonly float[] Eosin = [0.06f, 0.95f, 0.28f];
 
-    public StainLut()
+    public StainLut(IReadOnlyList<float>? haematoxylin = null, IReadOnlyList<float>? eosin = null)
     {
+        var hod = haematoxylin ?? Haematoxylin;
+        var eod = eosin ?? Eosin;
         for (var c = 0; c < 3; c++)
         {
             H[c] = new float[256];
             E[c] = new float[256];
             for (var q = 0; q < 256; q++)
             {
-                H[c][q] = MathF.Exp(-q / Scale * Haematoxylin[c]);
-                E[c][q] = MathF.Exp(-q / Scale * Eosin[c]);
+                H[c][q] = MathF.Exp(-q / Scale * hod[c]);
+                E[c][q] = MathF.Exp(-q / Scale * eod[c]);
             }
         }
     }

@@ -43,6 +43,15 @@ public sealed record SynthOptions
     /// <summary>Microns per pixel of level 0: 0.499 for SVS (Aperio 20x), 0.25 otherwise, unless set.</summary>
     public double? MicronsPerPixel { get; init; }
 
+    /// <summary>
+    /// Optical density per unit concentration of haematoxylin (R, G, B); null = the built-in H&amp;E colours. With
+    /// <see cref="EosinOd"/>, a known stain change in optical-density space (another lab's or scanner's colours).
+    /// </summary>
+    public IReadOnlyList<float>? HaematoxylinOd { get; init; }
+
+    /// <summary>Optical density per unit concentration of eosin (R, G, B); null = the built-in colour.</summary>
+    public IReadOnlyList<float>? EosinOd { get; init; }
+
     internal double Mpp => MicronsPerPixel ?? (Layout == SynthLayout.Svs ? 0.499 : 0.25);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>
@@ -59,6 +68,13 @@ public sealed record SynthOptions
         if (Quality is < 1 or > 100)
         {
             throw new ArgumentException($"quality {Quality} must be 1..100");
+        }
+        foreach (var (name, od) in new[] { ("haematoxylin", HaematoxylinOd), ("eosin", EosinOd) })
+        {
+            if (od is not null && (od.Count != 3 || od.Any(v => !(v >= 0 && v <= 5))))
+            {
+                throw new ArgumentException($"{name} optical density must be 3 numbers between 0 and 5 (R, G, B)");
+            }
         }
         if (MaxDegreeOfParallelism < 1)
         {

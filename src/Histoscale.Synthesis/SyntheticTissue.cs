@@ -20,10 +20,11 @@ internal sealed class SyntheticTissue
     private readonly float _tissueScale;
     private readonly float _threshold;
     private readonly FiberTexture _fibers;
-    private readonly StainLut _lut = new();
+    private readonly StainLut _lut;
 
-    public SyntheticTissue(int width, int height, int seed)
+    public SyntheticTissue(int width, int height, int seed, IReadOnlyList<float>? haematoxylinOd = null, IReadOnlyList<float>? eosinOd = null)
     {
+        _lut = new StainLut(haematoxylinOd, eosinOd);
         Width = width;
         Height = height;
         _seed = (uint)seed;

@@ -53,6 +53,12 @@ public static class InferCommand
 
         /// <summary>Requests in flight to the server.</summary>
         public int Concurrency { get; init; } = 4;
+
+        /// <summary>--stain-normalize METHOD (null: tiles as scanned).</summary>
+        public string? StainNormalize { get; init; }
+
+        /// <summary>--stain-target target.json|SLIDE.</summary>
+        public string? StainTarget { get; init; }
     }
 
     public static Command Create()
@@ -77,10 +83,11 @@ public static class InferCommand
         var server = new Option<string?>("--server") { Description = "Run the model on a KServe v2 server (ours or NVIDIA Triton): grpc://HOST:8001 or http://HOST:8000; --model is then the served model's name" };
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight to the server", DefaultValueFactory = _ => 4 };
+        var stain = new StainFlags();
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency,
+            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -109,6 +116,8 @@ public static class InferCommand
                 Server = r.GetValue(server),
                 ModelVersion = r.GetValue(modelVersion),
                 Concurrency = r.GetValue(concurrency),
+                StainNormalize = r.GetValue(stain.Normalize),
+                StainTarget = r.GetValue(stain.Target),
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -165,6 +174,7 @@ public static class InferCommand
             throw new InputException($"--batch {request.Batch} exceeds max_batch_size {description.MaxBatchSize} of model '{description.Name}'");
         }
         var host = HostContext.FromEnvironment();
+        var stain = StainFlags.Resolve(request.StainNormalize, request.StainTarget, host.Slides);
         var slides = await InferInputs.ExpandAsync(request.Slides, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var runOptions = new RunOptions
         {
@@ -178,6 +188,7 @@ public static class InferCommand
             MaxBadTiles = badCount,
             MaxBadTileFraction = badFraction ?? 0.01,
             Pipeline = new PipelineOptions { BatchSize = request.Batch, ReadWorkers = request.Workers },
+            Stain = stain,
             Environment = new Dictionary<string, object?>
             {
                 ["device"] = request.Device,

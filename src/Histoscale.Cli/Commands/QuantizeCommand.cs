@@ -30,10 +30,11 @@ public static class QuantizeCommand
         var noTissue = new Option<bool>("--no-tissue") { Description = "Sample from every tile, without tissue detection" };
         var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
         var json = new Option<bool>("--json") { Description = "Print a JSON report on stdout" };
+        var stain = new StainFlags();
 
         var command = new Command("quantize", "Quantize an FP32 ONNX model to INT8 (static, calibrated on slide tiles) and write it as a new model")
         {
-            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, noTissue, minTissue, json,
+            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, noTissue, minTissue, json, stain.Normalize, stain.Target,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -64,6 +65,7 @@ public static class QuantizeCommand
                 Overrides = tile.Read(r),
                 DetectTissue = !r.GetValue(noTissue),
                 MinTissue = r.GetValue(minTissue),
+                Stain = stain.Read(r, HostContext.FromEnvironment().Slides),
             };
             return await RunAsync(request, r.GetValue(calibrate) ?? [], r.GetValue(json), r.InvocationConfiguration.Output, ct);
         });

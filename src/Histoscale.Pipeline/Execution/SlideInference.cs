@@ -20,6 +20,8 @@ namespace Histoscale.Pipeline.Execution;
 /// Workers decode a tile, then pack it straight into its slot of the batch tensor; a full batch goes to the
 /// inference stage, which releases the buffer as soon as the outputs are copied out. Batches cover fixed ranges of
 /// the plan ([k·B, (k+1)·B)), so a resumed run feeds the model exactly the batches an uninterrupted one would.
+/// With stain normalisation, each tile's pixels are mapped onto the target in the worker's own tile buffer (or, for
+/// UINT8 NCHW, in the tensor's planes) right before packing: no extra buffer, no allocation per tile.
 /// </summary>
 internal sealed class SlideInference
 {
@@ -40,10 +42,12 @@ internal sealed class SlideInference
     private int _next;
     private readonly PlanPrefetcher _prefetcher;
     private readonly ConcurrentDictionary<int, string> _unreadable = new();
+    private readonly Stain.StainNormalizer? _stain;
 
     public SlideInference(PlanTileReader reader, TilePlan plan, ModelIo io, TensorPacker packer, DynamicBatcher batcher, ResultsFile results,
-        PipelineOptions options, StageTimings timings, Action<int> onTilesWritten, Action? onReadingDone = null)
+        PipelineOptions options, StageTimings timings, Stain.StainNormalizer? stain, Action<int> onTilesWritten, Action? onReadingDone = null)
     {
+        _stain = stain;
         _onReadingDone = onReadingDone;
         _reader = reader;
         _plan = plan;
@@ -229,8 +233,15 @@ internal sealed class SlideInference
         var t1 = Stopwatch.GetTimestamp();
         _packer.SlotPlanes(slot.Tensor.Bytes, index - slot.FirstTile, out var red, out var green, out var blue);
         var read = _reader.TryReadPlanar(tile, red, green, blue);
+        var t2 = Stopwatch.GetTimestamp();
         _timings.AddWaitForBuffer(t1 - t0);
-        _timings.AddRead(Stopwatch.GetTimestamp() - t1);
+        _timings.AddRead(t2 - t1);
+        if (read && _stain is not null)
+        {
+            // The planes are the tensor: normalised where they lie.
+            _stain.NormalizePlanes(red, green, blue);
+            _timings.AddPreprocess(Stopwatch.GetTimestamp() - t2);
+        }
         return read;
     }
 
@@ -248,6 +259,7 @@ internal sealed class SlideInference
         var t1 = Stopwatch.GetTimestamp();
         slot = ring.Acquire(sequence, token);
         var t2 = Stopwatch.GetTimestamp();
+        _stain?.NormalizePlanes(p[..plane], p.Slice(plane, plane), p[(2 * plane)..]);
         _packer.PackPlanes(p, slot.Tensor.Bytes, index - slot.FirstTile);
         _timings.AddRead(t1 - t0);
         _timings.AddWaitForBuffer(t2 - t1);
@@ -263,6 +275,7 @@ internal sealed class SlideInference
         var t1 = Stopwatch.GetTimestamp();
         slot ??= ring.Acquire(sequence, token);
         var t2 = Stopwatch.GetTimestamp();
+        _stain?.NormalizeRgba(rgba.AsSpan(0, _reader.TileBytes));
         _packer.Pack(rgba.AsSpan(0, _reader.TileBytes), slot.Tensor.Bytes, index - slot.FirstTile);
         _timings.AddRead(t1 - t0);
         _timings.AddWaitForBuffer(t2 - t1);

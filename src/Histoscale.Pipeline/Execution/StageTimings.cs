@@ -16,6 +16,8 @@ internal sealed class StageTimings
     private long _infer;
     private long _checkpoint;
     private long _outputs;
+    private long _stainFit;
+    private bool _stainFitted;
 
     public void AddTissue(long ticks) => Interlocked.Add(ref _tissue, ticks);
 
@@ -33,18 +35,33 @@ internal sealed class StageTimings
 
     public void AddOutputs(long ticks) => Interlocked.Add(ref _outputs, ticks);
 
-    /// <summary>Seconds per stage, keyed by the names run.json uses.</summary>
-    public IReadOnlyDictionary<string, double> Seconds() => new Dictionary<string, double>
+    /// <summary>Estimating the slide's stain (only runs with stain normalisation report this stage).</summary>
+    public void AddStainFit(long ticks)
     {
-        ["tissue"] = S(_tissue),
-        ["plan"] = S(_plan),
-        ["read"] = S(_read),
-        ["preprocess"] = S(_preprocess),
-        ["waitForBuffer"] = S(_waitForBuffer),
-        ["infer"] = S(_infer),
-        ["checkpoint"] = S(_checkpoint),
-        ["outputs"] = S(_outputs),
-    };
+        Interlocked.Add(ref _stainFit, ticks);
+        _stainFitted = true;
+    }
+
+    /// <summary>Seconds per stage, keyed by the names run.json uses.</summary>
+    public IReadOnlyDictionary<string, double> Seconds()
+    {
+        var seconds = new Dictionary<string, double>
+        {
+            ["tissue"] = S(_tissue),
+            ["plan"] = S(_plan),
+            ["read"] = S(_read),
+            ["preprocess"] = S(_preprocess),
+            ["waitForBuffer"] = S(_waitForBuffer),
+            ["infer"] = S(_infer),
+            ["checkpoint"] = S(_checkpoint),
+            ["outputs"] = S(_outputs),
+        };
+        if (_stainFitted)
+        {
+            seconds["stainFit"] = S(_stainFit);
+        }
+        return seconds;
+    }
 
     private static double S(long ticks) => Math.Round((double)ticks / Stopwatch.Frequency, 4);
 }

@@ -91,6 +91,17 @@ internal sealed class RunReport(string path, ModelDescription model, RunOptions 
             },
             ["slides"] = slides,
         };
+        if (options.Stain is { } stain)
+        {
+            ((Dictionary<string, object?>)document["parameters"]!)["stainNormalize"] = new Dictionary<string, object?>
+            {
+                ["method"] = Histoscale.Stain.StainMethods.Name(stain.Method),
+                ["targetSource"] = stain.TargetSource,
+                ["target"] = SlideStainSummary.Of(stain.Target),
+                ["odThreshold"] = stain.Options.OdThreshold,
+                ["backgroundOd"] = stain.Options.BackgroundOd,
+            };
+        }
         AtomicFile.WriteAllText(Path, JsonSerializer.Serialize(document, Json));
     }
 }

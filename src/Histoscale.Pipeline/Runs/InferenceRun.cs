@@ -415,6 +415,11 @@ public sealed class InferenceRun
             _options.Tissue.ToString(), _options.Threshold.ToString("R", inv),
             string.Join(',', p.Mean), string.Join(',', p.Std), p.ChannelOrder, _model.Layout, p.OutputKind,
             string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name);
+        if (_options.Stain is { } stain)
+        {
+            // Only with normalisation: a run without it keeps the key (and so the checkpoints) it always had.
+            text += "|" + stain.Key;
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 }

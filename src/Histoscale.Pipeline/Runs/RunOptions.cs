@@ -57,6 +57,12 @@ public sealed record RunOptions
     /// <summary>How many of <paramref name="planTiles"/> tiles may be unreadable before the slide fails.</summary>
     public int BadTilesAllowed(int planTiles) => MaxBadTiles ?? (int)Math.Floor(MaxBadTileFraction * planTiles);
 
+    /// <summary>
+    /// Stain normalisation of every tile (<c>--stain-normalize</c>); null = tiles as scanned (outputs and settings
+    /// key exactly as without it).
+    /// </summary>
+    public Staining.StainNormalization? Stain { get; init; }
+
     /// <summary>Extra facts for run.json (device, backend and runtime versions...) that the library cannot know.</summary>
     public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
 

@@ -50,15 +50,33 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             }
             cancellationToken.ThrowIfCancellationRequested();
             var t0 = Stopwatch.GetTimestamp();
-            var tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
-            timings.AddTissue(Stopwatch.GetTimestamp() - t0);
+            TissueMask? tissue = null;
+            Stain.StainNormalizer? stain = null;
+            if (options.Stain is { } normalization)
+            {
+                // The slide's own stain, from the tissue detector's image and mask (computed even with --no-tissue:
+                // stain is fitted on tissue only), then the map onto the target.
+                var (mask, image) = TissueDetector.DetectWithImage(slide, options.Tissue);
+                tissue = options.DetectTissue ? mask : null;
+                timings.AddTissue(Stopwatch.GetTimestamp() - t0);
+                t0 = Stopwatch.GetTimestamp();
+                var own = Staining.SlideStain.Fit(image, mask, normalization.Method, normalization.Options, slidePath);
+                stain = new Stain.StainNormalizer(own, normalization.Target, normalization.Options);
+                timings.AddStainFit(Stopwatch.GetTimestamp() - t0);
+            }
+            else
+            {
+                tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
+                timings.AddTissue(Stopwatch.GetTimestamp() - t0);
+            }
             cancellationToken.ThrowIfCancellationRequested();
             t0 = Stopwatch.GetTimestamp();
             var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
             timings.AddPlan(Stopwatch.GetTimestamp() - t0);
             cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
             return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, cache, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
-                Stopwatch.GetElapsedTime(start).TotalSeconds);
+                Stopwatch.GetElapsedTime(start).TotalSeconds)
+            { Stain = stain };
         }
         catch
         {
@@ -98,7 +116,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             var done = resumed;
             progress(SlidePhase.Inferring, done, plan.Tiles.Count, 0);
             using var reader = new PlanTileReader(prepared.Slide, plan);
-            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, prepared.Timings, written =>
+            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, prepared.Timings, prepared.Stain, written =>
             {
                 done += written;
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
@@ -164,6 +182,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             Notes = plan.Notes,
             UnreadableTiles = inferred.UnreadableCount,
             UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
+            Stain = prepared.Stain is { } stain ? SlideStainSummary.Of(stain.Source) : null,
         };
         (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);
         // The tile table now holds everything the checkpoint did.
@@ -198,6 +217,9 @@ internal sealed record PreparedSlide(
     StageTimings Timings,
     double PrepareSeconds) : IDisposable
 {
+    /// <summary>The map of this slide's stain onto the run's target (<see cref="RunOptions.Stain"/>); null without normalisation.</summary>
+    public Stain.StainNormalizer? Stain { get; init; }
+
     /// <summary>Closes the slide (its file and tile cache).</summary>
     public void Dispose() => Slide.Dispose();
 }

@@ -85,6 +85,9 @@ public sealed record SlideSummary
 
     /// <summary>The first few unreadable tiles' errors (file, level, tile, cause), from the tiles this run read; null when none.</summary>
     public IReadOnlyList<string>? UnreadableCauses { get; init; }
+
+    /// <summary>With stain normalisation: this slide's own stain parameters, as estimated (the fields of target.json).</summary>
+    public SlideStainSummary? Stain { get; init; }
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
@@ -95,4 +98,33 @@ public sealed record RunSummary(IReadOnlyList<SlideSummary> Slides, bool Cancell
 {
     /// <summary>Whether any slide has status <see cref="SlideSummary.Failed"/>.</summary>
     public bool AnyFailed => Slides.Any(s => s.Status == SlideSummary.Failed);
+}
+
+/// <summary>A slide's own stain parameters in run.json: the fields a target.json of its method has.</summary>
+public sealed record SlideStainSummary
+{
+    /// <summary>macenko, reinhard or vahadane.</summary>
+    public required string Method { get; init; }
+
+    /// <summary>Macenko/Vahadane: unit OD vectors [r, g, b], hematoxylin first.</summary>
+    public IReadOnlyList<IReadOnlyList<double>>? StainMatrix { get; init; }
+
+    /// <summary>Macenko/Vahadane: [hematoxylin, eosin] maximum concentrations.</summary>
+    public IReadOnlyList<double>? MaxConcentrations { get; init; }
+
+    /// <summary>Reinhard: mean of l, α, β over tissue.</summary>
+    public IReadOnlyList<double>? LabMean { get; init; }
+
+    /// <summary>Reinhard: standard deviation of l, α, β over tissue.</summary>
+    public IReadOnlyList<double>? LabStd { get; init; }
+
+    /// <summary>The summary of <paramref name="parameters"/>.</summary>
+    public static SlideStainSummary Of(Histoscale.Stain.StainParameters parameters) => new()
+    {
+        Method = Histoscale.Stain.StainMethods.Name(parameters.Method),
+        StainMatrix = parameters.StainMatrix,
+        MaxConcentrations = parameters.MaxConcentrations,
+        LabMean = parameters.LabMean,
+        LabStd = parameters.LabStd,
+    };
 }

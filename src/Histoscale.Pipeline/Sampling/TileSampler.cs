@@ -21,6 +21,7 @@ public readonly record struct SampledTile(string Slide, int PlanIndex);
 /// <c>infer</c> uses (tissue detection → tile plan → tile reader → <see cref="TensorPacker"/>), so whatever sees
 /// these tiles (calibration, accuracy checks) sees what inference sees. Picks are evenly spaced over all slides'
 /// planned tiles in plan order: deterministic, spread over the tissue, proportional to each slide's tissue area.
+/// With <see cref="RunOptions.Stain"/>, tiles are stain-normalised as a run would normalise them.
 /// </summary>
 public sealed class TileSampler
 {
@@ -92,10 +93,15 @@ public sealed class TileSampler
                 var plan = Plan(group.Key);
                 using var reader = new PlanTileReader(slide, plan);
                 using var scratch = new PlanTileReader.Scratch();
+                // With stain normalisation, as in a run: the slide's own stain fitted once, each tile mapped before packing.
+                var stain = _options.Stain is { } s
+                    ? new Stain.StainNormalizer(Staining.SlideStain.Fit(slide, s.Method, _options.Tissue, s.Options), s.Target, s.Options)
+                    : null;
                 foreach (var tile in group)
                 {
                     batch ??= Tensor.Rent(_packer.DataType, _io.InputShape(Math.Min(batchSize, tiles.Count - filled)));
                     reader.Read(plan.Tiles[tile.PlanIndex], rgba.AsSpan(0, reader.TileBytes), scratch);
+                    stain?.NormalizeRgba(rgba.AsSpan(0, reader.TileBytes));
                     _packer.Pack(rgba.AsSpan(0, reader.TileBytes), batch.Bytes, filled % batchSize);
                     filled++;
                     if (filled % batchSize == 0)

@@ -38,13 +38,16 @@ public sealed record TissueOptions
 public static class TissueDetector
 {
     /// <summary>Computes the tissue mask of <paramref name="slide"/> from a thumbnail whose longest side is near <see cref="TissueOptions.ThumbnailSize"/> (between half and twice it, matched to a pyramid level so it reads cheaply).</summary>
-    public static TissueMask Detect(Slide slide, TissueOptions? options = null)
+    public static TissueMask Detect(Slide slide, TissueOptions? options = null) => DetectWithImage(slide, options).Mask;
+
+    /// <summary><see cref="Detect"/>, also returning the low-resolution image the mask was computed on (pixel for pixel): stain estimation reuses it.</summary>
+    internal static (TissueMask Mask, RgbaImage Image) DetectWithImage(Slide slide, TissueOptions? options = null)
     {
         options ??= new TissueOptions();
         var parallelism = Environment.ProcessorCount;
         var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism);
         var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options, parallelism);
-        return new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height);
+        return (new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height), thumb);
     }
 
     /// <summary>

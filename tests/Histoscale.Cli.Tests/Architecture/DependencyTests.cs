@@ -18,7 +18,9 @@ public sealed class DependencyTests
         ["Histoscale.Inference"] = [],
         ["Histoscale.Inference.OnnxRuntime"] = ["Histoscale.Inference"],
         ["Histoscale.KServe"] = ["Histoscale.Inference"],
-        ["Histoscale.Pipeline"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
+        ["Histoscale.Pipeline"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference", "Histoscale.Stain"],
+        // Stain estimation and normalisation: arithmetic on pixels the pipeline (or a QC pass) hands in; nothing of ours below it.
+        ["Histoscale.Stain"] = [],
         ["Histoscale.Quantization"] = ["Histoscale.Slides", "Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.Pipeline"],
         ["Histoscale.Synthesis"] = ["Histoscale.Slides", "Histoscale.Slides.Writing", "Histoscale.Inference"],
         ["Histoscale.Server"] = ["Histoscale.Inference", "Histoscale.Inference.OnnxRuntime", "Histoscale.KServe"],
@@ -37,6 +39,7 @@ public sealed class DependencyTests
         ["Histoscale.Slides"] = ["AWSSDK", "Azure.", "Google.", "Microsoft.ML.OnnxRuntime", "Grpc"],
         ["Histoscale.Inference"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "Magick", "SkiaSharp", "NetVips"],
         ["Histoscale.Costing"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick"],
+        ["Histoscale.Stain"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick"],
         ["Histoscale.Deploy"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.", "AWSSDK", "Azure.", "Magick", "Microsoft.AspNetCore"],
         ["Histoscale.Pipeline"] = ["Microsoft.ML.OnnxRuntime", "Grpc", "Google.Protobuf", "AWSSDK", "Azure.", "Google."],
         // The backend is the host's to give: a worker carries no ONNX Runtime and no gRPC client of its own.

@@ -21,6 +21,22 @@ internal static class TestData
         Make($"slide-{seed}-{width}x{height}-{layout}{(mpp is { } m ? "-" + m.ToString(System.Globalization.CultureInfo.InvariantCulture) : "")}.{(layout == SynthLayout.Svs ? "svs" : "tif")}", path =>
             SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, Seed = seed, Layout = layout, MicronsPerPixel = mpp, MaxDegreeOfParallelism = 2 }));
 
+    /// <summary>
+    /// <see cref="Slide"/>'s tissue (same seed: the same stain concentrations everywhere) stained with other
+    /// haematoxylin and eosin optical densities: a known stain change in OD space.
+    /// </summary>
+    public static string StainedSlide(int seed, float[] haematoxylinOd, float[] eosinOd, int width = 1500, int height = 1100) =>
+        Make($"stained-{seed}-{width}x{height}-{string.Join('_', haematoxylinOd.Concat(eosinOd).Select(v => v.ToString(System.Globalization.CultureInfo.InvariantCulture)))}.svs", path =>
+            SlideSynthesizer.Write(path, new SynthOptions
+            {
+                Width = width,
+                Height = height,
+                Seed = seed,
+                HaematoxylinOd = haematoxylinOd,
+                EosinOd = eosinOd,
+                MaxDegreeOfParallelism = 2,
+            }));
+
     public static string Model(BuiltModel model) => Make("models/" + model.Name, path =>
         ModelRepositoryWriter.Write(Path.GetDirectoryName(path)!, model));
 
