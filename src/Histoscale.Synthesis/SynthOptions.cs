@@ -43,6 +43,9 @@ public sealed record SynthOptions
     /// <summary>Microns per pixel of level 0: 0.499 for SVS (Aperio 20x), 0.25 otherwise, unless set.</summary>
     public double? MicronsPerPixel { get; init; }
 
+    /// <summary>Artifacts painted into the slide (blur, folds, ink), for quality-control tests; none by default.</summary>
+    public IReadOnlyList<SynthArtifact> Artifacts { get; init; } = [];
+
     internal double Mpp => MicronsPerPixel ?? (Layout == SynthLayout.Svs ? 0.499 : 0.25);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>
