@@ -53,6 +53,9 @@ public static class InferCommand
 
         /// <summary>Requests in flight to the server.</summary>
         public int Concurrency { get; init; } = 4;
+
+        /// <summary>Quality control first (<c>--qc</c>): tiles over blur, ink or folds are excluded; null = off.</summary>
+        public Pipeline.Quality.QualityOptions? Quality { get; init; }
     }
 
     public static Command Create()
@@ -77,11 +80,15 @@ public static class InferCommand
         var server = new Option<string?>("--server") { Description = "Run the model on a KServe v2 server (ours or NVIDIA Triton): grpc://HOST:8001 or http://HOST:8000; --model is then the served model's name" };
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight to the server", DefaultValueFactory = _ => 4 };
+        var qc = new Option<bool>("--qc") { Description = "Run quality control first: tiles over blur, pen or folds get status=excluded:KIND and stay out of maps and annotations (docs/qc.md)" };
+        var qcFlags = new QcFlags();
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
             slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency,
+            qc,
         };
+        qcFlags.AddTo(command);
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             var request = new Request
@@ -109,6 +116,7 @@ public static class InferCommand
                 Server = r.GetValue(server),
                 ModelVersion = r.GetValue(modelVersion),
                 Concurrency = r.GetValue(concurrency),
+                Quality = r.GetValue(qc) ? qcFlags.Read(r) : null,
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -177,6 +185,7 @@ public static class InferCommand
             Threshold = request.Threshold,
             MaxBadTiles = badCount,
             MaxBadTileFraction = badFraction ?? 0.01,
+            Quality = request.Quality,
             Pipeline = new PipelineOptions { BatchSize = request.Batch, ReadWorkers = request.Workers },
             Environment = new Dictionary<string, object?>
             {

@@ -16,6 +16,7 @@ internal sealed class StageTimings
     private long _infer;
     private long _checkpoint;
     private long _outputs;
+    private long _quality;
 
     public void AddTissue(long ticks) => Interlocked.Add(ref _tissue, ticks);
 
@@ -33,8 +34,20 @@ internal sealed class StageTimings
 
     public void AddOutputs(long ticks) => Interlocked.Add(ref _outputs, ticks);
 
+    public void AddQuality(long ticks) => Interlocked.Add(ref _quality, ticks);
+
     /// <summary>Seconds per stage, keyed by the names run.json uses.</summary>
-    public IReadOnlyDictionary<string, double> Seconds() => new Dictionary<string, double>
+    public IReadOnlyDictionary<string, double> Seconds()
+    {
+        var seconds = Stages();
+        if (_quality > 0)
+        {
+            seconds["qc"] = S(_quality); // infer --qc only: run.json keeps its keys without it
+        }
+        return seconds;
+    }
+
+    private Dictionary<string, double> Stages() => new()
     {
         ["tissue"] = S(_tissue),
         ["plan"] = S(_plan),

@@ -59,12 +59,15 @@ public static class QualityControl
 
         var fold = new byte[n];
         var median = MedianDensity(density, clean);
+        // Ink's edges (ink mixed with tissue in a mask pixel) are dark too: folds are looked for away from ink.
+        var nearInk = (byte[])pen.Clone();
+        BinaryMorphology.Dilate(nearInk, w, h, InkMargin, parallelism);
         if (median > 0)
         {
             var limit = (float)(median * options.FoldDensityRatio);
             for (var i = 0; i < n; i++)
             {
-                fold[i] = (byte)(clean[i] != 0 && density[i] >= limit ? 1 : 0);
+                fold[i] = (byte)(clean[i] != 0 && nearInk[i] == 0 && density[i] >= limit ? 1 : 0);
             }
             // Folds are areas, dense nuclei are specks: an opening keeps only what is wider than 2·FoldOpening+1 pixels.
             BinaryMorphology.Open(fold, w, h, FoldOpening, parallelism);
@@ -182,6 +185,9 @@ public static class QualityControl
         hue *= 60;
         return hue < 0 ? hue + 360 : hue;
     }
+
+    /// <summary>Mask pixels around ink where no fold is looked for.</summary>
+    private const int InkMargin = 2;
 
     /// <summary>Opening radius (mask pixels) applied to the fold mask.</summary>
     private const int FoldOpening = 2;

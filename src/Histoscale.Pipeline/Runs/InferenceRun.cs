@@ -56,6 +56,7 @@ public sealed class InferenceRun
         {
             throw new PipelineConfigException("threshold must be a number");
         }
+        options.Quality?.Validate();
         _io = new ModelIo(model, tileSize);
         _packer = new TensorPacker(model, tileSize);
         Settings = SettingsKey();
@@ -415,6 +416,11 @@ public sealed class InferenceRun
             _options.Tissue.ToString(), _options.Threshold.ToString("R", inv),
             string.Join(',', p.Mean), string.Join(',', p.Std), p.ChannelOrder, _model.Layout, p.OutputKind,
             string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name);
+        if (_options.Quality is { } qc)
+        {
+            // Only with --qc, so runs without it keep their settings key (and their finished slides).
+            text += "|qc:" + qc.Key();
+        }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }
 }
