@@ -18,7 +18,13 @@ public sealed class QcCommandTests : IDisposable
         var path = Path.Combine(_dir, name + ".tif");
         SlideSynthesizer.Write(path, new SynthOptions
         {
-            Width = 2048, Height = 2048, TileSize = 256, Layout = SynthLayout.Tiff, MicronsPerPixel = 1.0, Seed = 5, Quality = 90,
+            Width = 2048,
+            Height = 2048,
+            TileSize = 256,
+            Layout = SynthLayout.Tiff,
+            MicronsPerPixel = 1.0,
+            Seed = 5,
+            Quality = 90,
             Artifacts = inked ? [new SynthPen([(200, 1100), (1850, 1000)], 600, (45, 45, 50))] : [],
         });
         return path;

@@ -59,7 +59,14 @@ public sealed class QualityFixture : IDisposable
         var path = _dir[name + ".tif"];
         SlideSynthesizer.Write(path, new SynthOptions
         {
-            Width = Size, Height = Size, TileSize = 256, Quality = 90, Layout = SynthLayout.Tiff, MicronsPerPixel = 1.0, Seed = Seed, Artifacts = artifacts,
+            Width = Size,
+            Height = Size,
+            TileSize = 256,
+            Quality = 90,
+            Layout = SynthLayout.Tiff,
+            MicronsPerPixel = 1.0,
+            Seed = Seed,
+            Artifacts = artifacts,
         });
         using var slide = Slide.Open(path);
         return (path, QualityControl.Assess(slide, new QualityOptions()));
