@@ -37,7 +37,7 @@ internal sealed record QcRow(string Name, string Path, SlideQuality? Quality)
             usable = q.Usable,
             flags = q.Flags,
             maskMpp = R(q.MaskMpp),
-            maskMppAssumed = q.MppAssumed ? true : (bool?)null,
+            maskMppAssumed = q.MppAssumed,
             maskWidth = q.MaskWidth,
             maskHeight = q.MaskHeight,
             focusSamples = q.FocusSamples,
