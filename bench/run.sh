@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -457,6 +457,38 @@ for m in ("macenko", "reinhard", "vahadane"):
             ratios.append(float(r[1]) / p); withs.append(r[1]); plains.append(f"{p:.1f}")
     q = statistics.median(ratios)
     print(f"| {m} | {', '.join(withs)} | {', '.join(plains)} | {q:.3f} ({', '.join(f'{x:.3f}' for x in ratios)}) | {100 * (1 - q):.1f} % (target <= 10 %) |")
+if [[ $what == qc || $what == all ]]; then
+  # Quality control (issue 19) of the ≥ 1-GP slide against `infer` of the same slide (mobilenet_v3_large FP32, 224 px
+  # at 0.5 µm/px, batch 32, infer's default layout) in the same invocation, interleaved qc, infer, qc: the ratio is the
+  # mean qc wall time over the infer wall time (whole processes: start-up, model load, tissue, outputs included).
+  # Target: qc a small fraction of inference.
+  say "qc: histoscale qc vs histoscale infer (mobilenet_v3_large) of the same $(basename "$big")"
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  qclog=$data/qc-figures.txt; : > "$qclog"
+  timed() { # $1 label, then the command
+    local label=$1; shift
+    echo "\$ $*"
+    /usr/bin/time -f "%e %M" -o "$data/qc-time" "$@" > "$data/qc-stdout"
+    tail -3 "$data/qc-stdout"
+    echo "$label $(tail -1 "$data/qc-time")" | tee -a "$qclog"
+  }
+  rm -rf "$data/qc-out" "$data/qc-infer"
+  timed qc $H qc "$big" --out "$data/qc-out" --json
+  timed infer $H infer "$big" --model "$shared/models/mobilenet_v3_large.onnx" "${norm[@]}" --batch 32 --out "$data/qc-infer" --json
+  rm -rf "$data/qc-out"
+  timed qc $H qc "$big" --out "$data/qc-out" --json
+  echo "load after: $(cat /proc/loadavg)"
+  $py - "$qclog" "$data/qc-infer/run.json" <<'PY'
+import json, sys
+rows = [l.split() for l in open(sys.argv[1])]
+qc = [float(r[1]) for r in rows if r[0] == "qc"]
+infer = [float(r[1]) for r in rows if r[0] == "infer"][0]
+rss = {r[0]: int(r[2]) // 1024 for r in rows}
+run = json.load(open(sys.argv[2]))
+tiles = sum(s["tiles"] for s in run["slides"])
+mean = sum(qc) / len(qc)
+print(f"qc wall {', '.join(f'{q:.1f}' for q in qc)} s (peak RSS {rss['qc']} MB); infer wall {infer:.1f} s ({tiles} tiles, peak RSS {rss['infer']} MB)")
+print(f"qc / infer: {mean / infer:.3f} ({100 * mean / infer:.1f} % of the slide's inference time)")
 PY
 fi
 

@@ -23,6 +23,11 @@ public static class CliRunner
                 EnableDefaultExceptionHandler = false,
                 ProcessTerminationTimeout = TerminationTimeout(parse),
             };
+            if (UnknownOption(parse) is { } unknown)
+            {
+                err.WriteLine($"histoscale: {parse.CommandResult.Command.Name}: unknown option '{unknown}' (see --help)");
+                return BadInput;
+            }
             if (parse.Errors.Count > 0)
             {
                 foreach (var e in parse.Errors)
@@ -79,6 +84,38 @@ public static class CliRunner
         }
         return DefaultTerminationTimeout;
     }
+
+    /// <summary>
+    /// The first token that looks like an option (<c>--name</c>, or <c>-x</c> with a letter) but was taken as a value:
+    /// System.CommandLine hands a token no option of the verb matches to a variadic argument (a slide path) or to the
+    /// option before it, so <c>infer SLIDE --stain-normalize macenko</c> would otherwise run with two more "slides".
+    /// Tokens after <c>--</c> are values whatever they look like (a file named <c>-x</c>); negative numbers are values.
+    /// </summary>
+    public static string? UnknownOption(ParseResult parse)
+    {
+        ArgumentNullException.ThrowIfNull(parse);
+        var end = parse.Tokens.Count;
+        for (var i = 0; i < parse.Tokens.Count; i++)
+        {
+            if (parse.Tokens[i].Type == System.CommandLine.Parsing.TokenType.DoubleDash)
+            {
+                end = i;
+                break;
+            }
+        }
+        for (var i = 0; i < end; i++)
+        {
+            var token = parse.Tokens[i];
+            if (token.Type == System.CommandLine.Parsing.TokenType.Argument && LooksLikeOption(token.Value))
+            {
+                return token.Value;
+            }
+        }
+        return parse.UnmatchedTokens.FirstOrDefault(LooksLikeOption);
+    }
+
+    private static bool LooksLikeOption(string value) =>
+        (value.Length > 2 && value.StartsWith("--", StringComparison.Ordinal)) || (value.Length >= 2 && value[0] == '-' && char.IsAsciiLetter(value[1]));
 
     /// <summary>Errors caused by what the user gave us (file, model, flags), as opposed to our bugs or the environment.</summary>
     public static bool IsInputError(Exception ex) => ex switch

@@ -14,6 +14,7 @@ public static class HistoscaleCommands
         ThumbnailCommand.Create(),
         SynthCommand.Create(),
         InferCommand.Create(),
+        QcCommand.Create(),
         DemoCommand.Create(),
         SampleModelCommand.Create(),
         QuantizeCommand.Create(),

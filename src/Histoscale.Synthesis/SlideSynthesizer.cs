@@ -20,6 +20,7 @@ public static class SlideSynthesizer
         var clock = Stopwatch.StartNew();
         var plan = new SynthPlan(options);
         var tissue = new SyntheticTissue(options.Width, options.Height, options.Seed, options.HaematoxylinOd, options.EosinOd);
+        var painter = options.Artifacts.Count > 0 ? new ArtifactRenderer(tissue, options.Artifacts) : null;
         var tile = options.TileSize;
         using var writer = TiffWriter.Create(path, new TiffWriterOptions { Format = options.Format, MaxDegreeOfParallelism = options.MaxDegreeOfParallelism });
 
@@ -75,7 +76,14 @@ public static class SlideSynthesizer
                 try
                 {
                     var x0 = col * tile;
-                    tissue.Render(x0, row * tile, tile, tile, pixels, tile * 3);
+                    if (painter is null)
+                    {
+                        tissue.Render(x0, row * tile, tile, tile, pixels, tile * 3);
+                    }
+                    else
+                    {
+                        painter.Render(x0, row * tile, tile, tile, pixels, tile * 3);
+                    }
                     var used = Math.Min(tile, options.Width - x0) * 3;
                     for (var y = 0; y < rows; y++)
                     {

@@ -52,6 +52,9 @@ public sealed record SynthOptions
     /// <summary>Optical density per unit concentration of eosin (R, G, B); null = the built-in colour.</summary>
     public IReadOnlyList<float>? EosinOd { get; init; }
 
+    /// <summary>Artifacts painted into the slide (blur, folds, ink), for quality-control tests; none by default.</summary>
+    public IReadOnlyList<SynthArtifact> Artifacts { get; init; } = [];
+
     internal double Mpp => MicronsPerPixel ?? (Layout == SynthLayout.Svs ? 0.499 : 0.25);
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad parameter.</summary>

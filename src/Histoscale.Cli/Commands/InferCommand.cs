@@ -59,6 +59,9 @@ public static class InferCommand
 
         /// <summary>--stain-target target.json|SLIDE.</summary>
         public string? StainTarget { get; init; }
+
+        /// <summary>Quality control first (<c>--qc</c>): tiles over blur, ink or folds are excluded; null = off.</summary>
+        public Pipeline.Quality.QualityOptions? Quality { get; init; }
     }
 
     public static Command Create()
@@ -84,11 +87,15 @@ public static class InferCommand
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight to the server", DefaultValueFactory = _ => 4 };
         var stain = new StainFlags();
+        var qc = new Option<bool>("--qc") { Description = "Run quality control first: tiles over blur, pen or folds get status=excluded:KIND and stay out of maps and annotations (docs/qc.md)" };
+        var qcFlags = new QcFlags();
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
             slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target,
+            qc,
         };
+        qcFlags.AddTo(command);
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             var request = new Request
@@ -118,6 +125,7 @@ public static class InferCommand
                 Concurrency = r.GetValue(concurrency),
                 StainNormalize = r.GetValue(stain.Normalize),
                 StainTarget = r.GetValue(stain.Target),
+                Quality = r.GetValue(qc) ? qcFlags.Read(r) : null,
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -187,6 +195,7 @@ public static class InferCommand
             Threshold = request.Threshold,
             MaxBadTiles = badCount,
             MaxBadTileFraction = badFraction ?? 0.01,
+            Quality = request.Quality,
             Pipeline = new PipelineOptions { BatchSize = request.Batch, ReadWorkers = request.Workers },
             Stain = stain,
             Environment = new Dictionary<string, object?>

@@ -41,6 +41,16 @@ internal sealed class ResultsFile : IDisposable
     public static bool IsUnreadable(ReadOnlySpan<float> values) =>
         values.Length > 0 && BitConverter.SingleToInt32Bits(values[0]) == BitConverter.SingleToInt32Bits(Unreadable);
 
+    /// <summary>
+    /// The value every output of a tile left out by quality control (<c>infer --qc</c>) is stored as: it was never read
+    /// nor inferred; the run's QC result says which artifact it lies over.
+    /// </summary>
+    public static readonly float Excluded = BitConverter.Int32BitsToSingle(0x7FC0_0E1C);
+
+    /// <summary>Whether a tile's stored outputs say quality control left it out.</summary>
+    public static bool IsExcluded(ReadOnlySpan<float> values) =>
+        values.Length > 0 && BitConverter.SingleToInt32Bits(values[0]) == BitConverter.SingleToInt32Bits(Excluded);
+
     public static TimeSpan DurableInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public int ValuesPerTile { get; }

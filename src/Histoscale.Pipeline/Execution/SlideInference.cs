@@ -43,11 +43,13 @@ internal sealed class SlideInference
     private readonly PlanPrefetcher _prefetcher;
     private readonly ConcurrentDictionary<int, string> _unreadable = new();
     private readonly Stain.StainNormalizer? _stain;
+    private readonly byte[]? _exclusions;
 
     public SlideInference(PlanTileReader reader, TilePlan plan, ModelIo io, TensorPacker packer, DynamicBatcher batcher, ResultsFile results,
-        PipelineOptions options, StageTimings timings, Stain.StainNormalizer? stain, Action<int> onTilesWritten, Action? onReadingDone = null)
+        PipelineOptions options, StageTimings timings, Stain.StainNormalizer? stain, byte[]? exclusions, Action<int> onTilesWritten, Action? onReadingDone = null)
     {
         _stain = stain;
+        _exclusions = exclusions;
         _onReadingDone = onReadingDone;
         _reader = reader;
         _plan = plan;
@@ -187,6 +189,19 @@ internal sealed class SlideInference
                 var tile = _plan.Tiles[index];
                 var sequence = SequenceOf(index);
                 BatchSlot? slot = null;
+                if (_exclusions is not null && _exclusions[index] != 0)
+                {
+                    // Left out by quality control: not read; a blank keeps the batch those of an uninterrupted run.
+                    slot = ring.Acquire(sequence, token);
+                    var blank = rgba.AsSpan(0, _reader.TileBytes);
+                    blank.Clear();
+                    _packer.Pack(blank, slot.Tensor.Bytes, index - slot.FirstTile);
+                    if (Interlocked.Increment(ref slot.Filled) == slot.Count)
+                    {
+                        ready.TryWrite(slot);
+                    }
+                    continue;
+                }
                 try
                 {
                     var filled = planar && (planes is null
@@ -332,6 +347,10 @@ internal sealed class SlideInference
                         if (_unreadable.ContainsKey(first + i))
                         {
                             item.Values.AsSpan(i * _io.ValuesPerTile, _io.ValuesPerTile).Fill(ResultsFile.Unreadable);
+                        }
+                        else if (_exclusions is not null && _exclusions[first + i] != 0)
+                        {
+                            item.Values.AsSpan(i * _io.ValuesPerTile, _io.ValuesPerTile).Fill(ResultsFile.Excluded);
                         }
                     }
                     _results.Append(item.Values.AsSpan(0, item.Count * _io.ValuesPerTile), item.Count);

@@ -18,6 +18,8 @@ internal sealed class StageTimings
     private long _outputs;
     private long _stainFit;
     private bool _stainFitted;
+    private long _quality;
+    private bool _qualityRan;
 
     public void AddTissue(long ticks) => Interlocked.Add(ref _tissue, ticks);
 
@@ -34,6 +36,13 @@ internal sealed class StageTimings
     public void AddCheckpoint(long ticks) => Interlocked.Add(ref _checkpoint, ticks);
 
     public void AddOutputs(long ticks) => Interlocked.Add(ref _outputs, ticks);
+
+    /// <summary>Quality control before inference (only runs with <c>--qc</c> report this stage).</summary>
+    public void AddQuality(long ticks)
+    {
+        Interlocked.Add(ref _quality, ticks);
+        _qualityRan = true;
+    }
 
     /// <summary>Estimating the slide's stain (only runs with stain normalisation report this stage).</summary>
     public void AddStainFit(long ticks)
@@ -59,6 +68,10 @@ internal sealed class StageTimings
         if (_stainFitted)
         {
             seconds["stainFit"] = S(_stainFit);
+        }
+        if (_qualityRan)
+        {
+            seconds["qc"] = S(_quality); // infer --qc only: run.json keeps its keys without it
         }
         return seconds;
     }

@@ -45,13 +45,13 @@ internal static class SlideOutputWriter
     /// pixel (null when it gives none), for the heatmap's resolution tags.
     /// </summary>
     public static SlideOutputs Write(SlideOutputPaths paths, TilePlan plan, ModelIo io, TissueMask? tissue, string resultsPath,
-        double threshold, double? slideMppX, double? slideMppY, string modelLabel)
+        double threshold, double? slideMppX, double? slideMppY, string modelLabel, byte[]? exclusions = null)
     {
         var written = new List<string>();
         var map = io.Kind == OutputKind.Embedding ? null : new ScoreMap(plan, io);
         void Tables(NpyWriter? npy) => AtomicFile.Write(paths.Tiles, csv =>
         {
-            var table = new TileTableWriter(csv, plan, io);
+            var table = new TileTableWriter(csv, plan, io, exclusions);
             // Rows go to the table a block at a time, so their formatting can spread over the cores.
             var perTile = io.ValuesPerTile;
             var blockTiles = Math.Max(1, TableBlockValues / perTile);
@@ -65,7 +65,7 @@ internal static class SlideOutputWriter
                     var tile = plan.Tiles[index];
                     // An unreadable tile's row is its stored NaNs in the vectors (row i stays CSV row i), and nothing in the map.
                     npy?.WriteRow(values);
-                    if (!ResultsFile.IsUnreadable(values.AsSpan(0, perTile)))
+                    if (!ResultsFile.IsUnreadable(values.AsSpan(0, perTile)) && !ResultsFile.IsExcluded(values.AsSpan(0, perTile)))
                     {
                         map?.Add(tile, values);
                     }

@@ -10,7 +10,8 @@ namespace Histoscale.Pipeline.Outputs;
 
 /// <summary>
 /// The tile table (<c>NAME.tiles.csv</c>): <c>x,y,width,height,tissue,</c> then one column per output value, then
-/// <c>status</c>: <c>ok</c>, or <c>unreadable</c> for a tile whose data could not be read (its value columns empty).
+/// <c>status</c>: <c>ok</c>, <c>unreadable</c> for a tile whose data could not be read, or <c>excluded:blur|pen|fold</c> for one
+/// quality control left out (<c>infer --qc</c>; value columns empty for both).
 /// x, y, width, height are the tile's footprint on the slide in level-0 pixels; tissue is its tissue fraction
 /// (1 with tissue detection off). Value columns are the class names when the model has them, else the output's name
 /// for a single value, else <c>OUTPUT_k</c>. Dense outputs give one column per channel: its mean over the tile.
@@ -23,15 +24,18 @@ internal sealed class TileTableWriter
     /// <summary>Bytes a number may take: a long, or a float in its round-trip form ("-1.2345679E-38"), plus a comma.</summary>
     private const int MaxNumberBytes = 24;
 
-    /// <summary>",unreadable\n".</summary>
-    private const int StatusBytes = 12;
+    /// <summary>The longest status: ",excluded:blur\n".</summary>
+    private const int StatusBytes = 16;
 
     private readonly Stream _stream;
     private readonly TilePlan _plan;
     private readonly ModelIo _io;
 
-    public TileTableWriter(Stream stream, TilePlan plan, ModelIo io)
+    private readonly byte[]? _exclusions;
+
+    public TileTableWriter(Stream stream, TilePlan plan, ModelIo io, byte[]? exclusions = null)
     {
+        _exclusions = exclusions;
         _stream = stream;
         _plan = plan;
         _io = io;
@@ -90,7 +94,7 @@ internal sealed class TileTableWriter
                 for (var i = 0; i < n; i++)
                 {
                     var t = first + i;
-                    at += FormatRow(_plan.Tiles[ids[t]], all.Slice(t * perTile, perTile), buffer.AsSpan(at));
+                    at += FormatRow(_plan.Tiles[ids[t]], ids[t], all.Slice(t * perTile, perTile), buffer.AsSpan(at));
                 }
                 lengths[c] = at;
             });
@@ -113,7 +117,7 @@ internal sealed class TileTableWriter
 
     /// <summary>One row as UTF-8 into <paramref name="output"/> (at least the row bound); returns its length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private int FormatRow(PlannedTile tile, ReadOnlySpan<float> values, Span<byte> output)
+    private int FormatRow(PlannedTile tile, int index, ReadOnlySpan<float> values, Span<byte> output)
     {
         var f = _plan.FootprintOf(tile);
         var at = Number(f.X, output);
@@ -131,7 +135,22 @@ internal sealed class TileTableWriter
             output.Slice(at, columns).Fill((byte)',');
             at += columns;
             ",unreadable\n"u8.CopyTo(output[at..]);
-            return at + StatusBytes;
+            return at + 12;
+        }
+        if (Checkpoints.ResultsFile.IsExcluded(values))
+        {
+            var columns = _io.Kind == OutputKind.Dense ? _io.Channels : values.Length;
+            output.Slice(at, columns).Fill((byte)',');
+            at += columns;
+            var status = (Quality.QualityArtifact)(_exclusions?[index] ?? 0) switch
+            {
+                Quality.QualityArtifact.Blur => ",excluded:blur\n"u8,
+                Quality.QualityArtifact.Pen => ",excluded:pen\n"u8,
+                Quality.QualityArtifact.Fold => ",excluded:fold\n"u8,
+                _ => ",excluded\n"u8,
+            };
+            status.CopyTo(output[at..]);
+            return at + status.Length;
         }
         if (_io.Kind == OutputKind.Dense)
         {

@@ -56,6 +56,7 @@ public sealed class InferenceRun
         {
             throw new PipelineConfigException("threshold must be a number");
         }
+        options.Quality?.Validate();
         _io = new ModelIo(model, tileSize);
         _packer = new TensorPacker(model, tileSize);
         Settings = SettingsKey();
@@ -419,6 +420,11 @@ public sealed class InferenceRun
         {
             // Only with normalisation: a run without it keeps the key (and so the checkpoints) it always had.
             text += "|" + stain.Key;
+        }
+        if (_options.Quality is { } qc)
+        {
+            // Only with --qc, so runs without it keep their settings key (and their finished slides).
+            text += "|qc:" + qc.Key();
         }
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..16];
     }

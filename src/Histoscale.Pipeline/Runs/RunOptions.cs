@@ -63,6 +63,12 @@ public sealed record RunOptions
     /// </summary>
     public Staining.StainNormalization? Stain { get; init; }
 
+    /// <summary>
+    /// Quality control before inference (<c>infer --qc</c>): tiles over blur, ink or folds are not read nor inferred and
+    /// get <c>status=excluded:blur|pen|fold</c>; null = off (outputs as without it).
+    /// </summary>
+    public Quality.QualityOptions? Quality { get; init; }
+
     /// <summary>Extra facts for run.json (device, backend and runtime versions...) that the library cannot know.</summary>
     public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
 

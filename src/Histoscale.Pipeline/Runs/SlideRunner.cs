@@ -6,6 +6,7 @@ using Histoscale.Pipeline.Execution;
 using Histoscale.Pipeline.Outputs;
 using Histoscale.Pipeline.Planning;
 using Histoscale.Pipeline.Preprocessing;
+using Histoscale.Pipeline.Quality;
 using Histoscale.Pipeline.Reading;
 using Histoscale.Pipeline.Tissue;
 using Histoscale.Slides;
@@ -73,16 +74,31 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             t0 = Stopwatch.GetTimestamp();
             var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
             timings.AddPlan(Stopwatch.GetTimestamp() - t0);
+            var (quality, exclusions) = options.Quality is { } qcOptions ? Exclusions(slide, plan, qcOptions, timings, cancellationToken) : (null, null);
             cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
             return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, cache, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
                 Stopwatch.GetElapsedTime(start).TotalSeconds)
-            { Stain = stain };
+            { Stain = stain, Quality = quality, Exclusions = exclusions };
         }
         catch
         {
             slide.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Quality control of the slide and, per plan tile, the artifact it is excluded for (0 = none).</summary>
+    private static (SlideQuality, byte[]) Exclusions(Slide slide, TilePlan plan, QualityOptions qc, StageTimings timings, CancellationToken cancellationToken)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        var quality = QualityControl.Assess(slide, qc, cancellationToken);
+        var exclusions = new byte[plan.Tiles.Count];
+        for (var i = 0; i < exclusions.Length; i++)
+        {
+            exclusions[i] = (byte)quality.ArtifactOver(plan.FootprintOf(plan.Tiles[i]), qc.ExcludeTileFraction);
+        }
+        timings.AddQuality(Stopwatch.GetTimestamp() - t0);
+        return (quality, exclusions);
     }
 
     /// <summary>
@@ -116,7 +132,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             var done = resumed;
             progress(SlidePhase.Inferring, done, plan.Tiles.Count, 0);
             using var reader = new PlanTileReader(prepared.Slide, plan);
-            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, prepared.Timings, prepared.Stain, written =>
+            var engine = new SlideInference(reader, plan, io, packer, batcher, results, options.Pipeline, prepared.Timings, prepared.Stain, prepared.Exclusions, written =>
             {
                 done += written;
                 progress(SlidePhase.Inferring, done, plan.Tiles.Count, done - resumed);
@@ -152,7 +168,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
         var plan = prepared.Plan;
         var timings = prepared.Timings;
         var modelLabel = $"{model.Name} v{model.Version}";
-        var outputs = SlideOutputWriter.Write(prepared.Paths, plan, io, prepared.Tissue, prepared.ResultsPath, options.Threshold, inferred.MppX, inferred.MppY, modelLabel);
+        var outputs = SlideOutputWriter.Write(prepared.Paths, plan, io, prepared.Tissue, prepared.ResultsPath, options.Threshold, inferred.MppX, inferred.MppY, modelLabel, prepared.Exclusions);
         var writeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
         timings.AddOutputs(Stopwatch.GetTimestamp() - start);
 
@@ -183,6 +199,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             UnreadableTiles = inferred.UnreadableCount,
             UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
             Stain = prepared.Stain is { } stain ? SlideStainSummary.Of(stain.Source) : null,
+            Qc = prepared.Quality is { } q ? QcSummary.From(q, prepared.Exclusions!) : null,
         };
         (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);
         // The tile table now holds everything the checkpoint did.
@@ -219,6 +236,12 @@ internal sealed record PreparedSlide(
 {
     /// <summary>The map of this slide's stain onto the run's target (<see cref="RunOptions.Stain"/>); null without normalisation.</summary>
     public Stain.StainNormalizer? Stain { get; init; }
+
+    /// <summary>Quality control's result (<c>infer --qc</c>); null without it.</summary>
+    public SlideQuality? Quality { get; init; }
+
+    /// <summary>Per plan tile, the <see cref="QualityArtifact"/> it is excluded for (0 = run it); null without quality control.</summary>
+    public byte[]? Exclusions { get; init; }
 
     /// <summary>Closes the slide (its file and tile cache).</summary>
     public void Dispose() => Slide.Dispose();

@@ -88,6 +88,61 @@ public sealed record SlideSummary
 
     /// <summary>With stain normalisation: this slide's own stain parameters, as estimated (the fields of target.json).</summary>
     public SlideStainSummary? Stain { get; init; }
+
+    /// <summary>Quality control's findings (<c>infer --qc</c>); null without it.</summary>
+    public QcSummary? Qc { get; init; }
+}
+
+/// <summary>What quality control found on a slide before inference, and the tiles it left out (run.json).</summary>
+public sealed record QcSummary
+{
+    /// <summary>Tissue as a fraction of the slide.</summary>
+    public double TissueFraction { get; init; }
+
+    /// <summary>Blurred fraction of the tissue.</summary>
+    public double BlurFraction { get; init; }
+
+    /// <summary>Inked fraction of the tissue.</summary>
+    public double PenFraction { get; init; }
+
+    /// <summary>Folded fraction of the tissue.</summary>
+    public double FoldFraction { get; init; }
+
+    /// <summary>Dark fraction of the tissue.</summary>
+    public double DarkFraction { get; init; }
+
+    /// <summary>Bright fraction of the tissue.</summary>
+    public double BrightFraction { get; init; }
+
+    /// <summary>Whether no QC threshold tripped.</summary>
+    public bool Usable { get; init; }
+
+    /// <summary>The thresholds that tripped.</summary>
+    public IReadOnlyList<string> Flags { get; init; } = [];
+
+    /// <summary>Plan tiles excluded over blur.</summary>
+    public int ExcludedBlur { get; init; }
+
+    /// <summary>Plan tiles excluded over ink.</summary>
+    public int ExcludedPen { get; init; }
+
+    /// <summary>Plan tiles excluded over folds.</summary>
+    public int ExcludedFold { get; init; }
+
+    internal static QcSummary From(Quality.SlideQuality q, byte[] exclusions) => new()
+    {
+        TissueFraction = Math.Round(q.TissueFraction, 5),
+        BlurFraction = Math.Round(q.BlurFraction, 5),
+        PenFraction = Math.Round(q.PenFraction, 5),
+        FoldFraction = Math.Round(q.FoldFraction, 5),
+        DarkFraction = Math.Round(q.Stain.DarkFraction, 5),
+        BrightFraction = Math.Round(q.Stain.BrightFraction, 5),
+        Usable = q.Usable,
+        Flags = q.Flags,
+        ExcludedBlur = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Blur),
+        ExcludedPen = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Pen),
+        ExcludedFold = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Fold),
+    };
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
