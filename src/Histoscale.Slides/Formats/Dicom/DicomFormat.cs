@@ -104,6 +104,83 @@ internal sealed class DicomFormat : ISlideFormat
         };
     }
 
+    /// <summary>
+    /// Whether <paramref name="pathOrUri"/> is a DICOMweb series URL: http(s) whose path ends in
+    /// <c>/studies/{StudyUID}/series/{SeriesUID}</c> (a trailing slash allowed).
+    /// </summary>
+    public static bool IsDicomWebSeriesUrl(string pathOrUri, out Uri url)
+    {
+        url = null!;
+        if (!Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0)
+        {
+            return false;
+        }
+        var segments = uri.AbsolutePath.TrimEnd('/').Split('/');
+        var n = segments.Length;
+        if (n < 5 || segments[n - 4] != "studies" || segments[n - 2] != "series" || segments[n - 3].Length == 0 || segments[n - 1].Length == 0)
+        {
+            return false;
+        }
+        url = uri;
+        return true;
+    }
+
+    /// <summary>
+    /// Opens a DICOMweb series as a slide: the instances' data sets from its WADO-RS metadata, frames by WADO-RS
+    /// frame requests (<see cref="DicomWebFrames"/>). Instances of other SOP classes are skipped; an instance whose
+    /// metadata does not give its transfer syntax (0002,0010) has its first frame asked for as stored, and the answer
+    /// says. The layout owns <paramref name="series"/> from the moment this is called.
+    /// </summary>
+    public static SlideLayout OpenDicomWeb(IDicomWebSeries series, byte[] metadata, Codecs.Jpeg.JpegSimd simd)
+    {
+        var frames = new DicomWebFrames(series);
+        try
+        {
+            var datasets = DicomJson.ParseInstances(series.Name, metadata);
+            var instances = new List<DicomInstance>();
+            var others = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var ds in datasets)
+            {
+                var sopClass = ds.GetString(DicomTags.SopClassUid) ?? "";
+                var uid = ds.GetString(DicomTags.SopInstanceUid) ?? "";
+                if (sopClass != DicomInstance.WsiSopClass || uid.Length == 0)
+                {
+                    others.Add(sopClass.Length == 0 ? "(none)" : sopClass);
+                    continue;
+                }
+                var name = $"{series.Name.TrimEnd('/')}/instances/{uid}";
+                var syntax = ds.GetString(DicomTags.TransferSyntaxUid);
+                if (string.IsNullOrEmpty(syntax))
+                {
+                    syntax = frames.ProbeTransferSyntax(uid, 1);
+                    if (string.IsNullOrEmpty(syntax))
+                    {
+                        throw new SlideException(frames.FrameUrl(uid, 1), "the series metadata gives no Transfer Syntax UID (0002,0010) for this instance, and the server's answer for its frame 1 names none either");
+                    }
+                }
+                var file = new DicomFile { Name = name, TransferSyntax = syntax, Meta = new DicomDataset(), Dataset = ds };
+                instances.Add(DicomInstance.OpenRemote(file, frames, simd));
+            }
+            if (instances.Count == 0)
+            {
+                throw new SlideException(series.Name, $"DICOMweb series holds no VL Whole Slide Microscopy instances ({DicomInstance.WsiSopClass}): {datasets.Count} instance(s){(others.Count > 0 ? $" of SOP class {string.Join(", ", others)}" : "")}");
+            }
+            return Layout(instances[0], instances, [frames]);
+        }
+        catch
+        {
+            frames.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What a DICOMweb series is: its metadata's size and SHA-256 (any instance added, removed or changed changes it).</summary>
+    public static SourceIdentity DicomWebIdentity(byte[] metadata) => new()
+    {
+        Length = metadata.Length,
+        EndsSha256 = Convert.ToHexStringLower(SHA256.HashData(metadata)),
+    };
+
     /// <summary>The other instances of the primary's series in its folder (local files only).</summary>
     private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
     {
