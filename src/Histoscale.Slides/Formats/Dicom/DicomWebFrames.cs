@@ -37,7 +37,8 @@ internal sealed class DicomWebFrames(IDicomWebSeries series) : IDisposable
         Task<DicomWebFrame> task;
         lock (_gate)
         {
-            if (!_held.TryGetValue(key, out task!))
+            // A failed request is not remembered: the next reader of its frames asks again.
+            if (!_held.TryGetValue(key, out task!) || task.IsFaulted || task.IsCanceled)
             {
                 task = Fetch(instance, frame + 1);
             }
@@ -89,7 +90,7 @@ internal sealed class DicomWebFrames(IDicomWebSeries series) : IDisposable
     private Task<DicomWebFrame> Fetch(DicomInstance instance, int first)
     {
         var numbers = new List<int> { first };
-        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < Math.Max(1, series.MaxFramesPerRequest) && !_held.ContainsKey((instance.SopInstanceUid, n)); n++)
+        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < Math.Max(1, series.MaxFramesPerRequest) && !(_held.TryGetValue((instance.SopInstanceUid, n), out var t) && !t.IsFaulted && !t.IsCanceled); n++)
         {
             numbers.Add(n);
         }
