@@ -81,20 +81,18 @@ public sealed partial class Slide : IDisposable
         {
             return OpenDicomWeb(pathOrUri, seriesUrl, options);
         }
-        SourceIdentity? series = null;
         if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri) && options.Formats.OfType<Formats.Dicom.DicomFormat>().Any())
         {
-            // A folder is one DICOM whole-slide series: open it through its first instance, which finds the rest; its
-            // identity is the whole series', as ByteSources.Identify gives for the folder.
-            series = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
-            pathOrUri = Formats.Dicom.DicomFormat.FirstInstanceIn(pathOrUri);
+            // A folder is one DICOM whole-slide series (each file parsed once); its identity is the whole series', as
+            // ByteSources.Identify gives for the folder.
+            var identity = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
+            var (primary, layout) = Formats.Dicom.DicomFormat.OpenFolder(pathOrUri, options.JpegSimd);
+            return new Slide(primary, layout, options.Cache) { _seriesIdentity = identity };
         }
         var source = ByteSources.Open(pathOrUri, options.Sources);
         try
         {
-            var slide = Open(source, options);
-            slide._seriesIdentity = series;
-            return slide;
+            return Open(source, options);
         }
         catch
         {

@@ -54,6 +54,10 @@ internal sealed class DicomFormat : ISlideFormat
     {
         foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
         {
+            if (IsDirectoryFile(file))
+            {
+                continue;
+            }
             using var source = new LocalFileSource(file);
             if (DicomParser.HasMagic(source))
             {
@@ -181,18 +185,68 @@ internal sealed class DicomFormat : ISlideFormat
         EndsSha256 = Convert.ToHexStringLower(SHA256.HashData(metadata)),
     };
 
-    /// <summary>The other instances of the primary's series in its folder (local files only).</summary>
-    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    /// <summary>
+    /// Opens a folder as one DICOM whole-slide series, parsing each file once: files without "DICM", dot-files, the
+    /// media directory (DICOMDIR) and instances of other SOP classes (a CT slice, a presentation state) are skipped;
+    /// a file that claims to be Part 10 but cannot be parsed fails the folder, naming it. A folder holding instances of
+    /// several WSI series is refused, naming each series UID (open one of its instance files to read that series).
+    /// Returns the primary instance's source (the slide's) and the layout, which owns every other source.
+    /// </summary>
+    public static (IByteSource Source, SlideLayout Layout) OpenFolder(string folder, Codecs.Jpeg.JpegSimd simd)
     {
-        var path = primary.Name;
-        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        var owned = new List<IDisposable>();
+        try
         {
-            yield break;
+            var wsi = new List<(LocalFileSource Source, DicomFile File)>();
+            var skipped = 0;
+            foreach (var (source, file) in WsiFiles(folder, null, null, owned, () => skipped++))
+            {
+                wsi.Add((source, file));
+            }
+            if (wsi.Count == 0)
+            {
+                throw new SlideException(folder, $"folder holds no DICOM whole-slide instances (SOP class {DicomInstance.WsiSopClass}){(skipped > 0 ? $"; {skipped} other DICOM file(s) skipped" : "")}");
+            }
+            var series = wsi.GroupBy(w => w.File.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "").ToList();
+            if (series.Count > 1)
+            {
+                throw new SlideException(folder, $"folder holds {series.Count} DICOM whole-slide series ({string.Join(", ", series.Select(g => $"{(g.Key.Length == 0 ? "(no Series Instance UID)" : g.Key)}: {g.Count()} instance(s), e.g. {Path.GetFileName(g.First().Source.Name)}"))}); a folder is read as one series: name one of its instance files to open that series");
+            }
+            var instances = wsi.Select(w => DicomInstance.Open(w.Source, w.File, simd)).ToList();
+            var primary = wsi[0].Source;
+            owned.Remove(primary);
+            try
+            {
+                return (primary, Layout(instances[0], instances, owned));
+            }
+            catch
+            {
+                primary.Dispose();
+                throw;
+            }
         }
-        var self = Path.GetFullPath(path);
+        catch
+        {
+            foreach (var o in owned)
+            {
+                o.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The media directory file of a DICOM file set (PS3.10 names it DICOMDIR): an index, never an image.</summary>
+    private static bool IsDirectoryFile(string path) => Path.GetFileName(path).Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The WSI instances in <paramref name="folder"/> (name order), each parsed once, of series <paramref name="seriesUid"/>
+    /// (any when null), other than <paramref name="except"/>; their sources go into <paramref name="owned"/>.
+    /// </summary>
+    private static IEnumerable<(LocalFileSource Source, DicomFile File)> WsiFiles(string folder, string? seriesUid, string? except, List<IDisposable> owned, Action? onSkipped = null)
+    {
         foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
         {
-            if (Path.GetFullPath(file) == self || Path.GetFileName(file).StartsWith('.'))
+            if ((except is not null && Path.GetFullPath(file) == except) || Path.GetFileName(file).StartsWith('.') || IsDirectoryFile(file))
             {
                 continue;
             }
@@ -212,15 +266,30 @@ internal sealed class DicomFormat : ISlideFormat
                 source.Dispose();
                 throw;
             }
-            if (parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != primary.SeriesUid
-                || parsed.Dataset.GetString(DicomTags.SopClassUid) != DicomInstance.WsiSopClass)
+            if ((seriesUid is not null && parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != seriesUid)
+                || (parsed.Dataset.GetString(DicomTags.SopClassUid) ?? parsed.Meta.GetString(0x0002_0002)) != DicomInstance.WsiSopClass)
             {
                 source.Dispose();
+                if (seriesUid is null)
+                {
+                    onSkipped?.Invoke();
+                }
                 continue;
             }
             owned.Add(source);
-            yield return DicomInstance.Open(source, simd);
+            yield return (source, parsed);
         }
+    }
+
+    /// <summary>The other instances of the primary's series in its folder (local files only), each parsed once.</summary>
+    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    {
+        var path = primary.Name;
+        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        {
+            return [];
+        }
+        return WsiFiles(folder, primary.SeriesUid, Path.GetFullPath(path), owned).Select(w => DicomInstance.Open(w.Source, w.File, simd));
     }
 
     private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned)

@@ -87,6 +87,10 @@ internal sealed class DicomInstance
     public static DicomInstance Open(IByteSource source, Codecs.Jpeg.JpegSimd simd) =>
         Complete(new DicomInstance(source.Name, source, null, DicomParser.Parse(source)), simd);
 
+    /// <summary>As <see cref="Open(IByteSource, Codecs.Jpeg.JpegSimd)"/>, for a file already parsed from <paramref name="source"/>.</summary>
+    public static DicomInstance Open(IByteSource source, DicomFile file, Codecs.Jpeg.JpegSimd simd) =>
+        Complete(new DicomInstance(source.Name, source, null, file), simd);
+
     /// <summary>
     /// An instance read over DICOMweb: its data set from the series metadata (<paramref name="file"/>, no pixel data),
     /// its frames from <paramref name="remote"/>, in <see cref="DicomFile.TransferSyntax"/>.
