@@ -141,7 +141,7 @@ internal sealed class DicomFormat : ISlideFormat
         try
         {
             var datasets = DicomJson.ParseInstances(series.Name, metadata);
-            var instances = new List<DicomInstance>();
+            var wsi = new List<(DicomDataset Dataset, string Uid)>();
             var others = new SortedSet<string>(StringComparer.Ordinal);
             foreach (var ds in datasets)
             {
@@ -152,17 +152,21 @@ internal sealed class DicomFormat : ISlideFormat
                     others.Add(sopClass.Length == 0 ? "(none)" : sopClass);
                     continue;
                 }
-                var name = $"{series.Name.TrimEnd('/')}/instances/{uid}";
-                var syntax = ds.GetString(DicomTags.TransferSyntaxUid);
-                if (string.IsNullOrEmpty(syntax))
+                wsi.Add((ds, uid));
+            }
+            // Instances whose metadata gives no transfer syntax: their first frames, asked for as stored, all at once.
+            var syntaxes = Task.WhenAll(wsi.Select(w => w.Dataset.GetString(DicomTags.TransferSyntaxUid) is { Length: > 0 } known
+                ? Task.FromResult<string?>(known)
+                : frames.ProbeTransferSyntaxAsync(w.Uid, 1))).GetAwaiter().GetResult();
+            var instances = new List<DicomInstance>();
+            for (var i = 0; i < wsi.Count; i++)
+            {
+                var (ds, uid) = wsi[i];
+                if (string.IsNullOrEmpty(syntaxes[i]))
                 {
-                    syntax = frames.ProbeTransferSyntax(uid, 1);
-                    if (string.IsNullOrEmpty(syntax))
-                    {
-                        throw new SlideException(frames.FrameUrl(uid, 1), "the series metadata gives no Transfer Syntax UID (0002,0010) for this instance, and the server's answer for its frame 1 names none either");
-                    }
+                    throw new SlideException(frames.FrameUrl(uid, 1), "the series metadata gives no Transfer Syntax UID (0002,0010) for this instance, and the server's answer for its frame 1 names none either");
                 }
-                var file = new DicomFile { Name = name, TransferSyntax = syntax, Meta = new DicomDataset(), Dataset = ds };
+                var file = new DicomFile { Name = $"{series.Name.TrimEnd('/')}/instances/{uid}", TransferSyntax = syntaxes[i]!, Meta = new DicomDataset(), Dataset = ds };
                 instances.Add(DicomInstance.OpenRemote(file, frames, simd));
             }
             if (instances.Count == 0)

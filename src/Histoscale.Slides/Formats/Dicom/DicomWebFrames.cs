@@ -73,10 +73,10 @@ internal sealed class DicomWebFrames(IDicomWebSeries series) : IDisposable
     /// Asks for frame <paramref name="frameNumber"/> as stored (transfer syntax "*"), for an instance whose metadata
     /// does not give its transfer syntax: the answer says which it is. The frame is kept for the reader.
     /// </summary>
-    public string? ProbeTransferSyntax(string sopInstanceUid, int frameNumber)
+    public async Task<string?> ProbeTransferSyntaxAsync(string sopInstanceUid, int frameNumber)
     {
-        var frames = series.ReadFramesAsync(sopInstanceUid, [frameNumber], "*").GetAwaiter().GetResult();
         Interlocked.Increment(ref _requests);
+        var frames = await series.ReadFramesAsync(sopInstanceUid, [frameNumber], "*").ConfigureAwait(false);
         lock (_gate)
         {
             Hold((sopInstanceUid, frameNumber), Task.FromResult(frames[0]));
