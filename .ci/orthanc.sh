@@ -9,12 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")"
 state=${TMPDIR:-/tmp}/histoscale-orthanc
 port=${HISTOSCALE_ORTHANC_PORT:-18043}
+envfile=${HISTOSCALE_ORTHANC_ENV:-orthanc.env}   # bench/run.sh dicom starts its own with another port, state and env file
 plugin=/usr/share/orthanc/plugins/libOrthancDicomWeb.so
 
 case "${1:-start}" in
   stop)
     if [ -f "$state/pid" ]; then kill "$(cat "$state/pid")" 2>/dev/null || true; sleep 1; fi
-    rm -rf "$state" orthanc.env
+    rm -rf "$state" "$envfile"
     exit 0 ;;
   start) ;;
   *) echo "usage: $0 [start|stop]" >&2; exit 2 ;;
@@ -41,7 +42,7 @@ Orthanc "$state/orthanc.json" >"$state/orthanc.log" 2>&1 &
 echo $! >"$state/pid"
 for _ in $(seq 1 60); do
   if curl -fs "http://127.0.0.1:$port/system" >/dev/null 2>&1; then
-    echo "HISTOSCALE_TEST_ORTHANC='http://127.0.0.1:$port'" >orthanc.env
+    echo "HISTOSCALE_TEST_ORTHANC='http://127.0.0.1:$port'" >"$envfile"
     echo "orthanc: $(Orthanc --version 2>/dev/null | head -1) on 127.0.0.1:$port"
     exit 0
   fi

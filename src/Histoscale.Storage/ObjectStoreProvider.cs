@@ -63,7 +63,7 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
         {
             throw new SlideException(seriesUrl.OriginalString, "a DICOMweb series URL must be http(s)");
         }
-        return new DicomWeb.DicomWebSeriesClient(_http.Value, seriesUrl, seriesUrl.OriginalString, options.DicomWebToken, options.Strategy.Retry, options.DicomWebFramesPerRequest);
+        return new DicomWeb.DicomWebSeriesClient(_http.Value, seriesUrl, seriesUrl.OriginalString, options.DicomWebToken, options.Strategy.Retry, options.DicomWebFramesPerRequest, options.DicomWebStats);
     }
 
     /// <summary>

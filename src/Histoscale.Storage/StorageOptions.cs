@@ -30,6 +30,9 @@ public sealed record StorageOptions
     /// <summary>Most frames asked for in one WADO-RS frames request (neighbouring tiles coalesced); 1 for one frame per request. Default 8.</summary>
     public int DicomWebFramesPerRequest { get; init; } = 8;
 
+    /// <summary>Counts every DICOMweb request (metadata and frames) and the bytes received, when set (benchmarks).</summary>
+    public Strategies.StorageStats? DicomWebStats { get; init; }
+
     /// <summary>
     /// Wraps the HTTP handler of every store client (a proxy, telemetry, or the tests' fault injection). The
     /// argument is the handler the client would have used.

@@ -24,10 +24,9 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
     private readonly string? _token;
     private readonly RetryOptions _retry;
     private readonly ResiliencePipeline _pipeline;
-    private long _requests;
-    private long _bytes;
+    private readonly Strategies.StorageStats? _stats;
 
-    public DicomWebSeriesClient(HttpClient client, Uri series, string name, string? token, RetryOptions retry, int maxFramesPerRequest)
+    public DicomWebSeriesClient(HttpClient client, Uri series, string name, string? token, RetryOptions retry, int maxFramesPerRequest, Strategies.StorageStats? stats = null)
     {
         _client = client;
         _base = series.GetLeftPart(UriPartial.Path).TrimEnd('/');
@@ -35,18 +34,13 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         _token = token;
         _retry = retry;
         MaxFramesPerRequest = Math.Max(1, maxFramesPerRequest);
+        _stats = stats;
         _pipeline = RetryPolicy.Build(retry, () => { });
     }
 
     public string Name { get; }
 
     public int MaxFramesPerRequest { get; }
-
-    /// <summary>HTTP requests made (attempts, retries included).</summary>
-    public long Requests => Interlocked.Read(ref _requests);
-
-    /// <summary>Body bytes received.</summary>
-    public long BytesReceived => Interlocked.Read(ref _bytes);
 
     public Task<byte[]> ReadMetadataAsync(CancellationToken cancellationToken = default)
     {
@@ -161,7 +155,6 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
 
     private async Task<HttpResponseMessage> Send(HttpRequestMessage request, string url, CancellationToken ct)
     {
-        Interlocked.Increment(ref _requests);
         HttpResponseMessage response;
         try
         {
@@ -190,7 +183,7 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
             {
                 throw new StorageRequestException(url, $"truncated response: Content-Length {declared}, got {body.Length} bytes", transient: true);
             }
-            Interlocked.Add(ref _bytes, body.Length);
+            _stats?.Request(body.Length, prefetch: false);
             return body;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
