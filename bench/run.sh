@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -169,6 +169,70 @@ PY
   run $H bench storage "http://127.0.0.1:$port/$(basename "$img")" --strategy all --threads 2
   run $H bench storage "$img" --emulate local-nvme --strategy all --threads 2
   kill $server 2>/dev/null || true
+fi
+
+if [[ $what == dicom ]]; then
+  # docs/dicom.md (issue 15): a slide as SVS (our reader), as DICOM files (OrthancWSIDicomizer's conversion: the same
+  # JPEG tiles in a TILED_FULL series) and as the same series over DICOMweb from a loopback Orthanc (Debian's orthanc +
+  # orthanc-dicomweb, started here by .ci/orthanc.sh with its own port and state), with 8 frames per WADO-RS request
+  # and with 1. bench read: every level-0 tile once, 2 threads, no tile cache. Two rounds, interleaved, so every
+  # figure has its peers from the same minutes. The slide is 8000x6000 (850 tiles), not the 20000x16000 one: Orthanc
+  # 1.10 loads and parses the whole instance file for every frames request, so over DICOMweb the 320 MP level-0
+  # instance took minutes per pass on the shared machine (the server's cost, not the reader's).
+  mid=$data/synth-8000x6000.svs
+  [ -f "$mid" ] || run $H synth "$mid" --width 8000 --height 6000 --layout svs --quality 80 --tile 240
+  lib=$( (ls /usr/lib/*/libopenslide.so.0 /usr/lib/libopenslide.so.0 2>/dev/null || true) | head -1)
+  dcm=$data/dicom-8000x6000
+  if [ ! -f "$dcm/.complete" ]; then
+    rm -rf "$dcm" && mkdir -p "$dcm"
+    run OrthancWSIDicomizer --openslide "$lib" --folder "$dcm" --max-size 0 "$mid" >/dev/null 2>&1
+    touch "$dcm/.complete"
+  fi
+  export HISTOSCALE_ORTHANC_PORT=18049 HISTOSCALE_ORTHANC_ENV=$data/orthanc-bench.env
+  TMPDIR=$data bash .ci/orthanc.sh start
+  trap 'TMPDIR=$data bash .ci/orthanc.sh stop >/dev/null 2>&1 || true' EXIT
+  orthanc=http://127.0.0.1:$HISTOSCALE_ORTHANC_PORT
+  for f in "$dcm"/*.dcm; do curl -fs -X POST -H 'Content-Type: application/dicom' --data-binary @"$f" "$orthanc/instances" >"$data/orthanc-upload.json"; done
+  url=$($py - "$orthanc" "$data/orthanc-upload.json" <<'PY'
+import json, sys, urllib.request
+base, upload = sys.argv[1], json.load(open(sys.argv[2]))
+get = lambda p: json.load(urllib.request.urlopen(base + p))
+series = get("/series/" + upload["ParentSeries"])
+study = get("/studies/" + series["ParentStudy"])
+print(f"{base}/dicom-web/studies/{study['MainDicomTags']['StudyInstanceUID']}/series/{series['MainDicomTags']['SeriesInstanceUID']}")
+PY
+)
+  echo "DICOMweb series: $url ($(ls "$dcm"/*.dcm | wc -l) instances, $(du -sh "$dcm" | cut -f1))"
+  say "dicom: bench read, 2 threads, every level-0 tile: SVS, DICOM files, DICOMweb 8 frames/request, DICOMweb 1 frame/request"
+  log=$data/dicom-bench.log; : >"$log"
+  for round in 1 2; do
+    for kind in svs files web8 web1; do
+      case $kind in
+        svs) out=$(run $H bench read "$mid" --threads 2) ;;
+        files) out=$(run $H bench read "$dcm" --threads 2) ;;
+        web8) out=$(HISTOSCALE_DICOMWEB_FRAMES=8 run $H bench read "$url" --threads 2) ;;
+        web1) out=$(HISTOSCALE_DICOMWEB_FRAMES=1 run $H bench read "$url" --threads 2) ;;
+      esac
+      echo "$out"
+      echo "$kind $(echo "$out" | tail -1)" >>"$log"
+    done
+  done
+  $py - "$log" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    kind, rest = line.split(" ", 1)
+    mps = float(re.search(r"MP/s=([0-9.]+)", rest).group(1))
+    req = re.search(r"dicomweb-requests=([0-9]+)", rest)
+    tiles = int(re.search(r"tiles=([0-9]+)", rest).group(1))
+    rows.setdefault(kind, []).append((mps, int(req.group(1)) if req else None, tiles))
+med = {k: statistics.median(m for m, _, _ in v) for k, v in rows.items()}
+for k, v in rows.items():
+    print(f"{k:6} MP/s {', '.join(f'{m:.1f}' for m, _, _ in v)} (median {med[k]:.1f})" + (f"; WADO-RS requests per level-0 pass {v[-1][1]} for {v[-1][2]} tiles" if v[-1][1] is not None else ""))
+print(f"DICOM files / SVS: {med['files'] / med['svs']:.3f} (target >= 0.95)")
+print(f"DICOMweb 8 frames/request / DICOM files: {med['web8'] / med['files']:.3f}; / SVS: {med['web8'] / med['svs']:.3f}")
+print(f"DICOMweb 1 frame/request / DICOM files: {med['web1'] / med['files']:.3f}; 8 frames / 1 frame: {med['web8'] / med['web1']:.2f}x")
+PY
 fi
 
 if [[ $what == ab ]]; then

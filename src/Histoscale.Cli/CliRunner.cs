@@ -36,6 +36,8 @@ public static class CliRunner
                 }
                 return BadInput;
             }
+            // --dicomweb-token: for this invocation's HostContext (an async-local, so concurrent in-process runs keep theirs).
+            HostContext.DicomWebTokenFlag.Value = parse.GetValue<string>(HistoscaleCommands.DicomWebTokenOption) is { Length: > 0 } token ? token : null;
             return await parse.InvokeAsync(config);
         }
         catch (Exception ex) when (IsInputError(ex))

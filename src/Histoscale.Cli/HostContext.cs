@@ -9,7 +9,9 @@ namespace Histoscale.Cli;
 /// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
 /// (S3-compatible stores), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
 /// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
-/// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin. The SDKs' own credential chains read their usual variables themselves.
+/// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin; HISTOSCALE_DICOMWEB_TOKEN (or the
+/// --dicomweb-token flag, which wins) is the bearer token for DICOMweb slide URLs, HISTOSCALE_DICOMWEB_FRAMES the
+/// most frames per WADO-RS request (default 8; 1 turns multi-frame requests off). The SDKs' own credential chains read their usual variables themselves.
 /// </summary>
 public sealed class HostContext
 {
@@ -23,6 +25,9 @@ public sealed class HostContext
     }
 
     public StorageOptions Storage { get; }
+
+    /// <summary>The --dicomweb-token flag of the running invocation (set by <see cref="CliRunner"/>); wins over HISTOSCALE_DICOMWEB_TOKEN.</summary>
+    internal static AsyncLocal<string?> DicomWebTokenFlag { get; } = new();
 
     /// <summary>HISTOSCALE_ADMIN_TOKEN: a bootstrap admin token for the archive served by <c>serve --slides</c>.</summary>
     public string? AdminToken { get; }
@@ -56,7 +61,15 @@ public sealed class HostContext
             AzureConnectionString = Value("AZURE_STORAGE_CONNECTION_STRING"),
             AzureAccount = Value("AZURE_STORAGE_ACCOUNT"),
             GcsEmulatorHost = Value("STORAGE_EMULATOR_HOST"),
+            DicomWebToken = DicomWebTokenFlag.Value ?? Value("HISTOSCALE_DICOMWEB_TOKEN"),
         };
+        if (Value("HISTOSCALE_DICOMWEB_FRAMES") is { } frames)
+        {
+            storage = storage with
+            {
+                DicomWebFramesPerRequest = int.TryParse(frames, out var f) && f is >= 1 and <= 1024 ? f : throw new InputException($"HISTOSCALE_DICOMWEB_FRAMES '{frames}': expected a whole number from 1 to 1024"),
+            };
+        }
         var cacheBytes = TileCache.DefaultCapacityBytes;
         if (Value("HISTOSCALE_CACHE_MB") is { } mb)
         {

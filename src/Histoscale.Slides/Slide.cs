@@ -68,29 +68,72 @@ public sealed partial class Slide : IDisposable
     /// <summary>Associated images (label, macro, thumbnail...) by name, with their sizes.</summary>
     public IReadOnlyDictionary<string, AssociatedImageInfo> AssociatedImages { get; }
 
-    /// <summary>Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/> opens); a local folder is read as one DICOM whole-slide series.</summary>
+    /// <summary>
+    /// Opens a local path or a URI (file://, http(s)://, or any scheme a provider in <see cref="SlideOptions.Sources"/>
+    /// opens); a local folder is read as one DICOM whole-slide series, and so is a DICOMweb series URL
+    /// (<c>http(s)://HOST/PATH/studies/{StudyUID}/series/{SeriesUID}</c>) through the first
+    /// <see cref="IDicomWebProvider"/> among the sources.
+    /// </summary>
     public static Slide Open(string pathOrUri, SlideOptions? options = null)
     {
         options ??= new SlideOptions();
-        SourceIdentity? series = null;
+        if (options.Formats.OfType<Formats.Dicom.DicomFormat>().Any() && Formats.Dicom.DicomFormat.IsDicomWebSeriesUrl(pathOrUri, out var seriesUrl))
+        {
+            return OpenDicomWeb(pathOrUri, seriesUrl, options);
+        }
         if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri) && options.Formats.OfType<Formats.Dicom.DicomFormat>().Any())
         {
-            // A folder is one DICOM whole-slide series: open it through its first instance, which finds the rest; its
-            // identity is the whole series', as ByteSources.Identify gives for the folder.
-            series = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
-            pathOrUri = Formats.Dicom.DicomFormat.FirstInstanceIn(pathOrUri);
+            // A folder is one DICOM whole-slide series (each file parsed once); its identity is the whole series', as
+            // ByteSources.Identify gives for the folder.
+            var identity = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
+            var (primary, layout) = Formats.Dicom.DicomFormat.OpenFolder(pathOrUri, options.JpegSimd);
+            return new Slide(primary, layout, options.Cache) { _seriesIdentity = identity };
         }
         var source = ByteSources.Open(pathOrUri, options.Sources);
         try
         {
-            var slide = Open(source, options);
-            slide._seriesIdentity = series;
-            return slide;
+            return Open(source, options);
         }
         catch
         {
             source.Dispose();
             throw;
+        }
+    }
+
+    private static Slide OpenDicomWeb(string name, Uri url, SlideOptions options)
+    {
+        var provider = options.Sources.OfType<IDicomWebProvider>().FirstOrDefault()
+            ?? throw new SlideException(name, "a DICOMweb series URL needs a DICOMweb source among SlideOptions.Sources (Histoscale.Storage's ObjectStoreProvider)");
+        var series = provider.OpenDicomWebSeries(url);
+        try
+        {
+            var metadata = series.ReadMetadataAsync().GetAwaiter().GetResult();
+            var layout = Formats.Dicom.DicomFormat.OpenDicomWeb(series, metadata, options.JpegSimd);
+            return new Slide(new DicomWebSlideSource(name, Formats.Dicom.DicomFormat.DicomWebIdentity(metadata)), layout, options.Cache);
+        }
+        catch
+        {
+            series.Dispose(); // disposing twice (the layout's frames own it too) is harmless
+            throw;
+        }
+    }
+
+    /// <summary>A DICOMweb series' stand-in source: its name and identity; its bytes are frames, read by the format.</summary>
+    private sealed class DicomWebSlideSource(string name, SourceIdentity identity) : IByteSource
+    {
+        public string Name => name;
+
+        public long Length => 0;
+
+        public SourceIdentity? Identity => identity;
+
+        public int Read(long offset, Span<byte> buffer) => 0;
+
+        public ValueTask<int> ReadAsync(long offset, Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(0);
+
+        public void Dispose()
+        {
         }
     }
 

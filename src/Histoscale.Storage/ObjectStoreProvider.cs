@@ -16,7 +16,7 @@ namespace Histoscale.Storage;
 /// <c>SlideOptions.Sources</c>, so every remote URL takes this one path; it owns the store clients (made on first
 /// use) and the disk-cache accounting of every source it opens. Thread-safe.
 /// </summary>
-public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider
+public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider, IDicomWebProvider
 {
     private readonly Lazy<Amazon.S3.IAmazonS3> _s3 = new(() => S3Clients.Create(options));
     private readonly Lazy<Google.Cloud.Storage.V1.StorageClient> _gcs = new(() => GcsClients.Create(options));
@@ -49,6 +49,21 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
             remote.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// A DICOMweb series (<c>http(s)://HOST/PATH/studies/{S}/series/{S}</c>) over WADO-RS: the same HTTP client and
+    /// retry policy as every other URL, <see cref="StorageOptions.DicomWebToken"/> as a bearer token, and up to
+    /// <see cref="StorageOptions.DicomWebFramesPerRequest"/> frames per request. Nothing is requested until it is read.
+    /// </summary>
+    public IDicomWebSeries OpenDicomWebSeries(Uri seriesUrl)
+    {
+        ArgumentNullException.ThrowIfNull(seriesUrl);
+        if (!IsPlainHttp(seriesUrl))
+        {
+            throw new SlideException(seriesUrl.OriginalString, "a DICOMweb series URL must be http(s)");
+        }
+        return new DicomWeb.DicomWebSeriesClient(_http.Value, seriesUrl, seriesUrl.OriginalString, options.DicomWebToken, options.Strategy.Retry, options.DicomWebFramesPerRequest, options.DicomWebStats);
     }
 
     /// <summary>

@@ -24,6 +24,15 @@ public sealed record StorageOptions
     /// <summary>host:port of a GCS emulator (STORAGE_EMULATOR_HOST), reached without credentials; null for Google Cloud.</summary>
     public string? GcsEmulatorHost { get; init; }
 
+    /// <summary>Bearer token sent with every DICOMweb request (<c>Authorization: Bearer …</c>); null for none. Hosts fill it from --dicomweb-token / HISTOSCALE_DICOMWEB_TOKEN.</summary>
+    public string? DicomWebToken { get; init; }
+
+    /// <summary>Most frames asked for in one WADO-RS frames request (neighbouring tiles coalesced); 1 for one frame per request. Default 8.</summary>
+    public int DicomWebFramesPerRequest { get; init; } = 8;
+
+    /// <summary>Counts every DICOMweb request (metadata and frames) and the bytes received, when set (benchmarks).</summary>
+    public Strategies.StorageStats? DicomWebStats { get; init; }
+
     /// <summary>
     /// Wraps the HTTP handler of every store client (a proxy, telemetry, or the tests' fault injection). The
     /// argument is the handler the client would have used.

@@ -39,13 +39,22 @@ public static class BenchReadCommand
                 throw new InputException($"--threads {n} must be between 1 and 256");
             }
             var simd = r.GetValue(jpegSimd);
-            using var slide = Slide.Open(r.GetValue(slideArg)!, HostContext.FromEnvironment().Slides with { Cache = null, JpegSimd = simd ?? JpegSimd.Auto });
+            // DICOMweb slides: count the WADO-RS requests (one provider for this run, with counters).
+            var host = HostContext.FromEnvironment();
+            var web = new Histoscale.Storage.Strategies.StorageStats();
+            var sources = new Histoscale.Storage.ObjectStoreProvider(host.Storage with { DicomWebStats = web });
+            using var slide = Slide.Open(r.GetValue(slideArg)!, host.Slides with { Cache = null, JpegSimd = simd ?? JpegSimd.Auto, Sources = [sources] });
             var lvl = r.GetValue(level);
             if (lvl < 0 || lvl >= slide.Levels.Count)
             {
                 throw new InputException($"{slide.Source}: level {lvl} does not exist (the slide has {slide.Levels.Count} levels)");
             }
+            var opened = web.Requests;
             var result = Run(slide, lvl, n) with { JpegSimd = simd is null ? null : JpegDecoder.Resolve(simd.Value).ToString().ToLowerInvariant() };
+            if (web.Requests > 0)
+            {
+                result = result with { DicomWebRequests = web.Requests - opened, DicomWebBytes = web.BytesFetched };
+            }
             var o = r.InvocationConfiguration.Output;
             if (r.GetValue(json))
             {
@@ -54,9 +63,10 @@ public static class BenchReadCommand
             else
             {
                 o.WriteLine(string.Format(CultureInfo.InvariantCulture,
-                    "histoscale threads={0} tiles={1} megapixels={2:F1} seconds={3:F2} MP/s={4:F1} tiles/s={5:F0} peakRSS={6} MB{7}",
+                    "histoscale threads={0} tiles={1} megapixels={2:F1} seconds={3:F2} MP/s={4:F1} tiles/s={5:F0} peakRSS={6} MB{7}{8}",
                     n, result.Tiles, result.Megapixels, result.Seconds, result.MegapixelsPerSecond, result.TilesPerSecond, result.PeakRssBytes / (1024 * 1024),
-                    result.JpegSimd is null ? "" : $" jpeg-simd={result.JpegSimd}"));
+                    result.JpegSimd is null ? "" : $" jpeg-simd={result.JpegSimd}",
+                    result.DicomWebRequests is { } requests ? $" dicomweb-requests={requests}" : ""));
             }
             return 0;
         });
@@ -106,5 +116,5 @@ public static class BenchReadCommand
     }
 
     public sealed record BenchReadResult(long Tiles, double Megapixels, double Seconds, double MegapixelsPerSecond, double TilesPerSecond, long PeakRssBytes, int Threads,
-        string? JpegSimd = null);
+        string? JpegSimd = null, long? DicomWebRequests = null, long? DicomWebBytes = null);
 }

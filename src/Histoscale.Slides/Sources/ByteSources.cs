@@ -44,6 +44,12 @@ public static class ByteSources
     /// </summary>
     public static SourceIdentity? Identify(string pathOrUri, IEnumerable<IByteSourceProvider> providers)
     {
+        if (Formats.Dicom.DicomFormat.IsDicomWebSeriesUrl(pathOrUri, out var seriesUrl) && providers.OfType<IDicomWebProvider>().FirstOrDefault() is { } dicomWeb)
+        {
+            // A DICOMweb series is what its metadata says (every instance's attributes).
+            using var series = dicomWeb.OpenDicomWebSeries(seriesUrl);
+            return Formats.Dicom.DicomFormat.DicomWebIdentity(series.ReadMetadataAsync().GetAwaiter().GetResult());
+        }
         if (pathOrUri.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri) && !uri.IsFile)
         {
             foreach (var p in providers)

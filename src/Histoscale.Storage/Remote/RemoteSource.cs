@@ -1,7 +1,6 @@
 using Histoscale.Slides;
 using Histoscale.Slides.Sources;
 using Polly;
-using Polly.Retry;
 using Polly.Timeout;
 
 namespace Histoscale.Storage.Remote;
@@ -22,7 +21,7 @@ internal sealed class RemoteSource : IByteSource
     {
         _reader = reader;
         _retry = retry;
-        _pipeline = Build(retry, () => Interlocked.Increment(ref _retries));
+        _pipeline = RetryPolicy.Build(retry, () => Interlocked.Increment(ref _retries));
         Name = reader.Name;
         Identity = Run(ct => new ValueTask<SourceIdentity>(_reader.GetIdentityAsync(ct)), CancellationToken.None).AsTask().GetAwaiter().GetResult();
         Length = Identity.Length;
@@ -84,41 +83,11 @@ internal sealed class RemoteSource : IByteSource
         {
             throw Final($"request timed out after {_retry.AttemptTimeout.TotalSeconds:0.#} s (gave up after {_retry.MaxAttempts} attempts)", ex);
         }
-        catch (Exception ex) when (IsNetworkFailure(ex) && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (RetryPolicy.IsNetworkFailure(ex) && !cancellationToken.IsCancellationRequested)
         {
             throw Final($"{ex.GetType().Name}: {ex.Message} (gave up after {_retry.MaxAttempts} attempts)", ex);
         }
     }
 
     private SlideException Final(string cause, Exception inner) => new(Name, cause, inner: inner);
-
-    private static bool IsNetworkFailure(Exception ex) => ex is HttpRequestException or IOException or System.Net.Sockets.SocketException;
-
-    private static ResiliencePipeline Build(RetryOptions retry, Action onRetry)
-    {
-        var builder = new ResiliencePipelineBuilder();
-        if (retry.MaxAttempts > 1)
-        {
-            builder.AddRetry(new RetryStrategyOptions
-            {
-                MaxRetryAttempts = retry.MaxAttempts - 1,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = retry.BaseDelay,
-                MaxDelay = retry.MaxDelay,
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<StorageRequestException>(e => e.Transient)
-                    .Handle<TimeoutRejectedException>()
-                    .Handle<Exception>(IsNetworkFailure),
-                OnRetry = _ =>
-                {
-                    onRetry();
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-        // Inside the retry, so the timeout bounds each attempt (a stalled body included), not the whole budget.
-        builder.AddTimeout(retry.AttemptTimeout);
-        return builder.Build();
-    }
 }

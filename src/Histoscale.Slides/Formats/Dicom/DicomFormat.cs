@@ -54,6 +54,10 @@ internal sealed class DicomFormat : ISlideFormat
     {
         foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
         {
+            if (IsDirectoryFile(file))
+            {
+                continue;
+            }
             using var source = new LocalFileSource(file);
             if (DicomParser.HasMagic(source))
             {
@@ -104,18 +108,149 @@ internal sealed class DicomFormat : ISlideFormat
         };
     }
 
-    /// <summary>The other instances of the primary's series in its folder (local files only).</summary>
-    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    /// <summary>
+    /// Whether <paramref name="pathOrUri"/> is a DICOMweb series URL: http(s) whose path ends in
+    /// <c>/studies/{StudyUID}/series/{SeriesUID}</c> (a trailing slash allowed).
+    /// </summary>
+    public static bool IsDicomWebSeriesUrl(string pathOrUri, out Uri url)
     {
-        var path = primary.Name;
-        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        url = null!;
+        if (!Uri.TryCreate(pathOrUri, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0)
         {
-            yield break;
+            return false;
         }
-        var self = Path.GetFullPath(path);
+        var segments = uri.AbsolutePath.TrimEnd('/').Split('/');
+        var n = segments.Length;
+        if (n < 5 || segments[n - 4] != "studies" || segments[n - 2] != "series" || segments[n - 3].Length == 0 || segments[n - 1].Length == 0)
+        {
+            return false;
+        }
+        url = uri;
+        return true;
+    }
+
+    /// <summary>
+    /// Opens a DICOMweb series as a slide: the instances' data sets from its WADO-RS metadata, frames by WADO-RS
+    /// frame requests (<see cref="DicomWebFrames"/>). Instances of other SOP classes are skipped; an instance whose
+    /// metadata does not give its transfer syntax (0002,0010) has its first frame asked for as stored, and the answer
+    /// says. The layout owns <paramref name="series"/> from the moment this is called.
+    /// </summary>
+    public static SlideLayout OpenDicomWeb(IDicomWebSeries series, byte[] metadata, Codecs.Jpeg.JpegSimd simd)
+    {
+        var frames = new DicomWebFrames(series);
+        try
+        {
+            var datasets = DicomJson.ParseInstances(series.Name, metadata);
+            var wsi = new List<(DicomDataset Dataset, string Uid)>();
+            var others = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var ds in datasets)
+            {
+                var sopClass = ds.GetString(DicomTags.SopClassUid) ?? "";
+                var uid = ds.GetString(DicomTags.SopInstanceUid) ?? "";
+                if (sopClass != DicomInstance.WsiSopClass || uid.Length == 0)
+                {
+                    others.Add(sopClass.Length == 0 ? "(none)" : sopClass);
+                    continue;
+                }
+                wsi.Add((ds, uid));
+            }
+            // Instances whose metadata gives no transfer syntax: their first frames, asked for as stored, all at once.
+            var syntaxes = Task.WhenAll(wsi.Select(w => w.Dataset.GetString(DicomTags.TransferSyntaxUid) is { Length: > 0 } known
+                ? Task.FromResult<string?>(known)
+                : frames.ProbeTransferSyntaxAsync(w.Uid, 1))).GetAwaiter().GetResult();
+            var instances = new List<DicomInstance>();
+            for (var i = 0; i < wsi.Count; i++)
+            {
+                var (ds, uid) = wsi[i];
+                if (string.IsNullOrEmpty(syntaxes[i]))
+                {
+                    throw new SlideException(frames.FrameUrl(uid, 1), "the series metadata gives no Transfer Syntax UID (0002,0010) for this instance, and the server's answer for its frame 1 names none either");
+                }
+                var file = new DicomFile { Name = $"{series.Name.TrimEnd('/')}/instances/{uid}", TransferSyntax = syntaxes[i]!, Meta = new DicomDataset(), Dataset = ds };
+                instances.Add(DicomInstance.OpenRemote(file, frames, simd));
+            }
+            if (instances.Count == 0)
+            {
+                throw new SlideException(series.Name, $"DICOMweb series holds no VL Whole Slide Microscopy instances ({DicomInstance.WsiSopClass}): {datasets.Count} instance(s){(others.Count > 0 ? $" of SOP class {string.Join(", ", others)}" : "")}");
+            }
+            return Layout(instances[0], instances, [frames]);
+        }
+        catch
+        {
+            frames.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What a DICOMweb series is: its metadata's size and SHA-256 (any instance added, removed or changed changes it).</summary>
+    public static SourceIdentity DicomWebIdentity(byte[] metadata) => new()
+    {
+        Length = metadata.Length,
+        EndsSha256 = Convert.ToHexStringLower(SHA256.HashData(metadata)),
+    };
+
+    /// <summary>
+    /// Opens a folder as one DICOM whole-slide series, parsing each file once: files without "DICM", dot-files, the
+    /// media directory (DICOMDIR) and instances of other SOP classes (a CT slice, a presentation state) are skipped;
+    /// a file that claims to be Part 10 but cannot be parsed fails the folder, naming it. A folder holding instances of
+    /// several WSI series is refused, naming each series UID (open one of its instance files to read that series).
+    /// Returns the primary instance's source (the slide's) and the layout, which owns every other source.
+    /// </summary>
+    public static (IByteSource Source, SlideLayout Layout) OpenFolder(string folder, Codecs.Jpeg.JpegSimd simd)
+    {
+        var owned = new List<IDisposable>();
+        try
+        {
+            var wsi = new List<(LocalFileSource Source, DicomFile File)>();
+            var skipped = 0;
+            foreach (var (source, file) in WsiFiles(folder, null, null, owned, () => skipped++))
+            {
+                wsi.Add((source, file));
+            }
+            if (wsi.Count == 0)
+            {
+                throw new SlideException(folder, $"folder holds no DICOM whole-slide instances (SOP class {DicomInstance.WsiSopClass}){(skipped > 0 ? $"; {skipped} other DICOM file(s) skipped" : "")}");
+            }
+            var series = wsi.GroupBy(w => w.File.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "").ToList();
+            if (series.Count > 1)
+            {
+                throw new SlideException(folder, $"folder holds {series.Count} DICOM whole-slide series ({string.Join(", ", series.Select(g => $"{(g.Key.Length == 0 ? "(no Series Instance UID)" : g.Key)}: {g.Count()} instance(s), e.g. {Path.GetFileName(g.First().Source.Name)}"))}); a folder is read as one series: name one of its instance files to open that series");
+            }
+            var instances = wsi.Select(w => DicomInstance.Open(w.Source, w.File, simd)).ToList();
+            var primary = wsi[0].Source;
+            owned.Remove(primary);
+            try
+            {
+                return (primary, Layout(instances[0], instances, owned));
+            }
+            catch
+            {
+                primary.Dispose();
+                throw;
+            }
+        }
+        catch
+        {
+            foreach (var o in owned)
+            {
+                o.Dispose();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>The media directory file of a DICOM file set (PS3.10 names it DICOMDIR): an index, never an image.</summary>
+    private static bool IsDirectoryFile(string path) => Path.GetFileName(path).Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The WSI instances in <paramref name="folder"/> (name order), each parsed once, of series <paramref name="seriesUid"/>
+    /// (any when null), other than <paramref name="except"/>; their sources go into <paramref name="owned"/>.
+    /// </summary>
+    private static IEnumerable<(LocalFileSource Source, DicomFile File)> WsiFiles(string folder, string? seriesUid, string? except, List<IDisposable> owned, Action? onSkipped = null)
+    {
         foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
         {
-            if (Path.GetFullPath(file) == self || Path.GetFileName(file).StartsWith('.'))
+            if ((except is not null && Path.GetFullPath(file) == except) || Path.GetFileName(file).StartsWith('.') || IsDirectoryFile(file))
             {
                 continue;
             }
@@ -135,15 +270,30 @@ internal sealed class DicomFormat : ISlideFormat
                 source.Dispose();
                 throw;
             }
-            if (parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != primary.SeriesUid
-                || parsed.Dataset.GetString(DicomTags.SopClassUid) != DicomInstance.WsiSopClass)
+            if ((seriesUid is not null && parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != seriesUid)
+                || (parsed.Dataset.GetString(DicomTags.SopClassUid) ?? parsed.Meta.GetString(0x0002_0002)) != DicomInstance.WsiSopClass)
             {
                 source.Dispose();
+                if (seriesUid is null)
+                {
+                    onSkipped?.Invoke();
+                }
                 continue;
             }
             owned.Add(source);
-            yield return DicomInstance.Open(source, simd);
+            yield return (source, parsed);
         }
+    }
+
+    /// <summary>The other instances of the primary's series in its folder (local files only), each parsed once.</summary>
+    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    {
+        var path = primary.Name;
+        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        {
+            return [];
+        }
+        return WsiFiles(folder, primary.SeriesUid, Path.GetFullPath(path), owned).Select(w => DicomInstance.Open(w.Source, w.File, simd));
     }
 
     private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned)

@@ -15,9 +15,11 @@ internal sealed class DicomInstance
     /// <summary>Frame f: its first fragment and fragment count (encapsulated), or its byte range (native).</summary>
     private readonly (long Offset, long Length, int FirstFragment, int FragmentCount)[] _frames;
 
-    private DicomInstance(IByteSource source, DicomFile file)
+    private DicomInstance(string name, IByteSource? source, DicomWebFrames? remote, DicomFile file)
     {
+        Name = name;
         Source = source;
+        Remote = remote;
         File = file;
         var ds = file.Dataset;
         SopInstanceUid = ds.GetString(DicomTags.SopInstanceUid) ?? "";
@@ -34,18 +36,23 @@ internal sealed class DicomInstance
         _frames = [];
     }
 
-    private DicomInstance(DicomInstance header, (long, long, int, int)[] frames, CodecContext context, ITileCodec codec) : this(header.Source, header.File)
+    private DicomInstance(DicomInstance header, (long, long, int, int)[] frames, CodecContext context, ITileCodec codec) : this(header.Name, header.Source, header.Remote, header.File)
     {
         _frames = frames;
         Context = context;
         Codec = codec;
     }
 
-    public IByteSource Source { get; }
+    /// <summary>The Part 10 file's bytes; null for an instance read over DICOMweb.</summary>
+    public IByteSource? Source { get; }
+
+    /// <summary>Where a DICOMweb instance's frames come from; null for a file.</summary>
+    public DicomWebFrames? Remote { get; }
 
     public DicomFile File { get; }
 
-    public string Name => Source.Name;
+    /// <summary>The file's path, or the instance's DICOMweb URL.</summary>
+    public string Name { get; }
 
     public string SopInstanceUid { get; }
 
@@ -77,17 +84,32 @@ internal sealed class DicomInstance
     public ITileCodec Codec { get; } = null!;
 
     /// <summary>Opens the instance's header and frame table; throws <see cref="SlideException"/> naming the file for anything it cannot read.</summary>
-    public static DicomInstance Open(IByteSource source, Codecs.Jpeg.JpegSimd simd)
+    public static DicomInstance Open(IByteSource source, Codecs.Jpeg.JpegSimd simd) =>
+        Complete(new DicomInstance(source.Name, source, null, DicomParser.Parse(source)), simd);
+
+    /// <summary>As <see cref="Open(IByteSource, Codecs.Jpeg.JpegSimd)"/>, for a file already parsed from <paramref name="source"/>.</summary>
+    public static DicomInstance Open(IByteSource source, DicomFile file, Codecs.Jpeg.JpegSimd simd) =>
+        Complete(new DicomInstance(source.Name, source, null, file), simd);
+
+    /// <summary>
+    /// An instance read over DICOMweb: its data set from the series metadata (<paramref name="file"/>, no pixel data),
+    /// its frames from <paramref name="remote"/>, in <see cref="DicomFile.TransferSyntax"/>.
+    /// </summary>
+    public static DicomInstance OpenRemote(DicomFile file, DicomWebFrames remote, Codecs.Jpeg.JpegSimd simd) =>
+        Complete(new DicomInstance(file.Name, null, remote, file), simd);
+
+    private static DicomInstance Complete(DicomInstance header, Codecs.Jpeg.JpegSimd simd)
     {
-        var file = DicomParser.Parse(source);
-        var header = new DicomInstance(source, file);
+        var file = header.File;
+        var name = header.Name;
+        var remote = header.Remote is not null;
         var ds = file.Dataset;
         var sopClass = ds.GetString(DicomTags.SopClassUid) ?? file.Meta.GetString(0x0002_0002) ?? "";
         if (sopClass != WsiSopClass)
         {
-            throw new SlideException(source.Name, $"not a whole-slide image: SOP class {(sopClass.Length == 0 ? "(none)" : sopClass)}{(ds.GetString(DicomTags.Modality) is { Length: > 0 } m ? $", modality {m}" : "")}; only VL Whole Slide Microscopy Image Storage ({WsiSopClass}) is read");
+            throw new SlideException(name, $"not a whole-slide image: SOP class {(sopClass.Length == 0 ? "(none)" : sopClass)}{(ds.GetString(DicomTags.Modality) is { Length: > 0 } m ? $", modality {m}" : "")}; only VL Whole Slide Microscopy Image Storage ({WsiSopClass}) is read");
         }
-        SlideException Bad(string cause) => new(source.Name, cause);
+        SlideException Bad(string cause) => new(name, cause);
         if (header.Rows <= 0 || header.Columns <= 0 || (long)header.Rows * header.Columns > Tiff.TiffImage.MaxBlockPixels)
         {
             throw Bad($"invalid frame size {header.Columns}x{header.Rows} (Columns/Rows)");
@@ -107,7 +129,7 @@ internal sealed class DicomInstance
         {
             throw Bad($"unsupported pixel format: {spp} samples of {bits} bits (8-bit grey or colour only)");
         }
-        if (file.PixelData is null)
+        if (file.PixelData is null && !remote)
         {
             throw Bad("no Pixel Data (7FE0,0010): the file is truncated or holds no image");
         }
@@ -144,12 +166,12 @@ internal sealed class DicomInstance
             default:
                 throw Bad($"unsupported DICOM transfer syntax {syntax}{(DescribeSyntax(syntax) is { } d ? $" ({d})" : "")}; supported: JPEG baseline, JPEG 2000, uncompressed little endian");
         }
-        if (file.IsEncapsulated != (compression != Tiff.TiffCompression.None))
+        if (!remote && file.IsEncapsulated != (compression != Tiff.TiffCompression.None))
         {
             throw Bad($"transfer syntax {syntax} needs {(file.IsEncapsulated ? "native" : "encapsulated")} pixel data");
         }
-        var frames = file.IsEncapsulated ? EncapsulatedFrames(file, header.FrameCount) : NativeFrames(file, header, spp);
-        var context = new CodecContext(source.Name, compression, tiffPhotometric, spp, 8, 1, false, null, simd);
+        var frames = remote ? [] : file.IsEncapsulated ? EncapsulatedFrames(file, header.FrameCount) : NativeFrames(file, header, spp);
+        var context = new CodecContext(name, compression, tiffPhotometric, spp, 8, 1, false, null, simd);
         return new DicomInstance(header, frames, context, codec);
     }
 
@@ -246,8 +268,11 @@ internal sealed class DicomInstance
         _ => null,
     };
 
-    /// <summary>Size of frame <paramref name="frame"/>'s stored bytes.</summary>
-    public long FrameBytes(int frame) => _frames[frame].Length;
+    /// <summary>Size of frame <paramref name="frame"/>'s stored bytes (over DICOMweb: fetched to know).</summary>
+    public long FrameBytes(int frame) => Remote is { } remote ? remote.Read(this, frame).Length : _frames[frame].Length;
+
+    /// <summary>Bytes per native (uncompressed) frame: Rows × Columns × Samples per Pixel.</summary>
+    public long NativeFrameBytes => (long)Rows * Columns * (File.Dataset.GetInteger(DicomTags.SamplesPerPixel) ?? 1);
 
     /// <summary>Reads frame <paramref name="frame"/>'s stored bytes (fragments joined) into <paramref name="buffer"/>; returns its length.</summary>
     public int ReadFrame(int frame, Span<byte> buffer)
@@ -268,7 +293,7 @@ internal sealed class DicomInstance
 
     private int ReadExactly(long offset, Span<byte> destination)
     {
-        var n = Source.Read(offset, destination);
+        var n = Source!.Read(offset, destination);
         if (n != destination.Length)
         {
             throw new IOException(string.Create(CultureInfo.InvariantCulture, $"short read at offset {offset}: expected {destination.Length} bytes, got {n}"));

@@ -150,7 +150,12 @@ internal sealed class DicomTiledImage : ITiledImage
     public long StoredTileBytes(long col, long row)
     {
         var i = Index(col, row);
-        return _tileInstance[i] < 0 ? 0 : _instances[_tileInstance[i]].FrameBytes(_tileFrame[i]);
+        if (_tileInstance[i] < 0)
+        {
+            return 0;
+        }
+        // Over DICOMweb the size is known only once the frame is here: it is fetched to tell (a request per tile).
+        return _instances[_tileInstance[i]].FrameBytes(_tileFrame[i]);
     }
 
     public TileStatus DecodeTile(long col, long row, Span<byte> rgba)
@@ -161,7 +166,7 @@ internal sealed class DicomTiledImage : ITiledImage
             return TileStatus.Blank;
         }
         var instance = _instances[_tileInstance[i]];
-        var buffer = Read(instance, _tileFrame[i], col, row, out var count);
+        var buffer = Read(instance, _tileFrame[i], col, row, out var count, out var pooled);
         try
         {
             instance.Codec.Decode(buffer.AsSpan(0, count), TileWidth, TileHeight, instance.Context, rgba, TileWidth * 4);
@@ -173,7 +178,10 @@ internal sealed class DicomTiledImage : ITiledImage
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
@@ -187,7 +195,7 @@ internal sealed class DicomTiledImage : ITiledImage
             return false;
         }
         var instance = _instances[_tileInstance[i]];
-        var buffer = Read(instance, _tileFrame[i], col, row, out var count);
+        var buffer = Read(instance, _tileFrame[i], col, row, out var count, out var pooled);
         try
         {
             return instance.Codec.TryDecodePlanar(buffer.AsSpan(0, count), TileWidth, TileHeight, instance.Context, red, green, blue);
@@ -198,12 +206,33 @@ internal sealed class DicomTiledImage : ITiledImage
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (pooled)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
-    private byte[] Read(DicomInstance instance, int frame, long col, long row, out int count)
+    private byte[] Read(DicomInstance instance, int frame, long col, long row, out int count, out bool pooled)
     {
+        if (instance.Remote is { } remote)
+        {
+            pooled = false;
+            try
+            {
+                var data = remote.Read(instance, frame);
+                count = data.Length;
+                return data;
+            }
+            catch (SlideException ex)
+            {
+                // Name the level and tile too: the request's URL and cause are in the inner message.
+                throw _level is null
+                    ? new SlideException(ex.File, $"{_label} block ({col},{row}): frame {frame + 1} of instance {instance.SopInstanceUid}: {ex.Cause}", inner: ex) { IsCorruptData = ex.IsCorruptData }
+                    : new SlideException(ex.File, $"frame {frame + 1} of instance {instance.SopInstanceUid}: {ex.Cause}", _level, (col, row), ex) { IsCorruptData = ex.IsCorruptData };
+            }
+        }
+        pooled = true;
         var stored = instance.FrameBytes(frame);
         if (stored <= 0 || stored > MaxStoredFrameBytes)
         {

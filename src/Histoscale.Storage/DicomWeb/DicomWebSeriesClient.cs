@@ -1,0 +1,214 @@
+using System.Net.Http.Headers;
+using Histoscale.Slides;
+using Histoscale.Slides.Sources;
+using Histoscale.Storage.Remote;
+using Polly;
+using Polly.Timeout;
+
+namespace Histoscale.Storage.DicomWeb;
+
+/// <summary>
+/// One DICOMweb series over WADO-RS: <c>GET …/series/{S}/metadata</c> (<c>application/dicom+json</c>) and
+/// <c>GET …/instances/{I}/frames/{n,m,…}</c> answered as multipart/related, parsed here. Frames are asked for in the
+/// media type the standard gives their transfer syntax (<c>image/jpeg</c> for JPEG baseline, <c>image/jp2</c> for
+/// JPEG 2000, <c>application/octet-stream</c> for native pixels), each with its <c>transfer-syntax</c> parameter, or
+/// as stored (<c>application/octet-stream; transfer-syntax=*</c>) when the reader does not know it. Every request
+/// carries the bearer token when one is configured and goes through the one retry policy of all remote reads
+/// (<see cref="RetryPolicy"/>): 5xx, 429, timeouts, dropped connections and truncated multipart bodies are retried;
+/// 4xx are final. Final failures are <see cref="SlideException"/>s naming the request's URL.
+/// </summary>
+internal sealed class DicomWebSeriesClient : IDicomWebSeries
+{
+    private readonly HttpClient _client;
+    private readonly string _base;
+    private readonly string? _token;
+    private readonly RetryOptions _retry;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly Strategies.StorageStats? _stats;
+
+    public DicomWebSeriesClient(HttpClient client, Uri series, string name, string? token, RetryOptions retry, int maxFramesPerRequest, Strategies.StorageStats? stats = null)
+    {
+        _client = client;
+        _base = series.GetLeftPart(UriPartial.Path).TrimEnd('/');
+        Name = name;
+        _token = token;
+        _retry = retry;
+        MaxFramesPerRequest = Math.Max(1, maxFramesPerRequest);
+        _stats = stats;
+        _pipeline = RetryPolicy.Build(retry, () => { });
+    }
+
+    public string Name { get; }
+
+    public int MaxFramesPerRequest { get; }
+
+    public Task<byte[]> ReadMetadataAsync(CancellationToken cancellationToken = default)
+    {
+        var url = _base + "/metadata";
+        return Run(url, async ct =>
+        {
+            using var request = Request(url, "application/dicom+json");
+            using var response = await Send(request, url, ct).ConfigureAwait(false);
+            var body = await ReadBody(response, url, ct).ConfigureAwait(false);
+            return body;
+        }, cancellationToken);
+    }
+
+    public Task<IReadOnlyList<DicomWebFrame>> ReadFramesAsync(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(frameNumbers);
+        if (frameNumbers.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<DicomWebFrame>>([]);
+        }
+        var url = $"{_base}/instances/{Uri.EscapeDataString(sopInstanceUid)}/frames/{string.Join(',', frameNumbers)}";
+        var accept = Accept(transferSyntax);
+        return Run<IReadOnlyList<DicomWebFrame>>(url, async ct =>
+        {
+            using var request = Request(url, accept);
+            using var response = await Send(request, url, ct).ConfigureAwait(false);
+            var contentType = response.Content.Headers.ContentType?.ToString() ?? "";
+            var body = await ReadBody(response, url, ct).ConfigureAwait(false);
+            return Frames(url, contentType, body, frameNumbers.Count);
+        }, cancellationToken);
+    }
+
+    public void Dispose()
+    {
+        // The HTTP client is the provider's, shared by every source it opens.
+    }
+
+    /// <summary>
+    /// The Accept header for frames in <paramref name="transferSyntax"/> (PS3.18 §8.7.3: the media type each syntax
+    /// is sent as, with the syntax as a parameter), or as stored when null or "*".
+    /// </summary>
+    public static string Accept(string? transferSyntax) => transferSyntax switch
+    {
+        null or "" or "*" => "multipart/related; type=\"application/octet-stream\"; transfer-syntax=*",
+        "1.2.840.10008.1.2.4.50" or "1.2.840.10008.1.2.4.51" or "1.2.840.10008.1.2.4.57" or "1.2.840.10008.1.2.4.70" =>
+            $"multipart/related; type=\"image/jpeg\"; transfer-syntax={transferSyntax}",
+        "1.2.840.10008.1.2.4.90" or "1.2.840.10008.1.2.4.91" => $"multipart/related; type=\"image/jp2\"; transfer-syntax={transferSyntax}",
+        "1.2.840.10008.1.2.4.92" or "1.2.840.10008.1.2.4.93" => $"multipart/related; type=\"image/jpx\"; transfer-syntax={transferSyntax}",
+        "1.2.840.10008.1.2.4.80" or "1.2.840.10008.1.2.4.81" => $"multipart/related; type=\"image/jls\"; transfer-syntax={transferSyntax}",
+        // Native pixels are the same bytes in implicit and explicit VR little endian; octet-stream's default syntax is the latter.
+        "1.2.840.10008.1.2" or "1.2.840.10008.1.2.1" => "multipart/related; type=\"application/octet-stream\"; transfer-syntax=1.2.840.10008.1.2.1",
+        _ => $"multipart/related; type=\"application/octet-stream\"; transfer-syntax={transferSyntax}",
+    };
+
+    /// <summary>The frames of a multipart/related answer: one part per frame asked for, each with the syntax its Content-Type (or the message's type parameter) names.</summary>
+    public static IReadOnlyList<DicomWebFrame> Frames(string url, string contentType, byte[] body, int expected)
+    {
+        if (MultipartRelated.MediaType(contentType) != "multipart/related")
+        {
+            throw new StorageRequestException(url, $"expected a multipart/related answer, got Content-Type '{contentType}'", transient: false);
+        }
+        var boundary = MultipartRelated.Parameter(contentType, "boundary")
+            ?? throw new StorageRequestException(url, $"multipart/related answer without a boundary parameter (Content-Type '{contentType}')", transient: false);
+        List<MultipartPart> parts;
+        try
+        {
+            parts = MultipartRelated.Split(body, boundary);
+        }
+        catch (FormatException ex)
+        {
+            // A body cut short in transit is worth another request; the message says what was wrong if it persists.
+            throw new StorageRequestException(url, $"malformed multipart/related answer: {ex.Message}", transient: true, inner: ex);
+        }
+        if (parts.Count != expected)
+        {
+            throw new StorageRequestException(url, $"multipart/related answer holds {parts.Count} part(s) for {expected} frame(s) asked for", transient: false);
+        }
+        // Orthanc puts the parts' syntax in the message's type parameter ("image/jpeg; transfer-syntax=…").
+        var messageType = MultipartRelated.Parameter(contentType, "type");
+        var messageSyntax = MultipartRelated.Parameter(contentType, "transfer-syntax")
+            ?? (messageType is null ? null : MultipartRelated.Parameter(messageType, "transfer-syntax"));
+        var frames = new DicomWebFrame[parts.Count];
+        for (var i = 0; i < parts.Count; i++)
+        {
+            var part = parts[i];
+            var partType = part.ContentType ?? messageType ?? "";
+            var syntax = MultipartRelated.Parameter(partType, "transfer-syntax") ?? messageSyntax ?? DefaultSyntax(MultipartRelated.MediaType(partType));
+            frames[i] = new DicomWebFrame(body.AsSpan(part.Offset, part.Length).ToArray(), syntax);
+        }
+        return frames;
+    }
+
+    /// <summary>A media type's default transfer syntax (PS3.18 table 8.7.3-2) when no parameter names one.</summary>
+    private static string? DefaultSyntax(string mediaType) => mediaType switch
+    {
+        "image/jpeg" => "1.2.840.10008.1.2.4.50",
+        "application/octet-stream" => "1.2.840.10008.1.2.1",
+        "image/jp2" => "1.2.840.10008.1.2.4.90",
+        _ => null,
+    };
+
+    private HttpRequestMessage Request(string url, string accept)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.TryAddWithoutValidation("Accept", accept);
+        if (_token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _token);
+        }
+        return request;
+    }
+
+    private async Task<HttpResponseMessage> Send(HttpRequestMessage request, string url, CancellationToken ct)
+    {
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw new StorageRequestException(url, $"{ex.GetType().Name}: {ex.Message}", transient: true, inner: ex);
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            var status = (int)response.StatusCode;
+            var reason = response.ReasonPhrase;
+            response.Dispose();
+            throw StorageRequestException.FromStatus(url, status, reason);
+        }
+        return response;
+    }
+
+    private async Task<byte[]> ReadBody(HttpResponseMessage response, string url, CancellationToken ct)
+    {
+        try
+        {
+            var body = await response.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+            if (response.Content.Headers.ContentLength is long declared && declared != body.Length)
+            {
+                throw new StorageRequestException(url, $"truncated response: Content-Length {declared}, got {body.Length} bytes", transient: true);
+            }
+            _stats?.Request(body.Length, prefetch: false);
+            return body;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw new StorageRequestException(url, $"{ex.GetType().Name}: {ex.Message}", transient: true, inner: ex);
+        }
+    }
+
+    private async Task<T> Run<T>(string url, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _pipeline.ExecuteAsync(async ct => await action(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageRequestException ex)
+        {
+            throw new SlideException(url, ex.Transient ? $"{ex.Cause} (gave up after {_retry.MaxAttempts} attempts)" : ex.Cause, inner: ex);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new SlideException(url, $"request timed out after {_retry.AttemptTimeout.TotalSeconds:0.#} s (gave up after {_retry.MaxAttempts} attempts)", inner: ex);
+        }
+        catch (Exception ex) when (RetryPolicy.IsNetworkFailure(ex) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new SlideException(url, $"{ex.GetType().Name}: {ex.Message} (gave up after {_retry.MaxAttempts} attempts)", inner: ex);
+        }
+    }
+}
