@@ -27,7 +27,7 @@ public static class CliRunner
             {
                 foreach (var e in parse.Errors)
                 {
-                    err.WriteLine($"histoscale: {e.Message}");
+                    err.WriteLine($"histoscale: {OneLine(e.Message)}");
                 }
                 return BadInput;
             }
@@ -48,7 +48,7 @@ public static class CliRunner
             err.WriteLine($"histoscale: error: {OneLine(ex.Message)} ({ex.GetType().Name})");
             if (Environment.GetEnvironmentVariable("HISTOSCALE_DEBUG") == "1")
             {
-                err.WriteLine(ex);
+                err.WriteLine(UrlRedaction.Redact(ex.ToString()));
             }
             return Failure;
         }
@@ -92,7 +92,7 @@ public static class CliRunner
         _ => ex.GetType().Name.EndsWith("ConfigException", StringComparison.Ordinal),
     };
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    private static string OneLine(string s) => UrlRedaction.Redact(s.ReplaceLineEndings(" ").Trim());
 }
 
 /// <summary>A user error detected by the CLI itself (bad flag combination, unwritable output...).</summary>
