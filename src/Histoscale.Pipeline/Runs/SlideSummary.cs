@@ -85,6 +85,15 @@ public sealed record SlideSummary
 
     /// <summary>The first few unreadable tiles' errors (file, level, tile, cause), from the tiles this run read; null when none.</summary>
     public IReadOnlyList<string>? UnreadableCauses { get; init; }
+
+    /// <summary>
+    /// Tiles of the tissue-detection level that could not be decoded and were treated as background (at most what
+    /// <c>--max-bad-tiles</c> allows of that level's tiles for a completed slide).
+    /// </summary>
+    public int TissueUnreadableTiles { get; init; }
+
+    /// <summary>The first few of those tiles' errors; null when none.</summary>
+    public IReadOnlyList<string>? TissueUnreadableCauses { get; init; }
 }
 
 /// <summary>Outcome of a run over many slides.</summary>
