@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|iobinding|ab REV|all]   (default: all)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +27,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom && $what != iobinding ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -676,4 +676,31 @@ PY
       echo "quantize failed: no INT8 figures"
     fi
   fi
+fi
+
+# IO binding A/B on CPU (docs/gpu.md): the same model-only run with --io-binding off and on, interleaved round by
+# round so drifting machine load hits both; the ratio is on/off per round and overall. GPU: not measured here.
+if [[ $what == iobinding || $what == all ]]; then
+  say "IO binding A/B on CPU: bench infer --io-binding off vs on, interleaved, 4 rounds per model"
+  log=$data/iobinding.log; : > "$log"
+  for m in resnet18 mobilenet_v3_large; do
+    for round in 1 2 3 4; do
+      for io in off on; do
+        echo "load before $m $io: $(cut -d' ' -f1-3 /proc/loadavg)"
+        out=$($H bench infer --model "$shared/models/$m.onnx" --batch 32 --instances "$(nproc)" --threads 1 --seconds 8 --warmup 2 --io-binding $io --json)
+        echo "$out"
+        echo "$m $io $(echo "$out" | $py -c 'import json,sys; print(json.load(sys.stdin)["tilesPerSecond"])')" >> "$log"
+      done
+    done
+  done
+  $py - "$log" <<'PY'
+import sys, statistics
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+for m in dict.fromkeys(r[0] for r in rows):
+    off = [float(r[2]) for r in rows if r[0] == m and r[1] == "off"]
+    on = [float(r[2]) for r in rows if r[0] == m and r[1] == "on"]
+    ratios = [b / a for a, b in zip(off, on)]
+    print(f"{m}: IO binding on/off per round {', '.join(f'{x:.3f}' for x in ratios)}; median {statistics.median(ratios):.3f} "
+          f"(off {statistics.median(off):.1f}, on {statistics.median(on):.1f} tiles/s median)")
+PY
 fi

@@ -32,7 +32,7 @@ public static class CliRunner
             {
                 foreach (var e in parse.Errors)
                 {
-                    err.WriteLine($"histoscale: {e.Message}");
+                    err.WriteLine($"histoscale: {OneLine(e.Message)}");
                 }
                 return BadInput;
             }
@@ -55,7 +55,7 @@ public static class CliRunner
             err.WriteLine($"histoscale: error: {OneLine(ex.Message)} ({ex.GetType().Name})");
             if (Environment.GetEnvironmentVariable("HISTOSCALE_DEBUG") == "1")
             {
-                err.WriteLine(ex);
+                err.WriteLine(UrlRedaction.Redact(ex.ToString()));
             }
             return Failure;
         }
@@ -132,7 +132,7 @@ public static class CliRunner
         _ => ex.GetType().Name.EndsWith("ConfigException", StringComparison.Ordinal),
     };
 
-    private static string OneLine(string s) => s.ReplaceLineEndings(" ").Trim();
+    private static string OneLine(string s) => UrlRedaction.Redact(s.ReplaceLineEndings(" ").Trim());
 }
 
 /// <summary>A user error detected by the CLI itself (bad flag combination, unwritable output...).</summary>

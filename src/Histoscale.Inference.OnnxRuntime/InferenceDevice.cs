@@ -44,40 +44,104 @@ public static class ExecutionProviders
     public static IReadOnlyList<string> Available() => OrtEnv.Instance().GetAvailableProviders();
 
     /// <summary>
-    /// Appends providers for <paramref name="device"/> (CPU is always the fallback ORT adds itself). The default build
-    /// references the CPU package (Microsoft.ML.OnnxRuntime); building with <c>-p:HistoscaleGpu=true</c> references
-    /// Microsoft.ML.OnnxRuntime.Gpu.Linux instead, which carries the CUDA and TensorRT providers (the GPU image).
+    /// Appends providers for <paramref name="device"/> with default provider settings (CPU is always the fallback ORT
+    /// adds itself). See <see cref="Append(SessionOptions, InferenceDevice, int, GpuProviderOptions?)"/>.
     /// </summary>
-    public static void Append(SessionOptions options, InferenceDevice device, int deviceId)
+    public static void Append(SessionOptions options, InferenceDevice device, int deviceId) => Append(options, device, deviceId, null);
+
+    /// <summary>
+    /// Appends providers for <paramref name="device"/> configured by <paramref name="gpu"/> (CPU is always the
+    /// fallback ORT adds itself). The default build references the CPU package (Microsoft.ML.OnnxRuntime); building
+    /// with <c>-p:HistoscaleGpu=true</c> references Microsoft.ML.OnnxRuntime.Gpu.Linux instead, which carries the CUDA
+    /// and TensorRT providers (the GPU image). TensorRT gets CUDA behind it for the nodes TensorRT does not take.
+    /// </summary>
+    /// <exception cref="DeviceConfigException">This build has no such provider, or it cannot start.</exception>
+    public static void Append(SessionOptions options, InferenceDevice device, int deviceId, GpuProviderOptions? gpu)
     {
         if (device == InferenceDevice.Cpu)
         {
             return;
         }
+        gpu ??= new GpuProviderOptions();
         var available = Available();
         var wanted = device == InferenceDevice.TensorRt ? TensorRtProvider : CudaProvider;
         if (!available.Contains(wanted))
         {
-            throw new DeviceConfigException(
-                $"--device {device.ToString().ToLowerInvariant()}: {wanted} is not available in this build of ONNX Runtime " +
-                $"(available: {string.Join(", ", available)}); this is the CPU build — " +
-                "build with -p:HistoscaleGpu=true (Microsoft.ML.OnnxRuntime.Gpu.Linux) or use the GPU image for CUDA/TensorRT");
+            throw new DeviceConfigException(MissingProviderMessage(device, available));
         }
         try
         {
             if (device == InferenceDevice.TensorRt)
             {
-                options.AppendExecutionProvider_Tensorrt(deviceId);
+                using var trt = new OrtTensorRTProviderOptions();
+                trt.UpdateOptions(new Dictionary<string, string>(TensorRtProviderOptions(deviceId, gpu)));
+                options.AppendExecutionProvider_Tensorrt(trt);
             }
-            // CUDA also backs TensorRT for the nodes TensorRT does not take.
             if (available.Contains(CudaProvider))
             {
-                options.AppendExecutionProvider_CUDA(deviceId);
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(new Dictionary<string, string>(CudaProviderOptions(deviceId, gpu)));
+                options.AppendExecutionProvider_CUDA(cuda);
             }
         }
         catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
         {
-            throw new DeviceConfigException($"--device {device.ToString().ToLowerInvariant()}: cannot start {wanted} on GPU {deviceId}: {ex.Message}", ex);
+            throw new DeviceConfigException($"--device {Name(device)}: cannot start {wanted} on GPU {deviceId}: {ex.Message}", ex);
         }
     }
+
+    /// <summary>The error for a device whose provider this build of ONNX Runtime lacks (the CPU build asked for a GPU).</summary>
+    public static string MissingProviderMessage(InferenceDevice device, IReadOnlyList<string> available)
+    {
+        var what = device == InferenceDevice.TensorRt ? "TensorRT" : "CUDA";
+        return $"--device {Name(device)}: this build has no {what} provider (ONNX Runtime providers here: {string.Join(", ", available)}); " +
+            "use the GPU image / -p:HistoscaleGpu=true (Microsoft.ML.OnnxRuntime.Gpu.Linux)";
+    }
+
+    /// <summary>ONNX Runtime's CUDA provider-option keys and values for these settings.</summary>
+    public static IReadOnlyDictionary<string, string> CudaProviderOptions(int deviceId, GpuProviderOptions gpu)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = GpuProviderOptions.Invariant(deviceId),
+            ["arena_extend_strategy"] = gpu.ArenaExtendStrategy == CudaArenaExtendStrategy.SameAsRequested ? "kSameAsRequested" : "kNextPowerOfTwo",
+            ["cudnn_conv_algo_search"] = gpu.ConvAlgoSearch switch
+            {
+                CudnnConvAlgoSearch.Heuristic => "HEURISTIC",
+                CudnnConvAlgoSearch.Default => "DEFAULT",
+                _ => "EXHAUSTIVE",
+            },
+            // Inputs are bound on the default stream; the copy and the kernels stay ordered.
+            ["do_copy_in_default_stream"] = "1",
+        };
+        if (gpu.GpuMemoryLimitBytes is { } limit)
+        {
+            d["gpu_mem_limit"] = GpuProviderOptions.Invariant(limit);
+        }
+        return d;
+    }
+
+    /// <summary>ONNX Runtime's TensorRT provider-option keys and values for these settings.</summary>
+    public static IReadOnlyDictionary<string, string> TensorRtProviderOptions(int deviceId, GpuProviderOptions gpu)
+    {
+        var d = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = GpuProviderOptions.Invariant(deviceId),
+            ["trt_fp16_enable"] = gpu.TensorRtFp16 ? "1" : "0",
+        };
+        if (gpu.TensorRtEngineCachePath is { } cache)
+        {
+            d["trt_engine_cache_enable"] = "1";
+            d["trt_engine_cache_path"] = cache;
+            d["trt_timing_cache_enable"] = "1";
+            d["trt_timing_cache_path"] = cache;
+        }
+        if (gpu.TensorRtMaxWorkspaceBytes is { } workspace)
+        {
+            d["trt_max_workspace_size"] = GpuProviderOptions.Invariant(workspace);
+        }
+        return d;
+    }
+
+    private static string Name(InferenceDevice device) => device == InferenceDevice.TensorRt ? "tensorrt" : device.ToString().ToLowerInvariant();
 }

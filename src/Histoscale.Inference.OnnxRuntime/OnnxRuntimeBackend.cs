@@ -44,6 +44,9 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
     /// <summary>Number of ONNX Runtime sessions; as many batches can run at once.</summary>
     public int InstanceCount => _instances.Length;
 
+    /// <summary>Whether the instances run batches through IO binding (see <see cref="OnnxRuntimeOptions.IoBinding"/>).</summary>
+    public bool UsesIoBinding => _instances[0].UsesIoBinding;
+
     /// <summary>Intra-op threads each instance got.</summary>
     public int IntraOpThreads { get; }
 
@@ -63,7 +66,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         {
             for (var i = 0; i < count; i++)
             {
-                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config, options.ArenaShrinkage && options.EnableCpuMemArena));
+                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config, options.ArenaShrinkage && options.EnableCpuMemArena, options.UsesIoBinding));
             }
             var backend = new OnnxRuntimeBackend(model, [.. instances], prepacked, threads, options);
             backend.WarmUp(options.WarmupBatchSize);
@@ -145,7 +148,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         {
             so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         }
-        ExecutionProviders.Append(so, options.Device, options.DeviceId);
+        ExecutionProviders.Append(so, options.Device, options.DeviceId, options.Gpu);
         try
         {
             return new InferenceSession(model.ModelPath, so, prepacked);

@@ -46,6 +46,19 @@ public sealed record OnnxRuntimeOptions
     /// </summary>
     public bool ArenaShrinkage { get; init; }
 
+    /// <summary>CUDA/TensorRT provider settings (FP16, engine cache, arena, cuDNN search); ignored on CPU.</summary>
+    public GpuProviderOptions Gpu { get; init; } = new();
+
+    /// <summary>
+    /// Whether sessions run batches through ONNX Runtime's IO binding (inputs and outputs bound to the caller's pinned
+    /// buffers, one <c>OrtIoBinding</c> per instance); null = on for CUDA/TensorRT, off on CPU, where it measured no
+    /// faster than the plain run (BENCHMARKS.md, "IO binding"). Results are byte-identical either way.
+    /// </summary>
+    public bool? IoBinding { get; init; }
+
+    /// <summary>Whether <see cref="IoBinding"/> resolves to on for this device.</summary>
+    public bool UsesIoBinding => IoBinding ?? Device != InferenceDevice.Cpu;
+
     /// <summary>Parses the CLI's <c>--device</c> value into <see cref="Device"/>/<see cref="DeviceId"/>.</summary>
     public OnnxRuntimeOptions WithDevice(string device)
     {

@@ -26,8 +26,9 @@ internal sealed class OnnxSessionInstance : IDisposable
     private readonly OrtValue[] _inputValues;
     private readonly OrtValue[] _outputValues;
     private readonly MemoryHandle[] _handles;
+    private readonly OrtIoBinding? _binding;
 
-    public OnnxSessionInstance(InferenceSession session, ModelConfig config, bool arenaShrinkage = false)
+    public OnnxSessionInstance(InferenceSession session, ModelConfig config, bool arenaShrinkage = false, bool ioBinding = false)
     {
         _session = session;
         if (arenaShrinkage)
@@ -46,7 +47,12 @@ internal sealed class OnnxSessionInstance : IDisposable
         _inputValues = new OrtValue[_inputs.Length];
         _outputValues = new OrtValue[_outputs.Length];
         _handles = new MemoryHandle[_inputs.Length + _outputs.Length];
+        // IO binding needs every output bound to a caller buffer; otherwise the plain Run path is used.
+        _binding = ioBinding && _outputsPreallocated ? session.CreateIoBinding() : null;
     }
+
+    /// <summary>Whether batches run through an <see cref="OrtIoBinding"/> (created once per instance).</summary>
+    public bool UsesIoBinding => _binding is not null;
 
     /// <summary>Runs one validated batch; the returned set is owned by the caller.</summary>
     public TensorSet Run(TensorSet inputs, int batch, CancellationToken cancellationToken)
@@ -73,7 +79,14 @@ internal sealed class OnnxSessionInstance : IDisposable
                     _handles[pinned++] = tensor.Memory.Pin();
                     _outputValues[o] = CreateValue(b, b.ModelShape(batch, tensor), _handles[pinned - 1], tensor.ByteLength);
                 }
-                Execute(() => _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues), cancellationToken);
+                if (_binding is { } binding)
+                {
+                    RunBound(binding, cancellationToken);
+                }
+                else
+                {
+                    Execute(() => _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues), cancellationToken);
+                }
             }
             else
             {
@@ -118,6 +131,33 @@ internal sealed class OnnxSessionInstance : IDisposable
         }
     }
 
+    /// <summary>
+    /// Binds the pinned input and output values (the caller's tensors: nothing is copied on our side; on a GPU,
+    /// ORT copies host inputs to the device and device outputs straight into the bound host buffers) and runs.
+    /// </summary>
+    private void RunBound(OrtIoBinding binding, CancellationToken cancellationToken)
+    {
+        try
+        {
+            for (var i = 0; i < _inputValues.Length; i++)
+            {
+                binding.BindInput(_inputNames[i], _inputValues[i]);
+            }
+            for (var o = 0; o < _outputValues.Length; o++)
+            {
+                binding.BindOutput(_outputNames[o], _outputValues[o]);
+            }
+            binding.SynchronizeBoundInputs();
+            Execute(() => _session.RunWithBinding(_runOptions, binding), cancellationToken);
+            binding.SynchronizeBoundOutputs();
+        }
+        finally
+        {
+            binding.ClearBoundInputs();
+            binding.ClearBoundOutputs();
+        }
+    }
+
     private void Execute(Action run, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -147,6 +187,7 @@ internal sealed class OnnxSessionInstance : IDisposable
 
     public void Dispose()
     {
+        _binding?.Dispose();
         _runOptions.Dispose();
         _session.Dispose();
     }

@@ -150,6 +150,38 @@ public static class QuantizationRun
         return new QuantizationReport(source, modelDirectory ?? modelPath, modelPath, summary, slides.Count, sampler.TilesAvailable, calibration.Count, agreement, DateTime.UtcNow - started);
     }
 
+    /// <summary>Appended to the source model's name to name the float16 repository model.</summary>
+    public const string Fp16NameSuffix = "_fp16";
+
+    /// <summary>
+    /// Writes the float16 version of <paramref name="model"/> (<see cref="Fp16Converter"/>) to <paramref name="output"/>:
+    /// a repository folder (OUT/NAME_fp16/ with the source's config, whose float32 interface the model keeps) or a
+    /// .onnx file; then loads it the way infer does (one warm-up batch on ONNX Runtime's CPU provider).
+    /// </summary>
+    /// <returns>The repository model directory (or .onnx file) written, the .onnx file, and what was converted.</returns>
+    /// <exception cref="QuantizationConfigException">An output that would overwrite the source model.</exception>
+    /// <exception cref="Histoscale.Inference.ModelConfigException">The source is not a float32 ONNX model, or ONNX Runtime rejects the result.</exception>
+    public static async Task<(string Written, string ModelFile, Fp16Summary Summary)> ConvertFp16Async(string model, string output, ModelOverrides? overrides = null,
+        IReadOnlyCollection<string>? keepFp32Ops = null)
+    {
+        overrides ??= new ModelOverrides();
+        var source = ModelDescription.Load(model, overrides);
+        var bare = output.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        var targetName = source.Name + Fp16NameSuffix;
+        var modelDirectory = bare ? null : Path.Combine(output, targetName);
+        var modelPath = bare ? Path.GetFullPath(output) : Path.GetFullPath(Path.Combine(modelDirectory!, "1", source.Config.ModelFileName));
+        var summary = Fp16Converter.Convert(source.ModelPath, modelPath, keepFp32Ops);
+        if (modelDirectory is not null)
+        {
+            WriteConfig(source, targetName, Path.Combine(modelDirectory, ModelRepository.ConfigFileName));
+        }
+        var target = ModelDescription.Load(modelDirectory ?? modelPath, overrides with { Name = bare ? null : targetName, MaxBatchSize = source.MaxBatchSize > 0 ? source.MaxBatchSize : null });
+        await using (OnnxRuntimeBackend.Create(target, new OnnxRuntimeOptions { Instances = 1, WarmupBatchSize = 1 }))
+        {
+        }
+        return (modelDirectory ?? modelPath, modelPath, summary);
+    }
+
     private static void Validate(QuantizationRequest request)
     {
         if (request.Tiles < 1)

@@ -51,6 +51,7 @@ public sealed class SlideException : Exception
     private static string Format(string file, string cause, int? level, (long Col, long Row)? tile)
     {
         var where = level is null ? "" : tile is null ? $" level {level}" : $" level {level} tile ({tile.Value.Col},{tile.Value.Row})";
-        return $"{file}:{where}{(where.Length > 0 ? ":" : "")} {cause}";
+        // A presigned URL's signature or SAS token never reaches a message (File keeps the URL as given).
+        return UrlRedaction.Redact($"{file}:{where}{(where.Length > 0 ? ":" : "")} {cause}");
     }
 }

@@ -133,4 +133,41 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Null(ContainerMemory.LimitBytes(v1));
         Assert.Null(ContainerMemory.LimitBytes(Path.Combine(_root, "none")));
     }
+
+    [Fact]
+    public void ContainerMemoryFindsTheProcessOwnNestedCgroupAndHonoursItsAncestors()
+    {
+        // cgroup v2, a pod's container nested under the pod and kubepods: the process's own limit is 1 GiB.
+        var v2 = Directory.CreateDirectory(Path.Combine(_root, "nested2")).FullName;
+        var pod = Directory.CreateDirectory(Path.Combine(v2, "kubepods", "pod42")).FullName;
+        var container = Directory.CreateDirectory(Path.Combine(pod, "ctr1")).FullName;
+        var sibling = Directory.CreateDirectory(Path.Combine(pod, "ctr2")).FullName;
+        File.WriteAllText(Path.Combine(v2, "kubepods", "memory.max"), "max\n");
+        File.WriteAllText(Path.Combine(pod, "memory.max"), "3221225472\n");
+        File.WriteAllText(Path.Combine(container, "memory.max"), "1073741824\n");
+        File.WriteAllText(Path.Combine(sibling, "memory.max"), "536870912\n");
+        var self = Path.Combine(_root, "self-cgroup");
+        File.WriteAllText(self, "0::/kubepods/pod42/ctr1\n");
+        Assert.Equal(1L << 30, ContainerMemory.LimitBytes(v2, self));
+        // A container without its own limit is bounded by its pod's.
+        File.WriteAllText(Path.Combine(container, "memory.max"), "max\n");
+        Assert.Equal(3L << 30, ContainerMemory.LimitBytes(v2, self));
+        // The sibling's stricter limit is not ours.
+        File.WriteAllText(self, "0::/kubepods/pod42/ctr2\n");
+        Assert.Equal(1L << 29, ContainerMemory.LimitBytes(v2, self));
+        // Our cgroup is not under this mount (a container that sees only its own subtree): the mount point's files.
+        File.WriteAllText(Path.Combine(v2, "memory.max"), "2147483648\n");
+        File.WriteAllText(self, "0::/elsewhere/abc\n");
+        Assert.Equal(2L << 30, ContainerMemory.LimitBytes(v2, self));
+
+        // cgroup v1: the memory controller's line among the others.
+        var v1 = Directory.CreateDirectory(Path.Combine(_root, "nested1")).FullName;
+        var docker = Directory.CreateDirectory(Path.Combine(v1, "memory", "docker", "abc")).FullName;
+        File.WriteAllText(Path.Combine(v1, "memory", "memory.limit_in_bytes"), "9223372036854771712\n");
+        File.WriteAllText(Path.Combine(v1, "memory", "docker", "memory.limit_in_bytes"), "9223372036854771712\n");
+        File.WriteAllText(Path.Combine(docker, "memory.limit_in_bytes"), "805306368\n");
+        File.WriteAllText(self, "12:cpuset:/docker/abc\n11:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n1:name=systemd:/docker/abc\n");
+        Assert.Equal(768L << 20, ContainerMemory.LimitBytes(v1, self));
+        Assert.Null(ContainerMemory.LimitBytes(v1, Path.Combine(_root, "no-such-file")));
+    }
 }

@@ -241,6 +241,69 @@ public sealed class ServingMemoryTests : IDisposable
         Assert.Equal(Requests.Means(pixels, Items), Requests.Floats(answer.RawOutputContents[0]), (a, b) => Math.Abs(a - b) < 1e-3);
     }
 
+    [Theory]
+    [InlineData("chunked")]
+    [InlineData("gzip")]
+    [InlineData("deflate")]
+    public async Task ChunkedAndCompressedBodiesAreCountedAsTheyAreReadNotAtWireSize(string kind)
+    {
+        // Room for one batch-4 request, not for a batch-12 one; the compressed batch-12 body is far smaller on the wire.
+        var budget = RequestBytes + 8192;
+        await using var server = await ServerFixture.StartAsync(_root, configure: o => o with { MemoryBudgetBytes = budget, MaxRequestBodyBytes = 64L << 20 });
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.HttpPort}") };
+        using var metrics = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.MetricsPort}") };
+
+        async Task<HttpResponseMessage> SendAsync(int items)
+        {
+            var pixels = new byte[items * 3 * Tile * Tile];
+            for (var i = 0; i < pixels.Length; i++)
+            {
+                pixels[i] = (byte)((i / 1024) % 7); // compresses well
+            }
+            var header = new JsonObject { ["inputs"] = new JsonArray(Requests.Input("image", "UINT8", [items, 3, Tile, Tile], binarySize: pixels.Length)) };
+            var plain = await Requests.Binary(header, pixels).ReadAsByteArrayAsync();
+            var body = plain;
+            if (kind != "chunked")
+            {
+                var packed = new MemoryStream();
+                await using (Stream z = kind == "gzip" ? new System.IO.Compression.GZipStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true)
+                    : new System.IO.Compression.ZLibStream(packed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+                {
+                    await z.WriteAsync(plain);
+                }
+                body = packed.ToArray();
+                Assert.True(body.Length < budget / 4, $"compressed body {body.Length} bytes");
+            }
+            var message = new HttpRequestMessage(HttpMethod.Post, "/v2/models/mean/infer") { Content = new StreamContent(new NonSeekable(body)) };
+            message.Headers.TransferEncodingChunked = true;
+            if (kind != "chunked")
+            {
+                message.Content.Headers.ContentEncoding.Add(kind);
+            }
+            message.Content.Headers.TryAddWithoutValidation("Inference-Header-Content-Length", (plain.Length - pixels.Length).ToString(CultureInfo.InvariantCulture));
+            return await http.SendAsync(message);
+        }
+
+        using (var small = await SendAsync(Items))
+        {
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        }
+        using (var large = await SendAsync(12))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, large.StatusCode);
+            var error = JsonDocument.Parse(await large.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString();
+            Assert.Contains("memory budget", error, StringComparison.Ordinal);
+        }
+        Assert.Equal(0, await MetricAsync(metrics, "histoscale_memory_budget_used_bytes"));
+        Assert.True(await MetricAsync(metrics, "histoscale_memory_budget_rejected_total") >= 1);
+    }
+
+    /// <summary>A body whose length the client cannot know: sent with chunked transfer encoding.</summary>
+    private sealed class NonSeekable(byte[] data) : MemoryStream(data)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Fact]
     public async Task MetricsReportCpuMemoryAndGcHeap()
     {

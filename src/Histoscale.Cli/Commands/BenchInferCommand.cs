@@ -15,7 +15,7 @@ public static class BenchInferCommand
     {
         var model = new Option<string>("--model") { Description = "Model: repository model directory (REPO/NAME) or a .onnx file", Required = true };
         var batch = new Option<int>("--batch") { Description = "Tiles per batch", DefaultValueFactory = _ => 32 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
+        var device = new DeviceFlags();
         var instances = new Option<int?>("--instances") { Description = "Parallel model instances (default: the config's instance_group count)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (default: cores / instances)" };
         var seconds = new Option<double>("--seconds") { Description = "Timed duration", DefaultValueFactory = _ => 10 };
@@ -26,8 +26,12 @@ public static class BenchInferCommand
 
         var command = new Command("infer", "Model-only inference throughput (tiles/s) on pre-made tensors")
         {
-            model, batch, device, instances, threads, seconds, iterations, warmup, tileSize, json,
+            model, batch, instances, threads, seconds, iterations, warmup, tileSize, json,
         };
+        foreach (var option in device.All)
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             var batchSize = r.GetValue(batch);
@@ -43,12 +47,15 @@ public static class BenchInferCommand
             {
                 throw new InputException("--instances and --threads must be at least 1");
             }
+            var (deviceFlag, gpu, ioBinding) = device.Read(r);
             var options = new OnnxRuntimeOptions
             {
                 Instances = r.GetValue(instances),
                 IntraOpThreads = r.GetValue(threads),
                 WarmupBatchSize = 0, // the benchmark warms up at the measured batch size itself
-            }.WithDevice(r.GetValue(device)!);
+                Gpu = gpu,
+                IoBinding = ioBinding,
+            }.WithDevice(deviceFlag);
 
             // A bare .onnx gets max_batch_size = --batch; a repository model keeps its config.
             var description = ModelDescription.Load(r.GetValue(model)!, new ModelOverrides { MaxBatchSize = batchSize, TileSize = r.GetValue(tileSize) });
@@ -79,6 +86,7 @@ public static class BenchInferCommand
                     ["batch"] = result.BatchSize,
                     ["instances"] = backend.InstanceCount,
                     ["threadsPerInstance"] = backend.IntraOpThreads,
+                    ["ioBinding"] = backend.UsesIoBinding,
                     ["batches"] = result.Batches,
                     ["tiles"] = result.Tiles,
                     ["seconds"] = Math.Round(result.Seconds, 3),
@@ -91,7 +99,7 @@ public static class BenchInferCommand
             else
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{description.Name} v{description.Version} on {deviceName} ({backend.InstanceCount} instance(s) × {backend.IntraOpThreads} thread(s)), batch {result.BatchSize}: " +
+                    $"{description.Name} v{description.Version} on {deviceName} ({backend.InstanceCount} instance(s) × {backend.IntraOpThreads} thread(s){(backend.UsesIoBinding ? ", IO binding" : "")}), batch {result.BatchSize}: " +
                     $"{result.TilesPerSecond:F1} tiles/s ({result.Tiles} tiles in {result.Seconds:F1} s; batch p50 {result.P50BatchMs:F1} ms, p99 {result.P99BatchMs:F1} ms)"));
             }
             return CliRunner.Ok;

@@ -32,6 +32,12 @@ public static class InferCommand
         public required string Out { get; init; }
         public int Batch { get; init; } = 32;
         public string Device { get; init; } = "cpu";
+
+        /// <summary>CUDA/TensorRT provider settings (<c>--trt-fp16</c>, <c>--cuda-arena</c>...).</summary>
+        public GpuProviderOptions Gpu { get; init; } = new();
+
+        /// <summary><c>--io-binding</c>: null = auto (on for cuda/tensorrt).</summary>
+        public bool? IoBinding { get; init; }
         public int? Instances { get; init; }
         public int? Threads { get; init; }
         public int? Workers { get; init; }
@@ -70,7 +76,7 @@ public static class InferCommand
         var model = new Option<string>("--model") { Description = "Model: repository model directory (REPO/NAME) or a .onnx file", Required = true };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var batch = new Option<int>("--batch") { Description = "Tiles per batch", DefaultValueFactory = _ => 32 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
+        var device = new DeviceFlags();
         var instances = new Option<int?>("--instances") { Description = "Parallel model instances (default: the config's instance_group count; on a 2–4 core CPU, one single-threaded instance per core)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (default: cores / instances)" };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads (default: one per core)" };
@@ -92,19 +98,22 @@ public static class InferCommand
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target,
+            slides, model, output, batch, device.Device, device.TrtFp16, device.TrtEngineCache, device.CudaArena, device.CudnnConvSearch, device.IoBinding, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target,
             qc,
         };
         qcFlags.AddTo(command);
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
+            var deviceSettings = device.Read(r);
             var request = new Request
             {
                 Slides = r.GetValue(slides) ?? [],
                 Model = r.GetValue(model)!,
                 Out = r.GetValue(output)!,
                 Batch = r.GetValue(batch),
-                Device = r.GetValue(device)!,
+                Device = deviceSettings.Device,
+                Gpu = deviceSettings.Gpu,
+                IoBinding = deviceSettings.IoBinding,
                 Instances = r.GetValue(instances),
                 Threads = r.GetValue(threads),
                 Workers = r.GetValue(workers),
@@ -270,7 +279,11 @@ public static class InferCommand
     }
 
     private static OnnxRuntimeOptions LocalOptions(Request request, ModelDescription description) =>
-        LocalOptions(description, request.Device, request.Batch, request.Instances, request.Threads, request.OrtSpinning);
+        LocalOptions(description, request.Device, request.Batch, request.Instances, request.Threads, request.OrtSpinning) with
+        {
+            Gpu = request.Gpu,
+            IoBinding = request.IoBinding,
+        };
 
     /// <summary>The in-process backend's options for a run with these flags (also what queue workers load models with).</summary>
     internal static OnnxRuntimeOptions LocalOptions(ModelDescription description, string device, int batch, int? instances, int? threads, bool spinning)

@@ -17,7 +17,7 @@ public static class QuantizeCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "FP32 model: repository model directory (REPO/NAME) or a .onnx file", Required = true };
-        var calibrate = new Option<string[]>("--calibrate") { Description = "Calibration slides: files, folders, globs or @manifest.txt", Required = true, AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore };
+        var calibrate = new Option<string[]>("--calibrate") { Description = "Calibration slides: files, folders, globs or @manifest.txt (required for INT8; not with --fp16)", AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "Model repository folder (writes OUT/NAME_int8/) or a .onnx file", Required = true };
         var tiles = new Option<int>("--tiles") { Description = "Calibration tiles", DefaultValueFactory = _ => 256 };
         var check = new Option<int>("--check") { Description = "Further held-out tiles to compare INT8 with FP32 on (0: no check)", DefaultValueFactory = _ => 64 };
@@ -31,13 +31,27 @@ public static class QuantizeCommand
         var minTissue = new Option<double>("--min-tissue") { Description = "Minimum tissue fraction of a tile", DefaultValueFactory = _ => 0.1 };
         var json = new Option<bool>("--json") { Description = "Print a JSON report on stdout" };
         var stain = new StainFlags();
+        var fp16 = new Option<bool>("--fp16") { Description = "Convert to float16 instead (no calibration; float32 inputs/outputs kept; for GPUs): writes OUT/NAME_fp16/ or a .onnx" };
+        var keepFp32 = new Option<string?>("--keep-fp32") { Description = "With --fp16: operator types kept in float32 (comma-separated; default Softmax, LogSoftmax, Exp, Log, Pow, large reductions, Resize, ...; \"none\" for none)" };
 
         var command = new Command("quantize", "Quantize an FP32 ONNX model to INT8 (static, calibrated on slide tiles) and write it as a new model")
         {
-            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, noTissue, minTissue, json, stain.Normalize, stain.Target,
+            model, calibrate, output, tiles, check, method, percentile, format, reduceRange, batch, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, noTissue, minTissue, json, stain.Normalize, stain.Target, fp16, keepFp32,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
+            if (r.GetValue(fp16))
+            {
+                return await ConvertFp16Async(r.GetValue(model)!, r.GetValue(output)!, tile.Read(r), r.GetValue(keepFp32), r.GetValue(json), r.InvocationConfiguration.Output);
+            }
+            if (r.GetValue(keepFp32) is not null)
+            {
+                throw new InputException("--keep-fp32 is only for --fp16");
+            }
+            if ((r.GetValue(calibrate) ?? []).Length == 0)
+            {
+                throw new InputException("--calibrate is required for INT8 quantization (slides to calibrate on); --fp16 needs none");
+            }
             var request = new QuantizationRequest
             {
                 Model = r.GetValue(model)!,
@@ -79,6 +93,38 @@ public static class QuantizeCommand
         var slides = await InferInputs.ExpandAsync(calibrate, host.ObjectStores, host.Slides.Formats, cancellationToken);
         var report = await QuantizationRun.RunAsync(request with { Slides = host.Slides }, slides, cancellationToken);
         Report(stdout, request, json, report);
+        return CliRunner.Ok;
+    }
+
+    private static async Task<int> ConvertFp16Async(string model, string output, ModelOverrides overrides, string? keep, bool json, TextWriter o)
+    {
+        IReadOnlyCollection<string>? ops = keep is null ? null
+            : keep.Trim().Equals("none", StringComparison.OrdinalIgnoreCase) ? [] : HistoscaleParameters.SplitList(keep);
+        var started = DateTime.UtcNow;
+        var (written, modelFile, s) = await QuantizationRun.ConvertFp16Async(model, output, overrides, ops);
+        var seconds = (DateTime.UtcNow - started).TotalSeconds;
+        var bytes = new FileInfo(modelFile).Length;
+        if (json)
+        {
+            o.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = written,
+                modelFile,
+                format = "fp16",
+                bytes,
+                initializers = s.Initializers,
+                values = s.Values,
+                saturated = s.Saturated,
+                keptFloat = s.KeptFp32,
+                casts = s.CastsInserted,
+                seconds = Math.Round(seconds, 2),
+            }, CliJson.Compact));
+            return CliRunner.Ok;
+        }
+        var c = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(c, $"{model} → {written} (FP16, {bytes / 1e6:F1} MB; float32 inputs/outputs kept) in {seconds:F1} s"));
+        o.WriteLine(string.Create(c, $"  {s.Initializers} initializers ({s.Values} values) to float16{(s.Saturated > 0 ? $", {s.Saturated} clamped to ±65504" : "")}; {s.CastsInserted} Cast nodes"));
+        o.WriteLine($"  kept FP32: {(s.KeptFp32.Count == 0 ? "none" : string.Join(", ", s.KeptFp32))}");
         return CliRunner.Ok;
     }
 

@@ -24,7 +24,7 @@ public static class ServeCommand
         var httpPort = new Option<int>("--http-port") { Description = "KServe v2 REST port", DefaultValueFactory = _ => 8000 };
         var grpcPort = new Option<int>("--grpc-port") { Description = "KServe v2 gRPC port", DefaultValueFactory = _ => 8001 };
         var metricsPort = new Option<int>("--metrics-port") { Description = "Prometheus metrics port (/metrics)", DefaultValueFactory = _ => 8002 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID)", DefaultValueFactory = _ => "cpu" };
+        var device = new DeviceFlags();
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per model instance (default: cores / instances)" };
         var exitTimeout = new Option<int>("--exit-timeout-secs") { Description = "How long shutdown waits for in-flight requests", DefaultValueFactory = _ => 30 };
         var spin = new Option<bool>("--allow-spinning") { Description = "Let idle ONNX Runtime threads spin (lower latency, but takes CPU from request handling)" };
@@ -61,12 +61,13 @@ public static class ServeCommand
 
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
-            repository, host, httpPort, grpcPort, metricsPort, device, threads, spin, exitTimeout,
+            repository, host, httpPort, grpcPort, metricsPort, device.Device, device.TrtFp16, device.TrtEngineCache, device.CudaArena, device.CudnnConvSearch, device.IoBinding, threads, spin, exitTimeout,
             controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs, corsOrigin,
             memoryBudget, noArena, noPattern, shrink,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
+            var deviceSettings = device.Read(r);
             var ports = new[] { r.GetValue(httpPort), r.GetValue(grpcPort), r.GetValue(metricsPort) };
             if (ports.Any(p => p is < 0 or > 65535) || ports.Where(p => p != 0).Distinct().Count() != ports.Count(p => p != 0))
             {
@@ -128,13 +129,17 @@ public static class ServeCommand
             }
             if (archiveOptions is { ModelRepository: not null, ResultsDirectory: not null } && r.GetValue(jobs) > 0)
             {
-                var jobDevice = r.GetValue(device)!;
+                var jobDevice = deviceSettings.Device;
                 archiveOptions = archiveOptions with
                 {
                     Jobs = new ArchiveJobOptions
                     {
                         // The same in-process backend as infer, on the serve's device.
-                        Backends = (model, batch) => OnnxRuntimeBackend.Create(model, InferCommand.LocalOptions(model, jobDevice, batch, null, null, spinning: false)),
+                        Backends = (model, batch) => OnnxRuntimeBackend.Create(model, InferCommand.LocalOptions(model, jobDevice, batch, null, null, spinning: false) with
+                        {
+                            Gpu = deviceSettings.Gpu,
+                            IoBinding = deviceSettings.IoBinding,
+                        }),
                         Concurrency = r.GetValue(jobs),
                         Environment = new Dictionary<string, object?>
                         {
@@ -182,7 +187,9 @@ public static class ServeCommand
                     EnableCpuMemArena = !r.GetValue(noArena),
                     EnableMemoryPattern = !r.GetValue(noPattern),
                     ArenaShrinkage = r.GetValue(shrink),
-                }.WithDevice(r.GetValue(device)!),
+                    Gpu = deviceSettings.Gpu,
+                    IoBinding = deviceSettings.IoBinding,
+                }.WithDevice(deviceSettings.Device),
             };
             var output = r.InvocationConfiguration.Output;
             await using var server = await InferenceServer.StartAsync(options, ct);

@@ -342,7 +342,9 @@ public sealed class InferenceRun
         public void Stop() => _watch.Stop();
     }
 
-    private static string Describe(Exception ex) =>
+    private static string Describe(Exception ex) => Slides.UrlRedaction.Redact(DescribeRaw(ex));
+
+    private static string DescribeRaw(Exception ex) =>
         (ex is AggregateException { InnerExceptions.Count: 1 } agg ? agg.InnerException! : ex) switch
         {
             Slides.SlideException s => s.Message,
@@ -415,7 +417,9 @@ public sealed class InferenceRun
             _options.Overlap.ToString(inv), _options.DetectTissue ? _options.MinTissue.ToString("R", inv) : "all",
             _options.Tissue.ToString(), _options.Threshold.ToString("R", inv),
             string.Join(',', p.Mean), string.Join(',', p.Std), p.ChannelOrder, _model.Layout, p.OutputKind,
-            string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name);
+            string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name,
+            // A completed slide met the limit it ran under; a stricter (or looser) limit re-checks it by running it.
+            _options.MaxBadTiles is { } badTiles ? badTiles.ToString(inv) : _options.MaxBadTileFraction.ToString("R", inv) + "f");
         if (_options.Stain is { } stain)
         {
             // Only with normalisation: a run without it keeps the key (and so the checkpoints) it always had.

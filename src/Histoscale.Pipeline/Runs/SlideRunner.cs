@@ -70,6 +70,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
                 tissue = options.DetectTissue ? TissueDetector.Detect(slide, options.Tissue) : null;
                 timings.AddTissue(Stopwatch.GetTimestamp() - t0);
             }
+            CheckDetectionTiles(slidePath, tissue, options);
             cancellationToken.ThrowIfCancellationRequested();
             t0 = Stopwatch.GetTimestamp();
             var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
@@ -200,6 +201,8 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
             Stain = prepared.Stain is { } stain ? SlideStainSummary.Of(stain.Source) : null,
             Qc = prepared.Quality is { } q ? QcSummary.From(q, prepared.Exclusions!) : null,
+            TissueUnreadableTiles = prepared.Tissue?.UnreadableTiles ?? 0,
+            TissueUnreadableCauses = prepared.Tissue is { UnreadableTiles: > 0 } t ? t.UnreadableCauses : null,
         };
         (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);
         // The tile table now holds everything the checkpoint did.
@@ -209,6 +212,24 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
 
     private static string IdentityKey(SourceIdentity? id) =>
         id is null ? "unknown" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{id.Length}|{id.Version}|{id.ETag}|{id.Modified?.UtcTicks}|{id.EndsSha256}");
+
+    /// <summary>
+    /// Corrupt tiles of the tissue-detection level count as background; beyond what <c>--max-bad-tiles</c> allows of
+    /// that level's tiles the slide fails, naming the first.
+    /// </summary>
+    internal static void CheckDetectionTiles(string slidePath, TissueMask? tissue, RunOptions options)
+    {
+        if (tissue is not { UnreadableTiles: > 0 } t)
+        {
+            return;
+        }
+        var allowed = options.BadTilesAllowed((int)Math.Min(int.MaxValue, t.DetectionTiles));
+        if (t.UnreadableTiles > allowed)
+        {
+            throw new SlideException(slidePath, $"tissue detection: {t.UnreadableTiles} of {t.DetectionTiles} detection-level tiles could not be read, more than --max-bad-tiles allows ({allowed})"
+                + (t.UnreadableCauses.Count > 0 ? $"; first: {t.UnreadableCauses[0]}" : ""));
+        }
+    }
 
     /// <summary>Causes of unreadable tiles run.json lists (the first, in plan order); the count covers them all.</summary>
     private const int MaxCausesReported = 5;

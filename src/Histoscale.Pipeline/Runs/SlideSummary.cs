@@ -91,6 +91,15 @@ public sealed record SlideSummary
 
     /// <summary>Quality control's findings (<c>infer --qc</c>); null without it.</summary>
     public QcSummary? Qc { get; init; }
+
+    /// <summary>
+    /// Tiles of the tissue-detection level that could not be decoded and were treated as background (at most what
+    /// <c>--max-bad-tiles</c> allows of that level's tiles for a completed slide).
+    /// </summary>
+    public int TissueUnreadableTiles { get; init; }
+
+    /// <summary>The first few of those tiles' errors; null when none.</summary>
+    public IReadOnlyList<string>? TissueUnreadableCauses { get; init; }
 }
 
 /// <summary>What quality control found on a slide before inference, and the tiles it left out (run.json).</summary>

@@ -133,6 +133,7 @@ public sealed class TileSampler
         {
             using var slide = Slide.Open(slidePath, _options.Slides);
             var tissue = _options.DetectTissue ? TissueDetector.Detect(slide, _options.Tissue) : null;
+            SlideRunner.CheckDetectionTiles(slidePath, tissue, _options);
             plan = TilePlanner.Create(slide, _options.PlanOptions(_model, _io.TileSize), tissue);
             _plans[slidePath] = plan;
         }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -45,9 +46,16 @@ public static class TissueDetector
     {
         options ??= new TissueOptions();
         var parallelism = Environment.ProcessorCount;
-        var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism);
+        var unreadable = new ConcurrentQueue<(long Index, SlideException Error)>();
+        var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism, unreadable, out var tiles);
         var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options, parallelism);
-        return (new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height), thumb);
+        var result = new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height)
+        {
+            DetectionTiles = tiles,
+            UnreadableTiles = unreadable.Count,
+            UnreadableCauses = [.. unreadable.OrderBy(u => u.Index).Take(MaxCauses).Select(u => u.Error.Message)],
+        };
+        return (result, thumb);
     }
 
     /// <summary>
@@ -55,8 +63,19 @@ public static class TissueDetector
     /// level of the pyramid at its own size (each thumbnail pixel one level pixel), the level's tiles are decoded in
     /// parallel, without the tile cache, each straight into its place; otherwise the slide's thumbnailer averages it.
     /// </summary>
-    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism)
+    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism) => DetectionImage(slide, maxSize, parallelism, null, out _);
+
+    /// <summary>Causes of unreadable detection tiles a mask keeps (the first in tile order); the count covers them all.</summary>
+    private const int MaxCauses = 5;
+
+    /// <summary>
+    /// As above; a level tile whose data is corrupt (<see cref="SlideException.IsCorruptData"/>) is left transparent
+    /// (background) and queued in <paramref name="unreadable"/> when given, instead of failing the whole image.
+    /// <paramref name="tiles"/> is the number of level tiles read (0 when the thumbnailer made the image).
+    /// </summary>
+    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism, ConcurrentQueue<(long Index, SlideException Error)>? unreadable, out long tiles)
     {
+        tiles = 0;
         // The thumbnailer's geometry: its size, and the level it reads.
         var scale = Math.Max(1.0, (double)Math.Max(slide.Width, slide.Height) / maxSize);
         var tw = (int)Math.Max(1, Math.Round(slide.Width / scale));
@@ -68,6 +87,7 @@ public static class TissueDetector
         }
         var pixels = new byte[(long)tw * th * 4];
         var across = level.TilesAcross;
+        tiles = across * level.TilesDown;
         var tileBytes = level.TileWidth * level.TileHeight * 4;
         try
         {
@@ -77,9 +97,17 @@ public static class TissueDetector
                 {
                     var col = i % across;
                     var row = i / across;
-                    if (slide.ReadTile(level.Index, col, row, tile.AsSpan(0, tileBytes)) == TileStatus.Blank)
+                    try
                     {
-                        return tile; // stored empty: transparent, as the thumbnailer leaves it
+                        if (slide.ReadTile(level.Index, col, row, tile.AsSpan(0, tileBytes)) == TileStatus.Blank)
+                        {
+                            return tile; // stored empty: transparent, as the thumbnailer leaves it
+                        }
+                    }
+                    catch (SlideException ex) when (ex.IsCorruptData && unreadable is not null)
+                    {
+                        unreadable.Enqueue((i, ex));
+                        return tile; // left transparent: background, as outside the scanned area
                     }
                     var x0 = (int)(col * level.TileWidth);
                     var y0 = (int)(row * level.TileHeight);

@@ -32,6 +32,18 @@ public sealed class TissueMask
         TissuePixels = _integral[^1];
     }
 
+    /// <summary>Tiles of the detection level read for this mask (0 when the slide's thumbnailer made the image).</summary>
+    public long DetectionTiles { get; init; }
+
+    /// <summary>
+    /// Detection-level tiles whose data could not be decoded (corrupt or truncated): treated as background. A run
+    /// fails the slide when there are more than <c>--max-bad-tiles</c> allows of <see cref="DetectionTiles"/>.
+    /// </summary>
+    public int UnreadableTiles { get; init; }
+
+    /// <summary>The first few unreadable detection tiles' errors (file, level, tile, cause); empty when none.</summary>
+    public IReadOnlyList<string> UnreadableCauses { get; init; } = [];
+
     /// <summary>The summed-area table: entry (x, y) of (width + 1) per row counts the tissue pixels above and left of it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int[] Integral(byte[] mask, int width, int height)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using Grpc.AspNetCore.Server;
 using Grpc.Core;
@@ -15,13 +16,16 @@ namespace Histoscale.Server.Kserve;
 /// messages) and the gRPC message limit on a unary call, answered with a message that names the sizes (the gRPC
 /// library enforces the same limit on every message, streams included, with its own generic message), and the
 /// memory budget: an inference request reserves its size (the gRPC message length, the HTTP Content-Length) before
-/// its body is read, and gives it back once answered; beyond the budget it gets 503 / UNAVAILABLE.
+/// its body is read, and gives it back once answered; beyond the budget it gets 503 / UNAVAILABLE. A chunked or
+/// gzip/deflate HTTP body is counted as it is read, after decompression (<see cref="BudgetedReadStream"/>), not at
+/// its wire size.
 /// </summary>
 internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int maxGrpcMessageBytes, MemoryBudget budget)
 {
     public async Task InvokeAsync(HttpContext context, RequestDelegate next)
     {
         long reserve = 0;
+        BudgetedReadStream? counted = null;
         switch (ListenerRoles.Of(context))
         {
             case ListenerRole.Http when !http.IsEmpty
@@ -55,13 +59,17 @@ internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int
                     }
                 }
                 break;
-            case ListenerRole.Http when IsHttpInfer(context) && context.Request.ContentLength is { } bodyLength:
+            case ListenerRole.Http when IsHttpInfer(context) && context.Request.ContentLength is { } bodyLength && IsIdentity(context):
                 if (!budget.TryReserve(bodyLength, out var httpError))
                 {
                     await HttpJson.WriteErrorAsync(context, StatusCodes.Status503ServiceUnavailable, httpError!).ConfigureAwait(false);
                     return;
                 }
                 reserve = bodyLength;
+                break;
+            case ListenerRole.Http when IsHttpInfer(context):
+                // Chunked or compressed: the size it takes is known only as it is read (after decompression).
+                counted = CountAsRead(context);
                 break;
         }
         try
@@ -70,8 +78,41 @@ internal sealed class RequestGates(RestrictedApis http, RestrictedApis grpc, int
         }
         finally
         {
-            budget.Release(reserve);
+            budget.Release(reserve + (counted?.Reserved ?? 0));
         }
+    }
+
+    private static bool IsIdentity(HttpContext context) =>
+        context.Request.Headers.ContentEncoding.ToString() is "" or "identity";
+
+    /// <summary>
+    /// Puts a <see cref="BudgetedReadStream"/> in front of the body, decompressing gzip/deflate here (the endpoint then
+    /// sees the plain body) so that the bytes counted are the ones the request will hold. An unknown encoding is left
+    /// for the endpoint to refuse.
+    /// </summary>
+    private BudgetedReadStream? CountAsRead(HttpContext context)
+    {
+        var request = context.Request;
+        Stream? plain = request.Headers.ContentEncoding.ToString() switch
+        {
+            "" or "identity" => request.Body,
+            "gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            _ => null,
+        };
+        if (plain is null)
+        {
+            return null;
+        }
+        if (!ReferenceEquals(plain, request.Body))
+        {
+            request.Headers.ContentEncoding = default;
+            request.ContentLength = null;
+            context.Response.RegisterForDispose(plain);
+        }
+        var counted = new BudgetedReadStream(plain, budget);
+        request.Body = counted;
+        return counted;
     }
 
     /// <summary>The unary inference call (stream messages are counted one by one by the service).</summary>

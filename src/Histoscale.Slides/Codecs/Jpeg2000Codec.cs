@@ -6,7 +6,8 @@ namespace Histoscale.Slides.Codecs;
 /// Aperio JPEG 2000 tiles (compression 33003 = YCbCr codestreams, 33005 = RGB) through OpenJPEG inside
 /// ImageMagick (Magick.NET), our one native imaging library; of the NuGet candidates only it ships OpenJPEG
 /// (BENCHMARKS.md). Aperio's YCbCr codestreams carry no multi-component transform, so the decoder hands back
-/// Y, Cb, Cr planes and we convert to RGB ourselves, as OpenSlide does.
+/// Y, Cb, Cr planes and we convert to RGB ourselves, as OpenSlide does. Decoding is strict: any OpenJPEG/ImageMagick
+/// warning (truncated codestream, corrupt packet data) is the tile's error, never pixels.
 /// </summary>
 internal sealed class Jpeg2000Codec : ITileCodec
 {
@@ -20,7 +21,9 @@ internal sealed class Jpeg2000Codec : ITileCodec
         int bands;
         try
         {
-            using var image = new MagickImage(data, Settings);
+            // Strict: OpenJPEG reports a truncated or damaged codestream as a warning and ImageMagick then hands back
+            // what it decoded (grey or garbage where data was missing); that must fail as the tile's error.
+            using var image = Imaging.MagickPixels.ReadStrict(data, Settings);
             if (image.Width != width || image.Height != height)
             {
                 throw new CodecException($"JPEG 2000 codestream is {image.Width}x{image.Height}, expected {width}x{height}");

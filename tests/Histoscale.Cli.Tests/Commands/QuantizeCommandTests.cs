@@ -91,4 +91,63 @@ public sealed class QuantizeCommandTests : IDisposable
         Assert.Equal(CliRunner.BadInput, code);
         Assert.Contains("nothing to quantize", stderr);
     }
+
+    [Fact]
+    public async Task Fp16WritesARepositoryModelWithTheFloat32InterfaceThatInferRuns()
+    {
+        var slide = Path.Combine(_dir, "f.svs");
+        SlideSynthesizer.Write(slide, new SynthOptions { Width = 600, Height = 500, Seed = 6 });
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.SmallCnn(tileSize: 32));
+        var repo = Path.Combine(_dir, "fp16");
+
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("quantize", "--model", model, "--fp16", "--out", repo, "--json");
+        Assert.True(code == 0, stderr);
+        var report = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("fp16", report.GetProperty("format").GetString());
+        Assert.True(report.GetProperty("initializers").GetInt32() > 0);
+        var entry = Path.Combine(repo, "small_cnn_fp16");
+        var config = ModelConfigReader.ReadFile(Path.Combine(entry, "config.pbtxt"));
+        Assert.Equal("small_cnn_fp16", config.Name);
+        Assert.Equal(Histoscale.Inference.Tensors.TensorDataType.Fp32, config.Inputs.Single().DataType);
+
+        (code, _, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", entry, "--out", Path.Combine(_dir, "out16"), "--batch", "8");
+        Assert.True(code == 0, stderr);
+
+        // Bad input: exit 2 with one line naming what was wrong.
+        var junk = Path.Combine(_dir, "junk.onnx");
+        File.WriteAllText(junk, "junk");
+        (code, _, stderr) = await ReaderCommandsTests.Run("quantize", "--model", junk, "--fp16", "--out", Path.Combine(_dir, "j.onnx"));
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("not a valid ONNX", stderr);
+        Assert.Contains("junk.onnx", stderr);
+        (code, _, stderr) = await ReaderCommandsTests.Run("quantize", "--model", Path.Combine(entry, "1", "model.onnx"), "--fp16", "--out", Path.Combine(_dir, "k.onnx"));
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("already has float16", stderr);
+        (code, _, stderr) = await ReaderCommandsTests.Run("quantize", "--model", model, "--out", Path.Combine(_dir, "x"));
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--calibrate is required", stderr);
+    }
+
+    [Fact]
+    public async Task GpuOnlyDeviceFlagsAreRefusedOnTheCpuBuildOrDevice()
+    {
+        var model = Path.Combine(_dir, "cnn.onnx");
+        File.WriteAllBytes(model, DemoModels.SmallCnn(tileSize: 32).Onnx);
+        var (code, _, stderr) = await ReaderCommandsTests.Run("bench", "infer", "--model", model, "--batch", "2", "--iterations", "1", "--trt-fp16");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("need --device tensorrt", stderr);
+        (code, _, stderr) = await ReaderCommandsTests.Run("bench", "infer", "--model", model, "--batch", "2", "--iterations", "1", "--device", "cuda", "--cuda-arena", "huge");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("expected pow2 or same", stderr);
+        if (!Histoscale.Inference.OnnxRuntime.ExecutionProviders.Available().Contains(Histoscale.Inference.OnnxRuntime.ExecutionProviders.CudaProvider))
+        {
+            (code, _, stderr) = await ReaderCommandsTests.Run("bench", "infer", "--model", model, "--batch", "2", "--iterations", "1", "--device", "cuda", "--cudnn-conv-search", "heuristic");
+            Assert.Equal(CliRunner.BadInput, code);
+            Assert.Contains("this build has no CUDA provider", stderr);
+            Assert.Contains("use the GPU image / -p:HistoscaleGpu=true", stderr);
+        }
+        (code, var stdout, stderr) = await ReaderCommandsTests.Run("bench", "infer", "--model", model, "--batch", "2", "--iterations", "1", "--warmup", "0", "--io-binding", "on", "--json");
+        Assert.True(code == 0, stderr);
+        Assert.True(JsonDocument.Parse(stdout).RootElement.GetProperty("ioBinding").GetBoolean());
+    }
 }

@@ -237,7 +237,10 @@ public class OnnxRuntimeBackendTests
             return; // a GPU build: nothing to assert here
         }
         var ex = Assert.Throws<DeviceConfigException>(() => OnnxRuntimeBackend.Create(model, new OnnxRuntimeOptions().WithDevice("cuda")));
-        Assert.Contains("CUDAExecutionProvider is not available in this build", ex.Message);
+        Assert.Contains("this build has no CUDA provider", ex.Message);
+        Assert.Contains("use the GPU image / -p:HistoscaleGpu=true", ex.Message);
+        ex = Assert.Throws<DeviceConfigException>(() => OnnxRuntimeBackend.Create(model, new OnnxRuntimeOptions().WithDevice("tensorrt:1")));
+        Assert.Contains("--device tensorrt: this build has no TensorRT provider", ex.Message);
         Assert.Throws<DeviceConfigException>(() => new OnnxRuntimeOptions().WithDevice("tpu"));
         Assert.Equal((InferenceDevice.TensorRt, 1), ExecutionProviders.Parse("TensorRT:1"));
     }

@@ -95,6 +95,23 @@ public class ResumeAndFailureTests
     }
 
     [Fact]
+    public async Task AStricterMaxBadTilesRerunsCompletedSlidesInsteadOfSkippingThem()
+    {
+        using var dir = new TempDir();
+        var slides = new[] { TestData.Slide(seed: 3) };
+        var first = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path) with { MaxBadTiles = 5 });
+        Assert.All(first.Slides, s => Assert.Equal(SlideSummary.Completed, s.Status));
+        var same = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path) with { MaxBadTiles = 5 });
+        Assert.All(same.Slides, s => Assert.Equal(SlideSummary.Skipped, s.Status));
+
+        var stricter = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path) with { MaxBadTiles = 0 });
+        Assert.All(stricter.Slides, s => Assert.Equal(SlideSummary.Completed, s.Status));
+        Assert.All(stricter.Slides, s => Assert.StartsWith("model or settings changed (settings key ", s.RerunReason));
+        var fraction = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path) with { MaxBadTiles = null, MaxBadTileFraction = 0.001 });
+        Assert.All(fraction.Slides, s => Assert.Equal(SlideSummary.Completed, s.Status));
+    }
+
+    [Fact]
     public async Task SeveralSlidesRunAndFinishedOnesAreSkippedOnRerun()
     {
         using var dir = new TempDir();

@@ -90,6 +90,41 @@ public class UnreadableTileTests
         Assert.Contains("tile (3,2)", reported.GetProperty("unreadableCauses")[0].GetString());
     }
 
+    [Theory]
+    [InlineData("jpeg")]
+    [InlineData("deflate")]
+    public async Task ACorruptTileAtTheTissueDetectionLevelIsBackgroundAndCountedNotAFailure(string kind)
+    {
+        // The 1500×1100 slide's detection image is level 0 itself (its tiles are read straight into the thumbnail).
+        using var dir = new TempDir();
+        var slide = DamagedSlide(dir, kind);
+        var summary = await PipelineHarness.RunAsync(Model, [slide], Options(dir["out"], maxBadTiles: 1) with { DetectTissue = true, MinTissue = 0.05 });
+        var s = Assert.Single(summary.Slides);
+        Assert.True(s.Status == SlideSummary.Completed, s.Error);
+        Assert.Equal(1, s.TissueUnreadableTiles);
+        Assert.Contains("level 0 tile (3,2)", Assert.Single(s.TissueUnreadableCauses!));
+        using (var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir["out"], "run.json"))))
+        {
+            var reported = run.RootElement.GetProperty("slides")[0];
+            Assert.Equal(1, reported.GetProperty("tissueUnreadableTiles").GetInt32());
+            Assert.Contains("tile (3,2)", reported.GetProperty("tissueUnreadableCauses")[0].GetString());
+        }
+
+        // Beyond --max-bad-tiles (here none allowed) the slide fails, naming the detection tile.
+        var strict = await PipelineHarness.RunAsync(Model, [slide], Options(dir["strict"], maxBadTiles: 0) with { DetectTissue = true });
+        var f = Assert.Single(strict.Slides);
+        Assert.Equal(SlideSummary.Failed, f.Status);
+        Assert.Contains("tissue detection: 1 of 35 detection-level tiles could not be read, more than --max-bad-tiles allows (0)", f.Error);
+        Assert.Contains("level 0 tile (3,2)", f.Error);
+
+        // The calibration sampler plans with the same detection and the same limit.
+        var model = Histoscale.Inference.Models.ModelDescription.Load(Model);
+        var sampler = new Histoscale.Pipeline.Sampling.TileSampler(model, Options(dir["s"], maxBadTiles: 1) with { DetectTissue = true, MinTissue = 0.05 });
+        Assert.NotEmpty(sampler.Pick([slide], 8));
+        var strictSampler = new Histoscale.Pipeline.Sampling.TileSampler(model, Options(dir["s0"], maxBadTiles: 0) with { DetectTissue = true });
+        Assert.Contains("tissue detection: 1 of 35", Assert.Throws<Histoscale.Slides.SlideException>(() => strictSampler.Pick([slide], 8)).Message);
+    }
+
     [Fact]
     public async Task MoreUnreadableTilesThanAllowedFailTheSlide()
     {
