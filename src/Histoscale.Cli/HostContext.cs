@@ -7,14 +7,15 @@ namespace Histoscale.Cli;
 /// <summary>
 /// What the libraries are configured with in this process, built from the environment: the host is the only place
 /// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
-/// (S3-compatible stores), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
+/// (S3-compatible stores; AWS_ENDPOINT_URL_SQS for sqs:// queues), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
 /// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
 /// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin. The SDKs' own credential chains read their usual variables themselves.
 /// </summary>
 public sealed class HostContext
 {
-    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken)
+    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken, string? sqsServiceUrl)
     {
+        SqsServiceUrl = sqsServiceUrl;
         AdminToken = adminToken;
         Storage = storage;
         ObjectStores = new ObjectStoreProvider(storage);
@@ -23,6 +24,9 @@ public sealed class HostContext
     }
 
     public StorageOptions Storage { get; }
+
+    /// <summary>AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL): an SQS endpoint for sqs:// queues instead of AWS's (an emulator).</summary>
+    public string? SqsServiceUrl { get; }
 
     /// <summary>HISTOSCALE_ADMIN_TOKEN: a bootstrap admin token for the archive served by <c>serve --slides</c>.</summary>
     public string? AdminToken { get; }
@@ -62,6 +66,6 @@ public sealed class HostContext
         {
             cacheBytes = long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new InputException($"HISTOSCALE_CACHE_MB '{mb}': expected a whole number of MiB, 0 or more");
         }
-        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"));
+        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"), Value("AWS_ENDPOINT_URL_SQS") ?? Value("AWS_ENDPOINT_URL"));
     }
 }

@@ -124,12 +124,18 @@ internal static class QueueFlags
         DefaultValueFactory = _ => 5,
     };
 
-    /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://).</summary>
-    public static QueueOptions Options(int connectAttempts) => new()
+    /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://,
+    /// AWS_ENDPOINT_URL_SQS for sqs://).</summary>
+    public static QueueOptions Options(int connectAttempts)
     {
-        ConnectAttempts = connectAttempts,
-        AzureConnectionString = HostContext.FromEnvironment().Storage.AzureConnectionString,
-    };
+        var host = HostContext.FromEnvironment();
+        return new()
+        {
+            ConnectAttempts = connectAttempts,
+            AzureConnectionString = host.Storage.AzureConnectionString,
+            SqsServiceUrl = host.SqsServiceUrl,
+        };
+    }
 
     public static void Check(int connectAttempts)
     {

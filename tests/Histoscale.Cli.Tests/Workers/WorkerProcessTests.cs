@@ -24,11 +24,13 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
     [SkippableTheory]
     [MemberData(nameof(BrokerKinds))]
     [InlineData(Brokers.AzureQueue)]
+    [InlineData(Brokers.Sqs)]
     public async Task AWorkerKilledMidSlideLosesNothingAndDuplicatesNothing(string broker)
     {
         var url = Brokers.QueueUrl(broker, "kill");
-        // Azure queues take their credentials from the environment, as in production; the processes get Azurite's.
-        var env = broker == Brokers.AzureQueue ? new Dictionary<string, string> { ["AZURE_STORAGE_CONNECTION_STRING"] = Brokers.AzureConnectionString! } : null;
+        // Azure and SQS take their credentials (and SQS its endpoint) from the environment, as in production; the
+        // processes get the emulators'.
+        var env = Brokers.ProcessEnvironment(broker);
         if (env is null)
         {
             await Submit(url, fx.Big, fx.Small1, fx.Small2);
@@ -70,7 +72,7 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         if (env is not null)
         {
             await using var q = await JobQueues.OpenAsync(url, Brokers.Options(broker));
-            Assert.Equal(new QueueStatus(0, null, null, null, 0), await q.StatusAsync());
+            Assert.Equal(new QueueStatus(0, broker == Brokers.Sqs ? 0 : null, null, null, 0), await q.StatusAsync());
             return;
         }
         var status = await Status(url);
@@ -85,12 +87,13 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
 
     [SkippableTheory]
     [MemberData(nameof(BrokerKinds))]
+    [InlineData(Brokers.Sqs)]
     public async Task PoisonAndFailingJobsAreDeadLetteredWithTheirReasonAndTheWorkerKeepsGoing(string broker)
     {
         var url = Brokers.QueueUrl(broker, "poison");
         var blocker = Path.Combine(_out, "a-file");
         File.WriteAllText(blocker, "not a folder");
-        await using (var q = await JobQueues.OpenAsync(url, new QueueOptions()))
+        await using (var q = await JobQueues.OpenAsync(url, Brokers.Options(broker)))
         {
             await q.EnqueueAsync("{\"id\": \"x\", \"slide\": "u8.ToArray());
             await q.EnqueueAsync("{\"version\": 99, \"id\": \"x\"}"u8.ToArray());
@@ -207,10 +210,10 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
     [Fact]
     public async Task BadQueueInputExitsTwoWithOneLine()
     {
-        var (code, _, stderr) = await ReaderCommandsTests.Run("worker", "--queue", "sqs://eu-west-1/jobs");
+        var (code, _, stderr) = await ReaderCommandsTests.Run("worker", "--queue", "kafka://eu-west-1/jobs");
         Assert.Equal(CliRunner.BadInput, code);
         Assert.Single(stderr.Trim().Split('\n'));
-        Assert.Contains("unknown scheme 'sqs'", stderr);
+        Assert.Contains("unknown scheme 'kafka'", stderr);
 
         (code, _, stderr) = await ReaderCommandsTests.Run("queue", "status", "--queue", $"redis://127.0.0.1:{FreePort()}", "--connect-attempts", "2");
         Assert.Equal(CliRunner.BadInput, code);
