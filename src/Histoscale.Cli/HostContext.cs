@@ -7,14 +7,15 @@ namespace Histoscale.Cli;
 /// <summary>
 /// What the libraries are configured with in this process, built from the environment: the host is the only place
 /// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
-/// (S3-compatible stores; AWS_ENDPOINT_URL_SQS for sqs:// queues), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
+/// (S3-compatible stores; AWS_ENDPOINT_URL_SQS for sqs:// queues, PUBSUB_EMULATOR_HOST for gcppubsub://), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
 /// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
 /// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin. The SDKs' own credential chains read their usual variables themselves.
 /// </summary>
 public sealed class HostContext
 {
-    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken, string? sqsServiceUrl)
+    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken, string? sqsServiceUrl, string? pubSubEmulatorHost)
     {
+        PubSubEmulatorHost = pubSubEmulatorHost;
         SqsServiceUrl = sqsServiceUrl;
         AdminToken = adminToken;
         Storage = storage;
@@ -27,6 +28,9 @@ public sealed class HostContext
 
     /// <summary>AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL): an SQS endpoint for sqs:// queues instead of AWS's (an emulator).</summary>
     public string? SqsServiceUrl { get; }
+
+    /// <summary>PUBSUB_EMULATOR_HOST: a Pub/Sub emulator (HOST:PORT) for gcppubsub:// queues instead of Google's service.</summary>
+    public string? PubSubEmulatorHost { get; }
 
     /// <summary>HISTOSCALE_ADMIN_TOKEN: a bootstrap admin token for the archive served by <c>serve --slides</c>.</summary>
     public string? AdminToken { get; }
@@ -66,6 +70,6 @@ public sealed class HostContext
         {
             cacheBytes = long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new InputException($"HISTOSCALE_CACHE_MB '{mb}': expected a whole number of MiB, 0 or more");
         }
-        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"), Value("AWS_ENDPOINT_URL_SQS") ?? Value("AWS_ENDPOINT_URL"));
+        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"), Value("AWS_ENDPOINT_URL_SQS") ?? Value("AWS_ENDPOINT_URL"), Value("PUBSUB_EMULATOR_HOST"));
     }
 }

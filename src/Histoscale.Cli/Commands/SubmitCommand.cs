@@ -125,7 +125,7 @@ internal static class QueueFlags
     };
 
     /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://,
-    /// AWS_ENDPOINT_URL_SQS for sqs://).</summary>
+    /// AWS_ENDPOINT_URL_SQS for sqs://, PUBSUB_EMULATOR_HOST for gcppubsub://).</summary>
     public static QueueOptions Options(int connectAttempts)
     {
         var host = HostContext.FromEnvironment();
@@ -134,6 +134,7 @@ internal static class QueueFlags
             ConnectAttempts = connectAttempts,
             AzureConnectionString = host.Storage.AzureConnectionString,
             SqsServiceUrl = host.SqsServiceUrl,
+            PubSubEmulatorHost = host.PubSubEmulatorHost,
         };
     }
 

@@ -6,14 +6,14 @@ namespace Histoscale.Workers.Brokers;
 /// <summary>Opens a queue from its URL: <c>redis://HOST[:PORT][/DB][?queue=NAME]</c> (Redis Streams, the default
 /// port 6379), <c>amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME]</c> (RabbitMQ) or <c>azqueue://ACCOUNT/QUEUE</c>
 /// (Azure Queue Storage), <c>sqs://REGION/QUEUE</c> or <c>https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE</c> (Amazon
-/// SQS); the default queue name is <see cref="DefaultQueueName"/>.</summary>
+/// SQS), <c>gcppubsub://PROJECT/SUBSCRIPTION[?topic=TOPIC]</c> (Google Cloud Pub/Sub); the default queue name is <see cref="DefaultQueueName"/>.</summary>
 public static class JobQueues
 {
     /// <summary>Queue (stream) name when the URL names none.</summary>
     public const string DefaultQueueName = "histoscale-jobs";
 
     /// <summary>The URL schemes understood.</summary>
-    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps", "azqueue", "sqs"];
+    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps", "azqueue", "sqs", "gcppubsub"];
 
     /// <summary>Checks a URL without connecting; throws <see cref="QueueConfigException"/> naming what is wrong.</summary>
     public static Uri Parse(string url)
@@ -30,6 +30,10 @@ public static class JobQueues
         if (uri.Scheme == "azqueue")
         {
             _ = AzureQueue.QueueName(uri);
+        }
+        else if (uri.Scheme == "gcppubsub")
+        {
+            _ = PubSubQueue.Parts(uri);
         }
         else if (uri.Scheme == "sqs" || sqsHttps)
         {
@@ -64,6 +68,7 @@ public static class JobQueues
             {
                 "redis" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RedisStreamQueue.ConnectAsync(uri, Redact(uri), name, consumer, options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
                 "sqs" or "https" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await SqsQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                "gcppubsub" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await PubSubQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
                 "azqueue" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await AzureQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
                 _ => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RabbitMqQueue.ConnectAsync(uri, Redact(uri), name, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
             };

@@ -27,6 +27,13 @@ public sealed record QueueOptions
     /// </summary>
     public string? SqsServiceUrl { get; init; }
 
+    /// <summary>
+    /// gcppubsub://: a Pub/Sub emulator's HOST:PORT (plain http, no credentials; also serves the Cloud Monitoring
+    /// query that status makes); null = Google's endpoints with the application default credentials. The host maps
+    /// PUBSUB_EMULATOR_HOST to it.
+    /// </summary>
+    public string? PubSubEmulatorHost { get; init; }
+
     /// <summary>Name of this consumer (Redis consumer-group member); default: host name and process id.</summary>
     public string? ConsumerName { get; init; }
 }

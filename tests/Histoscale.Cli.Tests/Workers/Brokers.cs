@@ -15,6 +15,10 @@ internal static class Brokers
     public const string RabbitMq = "amqp";
     public const string AzureQueue = "azqueue";
     public const string Sqs = "sqs";
+    public const string PubSub = "gcppubsub";
+
+    /// <summary>The loopback Pub/Sub fake, one for the test process (no Pub/Sub emulator installs here).</summary>
+    private static readonly Lazy<FakePubSubServer> PubSubFake = new(() => new FakePubSubServer());
 
     /// <summary>fauxqs, the SQS emulator .ci/sqs.sh starts (it writes .ci/sqs.env), or HISTOSCALE_TEST_SQS_ENDPOINT.</summary>
     public static string? SqsEndpoint =>
@@ -33,6 +37,7 @@ internal static class Brokers
             ["AWS_ACCESS_KEY_ID"] = SqsFile.Value.GetValueOrDefault("HISTOSCALE_TEST_SQS_ACCESS_KEY", "fauxqs"),
             ["AWS_SECRET_ACCESS_KEY"] = SqsFile.Value.GetValueOrDefault("HISTOSCALE_TEST_SQS_SECRET_KEY", "fauxqs"),
         },
+        PubSub => new() { ["PUBSUB_EMULATOR_HOST"] = PubSubFake.Value.Host },
         _ => null,
     };
 
@@ -45,6 +50,7 @@ internal static class Brokers
     {
         AzureConnectionString = broker == AzureQueue ? AzureConnectionString : null,
         SqsServiceUrl = broker == Sqs ? SqsEndpoint : null,
+        PubSubEmulatorHost = broker == PubSub ? PubSubFake.Value.Host : null,
     };
 
     private static readonly Lazy<Dictionary<string, string>> EnvFile = new(() => ReadEnvFile("brokers.env"));
@@ -61,6 +67,12 @@ internal static class Brokers
             var endpoint = new Uri(cs!.Split(';').First(p => p.StartsWith("QueueEndpoint=", StringComparison.Ordinal))["QueueEndpoint=".Length..]);
             Skip.IfNot(Answers(endpoint.Host, endpoint.Port), $"azqueue tests skipped: nothing answers at {endpoint.Host}:{endpoint.Port} (Azurite's queue service; run `bash .ci/emulators.sh start`)");
             return $"azqueue://devstoreaccount1/{name}-{Guid.NewGuid():N}";
+        }
+        if (broker == PubSub)
+        {
+            // The in-process CLI runs (submit, queue status) find the fake the way a deployment finds an emulator.
+            Environment.SetEnvironmentVariable("PUBSUB_EMULATOR_HOST", PubSubFake.Value.Host);
+            return $"gcppubsub://histoscale-test/{name}-{Guid.NewGuid():N}";
         }
         if (broker == Sqs)
         {

@@ -6,7 +6,7 @@ namespace Histoscale.Cli.Tests.Workers;
 /// <summary>The broker implementations on the real servers: attempts, retries, dead letters, redelivery after a worker dies.</summary>
 public sealed class QueueSemanticsTests
 {
-    public static TheoryData<string> BrokerKinds() => [Brokers.Redis, Brokers.RabbitMq, Brokers.AzureQueue, Brokers.Sqs];
+    public static TheoryData<string> BrokerKinds() => [Brokers.Redis, Brokers.RabbitMq, Brokers.AzureQueue, Brokers.Sqs, Brokers.PubSub];
 
     [SkippableTheory]
     [MemberData(nameof(BrokerKinds))]
@@ -150,6 +150,7 @@ public sealed class QueueSemanticsTests
     [SkippableTheory]
     [InlineData(Brokers.AzureQueue)]
     [InlineData(Brokers.Sqs)]
+    [InlineData(Brokers.PubSub)]
     public async Task AStalledWorkersKeepAliveSaysTheJobIsNoLongerItsOwn(string broker)
     {
         var url = Brokers.QueueUrl(broker, "stalled");
@@ -181,6 +182,10 @@ public sealed class QueueSemanticsTests
     [InlineData("https://sqs.eu-west-1.amazonaws.com/jobs", "not an SQS queue URL")]
     [InlineData("https://example.com/jobs", "unknown scheme 'https'")]
     [InlineData("kafka://host/jobs", "unknown scheme 'kafka'")]
+    [InlineData("gcppubsub://p/jobs", "not a Google Cloud project id")]
+    [InlineData("gcppubsub://lab-project/goog-jobs", "not a Pub/Sub subscription name")]
+    [InlineData("gcppubsub://lab-project/jobs?topic=1x", "not a Pub/Sub topic name")]
+    [InlineData("gcppubsub://lab-project/jobs?queue=x", "unknown parameter 'queue'")]
     [InlineData("not a url", "is not a URL")]
     [InlineData("redis://h:6379/?queue=", "queue name")]
     [InlineData("redis://h:6379/?topic=x", "unknown parameter 'topic'")]
@@ -196,6 +201,13 @@ public sealed class QueueSemanticsTests
         var (region, queue, url) = SqsQueue.Parts(JobQueues.Parse("https://sqs.eu-west-1.amazonaws.com/123456789012/slide-jobs"));
         Assert.Equal(("eu-west-1", "slide-jobs", "https://sqs.eu-west-1.amazonaws.com/123456789012/slide-jobs"), (region, queue, url));
         Assert.Equal(("us-east-2", "jobs", null), SqsQueue.Parts(JobQueues.Parse("sqs://us-east-2/jobs")));
+    }
+
+    [Fact]
+    public void APubSubUrlNamesItsProjectSubscriptionAndTopic()
+    {
+        Assert.Equal(("lab-project", "slide-jobs", "slide-jobs"), PubSubQueue.Parts(JobQueues.Parse("gcppubsub://lab-project/slide-jobs")));
+        Assert.Equal(("lab-project", "workers", "slides"), PubSubQueue.Parts(JobQueues.Parse("gcppubsub://lab-project/workers?topic=slides")));
     }
 
     /// <summary>SQS bodies are XML characters: JSON goes as text, anything else (a malformed binary message) as base64, and comes back as it went.</summary>

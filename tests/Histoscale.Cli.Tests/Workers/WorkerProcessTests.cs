@@ -25,6 +25,7 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
     [MemberData(nameof(BrokerKinds))]
     [InlineData(Brokers.AzureQueue)]
     [InlineData(Brokers.Sqs)]
+    [InlineData(Brokers.PubSub)]
     public async Task AWorkerKilledMidSlideLosesNothingAndDuplicatesNothing(string broker)
     {
         var url = Brokers.QueueUrl(broker, "kill");
@@ -88,6 +89,7 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
     [SkippableTheory]
     [MemberData(nameof(BrokerKinds))]
     [InlineData(Brokers.Sqs)]
+    [InlineData(Brokers.PubSub)]
     public async Task PoisonAndFailingJobsAreDeadLetteredWithTheirReasonAndTheWorkerKeepsGoing(string broker)
     {
         var url = Brokers.QueueUrl(broker, "poison");
