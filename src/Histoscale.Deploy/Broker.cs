@@ -4,7 +4,7 @@ namespace Histoscale.Deploy;
 internal sealed record Broker(string Kind, string Url, bool InCluster, string Host, string QueueName, string? Account)
 {
     /// <summary>The schemes the worker implements (Histoscale.Workers' JobQueues), for messages.</summary>
-    public const string WorkerSchemes = "redis://, amqp://, amqps://, azqueue://, sqs://";
+    public const string WorkerSchemes = "redis://, amqp://, amqps://, azqueue://, sqs://, gcppubsub://";
 
     public static Broker Parse(string url, DeploySpec spec, string target)
     {
@@ -48,8 +48,11 @@ internal sealed record Broker(string Kind, string Url, bool InCluster, string Ho
                     return new Broker("sqs", url, false, host[1], parts[1], parts[0]);
                 }
             case "gcppubsub":
-                // Rendering a deployment whose workers would exit 2 on start helps nobody.
-                throw new DeployConfigException($"deploy.yaml queue: '{url}': the worker does not implement Google Pub/Sub yet (the worker supports {WorkerSchemes})");
+                if (uri.Host.Length == 0 || path.Length == 0 || path.Contains('/', StringComparison.Ordinal))
+                {
+                    throw new DeployConfigException($"deploy.yaml queue: '{url}' is not gcppubsub://PROJECT/SUBSCRIPTION[?topic=TOPIC]");
+                }
+                return new Broker("gcppubsub", url, false, uri.Host, path, null);
             default:
                 throw new DeployConfigException($"deploy.yaml queue: unknown scheme '{uri.Scheme}' for target {target} (the worker supports {WorkerSchemes})");
         }

@@ -232,7 +232,7 @@ internal static class KubernetesRenderer
                     ("ignoreNullValues", "true"))))))));
 
     /// <summary>
-    /// KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, azure-queue, aws-sqs-queue). What it counts depends on what
+    /// KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, azure-queue, aws-sqs-queue, gcp-pubsub). What it counts depends on what
     /// it scales. A Deployment (ScaledObject) must count unfinished work — queued and in progress — or KEDA scales
     /// to zero while the last slides are still running (the HPA would remove busy pods): Redis, the stream's length
     /// (the worker deletes an entry when it settles it, so XLEN = unread + pending); RabbitMQ, the management API's
@@ -266,6 +266,12 @@ internal static class KubernetesRenderer
                 ("scaleOnInFlight", "false")))),
             ("sqs", false) => M(("type", "aws-sqs-queue"), ("authenticationRef", authRef), ("metadata", M(
                 ("queueURL", SqsQueueForKeda(b)), ("awsRegion", b.Host), ("queueLength", target), ("scaleOnInFlight", "true")))),
+            // Pub/Sub: Cloud Monitoring's num_undelivered_messages, outstanding (taken) messages included; there is no
+            // metric of the waiting ones only, so a ScaledJob sees the same count.
+            ("gcppubsub", true) => M(("type", "gcp-pubsub"), ("authenticationRef", authRef), ("metadata", M(
+                ("subscriptionName", $"projects/{b.Host}/subscriptions/{b.QueueName}"), ("mode", "SubscriptionSize"), ("value", target), ("activationValue", activation)))),
+            ("gcppubsub", false) => M(("type", "gcp-pubsub"), ("authenticationRef", authRef), ("metadata", M(
+                ("subscriptionName", $"projects/{b.Host}/subscriptions/{b.QueueName}"), ("mode", "SubscriptionSize"), ("value", target)))),
             ("azqueue", true) => M(("type", "azure-queue"), ("authenticationRef", authRef), ("metadata", M(
                 ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("activationQueueLength", activation),
                 ("queueLengthStrategy", "visibleonly")))),
@@ -288,6 +294,8 @@ internal static class KubernetesRenderer
             "azqueue" => M(("podIdentity", M(("provider", "azure-workload"), ("identityId", c.Spec.Azure.IdentityClientId)))),
             // KEDA assumes the workers' IRSA role (the ServiceAccount's eks.amazonaws.com/role-arn), which reads the queue.
             "sqs" => M(("podIdentity", M(("provider", "aws"), ("identityOwner", "workload")))),
+            // KEDA's own GKE Workload Identity (its service account needs roles/monitoring.viewer on the project).
+            "gcppubsub" => M(("podIdentity", M(("provider", "gcp")))),
             _ => null,
         };
         return spec is null ? null : Obj("keda.sh/v1alpha1", "TriggerAuthentication", $"{c.WorkerName}-broker", c, "worker", spec);

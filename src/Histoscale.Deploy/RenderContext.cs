@@ -141,6 +141,10 @@ internal sealed class RenderContext
         {
             throw new DeployConfigException($"deploy.yaml queue: an sqs:// queue on Kubernetes needs --cloud aws (the workers and KEDA reach SQS with the IRSA role; '{url}' on {r.Cloud})");
         }
+        if (r.Target == "k8s" && broker.Kind == "gcppubsub" && r.Cloud != "gcp")
+        {
+            throw new DeployConfigException($"deploy.yaml queue: a gcppubsub:// queue on Kubernetes needs --cloud gcp (the workers and KEDA reach Pub/Sub with GKE Workload Identity; '{url}' on {r.Cloud})");
+        }
         if (r.Target == "ecs" && broker.Kind == "amqp" && spec.Aws.BrokerSecretArn.Length == 0)
         {
             throw new DeployConfigException("deploy.yaml aws.brokerSecretArn: an amqp(s):// queue on ECS needs the Secrets Manager ARN of its full URL with credentials");

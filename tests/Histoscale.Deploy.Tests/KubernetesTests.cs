@@ -144,8 +144,25 @@ public sealed class KubernetesTests
         }
     }
 
+    /// <summary>Pub/Sub workers on GKE: KEDA's gcp-pubsub trigger on the worker's subscription, read with KEDA's Workload Identity.</summary>
     [Theory]
-    [InlineData("queue: gcppubsub://lab-1/slides-sub\n", "Google Pub/Sub")]
+    [InlineData("")]
+    [InlineData("workers: {mode: job}\n")]
+    public void PubSubWorkersScaleOnTheirSubscriptionsUndeliveredMessages(string mode)
+    {
+        using var r = new Rendered("k8s", "gcp", yaml: mode + "queue: gcppubsub://lab-project/slides?topic=slide-jobs\n");
+        var file = mode.Length == 0 ? "k8s/base/worker-scaledobject.yaml" : "k8s/base/worker-scaledjob.yaml";
+        var trigger = r.YamlFile(file)["spec"]!["triggers"]![0]!;
+        Assert.Equal("gcp-pubsub", Str(trigger["type"]));
+        Assert.Equal("projects/lab-project/subscriptions/slides", Str(trigger["metadata"]!["subscriptionName"]));
+        Assert.Equal("SubscriptionSize", Str(trigger["metadata"]!["mode"]));
+        Assert.Equal(mode.Length > 0, trigger["metadata"]!.AsObject().ContainsKey("activationValue"));
+        Assert.Equal("gcp", Str(r.YamlFile("k8s/base/worker-triggerauthentication.yaml")["spec"]!["podIdentity"]!["provider"]));
+        var worker = Rendered.Containers(r.YamlFile(mode.Length == 0 ? "k8s/base/worker-deployment.yaml" : file)).Single();
+        Assert.Contains(worker["env"]!.AsArray(), e => Str(e!["name"]) == "HISTOSCALE_QUEUE" && Str(e["value"]) == "gcppubsub://lab-project/slides?topic=slide-jobs");
+    }
+
+    [Theory]
     [InlineData("queue: kafka://k/slides\n", "unknown scheme 'kafka'")]
     public void BrokersTheWorkerCannotUseAreRefused(string yaml, string named)
     {
@@ -154,7 +171,7 @@ public sealed class KubernetesTests
             var ex = Assert.Throws<DeployConfigException>(() => DeployRenderer.Render(new RenderRequest { Target = target, Cloud = cloud }, yaml));
             Assert.Contains("deploy.yaml queue", ex.Message);
             Assert.Contains(named, ex.Message);
-            Assert.Contains("redis://, amqp://, amqps://, azqueue://, sqs://", ex.Message);
+            Assert.Contains("redis://, amqp://, amqps://, azqueue://, sqs://, gcppubsub://", ex.Message);
         }
     }
 
@@ -174,6 +191,8 @@ public sealed class KubernetesTests
             ("gcp", "l4", ""),
             ("aws", "none", "queue: sqs://eu-west-1/slides\n"),
             ("aws", "none", "workers: {mode: job}\nqueue: https://sqs.eu-west-1.amazonaws.com/123456789012/slides\n"),
+            ("gcp", "none", "queue: gcppubsub://lab-project/slides\n"),
+            ("gcp", "none", "workers: {mode: job}\nqueue: gcppubsub://lab-project/slides\n"),
         };
         foreach (var (cloud, gpu, yaml) in configs)
         {
