@@ -45,6 +45,12 @@ internal static class Brokers
     public static string? AzureConnectionString =>
         Environment.GetEnvironmentVariable("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING") is { Length: > 0 } v ? v : EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING");
 
+    /// <summary>s3rver (.ci/emulators.sh): endpoint and its published development keys, or null when not started.</summary>
+    public static (string Endpoint, string AccessKey, string SecretKey)? S3Emulator =>
+        EmulatorsFile.Value.TryGetValue("HISTOSCALE_S3_ENDPOINT", out var e)
+            ? (e, EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_S3_ACCESS_KEY", "S3RVER"), EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_S3_SECRET_KEY", "S3RVER"))
+            : null;
+
     /// <summary>Queue options that reach the test brokers (the Azurite connection string for azqueue://).</summary>
     public static Histoscale.Workers.Brokers.QueueOptions Options(string broker) => new()
     {
