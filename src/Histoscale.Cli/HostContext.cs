@@ -7,7 +7,7 @@ namespace Histoscale.Cli;
 /// <summary>
 /// What the libraries are configured with in this process, built from the environment: the host is the only place
 /// that reads it (the libraries take options). Object stores: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL and AWS_REGION
-/// (S3-compatible stores), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
+/// (S3-compatible stores; AWS_ENDPOINT_URL_SQS for sqs:// queues, PUBSUB_EMULATOR_HOST for gcppubsub://), AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT, STORAGE_EMULATOR_HOST (GCS
 /// emulator), HISTOSCALE_STORAGE_STRATEGY (data-loading strategy); HISTOSCALE_CACHE_MB sizes the decoded-tile cache
 /// of the slides a verb opens; HISTOSCALE_ADMIN_TOKEN bootstraps the archive's admin; HISTOSCALE_DICOMWEB_TOKEN (or the
 /// --dicomweb-token flag, which wins) is the bearer token for DICOMweb slide URLs, HISTOSCALE_DICOMWEB_FRAMES the
@@ -15,8 +15,10 @@ namespace Histoscale.Cli;
 /// </summary>
 public sealed class HostContext
 {
-    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken)
+    private HostContext(StorageOptions storage, long cacheBytes, string? adminToken, string? sqsServiceUrl, string? pubSubEmulatorHost)
     {
+        PubSubEmulatorHost = pubSubEmulatorHost;
+        SqsServiceUrl = sqsServiceUrl;
         AdminToken = adminToken;
         Storage = storage;
         ObjectStores = new ObjectStoreProvider(storage);
@@ -28,6 +30,12 @@ public sealed class HostContext
 
     /// <summary>The --dicomweb-token flag of the running invocation (set by <see cref="CliRunner"/>); wins over HISTOSCALE_DICOMWEB_TOKEN.</summary>
     internal static AsyncLocal<string?> DicomWebTokenFlag { get; } = new();
+
+    /// <summary>AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL): an SQS endpoint for sqs:// queues instead of AWS's (an emulator).</summary>
+    public string? SqsServiceUrl { get; }
+
+    /// <summary>PUBSUB_EMULATOR_HOST: a Pub/Sub emulator (HOST:PORT) for gcppubsub:// queues instead of Google's service.</summary>
+    public string? PubSubEmulatorHost { get; }
 
     /// <summary>HISTOSCALE_ADMIN_TOKEN: a bootstrap admin token for the archive served by <c>serve --slides</c>.</summary>
     public string? AdminToken { get; }
@@ -75,6 +83,6 @@ public sealed class HostContext
         {
             cacheBytes = long.TryParse(mb, out var m) && m >= 0 ? m * 1024 * 1024 : throw new InputException($"HISTOSCALE_CACHE_MB '{mb}': expected a whole number of MiB, 0 or more");
         }
-        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"));
+        return new HostContext(storage, cacheBytes, Value("HISTOSCALE_ADMIN_TOKEN"), Value("AWS_ENDPOINT_URL_SQS") ?? Value("AWS_ENDPOINT_URL"), Value("PUBSUB_EMULATOR_HOST"));
     }
 }

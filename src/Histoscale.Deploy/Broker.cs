@@ -4,7 +4,7 @@ namespace Histoscale.Deploy;
 internal sealed record Broker(string Kind, string Url, bool InCluster, string Host, string QueueName, string? Account)
 {
     /// <summary>The schemes the worker implements (Histoscale.Workers' JobQueues), for messages.</summary>
-    public const string WorkerSchemes = "redis://, amqp://, amqps://, azqueue://";
+    public const string WorkerSchemes = "redis://, amqp://, amqps://, azqueue://, sqs://, gcppubsub://";
 
     public static Broker Parse(string url, DeploySpec spec, string target)
     {
@@ -31,10 +31,28 @@ internal sealed record Broker(string Kind, string Url, bool InCluster, string Ho
                 }
                 return new Broker("azqueue", url, false, uri.Host, path, uri.Host);
             case "sqs":
+                if (uri.Host.Length == 0 || path.Length == 0 || path.Contains('/', StringComparison.Ordinal))
+                {
+                    throw new DeployConfigException($"deploy.yaml queue: '{url}' is not sqs://REGION/QUEUE");
+                }
+                // KEDA's aws-sqs-queue scaler takes the queue's name where the URL (with the account) is not known.
+                return new Broker("sqs", url, false, uri.Host, path, null);
             case "https" when uri.Host.StartsWith("sqs.", StringComparison.Ordinal):
+                {
+                    var host = uri.Host.Split('.');
+                    var parts = path.Split('/');
+                    if (host.Length < 4 || parts.Length != 2 || parts[1].Length == 0)
+                    {
+                        throw new DeployConfigException($"deploy.yaml queue: '{url}' is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE)");
+                    }
+                    return new Broker("sqs", url, false, host[1], parts[1], parts[0]);
+                }
             case "gcppubsub":
-                // Rendering a deployment whose workers would exit 2 on start helps nobody.
-                throw new DeployConfigException($"deploy.yaml queue: '{url}': the worker does not implement {(uri.Scheme == "gcppubsub" ? "Google Pub/Sub" : "Amazon SQS")} yet (the worker supports {WorkerSchemes})");
+                if (uri.Host.Length == 0 || path.Length == 0 || path.Contains('/', StringComparison.Ordinal))
+                {
+                    throw new DeployConfigException($"deploy.yaml queue: '{url}' is not gcppubsub://PROJECT/SUBSCRIPTION[?topic=TOPIC]");
+                }
+                return new Broker("gcppubsub", url, false, uri.Host, path, null);
             default:
                 throw new DeployConfigException($"deploy.yaml queue: unknown scheme '{uri.Scheme}' for target {target} (the worker supports {WorkerSchemes})");
         }

@@ -5,8 +5,8 @@ namespace Histoscale.Deploy;
 
 /// <summary>
 /// Amazon ECS: task definitions (Fargate for CPU, an EC2 GPU capacity provider for --gpu), services, and
-/// Application Auto Scaling: target tracking on CPU for the servers and for the workers (which take jobs from
-/// Redis on ElastiCache or RabbitMQ on Amazon MQ). Each file is the
+/// Application Auto Scaling: target tracking on CPU for the servers; for the workers, on the SQS backlog per task
+/// (sqs://) or on CPU (Redis on ElastiCache, RabbitMQ on Amazon MQ). Each file is the
 /// --cli-input-json of one aws CLI call (docs/deploy.md lists them).
 /// </summary>
 internal static class EcsRenderer
@@ -165,15 +165,14 @@ internal static class EcsRenderer
             ("ScaleInCooldown", (int)c.Scaler.ScaleDownStabilizationSeconds))));
 
     /// <summary>
-    /// Workers on ECS take jobs from Redis (ElastiCache) or RabbitMQ (Amazon MQ), whose backlog CloudWatch does not
-    /// see per queue; they are scaled on their own CPU instead (target tracking, <see cref="WorkerCpuTarget"/> %): a
-    /// worker with a slide in hand keeps its cores busy, an idle one polls. Target tracking on CPU cannot start
-    /// from zero tasks, so the service keeps at least one (see ScalableTarget). The SQS backlog-per-task pattern
-    /// arrives with the worker's sqs:// broker.
+    /// Workers on ECS taking jobs from Redis (ElastiCache) or RabbitMQ (Amazon MQ), whose backlog CloudWatch does not
+    /// see per queue, are scaled on their own CPU (target tracking, <see cref="WorkerCpuTarget"/> %): a worker with
+    /// a slide in hand keeps its cores busy, an idle one polls. Target tracking on CPU cannot start from zero
+    /// tasks, so the service keeps at least one (see ScalableTarget). On SQS they scale on the backlog per task.
     /// </summary>
     internal const double WorkerCpuTarget = 60;
 
-    private static Dictionary<string, object?> WorkerPolicy(RenderContext c) => M(
+    private static Dictionary<string, object?> WorkerPolicy(RenderContext c) => c.Broker.Kind == "sqs" ? SqsWorkerPolicy(c) : M(
         ("PolicyName", $"{Family(c, "worker")}-cpu"),
         ("ServiceNamespace", "ecs"),
         ("ResourceId", ResourceId(c, "worker")),
@@ -184,4 +183,42 @@ internal static class EcsRenderer
             ("PredefinedMetricSpecification", M(("PredefinedMetricType", "ECSServiceAverageCPUUtilization"))),
             ("ScaleOutCooldown", (int)Math.Max(c.Scaler.PollingIntervalSeconds, 60)),
             ("ScaleInCooldown", (int)c.Scaler.CooldownSeconds))));
+
+    /// <summary>
+    /// AWS's documented pattern for queue workers: target tracking on the backlog per task, a metric-math
+    /// expression over CloudWatch's SQS metrics and the service's running tasks (Container Insights'
+    /// RunningTaskCount; enable Container Insights on the cluster). The backlog is the unfinished work,
+    /// ApproximateNumberOfMessagesVisible + ApproximateNumberOfMessagesNotVisible (taken, in progress), for the same
+    /// reason as the KEDA ScaledObject's: counting only the visible messages would scale in while the last slides
+    /// run. The target is scaling.queueTarget slides per task. The service keeps at least one task (the expression
+    /// divides by the running tasks).
+    /// </summary>
+    private static Dictionary<string, object?> SqsWorkerPolicy(RenderContext c)
+    {
+        var queue = L(M(("Name", "QueueName"), ("Value", c.Broker.QueueName)));
+        Dictionary<string, object?> Sqs(string id, string metric) => M(
+            ("Id", id),
+            ("MetricStat", M(("Metric", M(("Namespace", "AWS/SQS"), ("MetricName", metric), ("Dimensions", queue))), ("Stat", "Sum"))),
+            ("ReturnData", false));
+        return M(
+            ("PolicyName", $"{Family(c, "worker")}-sqs-backlog-per-task"),
+            ("ServiceNamespace", "ecs"),
+            ("ResourceId", ResourceId(c, "worker")),
+            ("ScalableDimension", "ecs:service:DesiredCount"),
+            ("PolicyType", "TargetTrackingScaling"),
+            ("TargetTrackingScalingPolicyConfiguration", M(
+                ("TargetValue", (double)c.Scaler.QueueTarget),
+                ("CustomizedMetricSpecification", M(("Metrics", L(
+                    Sqs("visible", "ApproximateNumberOfMessagesVisible"),
+                    Sqs("inflight", "ApproximateNumberOfMessagesNotVisible"),
+                    M(
+                        ("Id", "tasks"),
+                        ("MetricStat", M(("Metric", M(("Namespace", "ECS/ContainerInsights"), ("MetricName", "RunningTaskCount"), ("Dimensions", L(
+                            M(("Name", "ClusterName"), ("Value", c.Spec.Aws.Cluster)),
+                            M(("Name", "ServiceName"), ("Value", Family(c, "worker"))))))), ("Stat", "Average"))),
+                        ("ReturnData", false)),
+                    M(("Id", "backlog_per_task"), ("Expression", "(visible + inflight) / tasks"), ("Label", "SQS backlog per task"), ("ReturnData", true)))))),
+                ("ScaleOutCooldown", (int)Math.Max(c.Scaler.PollingIntervalSeconds, 60)),
+                ("ScaleInCooldown", (int)c.Scaler.CooldownSeconds))));
+    }
 }

@@ -232,7 +232,7 @@ internal static class KubernetesRenderer
                     ("ignoreNullValues", "true"))))))));
 
     /// <summary>
-    /// KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, azure-queue). What it counts depends on what
+    /// KEDA's scaler for the broker's backlog (redis-streams, rabbitmq, azure-queue, aws-sqs-queue, gcp-pubsub). What it counts depends on what
     /// it scales. A Deployment (ScaledObject) must count unfinished work — queued and in progress — or KEDA scales
     /// to zero while the last slides are still running (the HPA would remove busy pods): Redis, the stream's length
     /// (the worker deletes an entry when it settles it, so XLEN = unread + pending); RabbitMQ, the management API's
@@ -260,6 +260,18 @@ internal static class KubernetesRenderer
                 ("protocol", "amqp"), ("queueName", b.QueueName), ("mode", "QueueLength"), ("value", target), ("activationValue", activation)))),
             ("amqp", false) => M(("type", "rabbitmq"), ("authenticationRef", authRef), ("metadata", M(
                 ("protocol", "http"), ("queueName", b.QueueName), ("mode", "MessageCount"), ("value", target)))),
+            // SQS: KEDA counts visible + not visible (taken) messages unless scaleOnInFlight is false.
+            ("sqs", true) => M(("type", "aws-sqs-queue"), ("authenticationRef", authRef), ("metadata", M(
+                ("queueURL", SqsQueueForKeda(b)), ("awsRegion", b.Host), ("queueLength", target), ("activationQueueLength", activation),
+                ("scaleOnInFlight", "false")))),
+            ("sqs", false) => M(("type", "aws-sqs-queue"), ("authenticationRef", authRef), ("metadata", M(
+                ("queueURL", SqsQueueForKeda(b)), ("awsRegion", b.Host), ("queueLength", target), ("scaleOnInFlight", "true")))),
+            // Pub/Sub: Cloud Monitoring's num_undelivered_messages, outstanding (taken) messages included; there is no
+            // metric of the waiting ones only, so a ScaledJob sees the same count.
+            ("gcppubsub", true) => M(("type", "gcp-pubsub"), ("authenticationRef", authRef), ("metadata", M(
+                ("subscriptionName", $"projects/{b.Host}/subscriptions/{b.QueueName}"), ("mode", "SubscriptionSize"), ("value", target), ("activationValue", activation)))),
+            ("gcppubsub", false) => M(("type", "gcp-pubsub"), ("authenticationRef", authRef), ("metadata", M(
+                ("subscriptionName", $"projects/{b.Host}/subscriptions/{b.QueueName}"), ("mode", "SubscriptionSize"), ("value", target)))),
             ("azqueue", true) => M(("type", "azure-queue"), ("authenticationRef", authRef), ("metadata", M(
                 ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("activationQueueLength", activation),
                 ("queueLengthStrategy", "visibleonly")))),
@@ -267,6 +279,9 @@ internal static class KubernetesRenderer
                 ("accountName", b.Account), ("queueName", b.QueueName), ("queueLength", target), ("queueLengthStrategy", "all")))),
         };
     }
+
+    /// <summary>The https URL when deploy.yaml gives it, else the queue's name (KEDA resolves a plain name in the region).</summary>
+    private static string SqsQueueForKeda(Broker b) => b.Account is null ? b.QueueName : b.Url;
 
     /// <summary>The broker secret's key KEDA's RabbitMQ scaler reads: the AMQP URL (ScaledJob) or the management API's URL (ScaledObject).</summary>
     internal static string RabbitMqScalerKey(RenderContext c) => c.Spec.Workers.Mode == "job" ? "url" : "management-url";
@@ -277,6 +292,10 @@ internal static class KubernetesRenderer
         {
             "amqp" => M(("secretTargetRef", L(M(("parameter", "host"), ("name", $"{c.Spec.Name}-broker"), ("key", RabbitMqScalerKey(c)))))),
             "azqueue" => M(("podIdentity", M(("provider", "azure-workload"), ("identityId", c.Spec.Azure.IdentityClientId)))),
+            // KEDA assumes the workers' IRSA role (the ServiceAccount's eks.amazonaws.com/role-arn), which reads the queue.
+            "sqs" => M(("podIdentity", M(("provider", "aws"), ("identityOwner", "workload")))),
+            // KEDA's own GKE Workload Identity (its service account needs roles/monitoring.viewer on the project).
+            "gcppubsub" => M(("podIdentity", M(("provider", "gcp")))),
             _ => null,
         };
         return spec is null ? null : Obj("keda.sh/v1alpha1", "TriggerAuthentication", $"{c.WorkerName}-broker", c, "worker", spec);

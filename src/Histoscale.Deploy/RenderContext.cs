@@ -115,7 +115,7 @@ internal sealed class RenderContext
 
         if (spec.Queue.Length == 0 && r.Target == "ecs")
         {
-            throw new DeployConfigException($"deploy.yaml queue: ECS has no broker of its own that the worker supports; give redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ) (the worker supports {Broker.WorkerSchemes})");
+            throw new DeployConfigException($"deploy.yaml queue: ECS has no broker of its own that the worker supports; give sqs://REGION/QUEUE (Amazon SQS), redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ) (the worker supports {Broker.WorkerSchemes})");
         }
         if (r.Target == "k8s" && spec.Workers.Mode == "deployment" && scaler.ActivationQueue > 0)
         {
@@ -133,9 +133,17 @@ internal sealed class RenderContext
         {
             broker = broker with { InCluster = true };
         }
-        if (r.Target == "ecs" && broker.Kind is not ("redis" or "amqp"))
+        if (r.Target == "ecs" && broker.Kind is not ("redis" or "amqp" or "sqs"))
         {
-            throw new DeployConfigException($"deploy.yaml queue: on ECS the workers take jobs from redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ); '{url}' is {broker.Kind}");
+            throw new DeployConfigException($"deploy.yaml queue: on ECS the workers take jobs from sqs://REGION/QUEUE (Amazon SQS), redis://HOST:6379 (ElastiCache) or amqps://HOST/VHOST (Amazon MQ for RabbitMQ); '{url}' is {broker.Kind}");
+        }
+        if (r.Target == "k8s" && broker.Kind == "sqs" && r.Cloud != "aws")
+        {
+            throw new DeployConfigException($"deploy.yaml queue: an sqs:// queue on Kubernetes needs --cloud aws (the workers and KEDA reach SQS with the IRSA role; '{url}' on {r.Cloud})");
+        }
+        if (r.Target == "k8s" && broker.Kind == "gcppubsub" && r.Cloud != "gcp")
+        {
+            throw new DeployConfigException($"deploy.yaml queue: a gcppubsub:// queue on Kubernetes needs --cloud gcp (the workers and KEDA reach Pub/Sub with GKE Workload Identity; '{url}' on {r.Cloud})");
         }
         if (r.Target == "ecs" && broker.Kind == "amqp" && spec.Aws.BrokerSecretArn.Length == 0)
         {

@@ -147,17 +147,51 @@ public sealed class EcsAndContainerAppsTests
         Assert.All(archive["properties"]!["configuration"]!["secrets"]!.AsArray(), s => Assert.NotNull(s!["keyVaultUrl"]));
     }
 
+    /// <summary>
+    /// ECS workers on SQS scale on AWS's documented pattern: target tracking on the backlog per task (metric math over
+    /// the queue's visible + in-flight messages and the service's running tasks), targeting scaling.queueTarget.
+    /// </summary>
+    [Fact]
+    public void EcsWorkersOnSqsScaleOnTheBacklogPerTask()
+    {
+        using var r = new Rendered("ecs", "aws", yaml: "queue: sqs://eu-west-1/slides\nscaling: {queueTarget: 3}\nworkers: {maxReplicas: 9}\n");
+        var policy = r.Json("ecs/scaling-policy-worker.json");
+        Assert.Equal(Str(r.Json("ecs/scalable-target-worker.json")["ResourceId"]), Str(policy["ResourceId"]));
+        var config = policy["TargetTrackingScalingPolicyConfiguration"]!;
+        Assert.Equal(3, config["TargetValue"]!.GetValue<double>());
+        Assert.Null(config["PredefinedMetricSpecification"]);
+        var metrics = config["CustomizedMetricSpecification"]!["Metrics"]!.AsArray();
+        var result = Assert.Single(metrics, m => m!["ReturnData"]!.GetValue<bool>())!;
+        var expression = Str(result["Expression"]);
+        // Every id the expression uses is a metric of the policy; the queue's metrics name the worker's queue.
+        var byId = metrics.Where(m => m!["MetricStat"] is not null).ToDictionary(m => Str(m!["Id"]), m => m!["MetricStat"]!["Metric"]!);
+        Assert.All(byId.Keys, id => Assert.Contains(id, expression));
+        Assert.Contains("/", expression);
+        var sqs = byId.Values.Where(m => Str(m["Namespace"]) == "AWS/SQS").ToList();
+        Assert.Equal(["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesVisible"], sqs.Select(m => Str(m["MetricName"])).Order());
+        Assert.All(sqs, m => Assert.Equal("slides", Str(m["Dimensions"]![0]!["Value"])));
+        var tasks = Assert.Single(byId.Values, m => Str(m["Namespace"]) == "ECS/ContainerInsights");
+        Assert.Equal("RunningTaskCount", Str(tasks["MetricName"]));
+        Assert.Contains(tasks["Dimensions"]!.AsArray(), d => Str(d!["Name"]) == "ServiceName" && Str(d["Value"]) == Str(r.Json("ecs/service-worker.json")["serviceName"]));
+
+        var container = r.Json("ecs/taskdef-worker.json")["containerDefinitions"]![0]!;
+        var command = container["command"]!.AsArray().Select(Str).ToList();
+        Assert.Equal("sqs://eu-west-1/slides", command[command.IndexOf("--queue") + 1]);
+    }
+
     [Theory]
     [InlineData("containerapps", "azure", "none", "workers: {cpu: 1, memoryGiB: 3}\n", "workers")]
     [InlineData("ecs", "aws", "none", EcsQueue + "server: {cpu: 3, memoryGiB: 8}\n", "server")]
     [InlineData("ecs", "aws", "none", EcsQueue + "workers: {cpu: 4, memoryGiB: 4}\n", "workers")]
     [InlineData("ecs", "aws", "none", "", "queue")]
-    [InlineData("ecs", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
     [InlineData("ecs", "aws", "none", "queue: azqueue://labstore/slides\n", "queue")]
     [InlineData("ecs", "aws", "none", "queue: amqps://mq.lab/v\n", "aws.brokerSecretArn")]
     [InlineData("k8s", "aws", "none", "scaling: {activationQueue: 2}\n", "scaling.activationQueue")]
-    [InlineData("k8s", "aws", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
-    [InlineData("k8s", "gcp", "none", "queue: gcppubsub://lab-1/slides-sub\n", "queue")]
+    [InlineData("k8s", "gcp", "none", "queue: sqs://eu-west-1/slides\n", "--cloud aws")]
+    [InlineData("containerapps", "azure", "none", "queue: sqs://eu-west-1/slides\n", "queue")]
+    [InlineData("ecs", "aws", "none", "queue: sqs://eu-west-1/a/b\n", "sqs://REGION/QUEUE")]
+    [InlineData("k8s", "aws", "none", "queue: gcppubsub://lab-project/slides\n", "--cloud gcp")]
+    [InlineData("ecs", "aws", "none", "queue: gcppubsub://lab-project/slides\n", "queue")]
     [InlineData("k8s", "azure", "l4", "", "--gpu l4")]
     [InlineData("k8s", "aws", "none", "workers: {mode: batch}\n", "workers.mode")]
     [InlineData("k8s", "aws", "none", "scaling: {queueTarget: 0}\n", "scaling")]

@@ -88,6 +88,8 @@ public sealed class KubernetesTests
     [InlineData("", "redis-streams")]
     [InlineData("queue: amqp://rabbit/vhost\n", "rabbitmq")]
     [InlineData("queue: azqueue://labstore/slides\n", "azure-queue")]
+    [InlineData("queue: sqs://eu-west-1/slides\n", "aws-sqs-queue")]
+    [InlineData("queue: https://sqs.eu-west-1.amazonaws.com/123456789012/slides\n", "aws-sqs-queue")]
     public void ADeploymentsTriggerCountsJobsInProgressAndAScaledJobsDoesNot(string yaml, string scaler)
     {
         using var deployment = new Rendered("k8s", "aws", yaml: yaml);
@@ -107,6 +109,15 @@ public sealed class KubernetesTests
                 Assert.Equal("MessageCount", Str(meta["mode"]));
                 Assert.Equal("management-url", Str(deployment.YamlFile("k8s/base/worker-triggerauthentication.yaml")["spec"]!["secretTargetRef"]![0]!["key"]));
                 break;
+            case "aws-sqs-queue":
+                Assert.Equal("true", Str(meta["scaleOnInFlight"])); // not-visible (taken) messages count
+                Assert.Equal("eu-west-1", Str(meta["awsRegion"]));
+                // The queue the worker reads: its https URL when given, else its name (KEDA resolves it in the region).
+                Assert.Equal(yaml.Contains("https", StringComparison.Ordinal) ? "https://sqs.eu-west-1.amazonaws.com/123456789012/slides" : "slides", Str(meta["queueURL"]));
+                var auth = deployment.YamlFile("k8s/base/worker-triggerauthentication.yaml")["spec"]!["podIdentity"]!;
+                Assert.Equal("aws", Str(auth["provider"]));
+                Assert.Equal("workload", Str(auth["identityOwner"])); // the workers' IRSA role, not a key in a secret
+                break;
             default:
                 Assert.Equal("all", Str(meta["queueLengthStrategy"])); // invisible (taken) messages count
                 break;
@@ -124,16 +135,34 @@ public sealed class KubernetesTests
             case "rabbitmq":
                 Assert.Equal("QueueLength", Str(sj["mode"]));
                 break;
+            case "aws-sqs-queue":
+                Assert.Equal("false", Str(sj["scaleOnInFlight"]));
+                break;
             default:
                 Assert.Equal("visibleonly", Str(sj["queueLengthStrategy"]));
                 break;
         }
     }
 
+    /// <summary>Pub/Sub workers on GKE: KEDA's gcp-pubsub trigger on the worker's subscription, read with KEDA's Workload Identity.</summary>
     [Theory]
-    [InlineData("queue: sqs://eu-west-1/slides\n", "Amazon SQS")]
-    [InlineData("queue: https://sqs.eu-west-1.amazonaws.com/1/slides\n", "Amazon SQS")]
-    [InlineData("queue: gcppubsub://lab-1/slides-sub\n", "Google Pub/Sub")]
+    [InlineData("")]
+    [InlineData("workers: {mode: job}\n")]
+    public void PubSubWorkersScaleOnTheirSubscriptionsUndeliveredMessages(string mode)
+    {
+        using var r = new Rendered("k8s", "gcp", yaml: mode + "queue: gcppubsub://lab-project/slides?topic=slide-jobs\n");
+        var file = mode.Length == 0 ? "k8s/base/worker-scaledobject.yaml" : "k8s/base/worker-scaledjob.yaml";
+        var trigger = r.YamlFile(file)["spec"]!["triggers"]![0]!;
+        Assert.Equal("gcp-pubsub", Str(trigger["type"]));
+        Assert.Equal("projects/lab-project/subscriptions/slides", Str(trigger["metadata"]!["subscriptionName"]));
+        Assert.Equal("SubscriptionSize", Str(trigger["metadata"]!["mode"]));
+        Assert.Equal(mode.Length > 0, trigger["metadata"]!.AsObject().ContainsKey("activationValue"));
+        Assert.Equal("gcp", Str(r.YamlFile("k8s/base/worker-triggerauthentication.yaml")["spec"]!["podIdentity"]!["provider"]));
+        var worker = Rendered.Containers(r.YamlFile(mode.Length == 0 ? "k8s/base/worker-deployment.yaml" : file)).Single();
+        Assert.Contains(worker["env"]!.AsArray(), e => Str(e!["name"]) == "HISTOSCALE_QUEUE" && Str(e["value"]) == "gcppubsub://lab-project/slides?topic=slide-jobs");
+    }
+
+    [Theory]
     [InlineData("queue: kafka://k/slides\n", "unknown scheme 'kafka'")]
     public void BrokersTheWorkerCannotUseAreRefused(string yaml, string named)
     {
@@ -142,7 +171,7 @@ public sealed class KubernetesTests
             var ex = Assert.Throws<DeployConfigException>(() => DeployRenderer.Render(new RenderRequest { Target = target, Cloud = cloud }, yaml));
             Assert.Contains("deploy.yaml queue", ex.Message);
             Assert.Contains(named, ex.Message);
-            Assert.Contains("redis://, amqp://, amqps://, azqueue://", ex.Message);
+            Assert.Contains("redis://, amqp://, amqps://, azqueue://, sqs://, gcppubsub://", ex.Message);
         }
     }
 
@@ -160,6 +189,10 @@ public sealed class KubernetesTests
             ("gcp", "none", "workers: {mode: job}\n"),
             ("aws", "none", "queue: amqp://rabbit.lab/jobs\n"),
             ("gcp", "l4", ""),
+            ("aws", "none", "queue: sqs://eu-west-1/slides\n"),
+            ("aws", "none", "workers: {mode: job}\nqueue: https://sqs.eu-west-1.amazonaws.com/123456789012/slides\n"),
+            ("gcp", "none", "queue: gcppubsub://lab-project/slides\n"),
+            ("gcp", "none", "workers: {mode: job}\nqueue: gcppubsub://lab-project/slides\n"),
         };
         foreach (var (cloud, gpu, yaml) in configs)
         {

@@ -21,7 +21,7 @@ public static class SubmitCommand
         var connectAttempts = QueueFlags.ConnectAttempts();
         var model = new Option<string>("--model") { Description = "Model: repository model directory or .onnx file (as the workers see it), or the served model's name for workers with --server", Required = true };
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (workers with --server)" };
-        var output = new Option<string>("--out") { Description = "Output folder (shared by the workers)", Required = true };
+        var output = new Option<string>("--out") { Description = "Output folder shared by the workers, or an object-store prefix (s3://, az://, gs://)", Required = true };
         var batch = new Option<int>("--batch") { Description = "Tiles per batch", DefaultValueFactory = _ => 32 };
         var device = new Option<string>("--device") { Description = "cpu, cuda or tensorrt (optionally :GPU_ID), for in-process workers", DefaultValueFactory = _ => "cpu" };
         var tile = new TileModelOptions("Tile size in pixels (models with variable input size, or to check the config)");
@@ -67,9 +67,14 @@ public static class SubmitCommand
                 throw new InputException(ex.Message.Replace("job field 'parameters.", "'--", StringComparison.Ordinal));
             }
             var outDir = r.GetValue(output)!;
-            if (outDir.Contains("://", StringComparison.Ordinal))
+            if (Histoscale.Storage.StorageUri.TryParse(outDir, out var store) && store is not null)
             {
-                throw new InputException($"--out {outDir}: workers write to a folder they share (a local path or a mounted volume); object-store outputs are not supported yet");
+                // An object-store prefix: the workers stage each slide locally and upload its finished files.
+                outDir = outDir.EndsWith('/') ? outDir : outDir + "/";
+            }
+            else if (outDir.Contains("://", StringComparison.Ordinal))
+            {
+                throw new InputException($"--out {outDir}: expected a folder the workers share (a local path or a mounted volume) or an object-store prefix (s3://BUCKET/PREFIX/, az://ACCOUNT/CONTAINER/PREFIX/, gs://BUCKET/PREFIX/)");
             }
             var modelRef = r.GetValue(model)!;
             if (File.Exists(modelRef) || Directory.Exists(modelRef))
@@ -91,7 +96,7 @@ public static class SubmitCommand
                 Slide = slide.Contains("://", StringComparison.Ordinal) ? slide : Path.GetFullPath(slide),
                 Model = modelRef,
                 ModelVersion = r.GetValue(modelVersion),
-                Output = Path.GetFullPath(outDir),
+                Output = store is not null ? outDir : Path.GetFullPath(outDir),
                 Parameters = parameters,
                 Submitted = submitted,
             }).ToList();
@@ -124,12 +129,19 @@ internal static class QueueFlags
         DefaultValueFactory = _ => 5,
     };
 
-    /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://).</summary>
-    public static QueueOptions Options(int connectAttempts) => new()
+    /// <summary>Queue options from the flags and the environment (AZURE_STORAGE_CONNECTION_STRING for azqueue://,
+    /// AWS_ENDPOINT_URL_SQS for sqs://, PUBSUB_EMULATOR_HOST for gcppubsub://).</summary>
+    public static QueueOptions Options(int connectAttempts)
     {
-        ConnectAttempts = connectAttempts,
-        AzureConnectionString = HostContext.FromEnvironment().Storage.AzureConnectionString,
-    };
+        var host = HostContext.FromEnvironment();
+        return new()
+        {
+            ConnectAttempts = connectAttempts,
+            AzureConnectionString = host.Storage.AzureConnectionString,
+            SqsServiceUrl = host.SqsServiceUrl,
+            PubSubEmulatorHost = host.PubSubEmulatorHost,
+        };
+    }
 
     public static void Check(int connectAttempts)
     {

@@ -79,6 +79,7 @@ public static class WorkerCommand
                 KeepAliveInterval = visibilityTimeout / 3,
                 MetricsPort = r.GetValue(metricsPort),
                 Slides = host.Slides,
+                ObjectStores = host.ObjectStores,
                 ReadWorkers = r.GetValue(workers),
                 Environment = new Dictionary<string, object?>
                 {

@@ -5,14 +5,15 @@ namespace Histoscale.Workers.Brokers;
 
 /// <summary>Opens a queue from its URL: <c>redis://HOST[:PORT][/DB][?queue=NAME]</c> (Redis Streams, the default
 /// port 6379), <c>amqp://USER:PASS@HOST[:PORT]/[VHOST][?queue=NAME]</c> (RabbitMQ) or <c>azqueue://ACCOUNT/QUEUE</c>
-/// (Azure Queue Storage); the default queue name is <see cref="DefaultQueueName"/>.</summary>
+/// (Azure Queue Storage), <c>sqs://REGION/QUEUE</c> or <c>https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE</c> (Amazon
+/// SQS), <c>gcppubsub://PROJECT/SUBSCRIPTION[?topic=TOPIC]</c> (Google Cloud Pub/Sub); the default queue name is <see cref="DefaultQueueName"/>.</summary>
 public static class JobQueues
 {
     /// <summary>Queue (stream) name when the URL names none.</summary>
     public const string DefaultQueueName = "histoscale-jobs";
 
     /// <summary>The URL schemes understood.</summary>
-    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps", "azqueue"];
+    public static IReadOnlyList<string> Schemes { get; } = ["redis", "amqp", "amqps", "azqueue", "sqs", "gcppubsub"];
 
     /// <summary>Checks a URL without connecting; throws <see cref="QueueConfigException"/> naming what is wrong.</summary>
     public static Uri Parse(string url)
@@ -21,13 +22,22 @@ public static class JobQueues
         {
             throw new QueueConfigException($"queue URL '{url}' is not a URL (expected redis://HOST:PORT or amqp://USER:PASS@HOST/VHOST)");
         }
-        if (!Schemes.Contains(uri.Scheme))
+        var sqsHttps = uri.Scheme == "https" && uri.Host.StartsWith("sqs.", StringComparison.Ordinal);
+        if (!Schemes.Contains(uri.Scheme) && !sqsHttps)
         {
             throw new QueueConfigException($"queue URL '{Redact(uri)}': unknown scheme '{uri.Scheme}' (supported: {string.Join(", ", Schemes.Select(s => s + "://"))})");
         }
         if (uri.Scheme == "azqueue")
         {
             _ = AzureQueue.QueueName(uri);
+        }
+        else if (uri.Scheme == "gcppubsub")
+        {
+            _ = PubSubQueue.Parts(uri);
+        }
+        else if (uri.Scheme == "sqs" || sqsHttps)
+        {
+            _ = SqsQueue.Parts(uri);
         }
         else
         {
@@ -41,7 +51,7 @@ public static class JobQueues
     public static async Task<IJobQueue> OpenAsync(string url, QueueOptions options, CancellationToken cancellationToken = default)
     {
         var uri = Parse(url);
-        var name = QueueName(uri);
+        var name = uri.Scheme is "redis" or "amqp" or "amqps" ? QueueName(uri) : DefaultQueueName;
         var consumer = options.ConsumerName ?? $"{Environment.MachineName}-{Environment.ProcessId}";
         var attempts = Math.Max(1, options.ConnectAttempts);
         var pipeline = attempts == 1 ? ResiliencePipeline.Empty : new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
@@ -57,6 +67,8 @@ public static class JobQueues
             return uri.Scheme switch
             {
                 "redis" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RedisStreamQueue.ConnectAsync(uri, Redact(uri), name, consumer, options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                "sqs" or "https" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await SqsQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
+                "gcppubsub" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await PubSubQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
                 "azqueue" => await pipeline.ExecuteAsync(async ct => (IJobQueue)await AzureQueue.ConnectAsync(uri, Redact(uri), options, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
                 _ => await pipeline.ExecuteAsync(async ct => (IJobQueue)await RabbitMqQueue.ConnectAsync(uri, Redact(uri), name, ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false),
             };

@@ -10,8 +10,8 @@ public sealed record QueueOptions
     public TimeSpan ConnectRetryDelay { get; init; } = TimeSpan.FromSeconds(0.5);
 
     /// <summary>
-    /// Redis: how long a taken message may go without a keep-alive before another worker claims it (its worker is
-    /// taken for dead). RabbitMQ redelivers when the dead worker's connection drops and ignores this.
+    /// Redis, Azure, SQS: how long a taken message may go without a keep-alive before another worker claims it (its
+    /// worker is taken for dead). RabbitMQ redelivers when the dead worker's connection drops and ignores this.
     /// </summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromMinutes(2);
 
@@ -20,6 +20,19 @@ public sealed record QueueOptions
     /// with the default Azure credential chain. The host maps AZURE_STORAGE_CONNECTION_STRING to it.
     /// </summary>
     public string? AzureConnectionString { get; init; }
+
+    /// <summary>
+    /// sqs://: an endpoint to use instead of AWS's (an emulator, a VPC endpoint); null = the region's SQS endpoint.
+    /// Credentials come from the AWS SDK's default chain. The host maps AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL) to it.
+    /// </summary>
+    public string? SqsServiceUrl { get; init; }
+
+    /// <summary>
+    /// gcppubsub://: a Pub/Sub emulator's HOST:PORT (plain http, no credentials; also serves the Cloud Monitoring
+    /// query that status makes); null = Google's endpoints with the application default credentials. The host maps
+    /// PUBSUB_EMULATOR_HOST to it.
+    /// </summary>
+    public string? PubSubEmulatorHost { get; init; }
 
     /// <summary>Name of this consumer (Redis consumer-group member); default: host name and process id.</summary>
     public string? ConsumerName { get; init; }

@@ -256,6 +256,48 @@ public sealed class SlideWorker
 
     private async Task<RunSummary> RunSlideAsync(SlideJob job, CancellationToken cancel)
     {
+        if (!Histoscale.Storage.StorageUri.TryParse(job.Output, out _))
+        {
+            return await RunSlideIntoAsync(job, job.Output, cancel).ConfigureAwait(false);
+        }
+        // An object-store prefix: run into a local staging folder (named by the job, so a job delivered to this
+        // worker again resumes from its checkpoint there), then upload each finished file with one committed
+        // write; nothing half-written ever appears under a final name. The checkpoint stays on this worker.
+        var stores = _options.ObjectStores ?? throw new InvalidOperationException($"output {job.Output}: this worker has no object store configured");
+        var staging = Path.Combine(_options.StagingDirectory ?? Path.GetTempPath(), "histoscale-staging", StagingName(job));
+        Directory.CreateDirectory(staging);
+        var summary = await RunSlideIntoAsync(job, staging, cancel).ConfigureAwait(false);
+        var slide = summary.Slides.Count > 0 ? summary.Slides[0] : null;
+        if (summary.Cancelled || slide is null || slide.Status is SlideSummary.Failed or SlideSummary.Cancelled)
+        {
+            return summary;
+        }
+        var prefix = job.Output.EndsWith('/') ? job.Output : job.Output + "/";
+        foreach (var file in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var relative = Path.GetRelativePath(staging, file).Replace(Path.DirectorySeparatorChar, '/');
+            if (relative.EndsWith(".partial", StringComparison.Ordinal) || relative.EndsWith(".results.bin", StringComparison.Ordinal))
+            {
+                continue; // unfinished outputs and the checkpoint stay local
+            }
+            try
+            {
+                await stores.UploadFileAsync(prefix + relative, file, cancel).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                throw new IOException($"output {prefix + relative} could not be written: {ex.Message}", ex);
+            }
+        }
+        Directory.Delete(staging, recursive: true);
+        return summary;
+    }
+
+    private static string StagingName(SlideJob job) =>
+        string.Concat(job.Id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_')) + "-" + SlideInputs.NameOf(job.Slide);
+
+    private async Task<RunSummary> RunSlideIntoAsync(SlideJob job, string output, CancellationToken cancel)
+    {
         var model = await ModelFor(job, cancel).ConfigureAwait(false);
         var p = job.Parameters;
         var name = SlideInputs.NameOf(job.Slide);
@@ -266,9 +308,9 @@ public sealed class SlideWorker
         };
         var options = new RunOptions
         {
-            OutputDirectory = job.Output,
+            OutputDirectory = output,
             // One report per slide: workers share the output folder and would overwrite each other's run.json.
-            ReportPath = Path.Combine(job.Output, InferenceRun.CheckpointFolder, name + ".run.json"),
+            ReportPath = Path.Combine(output, InferenceRun.CheckpointFolder, name + ".run.json"),
             Slides = _options.Slides,
             TargetMpp = p.Mpp,
             Overlap = p.Overlap,

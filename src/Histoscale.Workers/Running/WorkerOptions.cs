@@ -36,6 +36,16 @@ public sealed record WorkerOptions
     /// <summary>How slides are opened (schemes, object stores, formats), as for <c>infer</c>.</summary>
     public SlideOptions Slides { get; init; } = new();
 
+    /// <summary>
+    /// Where jobs whose output is an object-store prefix (s3://, az://, gs://) are written: the worker runs the slide
+    /// into a staging folder, then uploads each finished file with one committed write. Null = such jobs fail,
+    /// saying that the worker has no object store.
+    /// </summary>
+    public Histoscale.Storage.ObjectStoreProvider? ObjectStores { get; init; }
+
+    /// <summary>Local folder for the staging folders of object-store outputs; null = the system's temporary folder.</summary>
+    public string? StagingDirectory { get; init; }
+
     /// <summary>Read/decode threads per slide; null = one per core.</summary>
     public int? ReadWorkers { get; init; }
 

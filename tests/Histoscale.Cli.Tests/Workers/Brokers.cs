@@ -14,16 +14,54 @@ internal static class Brokers
     public const string Redis = "redis";
     public const string RabbitMq = "amqp";
     public const string AzureQueue = "azqueue";
+    public const string Sqs = "sqs";
+    public const string PubSub = "gcppubsub";
+
+    /// <summary>The loopback Pub/Sub fake, one for the test process (no Pub/Sub emulator installs here).</summary>
+    private static readonly Lazy<FakePubSubServer> PubSubFake = new(() => new FakePubSubServer());
+
+    /// <summary>fauxqs, the SQS emulator .ci/sqs.sh starts (it writes .ci/sqs.env), or HISTOSCALE_TEST_SQS_ENDPOINT.</summary>
+    public static string? SqsEndpoint =>
+        Environment.GetEnvironmentVariable("HISTOSCALE_TEST_SQS_ENDPOINT") is { Length: > 0 } v ? v : SqsFile.Value.GetValueOrDefault("HISTOSCALE_TEST_SQS_ENDPOINT");
+
+    /// <summary>
+    /// What a histoscale process needs to reach the test broker the way a deployment reaches the real one: the
+    /// credentials and endpoint through the usual variables (none for Redis and RabbitMQ, whose URL carries them).
+    /// </summary>
+    public static Dictionary<string, string>? ProcessEnvironment(string broker) => broker switch
+    {
+        AzureQueue => new() { ["AZURE_STORAGE_CONNECTION_STRING"] = AzureConnectionString! },
+        Sqs => new()
+        {
+            ["AWS_ENDPOINT_URL_SQS"] = SqsEndpoint!,
+            ["AWS_ACCESS_KEY_ID"] = SqsFile.Value.GetValueOrDefault("HISTOSCALE_TEST_SQS_ACCESS_KEY", "fauxqs"),
+            ["AWS_SECRET_ACCESS_KEY"] = SqsFile.Value.GetValueOrDefault("HISTOSCALE_TEST_SQS_SECRET_KEY", "fauxqs"),
+        },
+        PubSub => new() { ["PUBSUB_EMULATOR_HOST"] = PubSubFake.Value.Host },
+        _ => null,
+    };
 
     /// <summary>Azurite's queue service (.ci/emulators.sh starts it and writes .ci/emulators.env).</summary>
     public static string? AzureConnectionString =>
         Environment.GetEnvironmentVariable("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING") is { Length: > 0 } v ? v : EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING");
 
+    /// <summary>s3rver (.ci/emulators.sh): endpoint and its published development keys, or null when not started.</summary>
+    public static (string Endpoint, string AccessKey, string SecretKey)? S3Emulator =>
+        EmulatorsFile.Value.TryGetValue("HISTOSCALE_S3_ENDPOINT", out var e)
+            ? (e, EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_S3_ACCESS_KEY", "S3RVER"), EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_S3_SECRET_KEY", "S3RVER"))
+            : null;
+
     /// <summary>Queue options that reach the test brokers (the Azurite connection string for azqueue://).</summary>
-    public static Histoscale.Workers.Brokers.QueueOptions Options(string broker) => new() { AzureConnectionString = broker == AzureQueue ? AzureConnectionString : null };
+    public static Histoscale.Workers.Brokers.QueueOptions Options(string broker) => new()
+    {
+        AzureConnectionString = broker == AzureQueue ? AzureConnectionString : null,
+        SqsServiceUrl = broker == Sqs ? SqsEndpoint : null,
+        PubSubEmulatorHost = broker == PubSub ? PubSubFake.Value.Host : null,
+    };
 
     private static readonly Lazy<Dictionary<string, string>> EnvFile = new(() => ReadEnvFile("brokers.env"));
     private static readonly Lazy<Dictionary<string, string>> EmulatorsFile = new(() => ReadEnvFile("emulators.env"));
+    private static readonly Lazy<Dictionary<string, string>> SqsFile = new(() => ReadEnvFile("sqs.env"));
 
     /// <summary>A URL for a queue of its own (unique name) on the broker, or a skip.</summary>
     public static string QueueUrl(string broker, string name)
@@ -35,6 +73,26 @@ internal static class Brokers
             var endpoint = new Uri(cs!.Split(';').First(p => p.StartsWith("QueueEndpoint=", StringComparison.Ordinal))["QueueEndpoint=".Length..]);
             Skip.IfNot(Answers(endpoint.Host, endpoint.Port), $"azqueue tests skipped: nothing answers at {endpoint.Host}:{endpoint.Port} (Azurite's queue service; run `bash .ci/emulators.sh start`)");
             return $"azqueue://devstoreaccount1/{name}-{Guid.NewGuid():N}";
+        }
+        if (broker == PubSub)
+        {
+            // The in-process CLI runs (submit, queue status) find the fake the way a deployment finds an emulator.
+            Environment.SetEnvironmentVariable("PUBSUB_EMULATOR_HOST", PubSubFake.Value.Host);
+            return $"gcppubsub://histoscale-test/{name}-{Guid.NewGuid():N}";
+        }
+        if (broker == Sqs)
+        {
+            var endpoint = SqsEndpoint;
+            Skip.If(endpoint is null, "sqs tests skipped: no HISTOSCALE_TEST_SQS_ENDPOINT and no .ci/sqs.env (run `bash .ci/sqs.sh start`; CI's .ci/run does)");
+            var e = new Uri(endpoint!);
+            Skip.IfNot(Answers(e.Host, e.Port), $"sqs tests skipped: nothing answers at {e.Host}:{e.Port} (the fauxqs SQS emulator; run `bash .ci/sqs.sh start`)");
+            // The SDK's credential chain reads the usual variables, in this process as in a deployed one; fauxqs
+            // accepts any keys. The in-process CLI runs (submit, queue status) find the endpoint the same way.
+            foreach (var (key2, value) in ProcessEnvironment(Sqs)!)
+            {
+                Environment.SetEnvironmentVariable(key2, value);
+            }
+            return $"sqs://us-east-1/{name}-{Guid.NewGuid():N}";
         }
         var key = broker == Redis ? "HISTOSCALE_TEST_REDIS" : "HISTOSCALE_TEST_AMQP";
         var url = Environment.GetEnvironmentVariable(key) is { Length: > 0 } v ? v : EnvFile.Value.GetValueOrDefault(key);

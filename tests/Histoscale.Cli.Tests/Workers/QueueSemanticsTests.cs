@@ -6,7 +6,7 @@ namespace Histoscale.Cli.Tests.Workers;
 /// <summary>The broker implementations on the real servers: attempts, retries, dead letters, redelivery after a worker dies.</summary>
 public sealed class QueueSemanticsTests
 {
-    public static TheoryData<string> BrokerKinds() => [Brokers.Redis, Brokers.RabbitMq, Brokers.AzureQueue];
+    public static TheoryData<string> BrokerKinds() => [Brokers.Redis, Brokers.RabbitMq, Brokers.AzureQueue, Brokers.Sqs, Brokers.PubSub];
 
     [SkippableTheory]
     [MemberData(nameof(BrokerKinds))]
@@ -30,7 +30,7 @@ public sealed class QueueSemanticsTests
         await second.ReturnAsync(); // a stopping worker's return does not count
 
         var third = await q.TakeAsync();
-        Assert.Equal(broker == Brokers.AzureQueue ? 3 : 2, third!.Attempt); // Azure counts every delivery, a return too
+        Assert.Equal(broker is Brokers.AzureQueue or Brokers.Sqs ? 3 : 2, third!.Attempt); // Azure and SQS count every delivery, a return too
         await third.DeadLetterAsync("boom 2");
         var status = await q.StatusAsync();
         Assert.Equal(0, status.Pending);
@@ -143,12 +143,18 @@ public sealed class QueueSemanticsTests
         Assert.Equal(new QueueStatus(0, 0, 1, 0, 0), status);
     }
 
-    /// <summary>Azure: a stalled worker's keep-alive (its pop receipt is stale once another worker received the message) says the job is no longer its own.</summary>
-    [SkippableFact]
-    public async Task AStalledAzureWorkersKeepAliveSaysTheJobIsNoLongerItsOwn()
+    /// <summary>
+    /// Azure and SQS: a stalled worker's keep-alive (its pop receipt / receipt handle is stale once another worker
+    /// received the message) says the job is no longer its own.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(Brokers.AzureQueue)]
+    [InlineData(Brokers.Sqs)]
+    [InlineData(Brokers.PubSub)]
+    public async Task AStalledWorkersKeepAliveSaysTheJobIsNoLongerItsOwn(string broker)
     {
-        var url = Brokers.QueueUrl(Brokers.AzureQueue, "stalled");
-        var options = Brokers.Options(Brokers.AzureQueue) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
+        var url = Brokers.QueueUrl(broker, "stalled");
+        var options = Brokers.Options(broker) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
         await using var stalled = await JobQueues.OpenAsync(url, options);
         await using var claimer = await JobQueues.OpenAsync(url, options);
         await stalled.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
@@ -170,8 +176,16 @@ public sealed class QueueSemanticsTests
     }
 
     [Theory]
-    [InlineData("sqs://eu-west-1/jobs", "unknown scheme 'sqs'")]
+    [InlineData("sqs://eu-west-1/jobs.fifo", "FIFO queues are not supported")]
+    [InlineData("sqs://EU_WEST/jobs", "is not an AWS region")]
+    [InlineData("sqs://eu-west-1/", "is not an SQS queue name")]
+    [InlineData("https://sqs.eu-west-1.amazonaws.com/jobs", "not an SQS queue URL")]
+    [InlineData("https://example.com/jobs", "unknown scheme 'https'")]
     [InlineData("kafka://host/jobs", "unknown scheme 'kafka'")]
+    [InlineData("gcppubsub://p/jobs", "not a Google Cloud project id")]
+    [InlineData("gcppubsub://lab-project/goog-jobs", "not a Pub/Sub subscription name")]
+    [InlineData("gcppubsub://lab-project/jobs?topic=1x", "not a Pub/Sub topic name")]
+    [InlineData("gcppubsub://lab-project/jobs?queue=x", "unknown parameter 'queue'")]
     [InlineData("not a url", "is not a URL")]
     [InlineData("redis://h:6379/?queue=", "queue name")]
     [InlineData("redis://h:6379/?topic=x", "unknown parameter 'topic'")]
@@ -179,6 +193,32 @@ public sealed class QueueSemanticsTests
     {
         var ex = Assert.Throws<QueueConfigException>(() => JobQueues.Parse(url));
         Assert.Contains(expected, ex.Message);
+    }
+
+    [Fact]
+    public void AnSqsQueueUrlNamesItsRegionAndQueue()
+    {
+        var (region, queue, url) = SqsQueue.Parts(JobQueues.Parse("https://sqs.eu-west-1.amazonaws.com/123456789012/slide-jobs"));
+        Assert.Equal(("eu-west-1", "slide-jobs", "https://sqs.eu-west-1.amazonaws.com/123456789012/slide-jobs"), (region, queue, url));
+        Assert.Equal(("us-east-2", "jobs", null), SqsQueue.Parts(JobQueues.Parse("sqs://us-east-2/jobs")));
+    }
+
+    [Fact]
+    public void APubSubUrlNamesItsProjectSubscriptionAndTopic()
+    {
+        Assert.Equal(("lab-project", "slide-jobs", "slide-jobs"), PubSubQueue.Parts(JobQueues.Parse("gcppubsub://lab-project/slide-jobs")));
+        Assert.Equal(("lab-project", "workers", "slides"), PubSubQueue.Parts(JobQueues.Parse("gcppubsub://lab-project/workers?topic=slides")));
+    }
+
+    /// <summary>SQS bodies are XML characters: JSON goes as text, anything else (a malformed binary message) as base64, and comes back as it went.</summary>
+    [Theory]
+    [InlineData(new byte[] { 0x7B, 0x7D }, true)]
+    [InlineData(new byte[] { 0xFF, 0xFE, 0x00 }, false)]
+    [InlineData(new byte[] { 0x61, 0x01 }, false)]
+    [InlineData(new byte[0], false)]
+    public void SqsBodiesThatAreNotXmlTextAreEncoded(byte[] body, bool asText)
+    {
+        Assert.Equal(asText, SqsQueue.AsSqsText(body) is not null);
     }
 
     [Fact]

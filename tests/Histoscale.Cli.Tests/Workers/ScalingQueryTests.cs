@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Histoscale.Deploy;
+using Histoscale.Workers.Running;
+using Prometheus;
+
+namespace Histoscale.Cli.Tests.Workers;
+
+/// <summary>
+/// The scaling queries on a real Prometheus (Debian's <c>prometheus</c>, started here on loopback), scraping
+/// exporters that carry the usual cluster labels (namespace, pod, service) as a Kubernetes scrape adds them:
+/// the worker backlog query docs/workers.md gives, over the worker's own metrics (its <see cref="WorkerMetrics"/>
+/// registry behind prometheus-net's MetricServer, as <c>worker --metrics-port</c> serves it), and the server
+/// queue-time query <c>deploy render</c> writes into the servers' KEDA ScaledObject, over Triton-named counters.
+/// A workload in another namespace checks that the queries select theirs.
+/// </summary>
+public sealed partial class ScalingQueryTests
+{
+    [SkippableFact]
+    public async Task TheDocumentedAndRenderedScalingQueriesEvaluateToTheExpectedValues()
+    {
+        var prometheus = Which("prometheus");
+        Skip.If(prometheus is null, "prometheus is not installed (apt-get install prometheus; CI's .ci/run does)");
+
+        // Workers: two in namespace "lab" (2 and 1 slides in hand; both see 5 jobs waiting), one elsewhere.
+        var lab1 = Worker(inFlight: 2, pending: 5);
+        var lab2 = Worker(inFlight: 1, pending: 5);
+        var other = Worker(inFlight: 7, pending: 9);
+        // Servers: each scrape counts 4 more requests that waited 40 000 µs each in "lab", 90 000 µs elsewhere.
+        var labServer = Server(perRequestUs: 40_000);
+        var otherServer = Server(perRequestUs: 90_000);
+        var servers = new List<MetricServer>();
+        try
+        {
+            var targets = new List<(int Port, string Namespace, string Pod, string Service)>();
+            foreach (var (registry, ns, pod, service) in new[]
+            {
+                (lab1, "lab", "histoscale-worker-a", "histoscale-worker"),
+                (lab2, "lab", "histoscale-worker-b", "histoscale-worker"),
+                (other, "other", "histoscale-worker-a", "histoscale-worker"),
+                (labServer, "lab", "histoscale-server-a", "histoscale-server"),
+                (otherServer, "other", "histoscale-server-a", "histoscale-server"),
+            })
+            {
+                var port = FreePort();
+                servers.Add((MetricServer)new MetricServer("127.0.0.1", port, "metrics/", registry).Start());
+                targets.Add((port, ns, pod, service));
+            }
+
+            using var prom = new PrometheusProcess(prometheus!, targets);
+            await prom.WaitForTargetsAsync(targets.Count);
+
+            var workerQuery = DocumentedWorkerQuery().Replace("NS", "lab", StringComparison.Ordinal);
+            Assert.Equal(5 + 2 + 1, await prom.WaitForValueAsync(workerQuery, v => v > 0));
+
+            var (serverQuery, threshold) = RenderedServerQuery();
+            // rate() needs two samples of each counter: poll until the query has a value.
+            var queueTime = await prom.WaitForValueAsync(serverQuery, v => v > 0);
+            Assert.Equal(40_000, queueTime, 6);
+            Assert.True(queueTime < threshold, $"{queueTime} µs is under the rendered threshold {threshold}");
+        }
+        finally
+        {
+            foreach (var s in servers)
+            {
+                await s.StopAsync();
+            }
+        }
+    }
+
+    private static CollectorRegistry Worker(int inFlight, int pending)
+    {
+        var metrics = new WorkerMetrics();
+        metrics.JobsInFlight.Set(inFlight);
+        metrics.QueuePending.Set(pending);
+        return metrics.Registry;
+    }
+
+    private static CollectorRegistry Server(int perRequestUs)
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(registry);
+        var labels = new CounterConfiguration { LabelNames = ["model", "version"] };
+        var success = factory.CreateCounter("nv_inference_request_success", "requests", labels).WithLabels("tissue", "1");
+        var queue = factory.CreateCounter("nv_inference_queue_duration_us", "queue time", labels).WithLabels("tissue", "1");
+        // Both counters move together at each scrape, so every scrape sees a consistent pair.
+        registry.AddBeforeCollectCallback(() =>
+        {
+            success.Inc(4);
+            queue.Inc(4.0 * perRequestUs);
+        });
+        return registry;
+    }
+
+    /// <summary>The worker backlog query as docs/workers.md gives it (NS for the namespace).</summary>
+    private static string DocumentedWorkerQuery()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "workers.md"));
+        var m = WorkerQueryInDocs().Match(doc);
+        Assert.True(m.Success, "docs/workers.md no longer gives the worker backlog query");
+        return m.Groups[1].Value;
+    }
+
+    /// <summary>The Prometheus trigger of the servers' ScaledObject that deploy render writes, namespace "lab".</summary>
+    private static (string Query, double Threshold) RenderedServerQuery()
+    {
+        var files = DeployRenderer.Render(new RenderRequest { Target = "k8s", Cloud = "aws" }, "namespace: lab\n");
+        var yaml = files.Single(f => f.Path.EndsWith("server-scaledobject.yaml", StringComparison.Ordinal)).Content;
+        var root = (Dictionary<object, object>)new YamlDotNet.Serialization.Deserializer().Deserialize<object>(yaml)!;
+        var spec = (Dictionary<object, object>)root["spec"];
+        var trigger = ((List<object>)spec["triggers"]).Cast<Dictionary<object, object>>().Single(t => (string)t["type"] == "prometheus");
+        var metadata = (Dictionary<object, object>)trigger["metadata"];
+        return ((string)metadata["query"], double.Parse((string)metadata["threshold"], CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex("`(max\\(histoscale_queue_pending\\{namespace=\"NS\"\\}\\) \\+ sum\\(histoscale_jobs_in_flight\\{namespace=\"NS\"\\}\\))`")]
+    private static partial Regex WorkerQueryInDocs();
+
+    private static string? Which(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists);
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Histoscale.slnx")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("Histoscale.slnx not found above the test folder");
+    }
+
+    private static int FreePort()
+    {
+        var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
+    /// <summary>A Prometheus on loopback scraping the targets every second, its data in a temporary folder.</summary>
+    private sealed class PrometheusProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly string _dir = Directory.CreateTempSubdirectory("histoscale-prometheus-").FullName;
+        private readonly HttpClient _http = new();
+        private readonly string _url;
+
+        public PrometheusProcess(string binary, IEnumerable<(int Port, string Namespace, string Pod, string Service)> targets)
+        {
+            var config = "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: histoscale\n    static_configs:\n"
+                + string.Concat(targets.Select(t => $"      - targets: ['127.0.0.1:{t.Port}']\n        labels: {{namespace: {t.Namespace}, pod: {t.Pod}, service: {t.Service}}}\n"));
+            File.WriteAllText(Path.Combine(_dir, "prometheus.yml"), config);
+            var port = FreePort();
+            _url = $"http://127.0.0.1:{port}";
+            var psi = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { $"--config.file={Path.Combine(_dir, "prometheus.yml")}", $"--storage.tsdb.path={Path.Combine(_dir, "data")}", $"--web.listen-address=127.0.0.1:{port}" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+            _process = Process.Start(psi)!;
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public async Task WaitForTargetsAsync(int count) =>
+            await WaitForValueAsync("count(up == 1)", v => v >= count);
+
+        /// <summary>Polls an instant query (test plumbing, not a timed assertion) until its value passes <paramref name="ready"/>; returns it.</summary>
+        public async Task<double> WaitForValueAsync(string query, Func<double, bool> ready)
+        {
+            double? last = null;
+            for (var i = 0; i < 600; i++)
+            {
+                Assert.False(_process.HasExited, $"prometheus exited with {(_process.HasExited ? _process.ExitCode : 0)}");
+                try
+                {
+                    using var doc = JsonDocument.Parse(await _http.GetStringAsync($"{_url}/api/v1/query?query={Uri.EscapeDataString(query)}"));
+                    var data = doc.RootElement.GetProperty("data");
+                    var result = data.GetProperty("result");
+                    if (result.GetArrayLength() > 0)
+                    {
+                        Assert.Equal(1, result.GetArrayLength());
+                        last = double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+                        if (ready(last.Value))
+                        {
+                            return last.Value;
+                        }
+                    }
+                }
+                catch (HttpRequestException)
+                {
+                    // not up yet
+                }
+                await Task.Delay(100);
+            }
+            Assert.Fail($"'{query}' never gave a ready value (last: {last?.ToString(CultureInfo.InvariantCulture) ?? "none"})");
+            return 0;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit();
+            }
+            _process.Dispose();
+            _http.Dispose();
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+}
