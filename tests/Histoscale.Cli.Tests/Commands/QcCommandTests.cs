@@ -131,7 +131,7 @@ public sealed class QcCommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("infer", "--stain-normalize")]
+    [InlineData("infer", "--stain-normalise")] // the British spelling is not the flag
     [InlineData("qc", "--bogus")]
     [InlineData("info", "-z")]
     [InlineData("thumbnail", "--colour")]
