@@ -37,7 +37,9 @@ public static class CliRunner
                 return BadInput;
             }
             // --dicomweb-token: for this invocation's HostContext (an async-local, so concurrent in-process runs keep theirs).
-            HostContext.DicomWebTokenFlag.Value = parse.GetValue<string>(HistoscaleCommands.DicomWebTokenOption) is { Length: > 0 } token ? token : null;
+            // A root built by a test or an embedding host may lack the option: then there is no flag to read.
+            var tokenOption = parse.RootCommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == HistoscaleCommands.DicomWebTokenOption);
+            HostContext.DicomWebTokenFlag.Value = tokenOption is not null && parse.GetValue(tokenOption) is { Length: > 0 } token ? token : null;
             return await parse.InvokeAsync(config);
         }
         catch (Exception ex) when (IsInputError(ex))

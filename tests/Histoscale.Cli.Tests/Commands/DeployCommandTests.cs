@@ -31,9 +31,9 @@ public sealed class DeployCommandTests : IDisposable
     [InlineData("server.cpu", "k8s", "aws", "none", "server: {cpu: -1}\n")]
     [InlineData("deploy.yaml", "k8s", "aws", "none", "sever: {cpu: 2}\n")]
     [InlineData("queue", "k8s", "aws", "none", "queue: ftp://x/y\n")]
-    [InlineData("queue", "ecs", "aws", "none", "queue: sqs://eu-west-1/jobs\n")]
+    [InlineData("queue", "containerapps", "azure", "none", "queue: sqs://eu-west-1/jobs\n")]
     [InlineData("queue", "ecs", "aws", "none", "queue: azqueue://labstore/jobs\n")]
-    [InlineData("queue", "k8s", "gcp", "none", "queue: gcppubsub://lab-1/jobs-sub\n")]
+    [InlineData("queue", "containerapps", "azure", "none", "queue: gcppubsub://lab-1/jobs-sub\n")]
     public async Task BadInputIsExitTwoWithOneLineNamingIt(string named, string target, string cloud, string gpu, string? yaml)
     {
         var args = new List<string> { "deploy", "render", "--target", target, "--cloud", cloud, "--gpu", gpu, "--out", Path.Combine(_dir, "out") };
