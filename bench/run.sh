@@ -302,7 +302,9 @@ if [[ $what == serve || $what == all ]]; then
   #   gRPC c8     batch-32 requests at concurrency 8 (each request fills a batch)
   #   gRPC b4 c16 batch-4 requests at concurrency 16 through dynamic batching (max_queue_delay 5 ms)
   # then the CPU layout of issue 9 §4 (no instance_group: one instance with every core) and the ORT arena settings.
-  # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM.
+  # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM. Each fresh server is
+  # driven untimed for 5 s before its window (bench serve's default warm-up: min(window, 5 s)), as perf_analyzer
+  # waits for stable windows, so its start-up JIT and first-touch memory stay out of the measurement.
   m=mobilenet_v3_large
   secs=${SERVE_SECONDS:-15}; rounds=$(seq 1 "${SERVE_ROUNDS:-3}") # shorter only for a smoke test of this section
   mk_repo() { # DIR INSTANCE_GROUP_LINE

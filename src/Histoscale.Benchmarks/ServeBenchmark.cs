@@ -31,6 +31,13 @@ public sealed record ServeBenchmarkOptions
     /// <summary>Untimed requests per worker before each window.</summary>
     public int WarmupRequests { get; init; } = 2;
 
+    /// <summary>
+    /// Least time each concurrency level is driven, untimed, before its window (besides <see cref="WarmupRequests"/>),
+    /// as perf_analyzer waits for stable windows: a freshly started server compiles and re-compiles its request path
+    /// (tiered JIT) and touches its buffers for the first time during its first seconds of load.
+    /// </summary>
+    public TimeSpan WarmupDuration { get; init; } = TimeSpan.Zero;
+
     /// <summary>Size for variable spatial dims (H, W) of inputs; only for models that have them.</summary>
     public int? TileSize { get; init; }
 }
@@ -72,7 +79,11 @@ public sealed record ServeBenchmarkResult(
     long P50Us,
     long P90Us,
     long P95Us,
-    long P99Us);
+    long P99Us)
+{
+    /// <summary>How long the untimed warm-up before the window lasted.</summary>
+    public double WarmupSeconds { get; init; }
+}
 
 /// <summary>
 /// Measures a KServe v2 server the way Triton's perf_analyzer does in concurrency mode: N workers each keep one
@@ -126,13 +137,15 @@ public static class ServeBenchmark
         var inputs = Enumerable.Range(0, concurrency).Select(i => InferenceBenchmark.MakeInputs(metadata, batch, options.TileSize, seed: i)).ToArray();
         try
         {
+            var warmup = Stopwatch.StartNew();
             await Task.WhenAll(inputs.Select(set => Task.Run(async () =>
             {
-                for (var i = 0; i < options.WarmupRequests; i++)
+                for (var i = 0; i < options.WarmupRequests || warmup.Elapsed < options.WarmupDuration; i++)
                 {
                     (await backend.ExecuteAsync(set, cancellationToken).ConfigureAwait(false)).Dispose();
                 }
             }, cancellationToken))).ConfigureAwait(false);
+            var warmupSeconds = warmup.Elapsed.TotalSeconds;
 
             var before = await backend.GetServerStatisticsAsync(cancellationToken).ConfigureAwait(false);
             var sendBefore = backend.Timings.Send;
@@ -182,7 +195,8 @@ public static class ServeBenchmark
                 Percentile(all, 0.50),
                 Percentile(all, 0.90),
                 Percentile(all, 0.95),
-                Percentile(all, 0.99));
+                Percentile(all, 0.99))
+            { WarmupSeconds = warmupSeconds };
         }
         finally
         {

@@ -61,6 +61,35 @@ public sealed class BenchServeTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task EachConcurrencyLevelIsDrivenForTheWarmupTimeBeforeItsWindow()
+    {
+        var results = await ServeBenchmark.RunAsync(new ServeBenchmarkOptions
+        {
+            ServerUrl = server.GrpcUrl,
+            Model = "mean_u8",
+            BatchSize = 2,
+            Concurrency = [1, 2],
+            Duration = TimeSpan.FromMilliseconds(100),
+            WarmupDuration = TimeSpan.FromMilliseconds(400),
+        });
+        Assert.All(results, r => Assert.True(r.WarmupSeconds >= 0.4, $"warm-up {r.WarmupSeconds} s"));
+
+        // The CLI's default warm-up is the window's length (at most 5 s); --warmup-seconds sets it; negative is bad input.
+        var root = new System.CommandLine.RootCommand { new System.CommandLine.Command("bench") { BenchServeCommand.Create() } };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--seconds", "0.2", "--json"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.True(JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("results")[0].GetProperty("warmupSeconds").GetDouble() >= 0.2);
+        using var stdout2 = new StringWriter();
+        code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--seconds", "0.1", "--warmup-seconds", "0.3", "--json"], stdout2, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.True(JsonDocument.Parse(stdout2.ToString()).RootElement.GetProperty("results")[0].GetProperty("warmupSeconds").GetDouble() >= 0.3);
+        var negative = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--warmup-seconds", "-1"], new StringWriter(), stderr);
+        Assert.Equal(CliRunner.BadInput, negative);
+    }
+
+    [Fact]
     public async Task ServeVerbRejectsAMissingRepository()
     {
         var root = new System.CommandLine.RootCommand { ServeCommand.Create() };
