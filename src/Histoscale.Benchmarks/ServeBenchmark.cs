@@ -40,6 +40,9 @@ public sealed record ServeBenchmarkOptions
 
     /// <summary>Size for variable spatial dims (H, W) of inputs; only for models that have them.</summary>
     public int? TileSize { get; init; }
+
+    /// <summary>How tensors travel: in the messages, or through system shared memory (perf_analyzer's --shared-memory).</summary>
+    public SharedMemoryMode SharedMemory { get; init; } = SharedMemoryMode.None;
 }
 
 /// <summary>
@@ -127,7 +130,7 @@ public static class ServeBenchmark
             throw new ArgumentOutOfRangeException(nameof(options), "concurrency values must be at least 1");
         }
         // No retries: a rejected request is the server's answer and must show, not be hidden by the client.
-        await using var backend = await RemoteBackends.CreateAsync(options.ServerUrl, options.Model, options.Version, RemoteBackendOptions.NoRetry(concurrency), cancellationToken).ConfigureAwait(false);
+        await using var backend = await RemoteBackends.CreateAsync(options.ServerUrl, options.Model, options.Version, RemoteBackendOptions.NoRetry(concurrency) with { SharedMemory = options.SharedMemory }, cancellationToken).ConfigureAwait(false);
         var metadata = backend.Metadata;
         var batch = metadata.IsBatched ? options.BatchSize : 1;
         if (metadata.IsBatched && (batch < 1 || batch > metadata.MaxBatchSize))

@@ -61,6 +61,24 @@ public sealed class BenchServeTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task SharedMemoryOptionSendsTensorsThroughRegions()
+    {
+        var root = new System.CommandLine.RootCommand { new System.CommandLine.Command("bench") { BenchServeCommand.Create() } };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--batch", "2", "--concurrency", "2", "--seconds", "0.2", "--shared-memory", "system", "--json"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        var results = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("results");
+        Assert.True(results[0].GetProperty("requests").GetInt64() > 0);
+        // The benchmark's regions are unregistered when it ends.
+        var left = await server.Grpc.SystemSharedMemoryStatusAsync(new Histoscale.KServe.Protocol.SystemSharedMemoryStatusRequest());
+        Assert.DoesNotContain(left.Regions.Values, r => r.Key.StartsWith("/histoscale_", StringComparison.Ordinal));
+
+        var overHttp = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.HttpUrl, "--model", "mean_u8", "--shared-memory", "system"], stdout, stderr);
+        Assert.Equal(CliRunner.BadInput, overHttp);
+    }
+
+    [Fact]
     public async Task EachConcurrencyLevelIsDrivenForTheWarmupTimeBeforeItsWindow()
     {
         var results = await ServeBenchmark.RunAsync(new ServeBenchmarkOptions

@@ -6,6 +6,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Histoscale.Inference.Repository;
 using Histoscale.Inference.Tensors;
+using Histoscale.KServe;
 using Histoscale.KServe.Protocol;
 using Histoscale.Server.Kserve;
 using Histoscale.Server.Tests.Support;
@@ -323,6 +324,35 @@ public sealed class SharedMemoryTests(ServerFixture server) : IDisposable
         using var response = await server.Http.PostAsync("/v2/models/tissue_fp32/infer", Requests.Json(new JsonObject { ["inputs"] = new JsonArray(image) }));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains($"'{region}'", await ErrorAsync(response));
+    }
+
+    [Fact]
+    public async Task ClientBySharedMemoryGivesWhatItGetsByBytesAndCleansUp()
+    {
+        await using var bytes = await KServeGrpcBackend.CreateAsync(new Uri(server.GrpcUrl), "tissue_fp32", null, new RemoteBackendOptions { Concurrency = 4 });
+        string[] regions;
+        await using (var shm = await KServeGrpcBackend.CreateAsync(new Uri(server.GrpcUrl), "tissue_fp32", null, new RemoteBackendOptions { Concurrency = 4, SharedMemory = SharedMemoryMode.System }))
+        {
+            // Concurrent requests of growing sizes: slots are reused, grown and re-registered.
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(async () =>
+            {
+                var items = 1 + (i % 6);
+                using var inputs = new TensorSet().Add("image", Tensor.FromValues<float>(TensorDataType.Fp32, TilesFp32(items, 400 + i), items, 3, Tile, Tile));
+                using var expected = await bytes.ExecuteAsync(inputs);
+                using var actual = await shm.ExecuteAsync(inputs);
+                Assert.Equal(expected["scores"].ShapeArray(), actual["scores"].ShapeArray());
+                Assert.Equal(expected["scores"].Bytes.ToArray(), actual["scores"].Bytes.ToArray()); // bit-identical
+            })));
+            regions = [.. (await server.Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions.Values.Where(r => r.Key.StartsWith("/histoscale_", StringComparison.Ordinal)).Select(r => r.Name)];
+            Assert.NotEmpty(regions);
+            Assert.All(regions, r => Assert.True(File.Exists(Path.Combine("/dev/shm", r))));
+        }
+        var left = (await server.Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions.Keys;
+        Assert.All(regions, r =>
+        {
+            Assert.DoesNotContain(r, left);
+            Assert.False(File.Exists(Path.Combine("/dev/shm", r)));
+        });
     }
 
     [Fact]

@@ -21,11 +21,17 @@ public static class BenchServeCommand
             Description = "Untimed load at each concurrency value before its window, so a fresh server's start-up work (JIT, first-touch memory) stays out of it (default: the window's length, at most 5 s)",
         };
         var tileSize = new Option<int?>("--tile-size") { Description = "Tile size for models with variable input height/width" };
+        var sharedMemory = new Option<string>("--shared-memory")
+        {
+            Description = "How tensors travel: none (in the messages) or system (POSIX shared memory registered with a server on this host; gRPC only)",
+            DefaultValueFactory = _ => "none",
+        };
+        sharedMemory.AcceptOnlyFromAmong("none", "system");
         var json = new Option<bool>("--json") { Description = "Print JSON {\"results\":[...]} instead of perf_analyzer's CSV" };
 
         var command = new Command("serve", "Throughput and latency of a KServe v2 / Triton server, reported as perf_analyzer does")
         {
-            server, model, version, batch, concurrency, seconds, warmupSeconds, tileSize, json,
+            server, model, version, batch, concurrency, seconds, warmupSeconds, tileSize, sharedMemory, json,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -62,6 +68,10 @@ public static class BenchServeCommand
             {
                 throw new InputException(ex.Message);
             }
+            if (r.GetValue(sharedMemory) == "system" && !r.GetValue(server)!.StartsWith("grpc", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InputException($"--shared-memory system needs a gRPC server (grpc://HOST:8001), not {r.GetValue(server)}");
+            }
 
             var results = await ServeBenchmark.RunAsync(new ServeBenchmarkOptions
             {
@@ -73,6 +83,7 @@ public static class BenchServeCommand
                 Duration = TimeSpan.FromSeconds(r.GetValue(seconds)),
                 WarmupDuration = TimeSpan.FromSeconds(r.GetValue(warmupSeconds) ?? Math.Min(5, r.GetValue(seconds))),
                 TileSize = r.GetValue(tileSize),
+                SharedMemory = r.GetValue(sharedMemory) == "system" ? KServe.SharedMemoryMode.System : KServe.SharedMemoryMode.None,
             }, ct);
 
             var output = r.InvocationConfiguration.Output;
