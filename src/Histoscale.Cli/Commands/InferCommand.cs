@@ -53,6 +53,9 @@ public static class InferCommand
 
         /// <summary>Requests in flight to the server.</summary>
         public int Concurrency { get; init; } = 4;
+
+        /// <summary>Tensors through system shared memory registered with a server on this host (gRPC only).</summary>
+        public bool SharedMemory { get; init; }
     }
 
     public static Command Create()
@@ -77,10 +80,16 @@ public static class InferCommand
         var server = new Option<string?>("--server") { Description = "Run the model on a KServe v2 server (ours or NVIDIA Triton): grpc://HOST:8001 or http://HOST:8000; --model is then the served model's name" };
         var modelVersion = new Option<string?>("--model-version") { Description = "Served model version (default: the server's choice)" };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight to the server", DefaultValueFactory = _ => 4 };
+        var sharedMemory = new Option<string>("--shared-memory")
+        {
+            Description = "With --server grpc://...: none (tensors in the messages) or system (through /dev/shm regions registered with a server on this host)",
+            DefaultValueFactory = _ => "none",
+        };
+        sharedMemory.AcceptOnlyFromAmong("none", "system");
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency,
+            slides, model, output, batch, device, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, sharedMemory,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -109,6 +118,7 @@ public static class InferCommand
                 Server = r.GetValue(server),
                 ModelVersion = r.GetValue(modelVersion),
                 Concurrency = r.GetValue(concurrency),
+                SharedMemory = r.GetValue(sharedMemory) == "system",
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -153,10 +163,18 @@ public static class InferCommand
         {
             throw new InputException("--concurrency must be at least 1");
         }
+        if (request.SharedMemory && (request.Server is null || !request.Server.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new InputException("--shared-memory system needs --server grpc://HOST:8001 (a gRPC server on this host)");
+        }
         // A remote model is described by its server (metadata and config, incl. histoscale.* parameters); a local one by its files.
         await using var remote = request.Server is null
             ? null
-            : await RemoteBackends.CreateAsync(request.Server, request.Model, request.ModelVersion, request.Concurrency, cancellationToken);
+            : await RemoteBackends.CreateAsync(request.Server, request.Model, request.ModelVersion, new RemoteBackendOptions
+            {
+                Concurrency = request.Concurrency,
+                SharedMemory = request.SharedMemory ? SharedMemoryMode.System : SharedMemoryMode.None,
+            }, cancellationToken);
         var description = remote is null
             ? ModelDescription.Load(request.Model, request.Overrides)
             : ModelDescription.FromServer(request.Server!, remote.Config, remote.Metadata, request.Overrides);
