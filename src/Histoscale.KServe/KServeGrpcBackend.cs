@@ -273,10 +273,11 @@ public sealed class KServeGrpcBackend : KServeBackend
             }
             catch (RpcException ex)
             {
-                if (ex.StatusCode == StatusCode.InvalidArgument && ex.Status.Detail.Contains(slot.Name, StringComparison.Ordinal))
+                if (ex.StatusCode == StatusCode.InvalidArgument && ex.Status.Detail.Contains($"Unable to find shared memory region: '{slot.Name}'", StringComparison.Ordinal))
                 {
-                    // The server lost the region (restarted): register again next time.
+                    // The server lost the region (it restarted): the retry registers it again.
                     slot.Registered = false;
+                    throw new InferenceUnavailableException($"inference on model '{ModelName}': the server no longer has shared memory region '{slot.Name}' (restarted?); registering it again");
                 }
                 throw GrpcStatusMapping.ToException(ex, $"inference on model '{ModelName}'");
             }

@@ -255,6 +255,20 @@ public sealed class SharedMemoryTests(ServerFixture server) : IDisposable
         Assert.Contains($"'{region}'", rpc.Status.Detail);
     }
 
+    [Fact]
+    public async Task SymbolicLinksUnderDevShmAreRefused()
+    {
+        var target = CreateObject(64);
+        var link = "histoscale-test-link-" + Guid.NewGuid().ToString("N");
+        File.CreateSymbolicLink(Path.Combine("/dev/shm", link), FileOf(target));
+        _objects.Add(Path.Combine("/dev/shm", link));
+        var region = Unique("link");
+        using var response = await RegisterHttpAsync(region, "/" + link, 0, 16);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains($"'{region}'", await ErrorAsync(response));
+        Assert.Contains("not a regular shared-memory object", await ErrorAsync(response));
+    }
+
     [Theory]
     [InlineData(4000, 200)]
     [InlineData(5000, 1)]
@@ -346,6 +360,18 @@ public sealed class SharedMemoryTests(ServerFixture server) : IDisposable
             regions = [.. (await server.Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions.Values.Where(r => r.Key.StartsWith("/histoscale_", StringComparison.Ordinal)).Select(r => r.Name)];
             Assert.NotEmpty(regions);
             Assert.All(regions, r => Assert.True(File.Exists(Path.Combine("/dev/shm", r))));
+
+            // The server forgets every region (as after a restart): the client registers its slot again and goes on.
+            using (var all = await server.Http.PostAsync("/v2/systemsharedmemory/unregister", null))
+            {
+                Assert.Equal(HttpStatusCode.OK, all.StatusCode);
+            }
+            using var again = new TensorSet().Add("image", Tensor.FromValues<float>(TensorDataType.Fp32, TilesFp32(2, 499), 2, 3, Tile, Tile));
+            using var expectedAgain = await bytes.ExecuteAsync(again);
+            using var actualAgain = await shm.ExecuteAsync(again);
+            Assert.Equal(expectedAgain["scores"].Bytes.ToArray(), actualAgain["scores"].Bytes.ToArray());
+            regions = [.. (await server.Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions.Values.Where(r => r.Key.StartsWith("/histoscale_", StringComparison.Ordinal)).Select(r => r.Name)];
+            Assert.NotEmpty(regions);
         }
         var left = (await server.Grpc.SystemSharedMemoryStatusAsync(new SystemSharedMemoryStatusRequest())).Regions.Keys;
         Assert.All(regions, r =>

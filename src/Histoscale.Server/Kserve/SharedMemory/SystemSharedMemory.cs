@@ -196,6 +196,12 @@ internal sealed class SystemSharedMemory(string root = SystemSharedMemory.Defaul
             {
                 throw new InferenceRequestException($"failed to register shared memory region '{name}': byte_size {byteSize} is over {int.MaxValue}");
             }
+            var info = new FileInfo(path);
+            if (info.Exists && (info.LinkTarget is not null || (info.Attributes & (FileAttributes.Directory | FileAttributes.Device)) != 0))
+            {
+                // A link could lead the server to map (and write outputs into) a file outside /dev/shm.
+                throw new InferenceRequestException($"Unable to open shared memory region: '{name}' (key '{key}'): not a regular shared-memory object");
+            }
             FileStream stream;
             var writable = true;
             try
