@@ -423,8 +423,12 @@ if [[ $what == serve || $what == all ]]; then
   #   in-process  bench infer --batch 32 --instances N --threads 1 (model only; peak RSS of that process)
   #   gRPC c8     batch-32 requests at concurrency 8 (each request fills a batch)
   #   gRPC b4 c16 batch-4 requests at concurrency 16 through dynamic batching (max_queue_delay 5 ms)
+  #   gRPC shm    the same two with `bench serve --shared-memory system` (tensors through /dev/shm regions, Triton's
+  #               system shared memory extension; only names and shapes travel over gRPC)
   # then the CPU layout of issue 9 §4 (no instance_group: one instance with every core) and the ORT arena settings.
-  # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM.
+  # The client (bench serve) runs on the same cores; the server's peak RSS is its VmHWM. Each fresh server is
+  # driven untimed for 5 s before its window (bench serve's default warm-up: min(window, 5 s)), as perf_analyzer
+  # waits for stable windows, so its start-up JIT and first-touch memory stay out of the measurement.
   m=mobilenet_v3_large
   secs=${SERVE_SECONDS:-15}; rounds=$(seq 1 "${SERVE_ROUNDS:-3}") # shorter only for a smoke test of this section
   mk_repo() { # DIR INSTANCE_GROUP_LINE
@@ -436,12 +440,12 @@ if [[ $what == serve || $what == all ]]; then
   }
   mk_repo "$data/serve-layout" "instance_group [ { count: $(nproc) kind: KIND_CPU } ]"
   mk_repo "$data/serve-default" ""
-  serve_run() { # LABEL REPO BATCH CONCURRENCY SECONDS [serve flags...]
+  serve_run() { # LABEL REPO BATCH CONCURRENCY SECONDS [serve flags...]; bench serve flags in $client
     local label=$1 repo=$2 b=$3 c=$4 s=$5; shift 5
     $H serve --model-repository "$repo" --host 127.0.0.1 --http-port 18100 --grpc-port 18101 --metrics-port 18102 "$@" > "$data/serve.log" 2>&1 &
     local pid=$! i
     for i in $(seq 1 240); do grep -q "ready" "$data/serve.log" && break; sleep 0.5; done
-    local line; line=$($H bench serve --server grpc://127.0.0.1:18101 --model $m --batch "$b" --concurrency "$c" --seconds "$s" | tail -1)
+    local line; line=$($H bench serve --server grpc://127.0.0.1:18101 --model $m --batch "$b" --concurrency "$c" --seconds "$s" ${client:-} | tail -1)
     local hwm; hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
     echo "$label: $(echo "$line" | awk -F, '{printf "%s inferences/s, p50 %.0f ms, p99 %.0f ms, server input %s us/request", $2, $10/1000, $13/1000, $6}'), server peak RSS $((hwm / 1024)) MB"
@@ -450,12 +454,14 @@ if [[ $what == serve || $what == all ]]; then
     local line; line=$(/usr/bin/time -f "%M" -o "$data/inproc-rss" $H bench infer --model "$shared/models/$m.onnx" --batch 32 --seconds "$secs" --instances "$2" --threads "$3")
     echo "$1: $(echo "$line" | grep -o '[0-9.]* tiles/s') ($line), peak RSS $(( $(cat "$data/inproc-rss") / 1024 )) MB"
   }
-  say "serve: $m, in-process vs gRPC (batch 32 c8; batch 4 c16 dynamic batching), $(nproc) x 1-thread instances, 3 rounds"
+  say "serve: $m, in-process vs gRPC (batch 32 c8; batch 4 c16 dynamic batching; both again with --shared-memory system), $(nproc) x 1-thread instances, 3 rounds"
   for round in $rounds; do
     echo "-- round $round"
     inproc_run "in-process $(nproc)x1" "$(nproc)" 1
     serve_run "gRPC batch 32 c8" "$data/serve-layout" 32 8 "$secs"
     serve_run "gRPC batch 4 c16" "$data/serve-layout" 4 16 "$secs"
+    client="--shared-memory system" serve_run "gRPC shm batch 32 c8" "$data/serve-layout" 32 8 "$secs"
+    client="--shared-memory system" serve_run "gRPC shm batch 4 c16" "$data/serve-layout" 4 16 "$secs"
   done
   say "serve CPU layout (issue 9 §4): no instance_group (1 instance x $(nproc) threads) vs instance_group count $(nproc), gRPC batch 32 c8"
   for round in $rounds; do

@@ -31,8 +31,18 @@ public sealed record ServeBenchmarkOptions
     /// <summary>Untimed requests per worker before each window.</summary>
     public int WarmupRequests { get; init; } = 2;
 
+    /// <summary>
+    /// Least time each concurrency level is driven, untimed, before its window (besides <see cref="WarmupRequests"/>),
+    /// as perf_analyzer waits for stable windows: a freshly started server compiles and re-compiles its request path
+    /// (tiered JIT) and touches its buffers for the first time during its first seconds of load.
+    /// </summary>
+    public TimeSpan WarmupDuration { get; init; } = TimeSpan.Zero;
+
     /// <summary>Size for variable spatial dims (H, W) of inputs; only for models that have them.</summary>
     public int? TileSize { get; init; }
+
+    /// <summary>How tensors travel: in the messages, or through system shared memory (perf_analyzer's --shared-memory).</summary>
+    public SharedMemoryMode SharedMemory { get; init; } = SharedMemoryMode.None;
 }
 
 /// <summary>
@@ -72,7 +82,11 @@ public sealed record ServeBenchmarkResult(
     long P50Us,
     long P90Us,
     long P95Us,
-    long P99Us);
+    long P99Us)
+{
+    /// <summary>How long the untimed warm-up before the window lasted.</summary>
+    public double WarmupSeconds { get; init; }
+}
 
 /// <summary>
 /// Measures a KServe v2 server the way Triton's perf_analyzer does in concurrency mode: N workers each keep one
@@ -116,7 +130,7 @@ public static class ServeBenchmark
             throw new ArgumentOutOfRangeException(nameof(options), "concurrency values must be at least 1");
         }
         // No retries: a rejected request is the server's answer and must show, not be hidden by the client.
-        await using var backend = await RemoteBackends.CreateAsync(options.ServerUrl, options.Model, options.Version, RemoteBackendOptions.NoRetry(concurrency), cancellationToken).ConfigureAwait(false);
+        await using var backend = await RemoteBackends.CreateAsync(options.ServerUrl, options.Model, options.Version, RemoteBackendOptions.NoRetry(concurrency) with { SharedMemory = options.SharedMemory }, cancellationToken).ConfigureAwait(false);
         var metadata = backend.Metadata;
         var batch = metadata.IsBatched ? options.BatchSize : 1;
         if (metadata.IsBatched && (batch < 1 || batch > metadata.MaxBatchSize))
@@ -126,13 +140,15 @@ public static class ServeBenchmark
         var inputs = Enumerable.Range(0, concurrency).Select(i => InferenceBenchmark.MakeInputs(metadata, batch, options.TileSize, seed: i)).ToArray();
         try
         {
+            var warmup = Stopwatch.StartNew();
             await Task.WhenAll(inputs.Select(set => Task.Run(async () =>
             {
-                for (var i = 0; i < options.WarmupRequests; i++)
+                for (var i = 0; i < options.WarmupRequests || warmup.Elapsed < options.WarmupDuration; i++)
                 {
                     (await backend.ExecuteAsync(set, cancellationToken).ConfigureAwait(false)).Dispose();
                 }
             }, cancellationToken))).ConfigureAwait(false);
+            var warmupSeconds = warmup.Elapsed.TotalSeconds;
 
             var before = await backend.GetServerStatisticsAsync(cancellationToken).ConfigureAwait(false);
             var sendBefore = backend.Timings.Send;
@@ -182,7 +198,8 @@ public static class ServeBenchmark
                 Percentile(all, 0.50),
                 Percentile(all, 0.90),
                 Percentile(all, 0.95),
-                Percentile(all, 0.99));
+                Percentile(all, 0.99))
+            { WarmupSeconds = warmupSeconds };
         }
         finally
         {

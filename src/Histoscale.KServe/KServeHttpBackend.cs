@@ -27,6 +27,10 @@ public sealed class KServeHttpBackend : KServeBackend
     private KServeHttpBackend(Uri server, string modelName, string? version, RemoteBackendOptions options)
         : base(server, modelName, version, options)
     {
+        if (options.SharedMemory != SharedMemoryMode.None)
+        {
+            throw new ArgumentException($"shared memory ({options.SharedMemory}) is supported over gRPC only: use grpc://HOST:8001 for {server}", nameof(options));
+        }
         var handler = new SocketsHttpHandler
         {
             MaxConnectionsPerServer = Math.Max(1, options.Concurrency),

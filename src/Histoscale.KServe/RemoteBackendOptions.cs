@@ -23,6 +23,12 @@ public sealed record RemoteBackendOptions
     /// <summary>TCP connect timeout; short so a restarting server is retried rather than waited on.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How tensor bytes travel: in the messages (default) or through system shared memory registered with the server
+    /// (gRPC only; the client must share the server's /dev/shm).
+    /// </summary>
+    public SharedMemoryMode SharedMemory { get; init; } = SharedMemoryMode.None;
+
     /// <summary>No retries at all (benchmarks measure the server, not the client's patience).</summary>
     public static RemoteBackendOptions NoRetry(int concurrency) => new() { Concurrency = concurrency, MaxAttempts = 1 };
 }

@@ -5,6 +5,7 @@ using Histoscale.Inference.Tensors;
 using Histoscale.Server.Kserve;
 using Histoscale.Server.Kserve.Grpc;
 using Histoscale.Server.Kserve.Http;
+using Histoscale.Server.Kserve.SharedMemory;
 using Histoscale.Server.Metrics;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Builder;
@@ -129,6 +130,8 @@ public sealed class InferenceServer : IAsyncDisposable
         builder.Services.AddSingleton(new RequestBufferPool(new BoundedBufferPool(retained)));
         builder.Services.AddSingleton(budget);
         builder.Services.AddPooledInferRequests();
+        // Registered shared-memory regions; the host unmaps what is left when it is disposed.
+        builder.Services.AddSingleton(_ => new SystemSharedMemory());
 
         var state = new ServerState();
         var repository = new ModelRepository(options.ModelRepository);
@@ -225,6 +228,8 @@ public sealed class InferenceServer : IAsyncDisposable
         finally
         {
             await Models.DisposeAsync().ConfigureAwait(false);
+            // Regions are unregistered on shutdown (unmapped once the last request using one has finished).
+            _app.Services.GetRequiredService<SystemSharedMemory>().UnregisterAll();
             _stopPolling.Dispose();
         }
     }

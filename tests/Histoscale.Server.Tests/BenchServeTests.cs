@@ -61,6 +61,53 @@ public sealed class BenchServeTests(ServerFixture server)
     }
 
     [Fact]
+    public async Task SharedMemoryOptionSendsTensorsThroughRegions()
+    {
+        var root = new System.CommandLine.RootCommand { new System.CommandLine.Command("bench") { BenchServeCommand.Create() } };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--batch", "2", "--concurrency", "2", "--seconds", "0.2", "--shared-memory", "system", "--json"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        var results = JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("results");
+        Assert.True(results[0].GetProperty("requests").GetInt64() > 0);
+        // The benchmark's regions are unregistered when it ends.
+        var left = await server.Grpc.SystemSharedMemoryStatusAsync(new Histoscale.KServe.Protocol.SystemSharedMemoryStatusRequest());
+        Assert.DoesNotContain(left.Regions.Values, r => r.Key.StartsWith("/histoscale_", StringComparison.Ordinal));
+
+        var overHttp = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.HttpUrl, "--model", "mean_u8", "--shared-memory", "system"], stdout, stderr);
+        Assert.Equal(CliRunner.BadInput, overHttp);
+    }
+
+    [Fact]
+    public async Task EachConcurrencyLevelIsDrivenForTheWarmupTimeBeforeItsWindow()
+    {
+        var results = await ServeBenchmark.RunAsync(new ServeBenchmarkOptions
+        {
+            ServerUrl = server.GrpcUrl,
+            Model = "mean_u8",
+            BatchSize = 2,
+            Concurrency = [1, 2],
+            Duration = TimeSpan.FromMilliseconds(100),
+            WarmupDuration = TimeSpan.FromMilliseconds(400),
+        });
+        Assert.All(results, r => Assert.True(r.WarmupSeconds >= 0.4, $"warm-up {r.WarmupSeconds} s"));
+
+        // The CLI's default warm-up is the window's length (at most 5 s); --warmup-seconds sets it; negative is bad input.
+        var root = new System.CommandLine.RootCommand { new System.CommandLine.Command("bench") { BenchServeCommand.Create() } };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--seconds", "0.2", "--json"], stdout, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.True(JsonDocument.Parse(stdout.ToString()).RootElement.GetProperty("results")[0].GetProperty("warmupSeconds").GetDouble() >= 0.2);
+        using var stdout2 = new StringWriter();
+        code = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--seconds", "0.1", "--warmup-seconds", "0.3", "--json"], stdout2, stderr);
+        Assert.True(code == 0, stderr.ToString());
+        Assert.True(JsonDocument.Parse(stdout2.ToString()).RootElement.GetProperty("results")[0].GetProperty("warmupSeconds").GetDouble() >= 0.3);
+        var negative = await CliRunner.RunAsync(root, ["bench", "serve", "--server", server.GrpcUrl, "--model", "mean_u8", "--warmup-seconds", "-1"], new StringWriter(), stderr);
+        Assert.Equal(CliRunner.BadInput, negative);
+    }
+
+    [Fact]
     public async Task ServeVerbRejectsAMissingRepository()
     {
         var root = new System.CommandLine.RootCommand { ServeCommand.Create() };

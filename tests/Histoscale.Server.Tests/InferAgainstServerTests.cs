@@ -30,6 +30,12 @@ public sealed class InferAgainstServerTests : IDisposable
             Assert.Equal(File.ReadAllText(Path.Combine(_dir, "local", "s.tiles.csv")), File.ReadAllText(Path.Combine(_dir, scheme, "s.tiles.csv")));
         }
         Assert.Equal(CliRunner.BadInput, await Run("infer", slide, "--server", $"grpc://127.0.0.1:{server.GrpcPort}", "--model", "no_such_model", "--out", Path.Combine(_dir, "x")));
+
+        // A co-located worker through system shared memory writes the same table.
+        var shm = await RunWithErrors("infer", slide, "--server", $"grpc://127.0.0.1:{server.GrpcPort}", "--model", "tissue_classifier", "--out", Path.Combine(_dir, "shm"), "--batch", "4", "--concurrency", "3", "--shared-memory", "system");
+        Assert.True(shm == "0", shm);
+        Assert.Equal(File.ReadAllText(Path.Combine(_dir, "local", "s.tiles.csv")), File.ReadAllText(Path.Combine(_dir, "shm", "s.tiles.csv")));
+        Assert.Equal(CliRunner.BadInput, await Run("infer", slide, "--server", $"http://127.0.0.1:{server.HttpPort}", "--model", "tissue_classifier", "--out", Path.Combine(_dir, "y"), "--shared-memory", "system"));
     }
 
     private static async Task<string> RunWithErrors(params string[] args)

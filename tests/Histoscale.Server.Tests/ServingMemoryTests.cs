@@ -106,7 +106,7 @@ public sealed class ServingMemoryTests : IDisposable
         var parsed = PooledInferRequests.Parse(Segments(request.ToByteArray(), 4096), pool);
         Assert.Equal(0, pool.RetainedBytes);
         // A budget smaller than the message: refused before inference (the models are never asked).
-        var service = new GrpcInferenceService(null!, new ServerState(), new RequestBufferPool(pool), new MemoryBudget(1000), NullLogger<GrpcInferenceService>.Instance);
+        var service = new GrpcInferenceService(null!, new ServerState(), new RequestBufferPool(pool), new MemoryBudget(1000), new Histoscale.Server.Kserve.SharedMemory.SystemSharedMemory(), NullLogger<GrpcInferenceService>.Instance);
         var writer = new ListWriter();
         await service.ModelStreamInfer(new OneMessageReader(parsed), writer, new NoCallContext());
         Assert.Contains("memory budget", Assert.Single(writer.Messages).ErrorMessage, StringComparison.Ordinal);

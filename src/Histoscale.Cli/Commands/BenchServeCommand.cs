@@ -16,12 +16,22 @@ public static class BenchServeCommand
         var batch = new Option<int>("--batch") { Description = "Items per request", DefaultValueFactory = _ => 1 };
         var concurrency = new Option<string>("--concurrency") { Description = "Requests in flight, comma-separated list (perf_analyzer's --concurrency-range)", DefaultValueFactory = _ => "1" };
         var seconds = new Option<double>("--seconds") { Description = "Measurement window per concurrency value", DefaultValueFactory = _ => 5 };
+        var warmupSeconds = new Option<double?>("--warmup-seconds")
+        {
+            Description = "Untimed load at each concurrency value before its window, so a fresh server's start-up work (JIT, first-touch memory) stays out of it (default: the window's length, at most 5 s)",
+        };
         var tileSize = new Option<int?>("--tile-size") { Description = "Tile size for models with variable input height/width" };
+        var sharedMemory = new Option<string>("--shared-memory")
+        {
+            Description = "How tensors travel: none (in the messages) or system (POSIX shared memory registered with a server on this host; gRPC only)",
+            DefaultValueFactory = _ => "none",
+        };
+        sharedMemory.AcceptOnlyFromAmong("none", "system");
         var json = new Option<bool>("--json") { Description = "Print JSON {\"results\":[...]} instead of perf_analyzer's CSV" };
 
         var command = new Command("serve", "Throughput and latency of a KServe v2 / Triton server, reported as perf_analyzer does")
         {
-            server, model, version, batch, concurrency, seconds, tileSize, json,
+            server, model, version, batch, concurrency, seconds, warmupSeconds, tileSize, sharedMemory, json,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -32,6 +42,10 @@ public static class BenchServeCommand
             if (r.GetValue(seconds) <= 0)
             {
                 throw new InputException("--seconds must be positive");
+            }
+            if (r.GetValue(warmupSeconds) is < 0)
+            {
+                throw new InputException("--warmup-seconds must not be negative");
             }
             var levels = new List<int>();
             foreach (var part in r.GetValue(concurrency)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -54,6 +68,10 @@ public static class BenchServeCommand
             {
                 throw new InputException(ex.Message);
             }
+            if (r.GetValue(sharedMemory) == "system" && !r.GetValue(server)!.StartsWith("grpc", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InputException($"--shared-memory system needs a gRPC server (grpc://HOST:8001), not {r.GetValue(server)}");
+            }
 
             var results = await ServeBenchmark.RunAsync(new ServeBenchmarkOptions
             {
@@ -63,7 +81,9 @@ public static class BenchServeCommand
                 BatchSize = r.GetValue(batch),
                 Concurrency = levels,
                 Duration = TimeSpan.FromSeconds(r.GetValue(seconds)),
+                WarmupDuration = TimeSpan.FromSeconds(r.GetValue(warmupSeconds) ?? Math.Min(5, r.GetValue(seconds))),
                 TileSize = r.GetValue(tileSize),
+                SharedMemory = r.GetValue(sharedMemory) == "system" ? KServe.SharedMemoryMode.System : KServe.SharedMemoryMode.None,
             }, ct);
 
             var output = r.InvocationConfiguration.Output;
@@ -80,6 +100,7 @@ public static class BenchServeCommand
                         ["inferencesPerSecond"] = Math.Round(x.InferencesPerSecond, 2),
                         ["requests"] = x.Requests,
                         ["seconds"] = Math.Round(x.Seconds, 3),
+                        ["warmupSeconds"] = Math.Round(x.WarmupSeconds, 3),
                         ["clientSendUs"] = x.ClientSendUs,
                         ["networkServerSendRecvUs"] = x.NetworkServerSendRecvUs,
                         ["serverQueueUs"] = x.ServerQueueUs,

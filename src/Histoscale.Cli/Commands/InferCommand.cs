@@ -68,6 +68,9 @@ public static class InferCommand
 
         /// <summary>Quality control first (<c>--qc</c>): tiles over blur, ink or folds are excluded; null = off.</summary>
         public Pipeline.Quality.QualityOptions? Quality { get; init; }
+
+        /// <summary>Tensors through system shared memory registered with a server on this host (gRPC only).</summary>
+        public bool SharedMemory { get; init; }
     }
 
     public static Command Create()
@@ -95,10 +98,16 @@ public static class InferCommand
         var stain = new StainFlags();
         var qc = new Option<bool>("--qc") { Description = "Run quality control first: tiles over blur, pen or folds get status=excluded:KIND and stay out of maps and annotations (docs/qc.md)" };
         var qcFlags = new QcFlags();
+        var sharedMemory = new Option<string>("--shared-memory")
+        {
+            Description = "With --server grpc://...: none (tensors in the messages) or system (through /dev/shm regions registered with a server on this host)",
+            DefaultValueFactory = _ => "none",
+        };
+        sharedMemory.AcceptOnlyFromAmong("none", "system");
 
         var command = new Command("infer", "Run a model over every tissue tile of whole-slide images and write tables, heatmaps and annotations")
         {
-            slides, model, output, batch, device.Device, device.TrtFp16, device.TrtEngineCache, device.CudaArena, device.CudnnConvSearch, device.IoBinding, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target,
+            slides, model, output, batch, device.Device, device.TrtFp16, device.TrtEngineCache, device.CudaArena, device.CudnnConvSearch, device.IoBinding, instances, threads, workers, spin, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json, server, modelVersion, concurrency, stain.Normalize, stain.Target, sharedMemory,
             qc,
         };
         qcFlags.AddTo(command);
@@ -135,6 +144,7 @@ public static class InferCommand
                 StainNormalize = r.GetValue(stain.Normalize),
                 StainTarget = r.GetValue(stain.Target),
                 Quality = r.GetValue(qc) ? qcFlags.Read(r) : null,
+                SharedMemory = r.GetValue(sharedMemory) == "system",
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -179,10 +189,18 @@ public static class InferCommand
         {
             throw new InputException("--concurrency must be at least 1");
         }
+        if (request.SharedMemory && (request.Server is null || !request.Server.StartsWith("grpc", StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new InputException("--shared-memory system needs --server grpc://HOST:8001 (a gRPC server on this host)");
+        }
         // A remote model is described by its server (metadata and config, incl. histoscale.* parameters); a local one by its files.
         await using var remote = request.Server is null
             ? null
-            : await RemoteBackends.CreateAsync(request.Server, request.Model, request.ModelVersion, request.Concurrency, cancellationToken);
+            : await RemoteBackends.CreateAsync(request.Server, request.Model, request.ModelVersion, new RemoteBackendOptions
+            {
+                Concurrency = request.Concurrency,
+                SharedMemory = request.SharedMemory ? SharedMemoryMode.System : SharedMemoryMode.None,
+            }, cancellationToken);
         var description = remote is null
             ? ModelDescription.Load(request.Model, request.Overrides)
             : ModelDescription.FromServer(request.Server!, remote.Config, remote.Metadata, request.Overrides);

@@ -17,6 +17,7 @@ internal sealed class ServerState
         "model_repository",
         "schedule_policy",
         "statistics",
+        "system_shared_memory",
     ];
 
     public static string Version { get; } =

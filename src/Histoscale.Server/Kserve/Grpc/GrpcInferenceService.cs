@@ -2,6 +2,7 @@ using Grpc.Core;
 using Histoscale.Inference;
 using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
+using Histoscale.Server.Kserve.SharedMemory;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -13,7 +14,7 @@ namespace Histoscale.Server.Kserve.Grpc;
 /// Errors are gRPC statuses (INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE); on the stream they are reported in
 /// <c>error_message</c> and the stream goes on, as Triton does.
 /// </summary>
-internal sealed class GrpcInferenceService(ModelRegistry models, ServerState state, RequestBufferPool buffers, MemoryBudget budget, ILogger<GrpcInferenceService> log)
+internal sealed class GrpcInferenceService(ModelRegistry models, ServerState state, RequestBufferPool buffers, MemoryBudget budget, SystemSharedMemory sharedMemory, ILogger<GrpcInferenceService> log)
     : GRPCInferenceService.GRPCInferenceServiceBase
 {
     public override Task<ServerLiveResponse> ServerLive(ServerLiveRequest request, ServerCallContext context) =>
@@ -104,6 +105,38 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
         }
     }
 
+    public override Task<SystemSharedMemoryRegisterResponse> SystemSharedMemoryRegister(SystemSharedMemoryRegisterRequest request, ServerCallContext context) => Run(() =>
+    {
+        sharedMemory.Register(request.Name, request.Key, Signed(request.Offset, "offset"), Signed(request.ByteSize, "byte_size"));
+        return new SystemSharedMemoryRegisterResponse();
+    });
+
+    public override Task<SystemSharedMemoryUnregisterResponse> SystemSharedMemoryUnregister(SystemSharedMemoryUnregisterRequest request, ServerCallContext context) => Run(() =>
+    {
+        if (string.IsNullOrEmpty(request.Name))
+        {
+            sharedMemory.UnregisterAll();
+        }
+        else
+        {
+            sharedMemory.Unregister(request.Name);
+        }
+        return new SystemSharedMemoryUnregisterResponse();
+    });
+
+    public override Task<SystemSharedMemoryStatusResponse> SystemSharedMemoryStatus(SystemSharedMemoryStatusRequest request, ServerCallContext context) => Run(() =>
+    {
+        var response = new SystemSharedMemoryStatusResponse();
+        foreach (var r in sharedMemory.Status(request.Name))
+        {
+            response.Regions[r.Name] = new SystemSharedMemoryStatusResponse.Types.RegionStatus { Name = r.Name, Key = r.Key, Offset = (ulong)r.Offset, ByteSize = (ulong)r.ByteSize };
+        }
+        return response;
+    });
+
+    private static long Signed(ulong value, string field) =>
+        value <= long.MaxValue ? (long)value : throw new InferenceRequestException($"{field} {value} is out of range");
+
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         try
@@ -193,13 +226,14 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
     private async Task<(ModelInferResponse Response, TensorSet Outputs)> InferAsync(ModelInferRequest request, CancellationToken cancellationToken)
     {
         ModelVersionHost host;
-        IReadOnlyList<string> names;
+        IReadOnlyList<(string Name, SharedMemoryRef? Region)> names;
         TensorSet outputs;
         try
         {
             host = models.Resolve(request.ModelName, request.ModelVersion);
             names = GrpcTensorCodec.RequestedOutputs(request, host.Metadata);
-            using var inputs = GrpcTensorCodec.ReadInputs(request);
+            using var leases = new SharedMemoryLeases();
+            using var inputs = GrpcTensorCodec.ReadInputs(request, sharedMemory, leases);
             outputs = await host.Batcher.InferAsync(inputs, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -209,7 +243,7 @@ internal sealed class GrpcInferenceService(ModelRegistry models, ServerState sta
         }
         try
         {
-            return (GrpcTensorCodec.WriteOutputs(host, request.Id, outputs, names), outputs);
+            return (GrpcTensorCodec.WriteOutputs(host, request.Id, outputs, names, sharedMemory), outputs);
         }
         catch
         {

@@ -5,12 +5,13 @@ using System.Text.Json;
 using Histoscale.Inference;
 using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
+using Histoscale.Server.Kserve.SharedMemory;
 using Microsoft.AspNetCore.Http;
 
 namespace Histoscale.Server.Kserve.Http;
 
-/// <summary>One output the client asked for and whether it wants it as binary data.</summary>
-internal readonly record struct RequestedOutput(string Name, bool Binary);
+/// <summary>One output the client asked for, whether it wants it as binary data, and its shared-memory region if any.</summary>
+internal readonly record struct RequestedOutput(string Name, bool Binary, SharedMemoryRef? Region = null);
 
 /// <summary>
 /// A parsed KServe v2 REST inference request, JSON or with Triton's binary tensor extension
@@ -22,11 +23,14 @@ internal sealed class HttpInferRequest : IDisposable
     // Only the count of a read past the end matters, so concurrent requests can share the byte.
     private static readonly byte[] Probe = new byte[1];
 
-    private HttpInferRequest(string? id, TensorSet inputs, IReadOnlyList<RequestedOutput> outputs)
+    private readonly SharedMemoryLeases _leases;
+
+    private HttpInferRequest(string? id, TensorSet inputs, IReadOnlyList<RequestedOutput> outputs, SharedMemoryLeases leases)
     {
         Id = id;
         Inputs = inputs;
         Outputs = outputs;
+        _leases = leases;
     }
 
     public string? Id { get; }
@@ -36,9 +40,13 @@ internal sealed class HttpInferRequest : IDisposable
     /// <summary>The outputs to return, in order (all of the model's when the request named none).</summary>
     public IReadOnlyList<RequestedOutput> Outputs { get; }
 
-    public void Dispose() => Inputs.Dispose();
+    public void Dispose()
+    {
+        Inputs.Dispose();
+        _leases.Dispose();
+    }
 
-    public static async Task<HttpInferRequest> ReadAsync(HttpRequest request, BackendMetadata metadata, CancellationToken cancellationToken, BoundedBufferPool? pool = null)
+    public static async Task<HttpInferRequest> ReadAsync(HttpRequest request, BackendMetadata metadata, CancellationToken cancellationToken, BoundedBufferPool? pool = null, SystemSharedMemory? sharedMemory = null)
     {
         // tritonclient can compress requests; the header length then counts uncompressed bytes, as in Triton.
         var encoding = request.Headers.ContentEncoding.ToString();
@@ -79,11 +87,12 @@ internal sealed class HttpInferRequest : IDisposable
         var outputs = ReadOutputs(root, metadata, binaryDefault);
 
         var inputs = new TensorSet(inputsElement.GetArrayLength());
+        var leases = new SharedMemoryLeases();
         try
         {
             foreach (var input in inputsElement.EnumerateArray())
             {
-                var (name, tensor) = await ReadInputAsync(input, body, headerLength is not null, cancellationToken, pool).ConfigureAwait(false);
+                var (name, tensor) = await ReadInputAsync(input, body, headerLength is not null, cancellationToken, pool, sharedMemory, leases).ConfigureAwait(false);
                 try
                 {
                     inputs.Add(name, tensor);
@@ -102,11 +111,12 @@ internal sealed class HttpInferRequest : IDisposable
                     throw new InferenceRequestException("the request body has more binary data than the inputs' binary_data_size values account for");
                 }
             }
-            return new HttpInferRequest(id, inputs, outputs);
+            return new HttpInferRequest(id, inputs, outputs, leases);
         }
         catch
         {
             inputs.Dispose();
+            leases.Dispose();
             throw;
         }
     }
@@ -140,7 +150,7 @@ internal sealed class HttpInferRequest : IDisposable
         }
     }
 
-    private static async Task<(string Name, Tensor Tensor)> ReadInputAsync(JsonElement input, Stream body, bool hasBinary, CancellationToken cancellationToken, BoundedBufferPool? pool)
+    private static async Task<(string Name, Tensor Tensor)> ReadInputAsync(JsonElement input, Stream body, bool hasBinary, CancellationToken cancellationToken, BoundedBufferPool? pool, SystemSharedMemory? sharedMemory, SharedMemoryLeases leases)
     {
         if (input.ValueKind != JsonValueKind.Object || !input.TryGetProperty("name", out var nameElement) || nameElement.ValueKind != JsonValueKind.String)
         {
@@ -151,9 +161,10 @@ internal sealed class HttpInferRequest : IDisposable
         var type = TensorShapes.ParseDataType(datatype, name);
         var shape = ReadShape(input, name);
         var size = TensorShapes.ByteSize(type, shape, name);
-        if (input.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object && p.TryGetProperty("shared_memory_region", out _))
+        input.TryGetProperty("parameters", out var p);
+        if (SharedMemoryTensors.From(p, name) is { } where)
         {
-            throw new InferenceRequestException($"input '{name}': the shared-memory extensions are not supported; send the data in the request");
+            return (name, SharedMemoryTensors.ReadInput(sharedMemory, where, type, shape, name, leases));
         }
         if (p.ValueKind == JsonValueKind.Object && p.TryGetProperty(KServeProtocol.BinaryDataSize, out var sizeElement))
         {
@@ -228,6 +239,7 @@ internal sealed class HttpInferRequest : IDisposable
                 throw new InferenceRequestException($"unexpected inference output '{name}' for model '{metadata.Name}'");
             }
             var binary = binaryDefault;
+            SharedMemoryRef? region = null;
             if (o.TryGetProperty("parameters", out var p) && p.ValueKind == JsonValueKind.Object)
             {
                 if (p.TryGetProperty("classification", out _))
@@ -238,8 +250,9 @@ internal sealed class HttpInferRequest : IDisposable
                 {
                     binary = bin.GetBoolean();
                 }
+                region = SharedMemoryTensors.From(p, name);
             }
-            outputs.Add(new RequestedOutput(name, binary));
+            outputs.Add(new RequestedOutput(name, binary && region is null, region));
         }
         return outputs;
     }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
+using Histoscale.Server.Kserve.SharedMemory;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;
 
@@ -14,7 +15,7 @@ namespace Histoscale.Server.Kserve.Http;
 /// </summary>
 internal static class HttpInferResponse
 {
-    public static async Task WriteAsync(HttpResponse response, ModelVersionHost model, string? id, TensorSet outputs, IReadOnlyList<RequestedOutput> requested, CancellationToken cancellationToken)
+    public static async Task WriteAsync(HttpResponse response, ModelVersionHost model, string? id, TensorSet outputs, IReadOnlyList<RequestedOutput> requested, CancellationToken cancellationToken, SystemSharedMemory? sharedMemory = null)
     {
         var header = new ArrayBufferWriter<byte>(256);
         long binaryBytes = 0;
@@ -28,7 +29,7 @@ internal static class HttpInferResponse
                 w.WriteString("id", id);
             }
             w.WriteStartArray("outputs");
-            foreach (var (name, binary) in requested)
+            foreach (var (name, binary, region) in requested)
             {
                 var tensor = outputs[name];
                 w.WriteStartObject();
@@ -40,7 +41,20 @@ internal static class HttpInferResponse
                     w.WriteNumberValue(d);
                 }
                 w.WriteEndArray();
-                if (binary)
+                if (region is not null)
+                {
+                    // Written into the region; the response only says where and how much.
+                    SharedMemoryTensors.WriteOutput(sharedMemory, region, tensor, name);
+                    w.WriteStartObject("parameters");
+                    w.WriteString(SharedMemoryTensors.RegionParameter, region.Region);
+                    if (region.Offset != 0)
+                    {
+                        w.WriteNumber(SharedMemoryTensors.OffsetParameter, region.Offset);
+                    }
+                    w.WriteNumber(SharedMemoryTensors.ByteSizeParameter, tensor.ByteLength);
+                    w.WriteEndObject();
+                }
+                else if (binary)
                 {
                     w.WriteStartObject("parameters");
                     w.WriteNumber(KServeProtocol.BinaryDataSize, tensor.ByteLength);
@@ -71,7 +85,7 @@ internal static class HttpInferResponse
         }
         response.ContentLength = header.WrittenCount + binaryBytes;
         await response.Body.WriteAsync(header.WrittenMemory, cancellationToken).ConfigureAwait(false);
-        foreach (var (name, binary) in requested)
+        foreach (var (name, binary, _) in requested)
         {
             if (binary)
             {

@@ -1,4 +1,5 @@
 using Histoscale.Server.Kserve.Grpc;
+using Histoscale.Server.Kserve.SharedMemory;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -13,8 +14,9 @@ internal static class InferEndpoint
         var model = models.Resolve(name, version);
         var aborted = context.RequestAborted;
         var pool = context.RequestServices.GetRequiredService<RequestBufferPool>().Pool;
-        using var request = await HttpInferRequest.ReadAsync(context.Request, model.Metadata, aborted, pool).ConfigureAwait(false);
+        var sharedMemory = context.RequestServices.GetRequiredService<SystemSharedMemory>();
+        using var request = await HttpInferRequest.ReadAsync(context.Request, model.Metadata, aborted, pool, sharedMemory).ConfigureAwait(false);
         using var outputs = await model.Batcher.InferAsync(request.Inputs, aborted).ConfigureAwait(false);
-        await HttpInferResponse.WriteAsync(context.Response, model, request.Id, outputs, request.Outputs, aborted).ConfigureAwait(false);
+        await HttpInferResponse.WriteAsync(context.Response, model, request.Id, outputs, request.Outputs, aborted, sharedMemory).ConfigureAwait(false);
     }
 }

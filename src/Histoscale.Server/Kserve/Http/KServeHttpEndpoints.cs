@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Histoscale.KServe.Protocol;
 using Histoscale.Inference.Tensors;
+using Histoscale.Server.Kserve.SharedMemory;
 using Histoscale.Server.Models;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -62,7 +63,77 @@ internal static class KServeHttpEndpoints
             await Models(context).UnloadAsync(Route(context, "name")!, context.RequestAborted).ConfigureAwait(false);
             context.Response.StatusCode = StatusCodes.Status200OK;
         }));
+
+        // Triton's system shared memory extension.
+        v2.MapGet("/systemsharedmemory/status", HttpJson.Handle(context => SharedMemoryStatusAsync(context, null)));
+        v2.MapGet("/systemsharedmemory/region/{region}/status", HttpJson.Handle(context => SharedMemoryStatusAsync(context, Route(context, "region"))));
+        v2.MapPost("/systemsharedmemory/region/{region}/register", HttpJson.Handle(RegisterSharedMemoryAsync));
+        v2.MapPost("/systemsharedmemory/region/{region}/unregister", HttpJson.Handle(context =>
+        {
+            SharedMemory(context).Unregister(Route(context, "region")!);
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return Task.CompletedTask;
+        }));
+        v2.MapPost("/systemsharedmemory/unregister", HttpJson.Handle(context =>
+        {
+            SharedMemory(context).UnregisterAll();
+            context.Response.StatusCode = StatusCodes.Status200OK;
+            return Task.CompletedTask;
+        }));
         return v2;
+    }
+
+    private static Task SharedMemoryStatusAsync(HttpContext context, string? region)
+    {
+        var regions = SharedMemory(context).Status(region);
+        return HttpJson.WriteAsync(context, w =>
+        {
+            w.WriteStartArray();
+            foreach (var r in regions)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", r.Name);
+                w.WriteString("key", r.Key);
+                w.WriteNumber("offset", r.Offset);
+                w.WriteNumber("byte_size", r.ByteSize);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        });
+    }
+
+    /// <summary><c>POST .../region/NAME/register</c> with <c>{"key", "offset", "byte_size"}</c>.</summary>
+    private static async Task RegisterSharedMemoryAsync(HttpContext context)
+    {
+        var name = Route(context, "region")!;
+        JsonDocument body;
+        try
+        {
+            body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            throw new Inference.InferenceRequestException($"failed to parse the request JSON buffer: {ex.Message}");
+        }
+        using (body)
+        {
+            var root = body.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.String)
+            {
+                throw new Inference.InferenceRequestException($"shared memory region '{name}': the register request needs a string 'key'");
+            }
+            long offset = 0;
+            if (root.TryGetProperty("offset", out var o) && !o.TryGetInt64(out offset))
+            {
+                throw new Inference.InferenceRequestException($"shared memory region '{name}': 'offset' must be an integer, got {o.GetRawText()}");
+            }
+            if (!root.TryGetProperty("byte_size", out var s) || !s.TryGetInt64(out var size))
+            {
+                throw new Inference.InferenceRequestException($"shared memory region '{name}': the register request needs an integer 'byte_size'");
+            }
+            SharedMemory(context).Register(name, key.GetString()!, offset, size);
+        }
+        context.Response.StatusCode = StatusCodes.Status200OK;
     }
 
     private static void MapModel(RouteGroupBuilder model)
@@ -217,6 +288,8 @@ internal static class KServeHttpEndpoints
     }
 
     private static ModelRegistry Models(HttpContext context) => context.RequestServices.GetRequiredService<ModelRegistry>();
+
+    private static SystemSharedMemory SharedMemory(HttpContext context) => context.RequestServices.GetRequiredService<SystemSharedMemory>();
 
     private static ServerState State(HttpContext context) => context.RequestServices.GetRequiredService<ServerState>();
 
