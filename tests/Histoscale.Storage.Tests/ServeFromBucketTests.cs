@@ -139,4 +139,17 @@ public sealed class ServeFromBucketTests : IDisposable
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => Start(new ArchiveCollection("gone", url)));
         Assert.Contains(url, ex.Message, StringComparison.Ordinal);
     }
+
+    [SkippableFact]
+    public async Task ServeWithAMissingBucketExits2WithOneLineNamingTheUrl()
+    {
+        Stores.Require("s3");
+        var url = $"s3://histoscale-missing-{Guid.NewGuid():N}/cases";
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var code = await CliRunner.RunAsync(HistoscaleCommands.CreateRoot(), ["serve", "--slides", "gone=" + url, "--db", Path.Combine(_dir, "cli.sqlite"), "--http-port", "0"], stdout, stderr);
+        Assert.Equal(2, code);
+        Assert.Contains(url, stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("cannot list", stderr.ToString(), StringComparison.Ordinal);
+    }
 }
