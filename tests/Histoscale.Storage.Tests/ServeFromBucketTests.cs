@@ -138,6 +138,7 @@ public sealed class ServeFromBucketTests : IDisposable
         var url = $"{store}://histoscale-missing-{Guid.NewGuid():N}/cases";
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => Start(new ArchiveCollection("gone", url)));
         Assert.Contains(url, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("cannot list", ex.Message, StringComparison.Ordinal); // the store's answer, not a refusal of remote roots
     }
 
     [SkippableFact]
