@@ -4,7 +4,10 @@ namespace Histoscale.Archive;
 
 /// <summary>A folder of slides served as one collection; its name appears in the API and in token grants.</summary>
 /// <param name="Name">Collection name: 1-64 letters, digits, '-', '_' or '.'.</param>
-/// <param name="Root">The folder; only slides inside it (symbolic links included) are served.</param>
+/// <param name="Root">
+/// The folder, whose slides (symbolic links included) are served when inside it; or a remote prefix
+/// (<c>s3://bucket/prefix</c>...) listed by <see cref="ArchiveOptions.RemoteSlides"/>.
+/// </param>
 public sealed record ArchiveCollection(string Name, string Root);
 
 /// <summary>What the archive serves and how: collections, results, database, access. Given by the host.</summary>
@@ -45,6 +48,9 @@ public sealed record ArchiveOptions
 
     /// <summary>How slides are opened (sources, decoded-tile cache, decoder), as for <c>infer</c>.</summary>
     public SlideOptions SlideOptions { get; init; } = new();
+
+    /// <summary>Lists and opens the slides of remote collection roots; null refuses remote roots.</summary>
+    public IRemoteSlideStore? RemoteSlides { get; init; }
 
     /// <summary>Bytes of encoded tiles (JPEG/PNG responses) kept in memory, least recently used evicted.</summary>
     public long TileCacheBytes { get; init; } = 128L * 1024 * 1024;

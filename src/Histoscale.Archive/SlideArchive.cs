@@ -75,9 +75,12 @@ public sealed class SlideArchive : IAsyncDisposable
             }
             if (c.Root.Contains("://", StringComparison.Ordinal))
             {
-                throw new ArgumentException($"collection '{c.Name}': remote roots ({c.Root}) are not supported yet; give a local folder", nameof(options));
+                if (options.RemoteSlides?.Handles(c.Root) != true)
+                {
+                    throw new ArgumentException($"collection '{c.Name}': remote root {c.Root} is not one the host can list (s3://, az://, gs://)", nameof(options));
+                }
             }
-            if (!Directory.Exists(c.Root))
+            else if (!Directory.Exists(c.Root))
             {
                 throw new ArgumentException($"collection '{c.Name}': folder '{c.Root}' does not exist", nameof(options));
             }
@@ -114,6 +117,12 @@ public sealed class SlideArchive : IAsyncDisposable
         }
         var catalog = new SlideCatalog(options);
         var (_, problems) = catalog.Scan();
+        if (problems.FirstOrDefault(p => p.Unreachable) is { } unreachable)
+        {
+            catalog.Dispose();
+            await repository.DisposeAsync().ConfigureAwait(false);
+            throw new ArgumentException($"collection '{unreachable.Collection}': {unreachable.Error}", nameof(options));
+        }
         var archive = new SlideArchive(options, repository, catalog, migrated, problems);
         if (options.Jobs is { } jobs)
         {

@@ -191,6 +191,12 @@ internal static class SlideEndpoints
                 log.LogWarning("rescan skipped {Collection}/{Path}: {Error}", problem.Collection, problem.Path, problem.Error);
             }
         }
+        if (problems.Where(p => p.Unreachable).ToList() is { Count: > 0 } unreachable)
+        {
+            // A remote root could not be listed: its previous listing stays served; say which URL failed.
+            return Results.Json(new { error = string.Join("; ", unreachable.Select(p => $"collection '{p.Collection}': {p.Error}; its previous listing is still served")), slides = count, collections = mine },
+                ArchiveApi.Json, statusCode: StatusCodes.Status502BadGateway);
+        }
         return Results.Json(new { slides = count, collections = mine, problems = problems.Select(p => $"{p.Collection}/{p.Path}: {p.Error}") }, ArchiveApi.Json);
     }
 

@@ -15,7 +15,8 @@ internal sealed record Overlay(string Id, string Name, string File, SharedSlide 
 }
 
 /// <summary>A served slide: an opaque id (never a path), where it lies, and the open reader.</summary>
-internal sealed record CatalogSlide(string Id, string Name, string Collection, string RelativePath, string File, SharedSlide Reader, DeepZoomGeometry Geometry, IReadOnlyList<Overlay> Overlays)
+/// <remarks>For a slide of a remote collection, File is its URI and Listed the identity its listing gave (ETag/version).</remarks>
+internal sealed record CatalogSlide(string Id, string Name, string Collection, string RelativePath, string File, SharedSlide Reader, DeepZoomGeometry Geometry, IReadOnlyList<Overlay> Overlays, string? Listed = null)
 {
     public Slide Slide => Reader.Slide;
 
@@ -24,7 +25,8 @@ internal sealed record CatalogSlide(string Id, string Name, string Collection, s
 }
 
 /// <summary>One problem met while scanning, reported by the scan endpoint and the server log.</summary>
-internal sealed record ScanProblem(string Collection, string Path, string Error);
+/// <remarks>Unreachable: a remote root could not be listed at all; its previous slides are kept.</remarks>
+internal sealed record ScanProblem(string Collection, string Path, string Error, bool Unreachable = false);
 
 /// <summary>
 /// An <c>infer</c> heatmap under the results folder, with what <c>infer</c> recorded about the slide it was computed
@@ -104,6 +106,18 @@ internal sealed class SlideCatalog : IDisposable
                     }
                     continue;
                 }
+                if (_options.RemoteSlides is { } remote && remote.Handles(collection.Root))
+                {
+                    if (!ScanRemote(collection, remote, old, next, problems))
+                    {
+                        foreach (var kept in old.Values.Where(s => s.Collection == collection.Name))
+                        {
+                            next[kept.Id] = kept; // the previous listing stays served
+                        }
+                    }
+                    scanned.Add(collection.Name);
+                    continue;
+                }
                 scanned.Add(collection.Name);
                 foreach (var (relative, file) in SafeFiles(collection, problems))
                 {
@@ -145,6 +159,51 @@ internal sealed class SlideCatalog : IDisposable
             }
             return (next.Count, problems);
         }
+    }
+
+    /// <summary>
+    /// Lists a remote root and opens what is new or replaced (another identity under the same key); false (with an
+    /// unreachable problem naming the URL) when the root cannot be listed.
+    /// </summary>
+    private bool ScanRemote(ArchiveCollection collection, IRemoteSlideStore remote, FrozenDictionary<string, CatalogSlide> old, Dictionary<string, CatalogSlide> next, List<ScanProblem> problems)
+    {
+        IReadOnlyList<RemoteSlideObject> listed;
+        try
+        {
+            listed = remote.List(collection.Root);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            var message = ex.Message.Contains(collection.Root, StringComparison.Ordinal) ? ex.Message : $"{collection.Root}: {ex.Message}";
+            problems.Add(new ScanProblem(collection.Name, collection.Root, $"cannot list {message}", Unreachable: true));
+            return false;
+        }
+        foreach (var item in listed.OrderBy(o => o.Key, StringComparer.Ordinal))
+        {
+            var relative = item.Key.TrimStart('/');
+            if (relative.Length == 0 || relative.Split('/').Any(p => p is "" or "." or "..") || !FormatRegistry.IsSlideName(relative, _options.SlideOptions.Formats)
+                || relative.EndsWith(HeatmapSuffix, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            var id = IdOf(collection.Name, relative);
+            var listedAs = $"{item.Identity}|{item.Length}";
+            if (old.TryGetValue(id, out var existing) && existing.File == item.Uri && existing.Listed == listedAs)
+            {
+                next[id] = existing;
+                continue;
+            }
+            try
+            {
+                var slide = remote.Open(item, _options.SlideOptions);
+                next[id] = new CatalogSlide(id, relative[(relative.LastIndexOf('/') + 1)..], collection.Name, relative, item.Uri, new SharedSlide(slide), DeepZoomGeometry.For(slide), [], listedAs);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                problems.Add(new ScanProblem(collection.Name, relative, ex.Message));
+            }
+        }
+        return true;
     }
 
     /// <summary>Whether the file still has the size and modification time the open reader saw.</summary>
@@ -468,6 +527,10 @@ internal sealed class SlideCatalog : IDisposable
     /// </summary>
     private static bool SamePath(string given, CatalogSlide slide, ArchiveCollection collection)
     {
+        if (slide.File.Contains("://", StringComparison.Ordinal))
+        {
+            return given == slide.File; // a remote slide: infer recorded the URI it read
+        }
         if (given.StartsWith("file://", StringComparison.OrdinalIgnoreCase))
         {
             given = Uri.TryCreate(given, UriKind.Absolute, out var uri) ? uri.LocalPath : given;

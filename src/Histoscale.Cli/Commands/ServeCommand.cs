@@ -238,9 +238,19 @@ public static class ServeCommand
         var collections = new List<ArchiveCollection>();
         foreach (var spec in slides)
         {
+            // A remote prefix (s3://, az://, gs://) or NAME=prefix: listed through the host's object stores.
             var eq = spec.IndexOf('=', StringComparison.Ordinal);
-            var (name, dir) = eq > 0 ? (spec[..eq], spec[(eq + 1)..]) : (Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(spec))), spec);
-            if (!Directory.Exists(dir))
+            var scheme = spec.IndexOf("://", StringComparison.Ordinal);
+            var named = eq > 0 && (scheme < 0 || eq < scheme);
+            var (name, dir) = named ? (spec[..eq], spec[(eq + 1)..]) : (RemoteSlideStore.DefaultName(spec) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(spec))), spec);
+            if (dir.Contains("://", StringComparison.Ordinal))
+            {
+                if (RemoteSlideStore.DefaultName(dir) is null)
+                {
+                    throw new InputException($"--slides: '{dir}' is not a folder or an s3://, az:// or gs:// prefix");
+                }
+            }
+            else if (!Directory.Exists(dir))
             {
                 throw new InputException($"--slides: folder '{dir}' does not exist");
             }
@@ -260,6 +270,7 @@ public static class ServeCommand
             AnonymousRead = anonymous == "read",
             ModelRepository = modelRepository,
             SlideOptions = host.Slides,
+            RemoteSlides = new RemoteSlideStore(host.ObjectStores),
         };
     }
 

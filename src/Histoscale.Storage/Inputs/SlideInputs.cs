@@ -40,6 +40,27 @@ public static class SlideInputs
         return await ExpandOneAsync(arg, store, formats, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Every object under a bucket/container prefix (<c>s3://b/dir</c>, <c>az://c/dir</c>, <c>gs://b/dir</c>; a
+    /// missing trailing '/' is added), recursively, with its size and what the store says its content is (ETag or
+    /// generation), sorted by key. The archive lists remote collections with it.
+    /// </summary>
+    /// <param name="prefix">The prefix URI.</param>
+    /// <param name="store">The store clients.</param>
+    /// <param name="cancellationToken">Cancels the listing.</param>
+    /// <exception cref="SlideException">The prefix is not a store URI, or it cannot be listed (the message names it and the store's error).</exception>
+    public static async Task<IReadOnlyList<ListedObject>> ListObjectsAsync(string prefix, ObjectStoreProvider store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        var withSlash = prefix.EndsWith('/') ? prefix : prefix + "/";
+        if (!StorageUri.TryParse(withSlash, out var uri) || uri is null)
+        {
+            throw new SlideException(prefix, "not an s3://, az:// or gs:// prefix");
+        }
+        var listed = await ObjectListing.ListObjectsAsync(uri, store, cancellationToken).ConfigureAwait(false);
+        return [.. listed.OrderBy(o => o.Key, StringComparer.Ordinal)];
+    }
+
     /// <summary>True when an object or file name ends in an extension one of <paramref name="formats"/> (default: the registry's) reads.</summary>
     public static bool IsSlideName(string name, IReadOnlyList<ISlideFormat>? formats = null) => FormatRegistry.IsSlideName(name, formats ?? FormatRegistry.Default);
 
