@@ -59,7 +59,7 @@ public static class WorkerCommand
             var stderr = r.InvocationConfiguration.Error;
             var visibilityTimeout = TimeSpan.FromSeconds(r.GetValue(visibility));
             var host = HostContext.FromEnvironment();
-            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, QueueFlags.Options(r.GetValue(connectAttempts)) with { VisibilityTimeout = visibilityTimeout }, ct);
+            await using var q = await JobQueues.OpenAsync(r.GetValue(queue)!, QueueFlags.Options(r.GetValue(connectAttempts)) with { VisibilityTimeout = visibilityTimeout, Warning = stderr.WriteLine }, ct);
 
             // SIGTERM is what Kubernetes and ECS send before they stop a container: stop taking jobs, let the ones
             // in hand finish within the grace period. Handled here (not left to the default) so the exit code is 0.

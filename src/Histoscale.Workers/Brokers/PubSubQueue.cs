@@ -14,7 +14,13 @@ namespace Histoscale.Workers.Brokers;
 /// pulled message is outstanding for the visibility timeout (its ack deadline, set with ModifyAckDeadline after the
 /// pull and extended by the keep-alive); a dead worker's message is redelivered when the deadline passes and Pub/Sub
 /// counts the delivery (<c>deliveryAttempt</c>, reported when the subscription has a dead-letter policy: the one
-/// this class creates does, to SUBSCRIPTION-dead with 100 attempts, a safety net above any --max-attempts). A retried
+/// this class creates does, to SUBSCRIPTION-dead with 100 attempts, a safety net above any --max-attempts; on an
+/// existing subscription without one, connecting warns through <see cref="QueueOptions.Warning"/>). The subscription
+/// is created with exactly-once delivery, so that an expired ack id is refused (400) and a stalled worker's
+/// keep-alive learns it lost the job; on a subscription without it Pub/Sub accepts an expired ack id silently, so the
+/// keep-alive also tracks the deadline itself: once more than the ack deadline has passed since its last successful
+/// extension, the job is reported lost whatever Pub/Sub answers. Pulls wait for a message for up to
+/// <see cref="PullWait"/> (no deprecated <c>returnImmediately</c>, which may answer "none" while messages wait). A retried
 /// or returned message is published again with the attribute <c>histoscale-attempts</c> (the attempts it has used)
 /// and the delivery acknowledged, so a return does not count. Dead letters are published to the topic
 /// SUBSCRIPTION-dead (subscription SUBSCRIPTION-dead) with <c>histoscale-error</c> and <c>histoscale-attempts</c>.
@@ -26,6 +32,9 @@ internal sealed class PubSubQueue : IJobQueue
 {
     private const string AttemptsAttribute = "histoscale-attempts";
     private const string ErrorAttribute = "histoscale-error";
+
+    /// <summary>How long one pull waits for a message before TakeAsync answers "none now".</summary>
+    internal static readonly TimeSpan PullWait = TimeSpan.FromSeconds(5);
 
     private readonly HttpClient _http;
     private readonly string _pubsub;
@@ -112,6 +121,10 @@ internal sealed class PubSubQueue : IJobQueue
         try
         {
             await q.EnsureAsync(cancellationToken).ConfigureAwait(false);
+            if (await q.DeadLetterWarningAsync(cancellationToken).ConfigureAwait(false) is { } warning)
+            {
+                options.Warning?.Invoke(warning);
+            }
             return q;
         }
         catch
@@ -133,6 +146,8 @@ internal sealed class PubSubQueue : IJobQueue
                 ["topic"] = $"projects/{_project}/topics/{_topic}",
                 ["ackDeadlineSeconds"] = Math.Clamp(_visibilitySeconds, 10, 600),
                 ["deadLetterPolicy"] = new JsonObject { ["deadLetterTopic"] = $"projects/{_project}/topics/{DeadName}", ["maxDeliveryAttempts"] = 100 },
+                // An expired ack id is then refused, so a stalled worker's keep-alive learns it lost the job.
+                ["enableExactlyOnceDelivery"] = true,
             }, cancellationToken).ConfigureAwait(false);
         }
         if (await SendAsync(HttpMethod.Get, $"projects/{_project}/subscriptions/{DeadName}", null, cancellationToken, allow: HttpStatusCode.NotFound).ConfigureAwait(false) is null)
@@ -140,6 +155,17 @@ internal sealed class PubSubQueue : IJobQueue
             await CreateAsync($"projects/{_project}/topics/{DeadName}", new JsonObject(), cancellationToken).ConfigureAwait(false);
             await CreateAsync($"projects/{_project}/subscriptions/{DeadName}", new JsonObject { ["topic"] = $"projects/{_project}/topics/{DeadName}", ["ackDeadlineSeconds"] = 60 }, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>A warning when the subscription has no dead-letter policy (Pub/Sub then reports no deliveryAttempt), else null.</summary>
+    private async Task<string?> DeadLetterWarningAsync(CancellationToken cancellationToken)
+    {
+        var subscription = await SendAsync(HttpMethod.Get, $"projects/{_project}/subscriptions/{_subscription}", null, cancellationToken).ConfigureAwait(false);
+        return subscription?["deadLetterPolicy"] is JsonObject
+            ? null
+            : $"warning: Pub/Sub subscription projects/{_project}/subscriptions/{_subscription} has no dead-letter policy, so Pub/Sub does not count deliveries: "
+              + "a job whose worker crashes or is killed is delivered again without its attempt growing, and --max-attempts cannot stop it looping "
+              + $"(failures the worker catches are still counted); add a dead-letter policy (e.g. to topic {DeadName}) or let the worker create the subscription";
     }
 
     private Task CreateAsync(string path, JsonObject body, CancellationToken cancellationToken) =>
@@ -156,8 +182,9 @@ internal sealed class PubSubQueue : IJobQueue
             return null;
         }
         // The subscription may have been made with another ack deadline: this worker's visibility timeout applies.
+        var extended = Environment.TickCount64;
         await ModifyAckDeadlineAsync(_subscription, message.AckId, _visibilitySeconds, cancellationToken).ConfigureAwait(false);
-        return new Delivery(this, message);
+        return new Delivery(this, message, extended);
     }
 
     public async Task<QueueStatus> StatusAsync(CancellationToken cancellationToken = default)
@@ -196,9 +223,21 @@ internal sealed class PubSubQueue : IJobQueue
 
     private async Task<List<Pulled>> PullAsync(string subscription, int max, CancellationToken cancellationToken)
     {
-        // returnImmediately: TakeAsync answers "none now" rather than waiting for a message.
-        var response = await SendAsync(HttpMethod.Post, $"projects/{_project}/subscriptions/{subscription}:pull",
-            new JsonObject { ["maxMessages"] = max, ["returnImmediately"] = true }, cancellationToken).ConfigureAwait(false);
+        // A normal pull (Pub/Sub answers once messages are there, or with none after a while), cut off after
+        // PullWait so that TakeAsync answers "none now" in time. (returnImmediately is deprecated: it may answer
+        // none while messages wait, and an --idle-exit worker would exit with work left.)
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(PullWait);
+        JsonNode? response;
+        try
+        {
+            response = await SendAsync(HttpMethod.Post, $"projects/{_project}/subscriptions/{subscription}:pull",
+                new JsonObject { ["maxMessages"] = max }, wait.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return [];
+        }
         var list = new List<Pulled>();
         if (response?["receivedMessages"] is not JsonArray received)
         {
@@ -301,7 +340,7 @@ internal sealed class PubSubQueue : IJobQueue
         public HttpStatusCode Status { get; } = status;
     }
 
-    private sealed class Delivery(PubSubQueue q, Pulled message) : IJobDelivery
+    private sealed class Delivery(PubSubQueue q, Pulled message, long extended) : IJobDelivery
     {
         private readonly int _used = message.Attributes.TryGetValue(AttemptsAttribute, out var v) && int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
@@ -325,11 +364,22 @@ internal sealed class PubSubQueue : IJobQueue
 
         public Task ReturnAsync(CancellationToken cancellationToken = default) => Republish(Attempt - 1, cancellationToken);
 
+        // When the ack deadline was last set (measured from before the request, so the local deadline is never late).
+        private long _extended = extended;
+
         public async Task<bool> KeepAliveAsync(CancellationToken cancellationToken = default)
         {
+            // Past the deadline Pub/Sub may have given the message to another worker; without exactly-once delivery
+            // it accepts the expired ack id silently, so this worker's own clock decides.
+            var now = Environment.TickCount64;
+            if (now - Interlocked.Read(ref _extended) > q._visibilitySeconds * 1000L)
+            {
+                return false;
+            }
             try
             {
                 await q.ModifyAckDeadlineAsync(q._subscription, message.AckId, q._visibilitySeconds, cancellationToken).ConfigureAwait(false);
+                Interlocked.Exchange(ref _extended, now);
                 return true;
             }
             catch (PubSubException ex) when (ex.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound)

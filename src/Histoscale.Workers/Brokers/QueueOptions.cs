@@ -36,6 +36,12 @@ public sealed record QueueOptions
 
     /// <summary>Name of this consumer (Redis consumer-group member); default: host name and process id.</summary>
     public string? ConsumerName { get; init; }
+
+    /// <summary>
+    /// Receives warnings about the broker's setup found when connecting (e.g. a Pub/Sub subscription without a
+    /// dead-letter policy, on which crash redeliveries are not counted); null = not reported.
+    /// </summary>
+    public Action<string>? Warning { get; init; }
 }
 
 /// <summary>A queue URL that cannot be used: unknown scheme, a bad part, or a broker unreachable after the retries.</summary>

@@ -86,29 +86,34 @@ internal sealed class SqsQueue : IJobQueue
     public static async Task<SqsQueue> ConnectAsync(Uri uri, string name, QueueOptions options, CancellationToken cancellationToken)
     {
         var (region, queue, queueUrl) = Parts(uri);
-        var config = new AmazonSQSConfig { MaxErrorRetry = 0 }; // the caller's Polly pipeline retries connecting
-        if (options.SqsServiceUrl is { Length: > 0 } endpoint)
+        AmazonSQSConfig Config(int? maxErrorRetry)
         {
-            config.ServiceURL = endpoint;
-            config.AuthenticationRegion = region;
+            var config = new AmazonSQSConfig();
+            if (maxErrorRetry is { } retries)
+            {
+                config.MaxErrorRetry = retries;
+            }
+            if (options.SqsServiceUrl is { Length: > 0 } endpoint)
+            {
+                config.ServiceURL = endpoint;
+                config.AuthenticationRegion = region;
+            }
+            else
+            {
+                config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            }
+            return config;
         }
-        else
+        string deadUrl;
+        // Resolving the queues: no SDK retries, the caller's Polly pipeline retries connecting.
+        using (var connecting = new AmazonSQSClient(Config(0)))
         {
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+            queueUrl ??= await UrlOf(connecting, queue, cancellationToken).ConfigureAwait(false);
+            deadUrl = await UrlOf(connecting, queue + "-dead", cancellationToken).ConfigureAwait(false);
         }
-        var client = new AmazonSQSClient(config);
-        try
-        {
-            queueUrl ??= await UrlOf(client, queue, cancellationToken).ConfigureAwait(false);
-            var deadUrl = await UrlOf(client, queue + "-dead", cancellationToken).ConfigureAwait(false);
-            var visibility = (int)Math.Clamp(Math.Ceiling(options.VisibilityTimeout.TotalSeconds), 1, 43_200);
-            return new SqsQueue(client, queueUrl, deadUrl, name, visibility);
-        }
-        catch
-        {
-            client.Dispose();
-            throw;
-        }
+        // Working (receive, delete, change visibility, send): the SDK's default retries ride out a throttle or blip.
+        var visibility = (int)Math.Clamp(Math.Ceiling(options.VisibilityTimeout.TotalSeconds), 1, 43_200);
+        return new SqsQueue(new AmazonSQSClient(Config(null)), queueUrl, deadUrl, name, visibility);
     }
 
     /// <summary>The queue's URL; the queue is created (standard, default attributes) when it does not exist.</summary>
@@ -123,6 +128,9 @@ internal sealed class SqsQueue : IJobQueue
             return (await client.CreateQueueAsync(new CreateQueueRequest { QueueName = queue }, cancellationToken).ConfigureAwait(false)).QueueUrl;
         }
     }
+
+    /// <summary>The SDK retries of the client that does the work after connecting.</summary>
+    internal int MaxErrorRetry => _client.Config.MaxErrorRetry;
 
     public Task EnqueueAsync(ReadOnlyMemory<byte> message, CancellationToken cancellationToken = default) =>
         SendAsync(_queueUrl, message, null, cancellationToken);

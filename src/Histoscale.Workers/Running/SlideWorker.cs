@@ -58,6 +58,7 @@ public sealed class SlideWorker
             _log.WriteLine($"worker: stop requested; finishing the jobs in hand within {_options.Grace.TotalSeconds:0.#} s");
             jobs.CancelAfter(_options.Grace);
         });
+        SweepStaleStaging();
         using var server = _options.MetricsPort is { } port ? new MetricServer("+", port, "metrics/", _metrics.Registry) : null;
         server?.Start();
         var pendingLoop = RefreshPendingAsync(background.Token);
@@ -176,6 +177,7 @@ public sealed class SlideWorker
             _log.WriteLine($"worker: {label}: dead-lettered: {reason}");
             await SettleQuietly(() => delivery.DeadLetterAsync(reason)).ConfigureAwait(false);
             Interlocked.Increment(ref _deadLettered);
+            DeleteStaging(job); // what an earlier attempt on this worker left
             return "dead_lettered";
         }
 
@@ -246,6 +248,7 @@ public sealed class SlideWorker
         {
             await SettleQuietly(() => delivery.DeadLetterAsync(error!)).ConfigureAwait(false);
             Interlocked.Increment(ref _deadLettered);
+            DeleteStaging(job); // failed finally: no attempt will resume from it
             _log.WriteLine($"worker: {label}: failed (attempt {delivery.Attempt} of {_options.MaxAttempts}), dead-lettered: {error}");
             return "dead_lettered";
         }
@@ -264,7 +267,7 @@ public sealed class SlideWorker
         // worker again resumes from its checkpoint there), then upload each finished file with one committed
         // write; nothing half-written ever appears under a final name. The checkpoint stays on this worker.
         var stores = _options.ObjectStores ?? throw new InvalidOperationException($"output {job.Output}: this worker has no object store configured");
-        var staging = Path.Combine(_options.StagingDirectory ?? Path.GetTempPath(), "histoscale-staging", StagingName(job));
+        var staging = StagingPath(job);
         Directory.CreateDirectory(staging);
         var summary = await RunSlideIntoAsync(job, staging, cancel).ConfigureAwait(false);
         var slide = summary.Slides.Count > 0 ? summary.Slides[0] : null;
@@ -289,8 +292,76 @@ public sealed class SlideWorker
                 throw new IOException($"output {prefix + relative} could not be written: {ex.Message}", ex);
             }
         }
-        Directory.Delete(staging, recursive: true);
+        // Everything is uploaded: the job has succeeded whether or not its staging folder can be removed.
+        DeleteStaging(job);
         return summary;
+    }
+
+    private string StagingRoot => Path.Combine(_options.StagingDirectory ?? Path.GetTempPath(), "histoscale-staging");
+
+    private string StagingPath(SlideJob job) => Path.Combine(StagingRoot, StagingName(job));
+
+    /// <summary>
+    /// Removes a job's local staging folder (object-store outputs only), best-effort: kept when the job is returned
+    /// or will be retried (an attempt on this worker resumes from its checkpoint), removed once the job is complete,
+    /// dead-lettered or failed finally.
+    /// </summary>
+    private void DeleteStaging(SlideJob job)
+    {
+        if (!Histoscale.Storage.StorageUri.TryParse(job.Output, out _))
+        {
+            return;
+        }
+        var staging = StagingPath(job);
+        try
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _log.WriteLine($"worker: could not remove the staging folder {staging} ({OneLine(ex.Message)}); a worker starting later removes it once it is a day old");
+        }
+    }
+
+    /// <summary>Staging folders nothing has written to for this long are left over (a job lost, retried elsewhere, a crash) and removed at start.</summary>
+    internal static readonly TimeSpan StaleStagingAge = TimeSpan.FromDays(1);
+
+    /// <summary>Removes staging folders whose newest file (or the folder itself) was written more than <see cref="StaleStagingAge"/> ago.</summary>
+    private void SweepStaleStaging()
+    {
+        var root = StagingRoot;
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+        var cutoff = DateTime.UtcNow - StaleStagingAge;
+        foreach (var folder in Directory.EnumerateDirectories(root))
+        {
+            try
+            {
+                var newest = Directory.GetLastWriteTimeUtc(folder);
+                foreach (var entry in Directory.EnumerateFileSystemEntries(folder, "*", SearchOption.AllDirectories))
+                {
+                    var written = File.GetLastWriteTimeUtc(entry);
+                    if (written > newest)
+                    {
+                        newest = written;
+                    }
+                }
+                if (newest < cutoff)
+                {
+                    Directory.Delete(folder, recursive: true);
+                    _log.WriteLine($"worker: removed the stale staging folder {folder} (untouched since {newest:u})");
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _log.WriteLine($"worker: could not remove the stale staging folder {folder} ({OneLine(ex.Message)})");
+            }
+        }
     }
 
     private static string StagingName(SlideJob job) =>

@@ -14,8 +14,9 @@ namespace Histoscale.Cli.Tests.Workers;
 /// emulator installs from the registries this project reaches (Google's is Java, from the gcloud SDK). Semantics
 /// modelled: a pulled message is outstanding until its ack deadline, then delivered again with a new ack id;
 /// deliveryAttempt counts deliveries on a subscription with a dead-letter policy; an ack or deadline change with an
-/// ack id that is no longer current does nothing, except that modifyAckDeadline answers 400 (as Pub/Sub does for an
-/// expired ack id on a subscription with exactly-once delivery; without it, Pub/Sub may accept it silently).
+/// ack id that is no longer current does nothing, except that modifyAckDeadline answers 400 on a subscription with
+/// exactly-once delivery (as Pub/Sub does for an expired ack id there; without it, Pub/Sub accepts it silently, and
+/// so does this fake).
 /// </summary>
 public sealed partial class FakePubSubServer : IDisposable
 {
@@ -48,10 +49,11 @@ public sealed partial class FakePubSubServer : IDisposable
         _listener.Close();
     }
 
-    private sealed class Subscription(string topic, bool deadLetterPolicy)
+    private sealed class Subscription(string topic, JsonObject? deadLetterPolicy, bool exactlyOnce)
     {
         public string Topic { get; } = topic;
-        public bool DeadLetterPolicy { get; } = deadLetterPolicy;
+        public JsonObject? DeadLetterPolicy { get; } = deadLetterPolicy;
+        public bool ExactlyOnce { get; } = exactlyOnce;
         public List<Message> Messages { get; } = [];
     }
 
@@ -136,7 +138,7 @@ public sealed partial class FakePubSubServer : IDisposable
             {
                 case ("GET", ""):
                     return isTopic ? (_topics.Contains(name) ? (200, new JsonObject { ["name"] = name }) : (404, Error("Resource not found")))
-                        : _subscriptions.TryGetValue(name, out var found) ? (200, new JsonObject { ["name"] = name, ["topic"] = found.Topic }) : (404, Error("Resource not found"));
+                        : _subscriptions.TryGetValue(name, out var found) ? (200, Describe(name, found)) : (404, Error("Resource not found"));
                 case ("PUT", ""):
                     if (isTopic)
                     {
@@ -151,8 +153,9 @@ public sealed partial class FakePubSubServer : IDisposable
                     {
                         return (409, Error("Resource already exists in the project"));
                     }
-                    _subscriptions[name] = new Subscription(topic, body?["deadLetterPolicy"] is not null);
-                    return (200, new JsonObject { ["name"] = name, ["topic"] = topic });
+                    var created = new Subscription(topic, body?["deadLetterPolicy"]?.DeepClone() as JsonObject, body?["enableExactlyOnceDelivery"]?.GetValue<bool>() == true);
+                    _subscriptions[name] = created;
+                    return (200, Describe(name, created));
                 case ("POST", "publish"):
                     if (!_topics.Contains(name))
                     {
@@ -190,7 +193,7 @@ public sealed partial class FakePubSubServer : IDisposable
                             message["attributes"] = m.Attributes.DeepClone();
                         }
                         var r = new JsonObject { ["ackId"] = m.AckId, ["message"] = message };
-                        if (sub.DeadLetterPolicy)
+                        if (sub.DeadLetterPolicy is not null)
                         {
                             r["deliveryAttempt"] = m.Deliveries;
                         }
@@ -208,17 +211,31 @@ public sealed partial class FakePubSubServer : IDisposable
                     foreach (var ack in body["ackIds"]!.AsArray().Select(a => a!.GetValue<string>()))
                     {
                         var m = sub.Messages.FirstOrDefault(m => m.AckId == ack && m.Deadline > now);
-                        if (m is null)
+                        if (m is null && sub.ExactlyOnce)
                         {
                             return (400, Error($"Some acknowledgement ids in the request were invalid: {ack}"));
                         }
-                        m.Deadline = now.AddSeconds(seconds);
+                        m?.Deadline = now.AddSeconds(seconds);
                     }
                     return (200, new JsonObject());
                 default:
                     return (404, Error($"unknown method {method} {path}"));
             }
         }
+    }
+
+    private static JsonObject Describe(string name, Subscription s)
+    {
+        var o = new JsonObject { ["name"] = name, ["topic"] = s.Topic };
+        if (s.DeadLetterPolicy is not null)
+        {
+            o["deadLetterPolicy"] = s.DeadLetterPolicy.DeepClone();
+        }
+        if (s.ExactlyOnce)
+        {
+            o["enableExactlyOnceDelivery"] = true;
+        }
+        return o;
     }
 
     [GeneratedRegex("resource\\.labels\\.subscription_id = \"([^\"]+)\"")]

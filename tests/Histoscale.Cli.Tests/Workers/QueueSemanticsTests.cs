@@ -175,6 +175,70 @@ public sealed class QueueSemanticsTests
         Assert.Null(await claimer.TakeAsync());
     }
 
+    /// <summary>
+    /// A subscription made elsewhere, without exactly-once delivery or a dead-letter policy: Pub/Sub accepts a stale
+    /// ack id silently there, so the stalled worker's keep-alive must see from its own clock that its deadline passed;
+    /// connecting warns that crash redeliveries are not counted.
+    /// </summary>
+    [Fact]
+    public async Task OnAPlainPubSubSubscriptionAStalledWorkerStillLearnsItLostTheJob()
+    {
+        var url = Brokers.QueueUrl(Brokers.PubSub, "plain");
+        var (project, subscription, topic) = PubSubQueue.Parts(JobQueues.Parse(url));
+        var options = Brokers.Options(Brokers.PubSub) with { VisibilityTimeout = TimeSpan.FromSeconds(1) };
+        using (var http = new HttpClient { BaseAddress = new Uri($"http://{options.PubSubEmulatorHost}/v1/") })
+        {
+            (await http.PutAsync($"projects/{project}/topics/{topic}", new StringContent("{}"))).EnsureSuccessStatusCode();
+            var body = $"{{\"topic\":\"projects/{project}/topics/{topic}\",\"ackDeadlineSeconds\":10}}";
+            (await http.PutAsync($"projects/{project}/subscriptions/{subscription}", new StringContent(body))).EnsureSuccessStatusCode();
+        }
+        var warnings = new List<string>();
+        await using var stalled = await JobQueues.OpenAsync(url, options with { Warning = warnings.Add });
+        await using var claimer = await JobQueues.OpenAsync(url, options);
+        var warning = Assert.Single(warnings);
+        Assert.Contains($"subscriptions/{subscription} has no dead-letter policy", warning);
+        Assert.Contains("--max-attempts", warning);
+
+        await stalled.EnqueueAsync(Encoding.UTF8.GetBytes("slide"));
+        var first = await stalled.TakeAsync();
+        Assert.NotNull(first);
+        Assert.True(await first.KeepAliveAsync());
+        IJobDelivery? claimed = null;
+        for (var i = 0; i < 100 && claimed is null; i++)
+        {
+            await Task.Delay(200);
+            claimed = await claimer.TakeAsync();
+        }
+        Assert.NotNull(claimed);
+        Assert.False(await first.KeepAliveAsync());
+        await claimed.CompleteAsync();
+    }
+
+    /// <summary>The subscription the queue creates has exactly-once delivery and a dead-letter policy (no warning).</summary>
+    [Fact]
+    public async Task APubSubSubscriptionIsCreatedWithExactlyOnceDelivery()
+    {
+        var url = Brokers.QueueUrl(Brokers.PubSub, "created");
+        var (project, subscription, _) = PubSubQueue.Parts(JobQueues.Parse(url));
+        var warnings = new List<string>();
+        var options = Brokers.Options(Brokers.PubSub) with { Warning = warnings.Add };
+        await using var q = await JobQueues.OpenAsync(url, options);
+        Assert.Empty(warnings);
+        using var http = new HttpClient();
+        var created = System.Text.Json.Nodes.JsonNode.Parse(await http.GetStringAsync($"http://{options.PubSubEmulatorHost}/v1/projects/{project}/subscriptions/{subscription}"))!;
+        Assert.True(created["enableExactlyOnceDelivery"]?.GetValue<bool>());
+        Assert.NotNull(created["deadLetterPolicy"]);
+    }
+
+    /// <summary>No SDK retries only while connecting (the connect pipeline retries); the working client keeps the SDK's.</summary>
+    [SkippableFact]
+    public async Task AnSqsQueueRetriesItsCallsAfterConnecting()
+    {
+        var url = Brokers.QueueUrl(Brokers.Sqs, "retries");
+        await using var q = await JobQueues.OpenAsync(url, Brokers.Options(Brokers.Sqs));
+        Assert.True(((SqsQueue)q).MaxErrorRetry > 0);
+    }
+
     [Theory]
     [InlineData("sqs://eu-west-1/jobs.fifo", "FIFO queues are not supported")]
     [InlineData("sqs://EU_WEST/jobs", "is not an AWS region")]
