@@ -68,6 +68,9 @@ public static class InferCommand
 
         /// <summary>Quality control first (<c>--qc</c>): tiles over blur, ink or folds are excluded; null = off.</summary>
         public Pipeline.Quality.QualityOptions? Quality { get; init; }
+
+        /// <summary>A <c>--qc-*</c> threshold given without <c>--qc</c> (refused: it would silently do nothing).</summary>
+        public string? QcFlagWithoutQc { get; init; }
     }
 
     public static Command Create()
@@ -135,6 +138,7 @@ public static class InferCommand
                 StainNormalize = r.GetValue(stain.Normalize),
                 StainTarget = r.GetValue(stain.Target),
                 Quality = r.GetValue(qc) ? qcFlags.Read(r) : null,
+                QcFlagWithoutQc = r.GetValue(qc) ? null : qcFlags.FirstGiven(r),
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -165,6 +169,10 @@ public static class InferCommand
         if (request.Batch < 1)
         {
             throw new InputException("--batch must be at least 1");
+        }
+        if (request.QcFlagWithoutQc is { } qcFlag)
+        {
+            throw new InputException($"{qcFlag} needs --qc");
         }
         if (request.Instances is < 1 || request.Threads is < 1 || request.Workers is < 1)
         {
