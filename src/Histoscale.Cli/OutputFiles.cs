@@ -29,4 +29,20 @@ public static class OutputFiles
             throw new InputException($"{path}: cannot write ({ex.Message})");
         }
     }
+
+    /// <summary>Writes <paramref name="text"/> beside <paramref name="path"/> and renames it there: a reader never sees half a file.</summary>
+    public static void WriteText(string path, string text)
+    {
+        var temp = path + ".tmp" + Environment.ProcessId;
+        try
+        {
+            File.WriteAllText(temp, text);
+            File.Move(temp, path, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            File.Delete(temp);
+            throw new InputException($"{path}: cannot write ({ex.Message})");
+        }
+    }
 }

@@ -177,6 +177,8 @@ public static class Fp16Converter
                     var half = names.Get(name + "_fp16");
                     node.Output[o] = half;
                     after.Add(Cast(names, half, name, Float));
+                    // Nodes further on that consume this output read the float16 value, not the float32 graph output.
+                    renamedInputs[name] = half;
                     casts++;
                 }
             }

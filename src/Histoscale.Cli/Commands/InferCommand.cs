@@ -71,6 +71,9 @@ public static class InferCommand
 
         /// <summary>Tensors through system shared memory registered with a server on this host (gRPC only).</summary>
         public bool SharedMemory { get; init; }
+
+        /// <summary>A <c>--qc-*</c> threshold given without <c>--qc</c> (refused: it would silently do nothing).</summary>
+        public string? QcFlagWithoutQc { get; init; }
     }
 
     public static Command Create()
@@ -145,6 +148,7 @@ public static class InferCommand
                 StainTarget = r.GetValue(stain.Target),
                 Quality = r.GetValue(qc) ? qcFlags.Read(r) : null,
                 SharedMemory = r.GetValue(sharedMemory) == "system",
+                QcFlagWithoutQc = r.GetValue(qc) ? null : qcFlags.FirstGiven(r),
             };
             var config = r.InvocationConfiguration;
             return await RunAsync(request, config.Output, config.Error, live: config.Output == Console.Out && !Console.IsOutputRedirected && !request.Json, ct);
@@ -175,6 +179,10 @@ public static class InferCommand
         if (request.Batch < 1)
         {
             throw new InputException("--batch must be at least 1");
+        }
+        if (request.QcFlagWithoutQc is { } qcFlag)
+        {
+            throw new InputException($"{qcFlag} needs --qc");
         }
         if (request.Instances is < 1 || request.Threads is < 1 || request.Workers is < 1)
         {

@@ -77,7 +77,7 @@ public static class QcCommand
                 using var slide = Slide.Open(path, host.Slides);
                 var quality = QualityControl.Assess(slide, options, cancellationToken);
                 var row = QcRow.From(name, path, quality);
-                File.WriteAllText(Path.Combine(outDir, name + ".qc.json"), JsonSerializer.Serialize(row.Json(), CliJson.Indented));
+                OutputFiles.WriteText(Path.Combine(outDir, name + ".qc.json"), JsonSerializer.Serialize(row.Json(), CliJson.Indented));
                 OutputFiles.Save(MaskImage(quality.BlurMask, quality), Path.Combine(outDir, name + ".qc-blur.png"));
                 OutputFiles.Save(MaskImage(quality.PenMask, quality), Path.Combine(outDir, name + ".qc-pen.png"));
                 OutputFiles.Save(MaskImage(quality.FoldMask, quality), Path.Combine(outDir, name + ".qc-fold.png"));
@@ -96,8 +96,8 @@ public static class QcCommand
                 rows.Add(new QcRow(name, path, null) { Error = message });
             }
         }
-        File.WriteAllText(Path.Combine(outDir, "qc-summary.csv"), QcReport.Csv(rows));
-        File.WriteAllText(Path.Combine(outDir, "qc-report.html"), QcReport.Html(rows));
+        OutputFiles.WriteText(Path.Combine(outDir, "qc-summary.csv"), QcReport.Csv(rows));
+        OutputFiles.WriteText(Path.Combine(outDir, "qc-report.html"), QcReport.Html(rows));
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new { slides = rows.Select(r => r.Json()) }, CliJson.Compact));
@@ -139,13 +139,18 @@ internal sealed class QcFlags
     public Option<double> FoldRatio { get; } = new("--qc-fold-ratio") { Description = $"A fold is at least this multiple of the median tissue optical density (default {D(Defaults.FoldDensityRatio)})", DefaultValueFactory = _ => Defaults.FoldDensityRatio };
     public Option<int> FocusSamples { get; } = new("--qc-focus-samples") { Description = $"Full-resolution tiles read at most per slide for focus (default {Defaults.MaxFocusSamples})", DefaultValueFactory = _ => Defaults.MaxFocusSamples };
 
+    private Option[] All => [MaskMpp, MinTissue, MaxBlur, MaxPen, MaxFold, MaxDark, MaxBright, BlurRelative, FoldRatio, FocusSamples];
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { MaskMpp, MinTissue, MaxBlur, MaxPen, MaxFold, MaxDark, MaxBright, BlurRelative, FoldRatio, FocusSamples })
+        foreach (var option in All)
         {
             command.Options.Add(option);
         }
     }
+
+    /// <summary>The first threshold given on the command line (not defaulted), or null.</summary>
+    public string? FirstGiven(ParseResult r) => All.FirstOrDefault(o => r.GetResult(o) is { Implicit: false })?.Name;
 
     public QualityOptions Read(ParseResult r) => new()
     {

@@ -41,6 +41,8 @@ internal sealed record QcRow(string Name, string Path, SlideQuality? Quality)
             maskWidth = q.MaskWidth,
             maskHeight = q.MaskHeight,
             focusSamples = q.FocusSamples,
+            unreadableTiles = q.UnreadableTiles,
+            unreadableCauses = q.UnreadableCauses,
         };
 
     public string Line()

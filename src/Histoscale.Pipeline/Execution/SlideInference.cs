@@ -65,7 +65,7 @@ internal sealed class SlideInference
         _end = plan.Tiles.Count;
         _base = _start - (_start % _batch);
         _next = _start;
-        _prefetcher = new PlanPrefetcher(reader, plan);
+        _prefetcher = new PlanPrefetcher(reader, plan, exclusions);
     }
 
     /// <summary>

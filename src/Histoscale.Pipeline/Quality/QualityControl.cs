@@ -33,7 +33,16 @@ public static class QualityControl
         {
             throw new PipelineConfigException($"{slide.Source}: a mask at {options.MaskMpp} µm/px would be {side} pixels long (at most {MaxMaskSide}); choose a coarser mask resolution");
         }
-        var image = TissueDetector.DetectionImage(slide, (int)side, parallelism);
+        var unreadable = new System.Collections.Concurrent.ConcurrentQueue<(long Index, SlideException Error)>();
+        var image = TissueDetector.DetectionImage(slide, (int)side, parallelism, unreadable, out var imageTiles);
+        // Corrupt tiles are background (as tissue detection leaves them); beyond the allowance the slide fails.
+        var causes = unreadable.OrderBy(u => u.Index).Take(MaxCausesReported).Select(u => u.Error.Message).ToArray();
+        var allowed = options.MaxBadTiles ?? (int)Math.Floor(options.MaxBadTileFraction * Math.Min(int.MaxValue, imageTiles));
+        if (unreadable.Count > allowed)
+        {
+            throw new SlideException(slide.Source, $"quality control: {unreadable.Count} of {imageTiles} mask-level tiles could not be read, more than --max-bad-tiles allows ({allowed})"
+                + (causes.Length > 0 ? $"; first: {causes[0]}" : ""));
+        }
         cancellationToken.ThrowIfCancellationRequested();
         var (w, h) = (image.Width, image.Height);
         var n = w * h;
@@ -126,8 +135,15 @@ public static class QualityControl
             flags.Add("bright");
         }
         var maskMpp = mpp * slide.Width / w;
-        return new SlideQuality(slide.Width, slide.Height, maskMpp, mppAssumed, image, tissue, blur, pen, fold, tissueFraction, blurF, penF, foldF, stain, samples, flags);
+        return new SlideQuality(slide.Width, slide.Height, maskMpp, mppAssumed, image, tissue, blur, pen, fold, tissueFraction, blurF, penF, foldF, stain, samples, flags)
+        {
+            UnreadableTiles = unreadable.Count,
+            UnreadableCauses = causes,
+        };
     }
+
+    /// <summary>Causes of unreadable mask-image tiles a result keeps (the first in tile order); the count covers them all.</summary>
+    private const int MaxCausesReported = 5;
 
     /// <summary>Per pixel: ink (1/0), optical density summed over R, G, B, and luminance; row bands in parallel.</summary>
     private static void Classify(byte[] rgba, byte[] pen, float[] density, byte[] luminance, int width, int height, QualityOptions options, int parallelism)

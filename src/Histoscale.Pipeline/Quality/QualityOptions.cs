@@ -54,6 +54,15 @@ public sealed record QualityOptions
     /// <summary>Blur: only tiles at least this much tissue are sampled.</summary>
     public double FocusMinTissue { get; init; } = 0.5;
 
+    /// <summary>
+    /// Corrupt tiles of the mask image allowed before the slide fails (as <c>--max-bad-tiles</c> N); null = use
+    /// <see cref="MaxBadTileFraction"/>. A corrupt tile within the allowance is background and reported.
+    /// </summary>
+    public int? MaxBadTiles { get; init; }
+
+    /// <summary>Corrupt mask-image tiles allowed as a fraction of those read (as <c>--max-bad-tiles</c> P%), when <see cref="MaxBadTiles"/> is null.</summary>
+    public double MaxBadTileFraction { get; init; } = 0.01;
+
     /// <summary>Threads reading and measuring; null = one per core.</summary>
     public int? Parallelism { get; init; }
 
@@ -132,5 +141,5 @@ public sealed record QualityOptions
     {
         MaskMpp, AssumedSlideMpp, Tissue, PenMinSaturation, PenHueMin, PenHueMax, BlackMaxValue, BlackMaxSaturation, FoldDensityRatio,
         DarkLuminance, BrightLuminance, MaxFocusSamples, BlurRelative, BlurAbsolute, FocusMinTissue, ExcludeTileFraction,
-    }.Select(v => Convert.ToString(v, CultureInfo.InvariantCulture)));
+    }.Select(InvariantText.Of));
 }

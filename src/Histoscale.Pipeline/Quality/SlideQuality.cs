@@ -106,6 +106,12 @@ public sealed class SlideQuality
     /// <summary>The thresholds that tripped: tissue, blur, pen, fold, dark, bright; empty when usable.</summary>
     public IReadOnlyList<string> Flags { get; }
 
+    /// <summary>Tiles of the mask image whose data was corrupt (left as background; within the allowed bad tiles).</summary>
+    public int UnreadableTiles { get; init; }
+
+    /// <summary>The first of those tiles' errors, in tile order (each names the file, level and tile).</summary>
+    public IReadOnlyList<string> UnreadableCauses { get; init; } = [];
+
     /// <summary>Whether no threshold tripped.</summary>
     public bool Usable => Flags.Count == 0;
 

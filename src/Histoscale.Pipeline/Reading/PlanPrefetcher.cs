@@ -5,9 +5,10 @@ namespace Histoscale.Pipeline.Reading;
 /// <summary>
 /// Tells the slide's byte source which stored tiles the plan will read next, so a remote source (object storage)
 /// fetches them ahead, coalesced and concurrently, while the decoders work. The pipeline knows its future; the
-/// storage layer cannot guess it. On sources that cannot prefetch (local files) it switches itself off.
+/// storage layer cannot guess it. On sources that cannot prefetch (local files) it switches itself off. Plan tiles
+/// quality control excludes (<paramref name="exclusions"/> non-zero) are never read, so never hinted.
 /// </summary>
-internal sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
+internal sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan, byte[]? exclusions = null)
 {
     /// <summary>How far ahead of the decoders to hint, in plan tiles, and how many tiles one hint covers.</summary>
     public const int Lead = 512;
@@ -41,6 +42,10 @@ internal sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
         var tiles = new HashSet<(long, long)>();
         for (var i = from; i < to; i++)
         {
+            if (exclusions is not null && exclusions[i] != 0)
+            {
+                continue;
+            }
             var (x, y, width, height) = reader.SourceRect(plan.Tiles[i]);
             var x0 = Math.Max(0, x);
             var y0 = Math.Max(0, y);
@@ -54,7 +59,7 @@ internal sealed class PlanPrefetcher(PlanTileReader reader, TilePlan plan)
                 }
             }
         }
-        if (!reader.Slide.PrefetchTiles(plan.Level, tiles))
+        if (tiles.Count > 0 && !reader.Slide.PrefetchTiles(plan.Level, tiles))
         {
             _disabled = true;
         }

@@ -404,6 +404,9 @@ public sealed class InferenceRun
         }
     }
 
+    /// <summary>RunOptions' default <c>--max-bad-tiles</c> fraction: the settings key leaves it out.</summary>
+    private const double DefaultMaxBadTileFraction = 0.01;
+
     private string SettingsKey()
     {
         var inv = CultureInfo.InvariantCulture;
@@ -415,11 +418,15 @@ public sealed class InferenceRun
             _model.Name, _model.Version.ToString(inv), identity,
             _io.TileSize.ToString(inv), (_options.TargetMpp ?? p.Mpp ?? TilePlanOptions.DefaultMpp).ToString("R", inv),
             _options.Overlap.ToString(inv), _options.DetectTissue ? _options.MinTissue.ToString("R", inv) : "all",
-            _options.Tissue.ToString(), _options.Threshold.ToString("R", inv),
-            string.Join(',', p.Mean), string.Join(',', p.Std), p.ChannelOrder, _model.Layout, p.OutputKind,
-            string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name,
+            InvariantText.Of(_options.Tissue), _options.Threshold.ToString("R", inv),
+            string.Join(',', p.Mean.Select(v => v.ToString(inv))), string.Join(',', p.Std.Select(v => v.ToString(inv))), p.ChannelOrder, _model.Layout, p.OutputKind,
+            string.Join(',', p.ClassNames), string.Join(',', p.ClassColors), _model.PrimaryOutput.Name);
+        if (_options.MaxBadTiles is not null || _options.MaxBadTileFraction != DefaultMaxBadTileFraction)
+        {
             // A completed slide met the limit it ran under; a stricter (or looser) limit re-checks it by running it.
-            _options.MaxBadTiles is { } badTiles ? badTiles.ToString(inv) : _options.MaxBadTileFraction.ToString("R", inv) + "f");
+            // Only when not the default, so runs under the default keep the key (and the finished slides) they had.
+            text += "|" + (_options.MaxBadTiles is { } badTiles ? badTiles.ToString(inv) : _options.MaxBadTileFraction.ToString("R", inv) + "f");
+        }
         if (_options.Stain is { } stain)
         {
             // Only with normalisation: a run without it keeps the key (and so the checkpoints) it always had.

@@ -75,7 +75,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             t0 = Stopwatch.GetTimestamp();
             var plan = TilePlanner.Create(slide, options.PlanOptions(model, io.TileSize), tissue);
             timings.AddPlan(Stopwatch.GetTimestamp() - t0);
-            var (quality, exclusions) = options.Quality is { } qcOptions ? Exclusions(slide, plan, qcOptions, timings, cancellationToken) : (null, null);
+            var (quality, exclusions) = options.Quality is { } qcOptions ? Exclusions(slide, plan, qcOptions with { MaxBadTiles = options.MaxBadTiles, MaxBadTileFraction = options.MaxBadTileFraction }, timings, cancellationToken) : (null, null);
             cache.Resize(PlanTileReader.WorkingSetBytes(slide, plan, bytesPerPixel: 4, MinCacheBytes, MaxCacheBytes));
             return new PreparedSlide(slidePath, paths, statePath, resultsPath, slide, cache, identity, tissue, plan, plan.Fingerprint(), rerunReason, timings,
                 Stopwatch.GetElapsedTime(start).TotalSeconds)
@@ -201,7 +201,7 @@ internal sealed class SlideRunner(ModelDescription model, ModelIo io, TensorPack
             UnreadableCauses = inferred.Causes.Length > 0 ? inferred.Causes : null,
             Stain = prepared.Stain is { } stain ? SlideStainSummary.Of(stain.Source) : null,
             Qc = prepared.Quality is { } q ? QcSummary.From(q, prepared.Exclusions!) : null,
-            TissueUnreadableTiles = prepared.Tissue?.UnreadableTiles ?? 0,
+            TissueUnreadableTiles = prepared.Tissue is { UnreadableTiles: > 0 } detection ? detection.UnreadableTiles : null,
             TissueUnreadableCauses = prepared.Tissue is { UnreadableTiles: > 0 } t ? t.UnreadableCauses : null,
         };
         (inferred.State with { Status = "complete", Summary = summary }).Save(prepared.StatePath);

@@ -94,9 +94,9 @@ public sealed record SlideSummary
 
     /// <summary>
     /// Tiles of the tissue-detection level that could not be decoded and were treated as background (at most what
-    /// <c>--max-bad-tiles</c> allows of that level's tiles for a completed slide).
+    /// <c>--max-bad-tiles</c> allows of that level's tiles for a completed slide); null when none (run.json as before).
     /// </summary>
-    public int TissueUnreadableTiles { get; init; }
+    public int? TissueUnreadableTiles { get; init; }
 
     /// <summary>The first few of those tiles' errors; null when none.</summary>
     public IReadOnlyList<string>? TissueUnreadableCauses { get; init; }
@@ -129,6 +129,12 @@ public sealed record QcSummary
     /// <summary>The thresholds that tripped.</summary>
     public IReadOnlyList<string> Flags { get; init; } = [];
 
+    /// <summary>Tiles of quality control's mask image that could not be decoded (background); null when none.</summary>
+    public int? UnreadableTiles { get; init; }
+
+    /// <summary>The first few of those tiles' errors; null when none.</summary>
+    public IReadOnlyList<string>? UnreadableCauses { get; init; }
+
     /// <summary>Plan tiles excluded over blur.</summary>
     public int ExcludedBlur { get; init; }
 
@@ -148,6 +154,8 @@ public sealed record QcSummary
         BrightFraction = Math.Round(q.Stain.BrightFraction, 5),
         Usable = q.Usable,
         Flags = q.Flags,
+        UnreadableTiles = q.UnreadableTiles > 0 ? q.UnreadableTiles : null,
+        UnreadableCauses = q.UnreadableTiles > 0 ? q.UnreadableCauses : null,
         ExcludedBlur = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Blur),
         ExcludedPen = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Pen),
         ExcludedFold = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Fold),

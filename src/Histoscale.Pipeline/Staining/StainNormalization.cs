@@ -24,7 +24,7 @@ public sealed record StainNormalization
     public StainMethod Method => Target.Method;
 
     /// <summary>What changes outputs, for settings keys: the method, the target's numbers and the options.</summary>
-    public string Key => $"stain:{Target}|{Options}";
+    public string Key => $"stain:{InvariantText.Of(Target)}|{InvariantText.Of(Options)}";
 }
 
 /// <summary>Stain estimation on a whole slide: its tissue, found by <see cref="TissueDetector"/>, at the detector's low resolution.</summary>

@@ -53,6 +53,17 @@ public sealed class InferCommandsTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_dir, "out", "good.tiles.csv")));
     }
 
+    /// <summary>A --qc-* threshold without --qc would do nothing: exit 2 naming the flag, before anything is read.</summary>
+    [Fact]
+    public async Task QcThresholdWithoutQcExitsTwoNamingTheFlag()
+    {
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var (code, _, stderr) = await ReaderCommandsTests.Run("infer", Path.Combine(_dir, "none.svs"), "--model", model, "--out", Path.Combine(_dir, "out"), "--qc-max-blur", "0.2");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--qc-max-blur needs --qc", stderr);
+        Assert.False(Directory.Exists(Path.Combine(_dir, "out")));
+    }
+
     /// <summary>One tile with garbage after its scan: 1 % of the plan allows it here; --max-bad-tiles 0 fails the slide saying so; a bad value exits 2.</summary>
     [Fact]
     public async Task MaxBadTilesDecidesWhetherASlideWithAnUnreadableTileFails()

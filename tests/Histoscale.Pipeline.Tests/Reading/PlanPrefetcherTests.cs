@@ -33,6 +33,27 @@ public sealed class PlanPrefetcherTests : IDisposable
         new PlanPrefetcher(new PlanTileReader(local, plan), plan).OnClaim(0, 0, plan.Tiles.Count); // no prefetching source: a no-op, no error
     }
 
+    [Fact]
+    public void TilesExcludedByQualityControlAreNotHinted()
+    {
+        var path = Path.Combine(_dir, "s.svs");
+        SlideSynthesizer.Write(path, new SynthOptions { Width = 2400, Height = 1920, TileSize = 240, Seed = 4 });
+        var source = new RecordingSource(File.ReadAllBytes(path));
+        using var slide = Slide.Open(source, new SlideOptions { Cache = null });
+        var plan = TilePlanner.Create(slide, new TilePlanOptions { TileSize = 240, TargetMpp = 0.499, MinTissue = 0 }, null);
+        Assert.True(plan.AlignedWithSlideTiles);
+        var exclusions = new byte[plan.Tiles.Count];
+        for (var i = 0; i < exclusions.Length; i += 3)
+        {
+            exclusions[i] = 1; // every third tile: blur
+        }
+        new PlanPrefetcher(new PlanTileReader(slide, plan), plan, exclusions).OnClaim(0, 0, plan.Tiles.Count);
+        var expected = plan.Tiles.Where((_, i) => exclusions[i] == 0)
+            .Select(t => slide.GetTileByteRange(0, t.Column, t.Row)).Where(r => r is not null).Select(r => r!.Value).ToHashSet();
+        Assert.NotEmpty(expected);
+        Assert.Equal(expected, source.Hinted.ToHashSet());
+    }
+
     private sealed class RecordingSource(byte[] bytes) : IPrefetchingSource
     {
         private readonly MemorySource _inner = new(bytes, "recording");
