@@ -5,6 +5,9 @@ using System.Text.Json.Nodes;
 using Histoscale.Archive.Catalog;
 using Histoscale.Archive.Jobs;
 using Histoscale.Archive.Tests.Support;
+using Histoscale.Inference;
+using Histoscale.Inference.Models;
+using Histoscale.Inference.Tensors;
 
 namespace Histoscale.Archive.Tests;
 
@@ -183,6 +186,176 @@ public abstract class JobContract(DataFixture fixture) : IClassFixture<DataFixtu
         var id = (string)JsonNode.Parse(await admin.GetStringAsync("/api/v1/jobs"))!.AsArray().Single()!["id"]!;
         Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, id))["state"]!);
         Assert.Single(JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{A}/overlays"))!.AsArray());
+    }
+
+    private static async Task<string> SubmitAsync(HttpClient client, string slide)
+    {
+        var response = await client.PostAsync("/api/v1/jobs", Json($$"""{"slideIds":["{{slide}}"],"model":"tissue"}"""));
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.Created, body);
+        return (string)JsonNode.Parse(body)!["id"]!;
+    }
+
+    private static IEnumerable<JsonNode> AnnotationsOfJob(JsonArray annotations, string id) =>
+        annotations.Where(a => ((string?)a!["annotation"]?["name"] ?? (string?)a["name"])?.Contains(id, StringComparison.Ordinal) == true).Select(a => a!);
+
+    [SkippableFact]
+    public async Task Two_jobs_of_one_slide_run_it_one_after_the_other()
+    {
+        var gates = new GatedBackends();
+        await using var server = await ArchiveServer.StartAsync(Options(NewDatabase(), NewResults(), TestModels.Repository(Data.Root), gates.Options(concurrency: 2)), "127.0.0.1", 0);
+        using var admin = Client(server);
+        try
+        {
+            var first = await SubmitAsync(admin, B);
+            await gates.FirstBlocked.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            var second = await SubmitAsync(admin, B);
+            // Two loops, so the second job starts at once: it either runs the slide into the first one's files or waits for it.
+            var runner = server.Archive.Jobs!;
+            for (var i = 0; !gates.LaterRan.Task.IsCompleted && runner.SlideWaits == 0; i++)
+            {
+                Assert.True(i < 1200, "the second job neither ran nor waited in 2 minutes");
+                await Task.Delay(100);
+            }
+            Assert.False(gates.LaterRan.Task.IsCompleted, "the second job ran the slide while the first job was running it into the same files");
+            gates.Release.TrySetResult();
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, first))["state"]!);
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, second))["state"]!);
+            Assert.Single(JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{B}/overlays"))!.AsArray());
+        }
+        finally
+        {
+            gates.Release.TrySetResult();
+        }
+    }
+
+    [SkippableFact]
+    public async Task A_resumed_job_does_not_store_its_annotations_again()
+    {
+        var database = NewDatabase();
+        var results = NewResults();
+        var models = TestModels.Repository(Data.Root);
+        string id;
+        await using (var server = await ArchiveServer.StartAsync(Options(database, results, models, TestModels.Jobs()), "127.0.0.1", 0))
+        {
+            using var admin = Client(server);
+            id = await SubmitAsync(admin, A);
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, id))["state"]!);
+            Assert.Single(AnnotationsOfJob(JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{A}/annotations"))!.AsArray(), id));
+        }
+        // As a process killed after the slide was done but before the job's end was written leaves it.
+        await using (var archive = await SlideArchive.OpenAsync(Options(database, results, models, null)))
+        {
+            Assert.True(await archive.Repository.SetJobStateAsync(id, JobRunner.Running, [JobRunner.Completed], null, default));
+        }
+        await using (var server = await ArchiveServer.StartAsync(Options(database, results, models, TestModels.Jobs()), "127.0.0.1", 0))
+        {
+            Assert.Equal(1, server.Archive.JobsResumed);
+            using var admin = Client(server);
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, id))["state"]!);
+            Assert.Single(AnnotationsOfJob(JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{A}/annotations"))!.AsArray(), id));
+        }
+    }
+
+    [SkippableFact]
+    public async Task Submits_beyond_the_queue_limit_are_refused_until_jobs_end()
+    {
+        var gates = new GatedBackends();
+        await using var server = await ArchiveServer.StartAsync(Options(NewDatabase(), NewResults(), TestModels.Repository(Data.Root), gates.Options(concurrency: 1, queueLimit: 2)), "127.0.0.1", 0);
+        using var admin = Client(server);
+        try
+        {
+            var first = await SubmitAsync(admin, B);
+            await gates.FirstBlocked.Task.WaitAsync(TimeSpan.FromMinutes(2));
+            var second = await SubmitAsync(admin, A);
+            var refused = await admin.PostAsync("/api/v1/jobs", Json($$"""{"slideIds":["{{A}}"],"model":"tissue"}"""));
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            var error = (string)JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Contains("queue is full", error, StringComparison.Ordinal);
+            Assert.Contains("2 jobs", error, StringComparison.Ordinal);
+            Assert.Equal(2, JsonNode.Parse(await admin.GetStringAsync("/api/v1/jobs"))!.AsArray().Count);
+            gates.Release.TrySetResult();
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, first))["state"]!);
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, second))["state"]!);
+            // Ended jobs leave room.
+            Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, await SubmitAsync(admin, A)))["state"]!);
+        }
+        finally
+        {
+            gates.Release.TrySetResult();
+        }
+    }
+
+    [SkippableFact]
+    public async Task Listing_finds_the_callers_jobs_behind_newer_jobs_it_may_not_read()
+    {
+        var database = NewDatabase();
+        var models = TestModels.Repository(Data.Root);
+        var betaReader = await ArchiveTokens.CreateAsync(database, ArchiveRole.Read, "beta");
+        string betaJob;
+        await using (var archive = await SlideArchive.OpenAsync(Options(database, NewResults(), models, null)))
+        {
+            betaJob = (await archive.Repository.CreateJobAsync(TestModels.Tissue, new JobRequest { SlideIds = [B], Model = TestModels.Tissue }.ToString(), ["beta"], 1, default)).Id;
+            for (var i = 0; i < 3; i++)
+            {
+                await archive.Repository.CreateJobAsync(TestModels.Tissue, new JobRequest { SlideIds = [A], Model = TestModels.Tissue }.ToString(), ["alpha"], 1, default);
+            }
+        }
+        await using var server = await ArchiveServer.StartAsync(Options(database, NewResults(), models, null), "127.0.0.1", 0);
+        using var reader = Client(server, betaReader);
+        Assert.Equal(betaJob, (string)JsonNode.Parse(await reader.GetStringAsync("/api/v1/jobs?limit=1"))!.AsArray().Single()!["id"]!);
+        Assert.Equal(betaJob, (string)JsonNode.Parse(await reader.GetStringAsync("/api/v1/jobs?limit=2"))!.AsArray().Single()!["id"]!);
+        using var admin = Client(server);
+        var newest = JsonNode.Parse(await admin.GetStringAsync("/api/v1/jobs?limit=2"))!.AsArray();
+        Assert.Equal(2, newest.Count);
+        Assert.DoesNotContain(newest, j => (string)j!["id"]! == betaJob);
+    }
+}
+
+/// <summary>
+/// Jobs' backends on ONNX Runtime where the first job's first batch waits for <see cref="Release"/>, so that job stays
+/// running while a test submits others; <see cref="LaterRan"/> says a later job's backend ran a batch.
+/// </summary>
+internal sealed class GatedBackends
+{
+    private int _made;
+
+    public TaskCompletionSource FirstBlocked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource LaterRan { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public ArchiveJobOptions Options(int concurrency, int queueLimit = 100) => TestModels.Jobs(concurrency) with
+    {
+        Backends = Make,
+        QueueLimit = queueLimit,
+    };
+
+    private Gated Make(ModelDescription model, int batch) =>
+        new(TestModels.Jobs().Backends(model, batch), this, Interlocked.Increment(ref _made) == 1);
+
+    private sealed class Gated(IInferenceBackend inner, GatedBackends gates, bool first) : IInferenceBackend
+    {
+        public BackendMetadata Metadata => inner.Metadata;
+
+        public int InstanceCount => inner.InstanceCount;
+
+        public async ValueTask<TensorSet> ExecuteAsync(TensorSet inputs, CancellationToken cancellationToken = default)
+        {
+            if (first)
+            {
+                gates.FirstBlocked.TrySetResult();
+                await gates.Release.Task.WaitAsync(cancellationToken);
+            }
+            else
+            {
+                gates.LaterRan.TrySetResult();
+            }
+            return await inner.ExecuteAsync(inputs, cancellationToken);
+        }
+
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }
 

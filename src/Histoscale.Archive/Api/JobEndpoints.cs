@@ -83,6 +83,10 @@ internal static class JobEndpoints
             return ArchiveApi.Error(400, $"version: model '{model.Name}' has no version {v} (it has {string.Join(", ", model.Versions)})");
         }
         var record = await jobs.SubmitAsync(request, [.. collections], c.RequestAborted);
+        if (record is null)
+        {
+            return ArchiveApi.Error(StatusCodes.Status429TooManyRequests, $"the job queue is full: {jobs.QueueLimit} jobs are queued or running on this server (serve --jobs-queue-limit); submit again when some have ended");
+        }
         c.Response.Headers.Location = $"{ArchiveApi.Prefix}/jobs/{record.Id}";
         return Results.Json(View(record, null), ArchiveApi.Json, statusCode: StatusCodes.Status201Created);
     }
@@ -100,11 +104,26 @@ internal static class JobEndpoints
         {
             return ArchiveApi.Error(400, $"limit: '{ArchiveApi.Shorten(text)}' is not a number within 1..1000");
         }
-        var all = await api.Archive.Repository.ListJobsAsync(slideId is null ? limit : 1000, c.RequestAborted);
-        var visible = all.Where(j => j.Collections.All(col => caller!.Can(ArchiveRole.Read, col)));
-        if (slideId is not null)
+        // Pages through the jobs, newest first, until limit of them are the caller's to see (filtered after the
+        // query: a job's collections are a list, and what a token may read is decided by its grants).
+        var visible = new List<JobRecord>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        const int Page = 500;
+        for (var offset = 0; visible.Count < limit; offset += Page)
         {
-            visible = visible.Where(j => SlideIds(j).Contains(slideId, StringComparer.Ordinal)).Take(limit);
+            var page = await api.Archive.Repository.ListJobsAsync(Page, offset, c.RequestAborted);
+            foreach (var job in page)
+            {
+                if (visible.Count < limit && seen.Add(job.Id) && job.Collections.All(col => caller!.Can(ArchiveRole.Read, col))
+                    && (slideId is null || SlideIds(job).Contains(slideId, StringComparer.Ordinal)))
+                {
+                    visible.Add(job);
+                }
+            }
+            if (page.Count < Page)
+            {
+                break;
+            }
         }
         return Results.Json(visible.Select(j => View(j, api.Archive.Jobs?.Live(j.Id))).ToList(), ArchiveApi.Json);
     }

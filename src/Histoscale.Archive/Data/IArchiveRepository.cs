@@ -66,8 +66,11 @@ internal interface IArchiveRepository : IAsyncDisposable
 
     Task<JobRecord?> GetJobAsync(string id, CancellationToken ct);
 
-    /// <summary>The newest jobs first, at most <paramref name="limit"/>.</summary>
-    Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, CancellationToken ct);
+    /// <summary>The newest jobs first, at most <paramref name="limit"/>, after skipping the <paramref name="offset"/> newest.</summary>
+    Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, int offset, CancellationToken ct);
+
+    /// <summary>How many jobs are queued or running.</summary>
+    Task<int> CountUnfinishedJobsAsync(CancellationToken ct);
 
     /// <summary>Jobs left queued or running (by a stopped or killed process), oldest first.</summary>
     Task<IReadOnlyList<JobRecord>> UnfinishedJobsAsync(CancellationToken ct);

@@ -179,8 +179,14 @@ internal sealed class SqlArchiveRepository(ArchiveDatabase database) : IArchiveR
         return list.Count == 0 ? null : list[0];
     }
 
-    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, CancellationToken ct) =>
-        JobsAsync($"SELECT {JobColumns} FROM jobs ORDER BY created DESC, id LIMIT @n", ct, ("@n", limit));
+    public Task<IReadOnlyList<JobRecord>> ListJobsAsync(int limit, int offset, CancellationToken ct) =>
+        JobsAsync($"SELECT {JobColumns} FROM jobs ORDER BY created DESC, id LIMIT @n OFFSET @o", ct, ("@n", limit), ("@o", offset));
+
+    public async Task<int> CountUnfinishedJobsAsync(CancellationToken ct)
+    {
+        await using var c = await database.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return Convert.ToInt32(await c.ScalarAsync("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')", null, ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+    }
 
     public Task<IReadOnlyList<JobRecord>> UnfinishedJobsAsync(CancellationToken ct) =>
         JobsAsync($"SELECT {JobColumns} FROM jobs WHERE state IN ('queued', 'running') ORDER BY created, id", ct);

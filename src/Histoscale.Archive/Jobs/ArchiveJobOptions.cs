@@ -24,6 +24,11 @@ public sealed record ArchiveJobOptions
     /// <summary>Jobs run at once; the others wait in state <c>queued</c>.</summary>
     public int Concurrency { get; init; } = 1;
 
+    /// <summary>
+    /// Most jobs queued or running at once on this server; a submit beyond it is refused (HTTP 429) until some end.
+    /// </summary>
+    public int QueueLimit { get; init; } = 100;
+
     /// <summary>Extra facts for each slide's run.json (device, runtime version...).</summary>
     public IReadOnlyDictionary<string, object?> Environment { get; init; } = new Dictionary<string, object?>();
 }

@@ -32,6 +32,12 @@ internal sealed class JobRunner : IAsyncDisposable
     private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = false });
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, LiveJob> _live = new(StringComparer.Ordinal);
+    // One run at a time per slide output (RESULTS/COLLECTION/FOLDER/NAME): two jobs of a slide would write the same
+    // heatmap, checkpoints and records. A lock per slide, created once and kept (one small object per slide run).
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _slideLocks = new(StringComparer.Ordinal);
+    // Count and insert of a submit, together, so the queue limit holds under concurrent submits.
+    private readonly SemaphoreSlim _submitting = new(1, 1);
+    private int _slideWaits;
     private Task[] _loops = [];
 
     /// <summary>A running job's cancellation and its progress since the last database write.</summary>
@@ -53,11 +59,18 @@ internal sealed class JobRunner : IAsyncDisposable
     /// <summary>Jobs the previous process left unfinished, queued again by this start.</summary>
     public int Resumed { get; private set; }
 
+    /// <summary>How many times a job waited for another job's run of the same slide (tests observe it).</summary>
+    internal int SlideWaits => Volatile.Read(ref _slideWaits);
+
     public static async Task<JobRunner> StartAsync(SlideArchive archive, ArchiveJobOptions options, CancellationToken ct)
     {
         if (options.Concurrency < 1)
         {
             throw new ArgumentException($"job concurrency must be at least 1, not {options.Concurrency}", nameof(options));
+        }
+        if (options.QueueLimit < 1)
+        {
+            throw new ArgumentException($"job queue limit must be at least 1, not {options.QueueLimit}", nameof(options));
         }
         var runner = new JobRunner(archive, options);
         foreach (var job in await archive.Repository.UnfinishedJobsAsync(ct).ConfigureAwait(false))
@@ -70,12 +83,28 @@ internal sealed class JobRunner : IAsyncDisposable
         return runner;
     }
 
-    public async Task<JobRecord> SubmitAsync(JobRequest request, IReadOnlyList<string> collections, CancellationToken ct)
+    /// <summary>Stores and queues the job; null when <see cref="ArchiveJobOptions.QueueLimit"/> jobs are already queued or running.</summary>
+    public async Task<JobRecord?> SubmitAsync(JobRequest request, IReadOnlyList<string> collections, CancellationToken ct)
     {
-        var record = await _archive.Repository.CreateJobAsync(request.Model, request.ToString(), collections, request.SlideIds.Count, ct).ConfigureAwait(false);
-        _queue.Writer.TryWrite(record.Id);
-        return record;
+        await _submitting.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (await _archive.Repository.CountUnfinishedJobsAsync(ct).ConfigureAwait(false) >= _options.QueueLimit)
+            {
+                return null;
+            }
+            var record = await _archive.Repository.CreateJobAsync(request.Model, request.ToString(), collections, request.SlideIds.Count, ct).ConfigureAwait(false);
+            _queue.Writer.TryWrite(record.Id);
+            return record;
+        }
+        finally
+        {
+            _submitting.Release();
+        }
     }
+
+    /// <summary>Most jobs queued or running at once.</summary>
+    public int QueueLimit => _options.QueueLimit;
 
     /// <summary>Cancels a queued or running job; false when it had already ended.</summary>
     public async Task<bool> CancelAsync(string id, CancellationToken ct)
@@ -216,11 +245,26 @@ internal sealed class JobRunner : IAsyncDisposable
                 Environment = new Dictionary<string, object?>(_options.Environment) { ["job"] = record.Id },
             });
             var before = tilesBefore;
-            var summary = await run.RunAsync([input], p =>
+            var slideLock = _slideLocks.GetOrAdd(Path.Combine(outDir, name), _ => new SemaphoreSlim(1, 1));
+            if (!slideLock.Wait(0))
             {
-                Volatile.Write(ref live.TilesDone, before + p.TilesDone);
-                Volatile.Write(ref live.TilesTotal, before + p.TilesTotal);
-            }, ct).ConfigureAwait(false);
+                // Another job is running this slide into the same files: this one waits for it, then resumes from its checkpoint.
+                Interlocked.Increment(ref _slideWaits);
+                await slideLock.WaitAsync(ct).ConfigureAwait(false);
+            }
+            RunSummary summary;
+            try
+            {
+                summary = await run.RunAsync([input], p =>
+                {
+                    Volatile.Write(ref live.TilesDone, before + p.TilesDone);
+                    Volatile.Write(ref live.TilesTotal, before + p.TilesTotal);
+                }, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                slideLock.Release();
+            }
             if (summary.Cancelled)
             {
                 ct.ThrowIfCancellationRequested();
@@ -255,10 +299,17 @@ internal sealed class JobRunner : IAsyncDisposable
         {
             return;
         }
+        var name = $"{model} (job {record.Id})";
+        // A resumed job finds the slides it had done skipped; their annotation is stored already.
+        var existing = await _archive.Repository.ListAnnotationsAsync(slideId, ct).ConfigureAwait(false);
+        if (existing.Any(a => a.Name == name))
+        {
+            return;
+        }
         var node = JsonNode.Parse(await File.ReadAllTextAsync(file, ct).ConfigureAwait(false));
         if (node is JsonObject document)
         {
-            document["name"] = $"{model} (job {record.Id})";
+            document["name"] = name;
         }
         var parsed = DsaDocument.Parse(node);
         await _archive.Repository.CreateAnnotationAsync(slideId, parsed.Name, parsed.Document.ToJsonString(), parsed.Elements, ct).ConfigureAwait(false);
@@ -277,5 +328,10 @@ internal sealed class JobRunner : IAsyncDisposable
             // Stopped while a database call was waiting.
         }
         _stopping.Dispose();
+        _submitting.Dispose();
+        foreach (var slideLock in _slideLocks.Values)
+        {
+            slideLock.Dispose();
+        }
     }
 }

@@ -18,6 +18,7 @@ public static class ServeCommand
         var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME, matched on collection and relative path (RESULTS/COLLECTION/FOLDER/, or infer's records beside it)" };
         var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
         var jobs = new Option<int>("--jobs") { Description = "Model jobs (POST /api/v1/jobs, the viewer's Run model) run at once in this process, on --model-repository's models, results under --results; 0 = no jobs", DefaultValueFactory = _ => 1 };
+        var jobsQueueLimit = new Option<int>("--jobs-queue-limit") { Description = "Most model jobs queued or running at once; POST /api/v1/jobs beyond it answers 429", DefaultValueFactory = _ => 100 };
         var corsOrigin = new Option<string[]>("--cors-origin") { Description = "Let browser pages from this origin (https://host[:port]) call the archive's REST API (repeatable; default: CORS off)", AllowMultipleArgumentsPerToken = false };
         var anonymous = new Option<string?>("--anonymous") { Description = "'read': requests without a token may read every collection (default: a token is required)" };
         var host = new Option<string>("--host") { Description = "Address the HTTP, gRPC and metrics ports bind: 0.0.0.0 = every interface (Triton's default), 127.0.0.1 = this machine only", DefaultValueFactory = _ => "0.0.0.0" };
@@ -62,7 +63,7 @@ public static class ServeCommand
         var command = new Command("serve", "Serve a model repository over KServe v2 / Triton's HTTP and gRPC protocols, with Prometheus metrics; with --slides, the slide archive, its REST API and the web viewer")
         {
             repository, host, httpPort, grpcPort, metricsPort, device.Device, device.TrtFp16, device.TrtEngineCache, device.CudaArena, device.CudnnConvSearch, device.IoBinding, threads, spin, exitTimeout,
-            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs, corsOrigin,
+            controlMode, loadModel, pollSecs, httpRestricted, grpcRestricted, grpcMaxMessage, slides, results, db, anonymous, jobs, jobsQueueLimit, corsOrigin,
             memoryBudget, noArena, noPattern, shrink,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
@@ -127,6 +128,10 @@ public static class ServeCommand
             {
                 throw new InputException($"--jobs must be 0 or more (got {r.GetValue(jobs)})");
             }
+            if (r.GetValue(jobsQueueLimit) < 1)
+            {
+                throw new InputException($"--jobs-queue-limit must be 1 or more (got {r.GetValue(jobsQueueLimit)})");
+            }
             if (archiveOptions is { ModelRepository: not null, ResultsDirectory: not null } && r.GetValue(jobs) > 0)
             {
                 var jobDevice = deviceSettings.Device;
@@ -141,6 +146,7 @@ public static class ServeCommand
                             IoBinding = deviceSettings.IoBinding,
                         }),
                         Concurrency = r.GetValue(jobs),
+                        QueueLimit = r.GetValue(jobsQueueLimit),
                         Environment = new Dictionary<string, object?>
                         {
                             ["device"] = jobDevice,

@@ -22,6 +22,7 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
     private readonly HttpClient _client;
     private readonly string _base;
     private readonly string? _token;
+    private readonly bool _tokenWithheld;
     private readonly RetryOptions _retry;
     private readonly ResiliencePipeline _pipeline;
     private readonly Strategies.StorageStats? _stats;
@@ -31,7 +32,10 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         _client = client;
         _base = series.GetLeftPart(UriPartial.Path).TrimEnd('/');
         Name = name;
-        _token = token;
+        // The token is a credential: it never travels in clear to another machine. A job's slide URL may come from
+        // anyone who can submit to the queue, so plain http gets it only on loopback.
+        _tokenWithheld = token is not null && !MaySendToken(series);
+        _token = _tokenWithheld ? null : token;
         _retry = retry;
         MaxFramesPerRequest = Math.Max(1, maxFramesPerRequest);
         _stats = stats;
@@ -142,6 +146,10 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         _ => null,
     };
 
+    /// <summary>Whether a bearer token may go to <paramref name="series"/>: over https, or plain http to this machine.</summary>
+    internal static bool MaySendToken(Uri series) =>
+        series.Scheme == Uri.UriSchemeHttps || (series.Scheme == Uri.UriSchemeHttp && series.IsLoopback);
+
     private HttpRequestMessage Request(string url, string accept)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -169,6 +177,10 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
             var status = (int)response.StatusCode;
             var reason = response.ReasonPhrase;
             response.Dispose();
+            if (_tokenWithheld && status is 401 or 403)
+            {
+                reason = $"{reason}; the DICOMweb token was not sent: it goes only over https (or plain http to localhost)";
+            }
             throw StorageRequestException.FromStatus(url, status, reason);
         }
         return response;
