@@ -12,6 +12,10 @@ internal static class GrpcStatusMapping
         // worth another try too.
         StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted
             => new InferenceUnavailableException($"{what}: {ex.StatusCode}: {ex.Status.Detail}"),
+        // A connection the server closed (a restart's GOAWAY) under a call: grpc-dotnet reports INTERNAL with the
+        // HTTP failure inside; the server never ran the call, so it is as retryable as a refused connection.
+        StatusCode.Internal when ex.Status.DebugException is HttpRequestException or IOException
+            => new InferenceUnavailableException($"{what}: connection lost: {ex.Status.Detail}"),
         StatusCode.InvalidArgument or StatusCode.OutOfRange or StatusCode.FailedPrecondition
             => new InferenceRequestException($"{what}: {ex.Status.Detail}"),
         _ => new RemoteInferenceException(ex.StatusCode.ToString(), $"{what}: {ex.Status.Detail}", ex),

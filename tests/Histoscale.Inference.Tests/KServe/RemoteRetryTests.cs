@@ -78,4 +78,15 @@ public sealed class RemoteRetryTests
         await Assert.ThrowsAnyAsync<Exception>(() => run).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(1, attempts);
     }
+
+    [Fact]
+    public void A_connection_the_server_closed_under_a_call_is_unavailable_and_other_internal_errors_are_final()
+    {
+        // What grpc-dotnet raises when a restarting server's GOAWAY closes the connection a call was starting on.
+        var closed = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "Error starting gRPC call. HttpRequestException: The HTTP/2 server closed the connection.",
+            new HttpRequestException("The HTTP/2 server closed the connection. HTTP/2 error code 'NO_ERROR' (0x0).")));
+        Assert.IsType<InferenceUnavailableException>(GrpcStatusMapping.ToException(closed, "inference"));
+        var broken = new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Internal, "model crashed"));
+        Assert.IsType<RemoteInferenceException>(GrpcStatusMapping.ToException(broken, "inference"));
+    }
 }
