@@ -159,21 +159,8 @@ public sealed class KServeGrpcBackend : KServeBackend
             // The caller keeps the tensor alive until this call completes, so the bytes can be sent in place.
             request.RawInputContents.Add(UnsafeByteOperations.UnsafeWrap(tensor.Memory));
         }
-        var deadline = Options.RequestTimeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
         var sent = Stopwatch.GetTimestamp();
-        ModelInferResponse response;
-        try
-        {
-            response = await _client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-        }
-        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
-        {
-            throw new OperationCanceledException(cancellationToken);
-        }
-        catch (RpcException ex)
-        {
-            throw GrpcStatusMapping.ToException(ex, $"inference on model '{ModelName}'");
-        }
+        var response = await InferAsync(request, null, cancellationToken).ConfigureAwait(false);
         var received = Stopwatch.GetTimestamp();
         var outputs = ReadOutputs(response);
         Timings.Record(sent - start, Stopwatch.GetTimestamp() - received);
@@ -260,27 +247,17 @@ public sealed class KServeGrpcBackend : KServeBackend
                 }
                 request.Outputs.Add(output);
             }
-            var deadline = Options.RequestTimeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
             var sent = Stopwatch.GetTimestamp();
-            ModelInferResponse response;
-            try
-            {
-                response = await _client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
-            {
-                throw new OperationCanceledException(cancellationToken);
-            }
-            catch (RpcException ex)
+            var response = await InferAsync(request, ex =>
             {
                 if (ex.StatusCode == StatusCode.InvalidArgument && ex.Status.Detail.Contains($"Unable to find shared memory region: '{slot.Name}'", StringComparison.Ordinal))
                 {
                     // The server lost the region (it restarted): the retry registers it again.
                     slot.Registered = false;
-                    throw new InferenceUnavailableException($"inference on model '{ModelName}': the server no longer has shared memory region '{slot.Name}' (restarted?); registering it again");
+                    return new InferenceUnavailableException($"inference on model '{ModelName}': the server no longer has shared memory region '{slot.Name}' (restarted?); registering it again");
                 }
-                throw GrpcStatusMapping.ToException(ex, $"inference on model '{ModelName}'");
-            }
+                return null;
+            }, cancellationToken).ConfigureAwait(false);
             var received = Stopwatch.GetTimestamp();
             var outputs = ReadOutputs(response, slot, layout.Skip(outputsAt).ToList());
             Timings.Record(sent - start, Stopwatch.GetTimestamp() - received);
@@ -409,4 +386,25 @@ public sealed class KServeGrpcBackend : KServeBackend
         DataTypes.TryParseKServeName(datatype, out var type)
             ? new TensorSpec(name, type, [.. shape])
             : throw new ModelConfigException($"tensor '{name}' has unknown datatype '{datatype}'");
+
+    /// <summary>
+    /// One ModelInfer call under the request timeout: cancellation stays cancellation, other failures become the typed
+    /// inference errors (<paramref name="refine"/> may claim one first, e.g. a lost shared-memory region).
+    /// </summary>
+    private async Task<ModelInferResponse> InferAsync(ModelInferRequest request, Func<RpcException, Exception?>? refine, CancellationToken cancellationToken)
+    {
+        var deadline = Options.RequestTimeout is { } t ? DateTime.UtcNow + t : (DateTime?)null;
+        try
+        {
+            return await _client.ModelInferAsync(request, deadline: deadline, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RpcException ex) when (ex.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+        catch (RpcException ex)
+        {
+            throw refine?.Invoke(ex) ?? GrpcStatusMapping.ToException(ex, $"inference on model '{ModelName}'");
+        }
+    }
 }
