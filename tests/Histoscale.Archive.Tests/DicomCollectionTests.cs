@@ -161,6 +161,49 @@ public sealed class DicomCollectionTests(DataFixture fixture) : IClassFixture<Da
         Assert.Empty(scan["problems"]!.AsArray());
     }
 
+    [Fact]
+    public async Task A_job_on_a_dicom_series_runs_infer_on_that_series_and_its_heatmap_becomes_its_overlay()
+    {
+        var root = Directory.CreateDirectory(Path.Combine(fixture.Data.Root, "dicom-jobs-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var results = Directory.CreateDirectory(Path.Combine(fixture.Data.Root, "dicom-job-results-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var mixed = Directory.CreateDirectory(Path.Combine(root, "case-1")).FullName;
+        var single = Directory.CreateDirectory(Path.Combine(root, "case-2")).FullName;
+        using var tif = Slide.Open(Path.Combine(fixture.Data.Beta, "b.tif"));
+        DicomWsiWriter.WriteUncompressedSeries(tif, mixed, new UncompressedSeries { SeriesUid = SeriesA, Prefix = "a-", Extension = "" });
+        DicomWsiWriter.WriteUncompressedSeries(tif, mixed, new UncompressedSeries { SeriesUid = SeriesB, Prefix = "b-" });
+        File.WriteAllBytes(Path.Combine(mixed, "DICOMDIR"), [.. new byte[128], .. "DICM"u8, .. new byte[64]]);
+        DicomWsiWriter.WriteUncompressedSeries(tif, single, new UncompressedSeries { SeriesUid = SeriesC });
+        await using var server = await ArchiveServer.StartAsync(new ArchiveOptions
+        {
+            Collections = [new("dicom", root)],
+            ResultsDirectory = results,
+            Database = Databases.NewSqlite(fixture.Data.Root),
+            AdminToken = ArchiveHost.AdminToken,
+            ModelRepository = TestModels.Repository(fixture.Data.Root),
+            Jobs = TestModels.Jobs(),
+        }, "127.0.0.1", 0);
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{server.Port}") };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", ArchiveHost.AdminToken);
+        var slides = await Slides(client);
+        var (idA, idB, idC) = ((string)Named(slides, $"case-1: {SeriesA}")["id"]!, (string)Named(slides, $"case-1: {SeriesB}")["id"]!, (string)Named(slides, "case-2")["id"]!);
+        foreach (var id in new[] { idA, idC })
+        {
+            var submitted = await client.PostAsync("/api/v1/jobs", new StringContent($$"""{"slideIds":["{{id}}"],"model":"{{TestModels.Tissue}}"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Created, submitted.StatusCode);
+            var job = await JobContract.WaitAsync(client, (string)JsonNode.Parse(await submitted.Content.ReadAsStringAsync())!["id"]!);
+            Assert.True((string)job["state"]! == Jobs.JobRunner.Completed, job.ToJsonString());
+        }
+        // Series A of the two-series folder ran as its base level's instance file (which opens that series alone),
+        // series C as its folder; each heatmap, with infer's records of the series' identity, is that series' overlay.
+        Assert.True(File.Exists(Path.Combine(results, "dicom", "case-1", "a-level0.heatmap.tif")));
+        Assert.True(File.Exists(Path.Combine(results, "dicom", "case-2.heatmap.tif")));
+        Assert.Single(JsonNode.Parse(await client.GetStringAsync($"/api/v1/slides/{idA}/overlays"))!.AsArray());
+        Assert.Single(JsonNode.Parse(await client.GetStringAsync($"/api/v1/slides/{idC}/overlays"))!.AsArray());
+        Assert.Empty(JsonNode.Parse(await client.GetStringAsync($"/api/v1/slides/{idB}/overlays"))!.AsArray());
+        var scan = JsonNode.Parse(await (await client.PostAsync("/api/v1/slides/scan", null)).Content.ReadAsStringAsync())!;
+        Assert.Empty(scan["problems"]!.AsArray());
+    }
+
     private static async Task<string> Save(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
