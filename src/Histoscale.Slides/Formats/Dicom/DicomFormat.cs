@@ -443,9 +443,13 @@ internal sealed class DicomFormat : ISlideFormat
         return new DicomFolderListing(folder, series, skipped, unreadable);
     }
 
-    private static SlideException Unreadable(SlideException ex, string? series) => new(ex.File, series is null
-        ? $"{ex.Cause} (a DICOM Part 10 file whose series cannot be told, so no series of its folder is opened without it)"
-        : $"{ex.Cause} (an instance of DICOM series {series}, which is not opened without it)", inner: ex) { IsCorruptData = ex.IsCorruptData };
+    private static SlideException Unreadable(SlideException ex, string? series)
+    {
+        var cause = series is null
+            ? $"{ex.Cause} (a DICOM Part 10 file whose series cannot be told, so no series of its folder is opened without it)"
+            : $"{ex.Cause} (an instance of DICOM series {series}, which is not opened without it)";
+        return new SlideException(ex.File, cause, inner: ex) { IsCorruptData = ex.IsCorruptData };
+    }
 
     private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned, SourceIdentity? identity)
     {
