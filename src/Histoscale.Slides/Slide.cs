@@ -18,7 +18,6 @@ public sealed partial class Slide : IDisposable
     private readonly SlideLayout _layout;
     private readonly TileCache? _cache;
     private readonly long _id = Interlocked.Increment(ref s_nextId);
-    private SourceIdentity? _seriesIdentity; // a DICOM series opened from its folder: all its instances'
 
     private Slide(IByteSource source, SlideLayout layout, TileCache? cache)
     {
@@ -38,8 +37,8 @@ public sealed partial class Slide : IDisposable
     /// <summary>Path or URI the slide was opened from.</summary>
     public string Source => _source.Name;
 
-    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends; for a DICOM series opened from its folder, all its instance files); null when its source cannot say.</summary>
-    public SourceIdentity? SourceIdentity => _seriesIdentity ?? _source.Identity;
+    /// <summary>What the slide's bytes are (size, ETag/version, modification time, hash of the ends; for a local DICOM series, opened from its folder, one of its files or by its UID, all its instance files); null when its source cannot say.</summary>
+    public SourceIdentity? SourceIdentity => _layout.Identity ?? _source.Identity;
 
     /// <summary>Format (vendor) name: "aperio", "generic-tiff", "ome-tiff", "dicom".</summary>
     public string Format => _layout.Vendor;
@@ -85,9 +84,8 @@ public sealed partial class Slide : IDisposable
         {
             // A folder is one DICOM whole-slide series (each file parsed once); its identity is the whole series', as
             // ByteSources.Identify gives for the folder.
-            var identity = Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
             var (primary, layout) = Formats.Dicom.DicomFormat.OpenFolder(pathOrUri, options.JpegSimd);
-            return new Slide(primary, layout, options.Cache) { _seriesIdentity = identity };
+            return new Slide(primary, layout, options.Cache);
         }
         var source = ByteSources.Open(pathOrUri, options.Sources);
         try
@@ -99,6 +97,34 @@ public sealed partial class Slide : IDisposable
             source.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Opens the DICOM whole-slide series <paramref name="seriesInstanceUid"/> of a local folder that may hold several
+    /// series, a DICOMDIR and other DICOM files beside it (<see cref="DicomFolder.List"/>); other series' files are
+    /// read only up to their Series Instance UID.
+    /// </summary>
+    /// <exception cref="SlideException">No such series in the folder (the message lists those it holds), or an instance of it cannot be read (the message names the file).</exception>
+    public static Slide OpenDicomSeries(string folder, string seriesInstanceUid, SlideOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(seriesInstanceUid);
+        var listing = Formats.Dicom.DicomFormat.ListFolder(folder, null, seriesInstanceUid, null);
+        if (listing.Series.FirstOrDefault() is not { } series)
+        {
+            var held = Formats.Dicom.DicomFormat.ListFolder(folder, null, null, null).Series.Select(s => s.SeriesInstanceUid).ToList();
+            throw new SlideException(folder, $"folder holds no DICOM whole-slide series {seriesInstanceUid}; it holds {(held.Count == 0 ? "none" : string.Join(", ", held))}");
+        }
+        return OpenDicomSeries(series, options);
+    }
+
+    /// <summary>Opens a series <see cref="DicomFolder.List"/> found, reusing its parse of each instance file (one changed since is parsed again).</summary>
+    /// <exception cref="SlideException">An instance of it cannot be read (the message names the file; see <see cref="DicomSeriesInfo.Problems"/>).</exception>
+    public static Slide OpenDicomSeries(DicomSeriesInfo series, SlideOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        options ??= new SlideOptions();
+        var (primary, layout) = Formats.Dicom.DicomFormat.OpenSeries(series, options.JpegSimd);
+        return new Slide(primary, layout, options.Cache);
     }
 
     private static Slide OpenDicomWeb(string name, Uri url, SlideOptions options)

@@ -222,11 +222,24 @@ public abstract class JobContract(DataFixture fixture) : IClassFixture<DataFixtu
             Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, first))["state"]!);
             Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, second))["state"]!);
             Assert.Single(JsonNode.Parse(await admin.GetStringAsync($"/api/v1/slides/{B}/overlays"))!.AsArray());
+            // The lock both jobs shared (one waited on it) is gone with them.
+            Assert.Equal(0, runner.SlideLockCount);
         }
         finally
         {
             gates.Release.TrySetResult();
         }
+    }
+
+    [SkippableFact]
+    public async Task A_finished_job_frees_its_slide_lock()
+    {
+        await using var server = await ArchiveServer.StartAsync(Options(NewDatabase(), NewResults(), TestModels.Repository(Data.Root), TestModels.Jobs()), "127.0.0.1", 0);
+        using var admin = Client(server);
+        var id = await SubmitAsync(admin, B);
+        Assert.Equal(JobRunner.Completed, (string)(await WaitAsync(admin, id))["state"]!);
+        // One lock per slide a job runs or waits for, never kept afterwards: a long-running server does not grow.
+        Assert.Equal(0, server.Archive.Jobs!.SlideLockCount);
     }
 
     [SkippableFact]

@@ -78,6 +78,23 @@ public sealed class ServeCompositionTests(DataFixture fixture) : IClassFixture<D
     }
 
     [Fact]
+    public async Task Serve_help_says_slides_takes_bucket_prefixes_as_well_as_folders()
+    {
+        var root = new RootCommand { ServeCommand.Create() };
+        using var stdout = new StringWriter();
+        Assert.Equal(CliRunner.Ok, await CliRunner.RunAsync(root, ["serve", "--help"], stdout, new StringWriter()));
+        var help = string.Join(' ', stdout.ToString().Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        var start = help.IndexOf("--slides", StringComparison.Ordinal);
+        Assert.True(start >= 0, help);
+        var end = help.IndexOf("--results", start, StringComparison.Ordinal);
+        var slides = help[start..(end > start ? end : help.Length)];
+        foreach (var scheme in new[] { "s3://", "az://", "gs://", "folder" })
+        {
+            Assert.Contains(scheme, slides, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Token_create_prints_a_working_token_once_and_refuses_bad_roles()
     {
         var database = Databases.NewSqlite(fixture.Data.Root);

@@ -15,9 +15,20 @@ internal sealed record Overlay(string Id, string Name, string File, SharedSlide 
 }
 
 /// <summary>A served slide: an opaque id (never a path), where it lies, and the open reader.</summary>
-/// <remarks>For a slide of a remote collection, File is its URI and Listed the identity its listing gave (ETag/version).</remarks>
+/// <remarks>
+/// For a slide of a remote collection, File is its URI and Listed the identity its listing gave (ETag/version). For a
+/// DICOM series (<c>DicomFolder</c> set), RelativePath and File name what opens that series as a slide — its
+/// folder when the folder holds no other series, else its base level's instance file — so jobs run <c>infer</c> on it and
+/// heatmaps match it by that name; Listed is the folder's fingerprint (its candidate files' names, sizes, times).
+/// </remarks>
 internal sealed record CatalogSlide(string Id, string Name, string Collection, string RelativePath, string File, SharedSlide Reader, DeepZoomGeometry Geometry, IReadOnlyList<Overlay> Overlays, string? Listed = null)
 {
+    /// <summary>A DICOM series: its folder relative to the collection's root ("" for the root); null for a slide file.</summary>
+    public string? DicomFolder { get; init; }
+
+    /// <summary>A DICOM series: its Series Instance UID; null for a slide file.</summary>
+    public string? SeriesUid { get; init; }
+
     public Slide Slide => Reader.Slide;
 
     /// <summary>The slide's reader and its overlays' readers.</summary>
@@ -50,6 +61,9 @@ internal sealed class SlideCatalog : IDisposable
     private const string HeatmapSuffix = ".heatmap.tif";
     private readonly ArchiveOptions _options;
     private readonly Lock _scanLock = new();
+    // Folders holding DICOM candidates at the last scan, by collection and relative folder: their fingerprint and
+    // whether they were listed without problems (such a folder, unchanged, is not listed again).
+    private Dictionary<(string Collection, string Folder), (string Fingerprint, bool Clean)> _dicomFolders = [];
     private volatile FrozenDictionary<string, CatalogSlide> _slides = FrozenDictionary<string, CatalogSlide>.Empty;
 
     public SlideCatalog(ArchiveOptions options)
@@ -96,6 +110,7 @@ internal sealed class SlideCatalog : IDisposable
             var problems = new List<ScanProblem>();
             var next = new Dictionary<string, CatalogSlide>(StringComparer.Ordinal);
             var scanned = new HashSet<string>(StringComparer.Ordinal);
+            var dicomFolders = _dicomFolders.Where(kv => collections is not null && !collections.Contains(kv.Key.Collection)).ToDictionary();
             foreach (var collection in _options.Collections)
             {
                 if (collections is not null && !collections.Contains(collection.Name))
@@ -119,7 +134,12 @@ internal sealed class SlideCatalog : IDisposable
                     continue;
                 }
                 scanned.Add(collection.Name);
-                foreach (var (relative, file) in SafeFiles(collection, problems))
+                var (files, dicom) = Walk(collection, problems);
+                foreach (var folder in dicom)
+                {
+                    ScanDicomFolder(collection, folder, old, next, dicomFolders, problems);
+                }
+                foreach (var (relative, file) in files)
                 {
                     var id = IdOf(collection.Name, relative);
                     if (old.TryGetValue(id, out var existing) && existing.File == file && Unchanged(existing))
@@ -149,6 +169,7 @@ internal sealed class SlideCatalog : IDisposable
                 }
             }
             _slides = next.ToFrozenDictionary(StringComparer.Ordinal);
+            _dicomFolders = dicomFolders;
             var live = new HashSet<SharedSlide>(next.Values.SelectMany(s => s.Readers), ReferenceEqualityComparer.Instance);
             foreach (var reader in old.Values.SelectMany(s => s.Readers))
             {
@@ -245,9 +266,17 @@ internal sealed class SlideCatalog : IDisposable
     internal static string IdOf(string collection, string relative) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(collection + "\n" + relative)))[..24];
 
-    /// <summary>Slide files under the collection's root whose real path stays inside the root's real path.</summary>
-    private IEnumerable<(string Relative, string File)> SafeFiles(ArchiveCollection collection, List<ScanProblem> problems)
+    /// <summary>A folder under a collection's root holding files that may be DICOM instances (no slide extension, not hidden).</summary>
+    private sealed record DicomCandidates(string Path, string Relative, List<(string Path, string Real)> Files);
+
+    /// <summary>
+    /// Slide files under the collection's root whose real path stays inside the root's real path, and per folder the
+    /// other files there (inside the root too) that may be DICOM instances: a DICOM series has no extension to know it by.
+    /// </summary>
+    private (List<(string Relative, string File)> Files, List<DicomCandidates> Dicom) Walk(ArchiveCollection collection, List<ScanProblem> problems)
     {
+        var found = new List<(string, string)>();
+        var dicom = new Dictionary<string, DicomCandidates>(StringComparer.Ordinal);
         string root;
         try
         {
@@ -256,22 +285,22 @@ internal sealed class SlideCatalog : IDisposable
         catch (IOException ex)
         {
             problems.Add(new ScanProblem(collection.Name, collection.Root, ex.Message));
-            yield break;
+            return (found, []);
         }
         if (!Directory.Exists(root))
         {
             problems.Add(new ScanProblem(collection.Name, collection.Root, "the collection's folder does not exist"));
-            yield break;
+            return (found, []);
         }
         var enumeration = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = FileAttributes.None, ReturnSpecialDirectories = false };
-        var found = new List<(string, string)>();
         foreach (var path in Directory.EnumerateFiles(root, "*", enumeration))
         {
-            if (!FormatRegistry.IsSlideName(path, _options.SlideOptions.Formats) || path.EndsWith(".heatmap.tif", StringComparison.OrdinalIgnoreCase))
-            {
-                continue;
-            }
+            var slideName = FormatRegistry.IsSlideName(path, _options.SlideOptions.Formats);
             var relative = Path.GetRelativePath(root, path).Replace('\\', '/');
+            if (path.EndsWith(HeatmapSuffix, StringComparison.OrdinalIgnoreCase) || (!slideName && ("/" + relative).Contains("/.", StringComparison.Ordinal)))
+            {
+                continue; // heatmaps; hidden files and folders (infer's .histoscale records) hold no DICOM series
+            }
             string real;
             try
             {
@@ -284,16 +313,125 @@ internal sealed class SlideCatalog : IDisposable
             }
             if (!IsInside(root, real))
             {
-                problems.Add(new ScanProblem(collection.Name, relative, "links outside the collection's folder; not served"));
+                if (slideName)
+                {
+                    problems.Add(new ScanProblem(collection.Name, relative, "links outside the collection's folder; not served"));
+                }
                 continue;
             }
-            found.Add((relative, real));
+            if (slideName)
+            {
+                found.Add((relative, real));
+                continue;
+            }
+            var folder = Path.GetDirectoryName(path)!;
+            if (!dicom.TryGetValue(folder, out var candidates))
+            {
+                var folderRelative = Path.GetRelativePath(root, folder).Replace('\\', '/');
+                dicom[folder] = candidates = new DicomCandidates(folder, folderRelative == "." ? "" : folderRelative, []);
+            }
+            candidates.Files.Add((path, real));
         }
         found.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
-        foreach (var f in found)
+        return (found, [.. dicom.Values.OrderBy(d => d.Relative, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>
+    /// Lists the DICOM series of one folder, each one slide, unless the folder's files are as they were at the last
+    /// scan (same names, sizes and times) and it was listed then without problems: its slides are kept as they are.
+    /// A series whose identity (its instance files) is unchanged keeps its open reader; a new one is opened from the
+    /// listing's parse (each file parsed once). Series that cannot be opened, and Part 10 files whose series cannot be
+    /// told in a folder without any series, are scan problems naming the file.
+    /// </summary>
+    private void ScanDicomFolder(ArchiveCollection collection, DicomCandidates folder, FrozenDictionary<string, CatalogSlide> old, Dictionary<string, CatalogSlide> next,
+        Dictionary<(string, string), (string Fingerprint, bool Clean)> folders, List<ScanProblem> problems)
+    {
+        var fingerprint = Fingerprint(folder.Files);
+        var key = (collection.Name, folder.Relative);
+        var previous = old.Values.Where(s => s.Collection == collection.Name && s.DicomFolder == folder.Relative).ToList();
+        if (_dicomFolders.TryGetValue(key, out var before) && before.Clean && before.Fingerprint == fingerprint)
         {
-            yield return f;
+            foreach (var kept in previous)
+            {
+                next[kept.Id] = kept;
+            }
+            folders[key] = before;
+            return;
         }
+        DicomFolderListing listing;
+        var include = folder.Files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+        try
+        {
+            listing = Histoscale.Slides.DicomFolder.List(folder.Path, include.Contains);
+        }
+        catch (Exception ex) when (ex is SlideException or IOException or UnauthorizedAccessException)
+        {
+            problems.Add(new ScanProblem(collection.Name, folder.Relative.Length == 0 ? "." : folder.Relative, ex.Message));
+            folders[key] = (fingerprint, false);
+            return;
+        }
+        var clean = true;
+        if (listing.Series.Count == 0)
+        {
+            foreach (var bad in listing.Unreadable)
+            {
+                problems.Add(new ScanProblem(collection.Name, Join(folder.Relative, Path.GetFileName(bad.File)), bad.Message));
+                clean = false;
+            }
+        }
+        var folderName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder.Path));
+        var single = listing.Series.Count == 1 && folder.Relative.Length > 0;
+        var descriptions = listing.Series.Where(s => s.SeriesDescription is not null).GroupBy(s => s.SeriesDescription!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        foreach (var series in listing.Series)
+        {
+            var id = IdOf(collection.Name, folder.Relative + "\0dicom-series\0" + series.SeriesInstanceUid);
+            var label = series.SeriesDescription is { } d && descriptions[d] == 1 ? d : series.SeriesInstanceUid.Length > 0 ? series.SeriesInstanceUid : "(no Series Instance UID)";
+            var first = series.BaseFile ?? series.Problems[0].File;
+            var relative = single ? folder.Relative : Join(folder.Relative, Path.GetFileName(first));
+            var name = listing.Series.Count == 1 ? folderName : $"{folderName}: {label}";
+            if (series.Problems.Count > 0)
+            {
+                problems.Add(new ScanProblem(collection.Name, Join(folder.Relative, Path.GetFileName(series.Problems[0].File)), $"DICOM series {series.SeriesInstanceUid} not served: {series.Problems[0].Message}"));
+                clean = false;
+                continue;
+            }
+            try
+            {
+                // What opens this series as a slide (infer's input in a job): the folder, or its first instance file.
+                var input = single ? RealPath(folder.Path) : folder.Files.First(f => f.Path == first).Real;
+                if (old.TryGetValue(id, out var existing) && existing.RelativePath == relative && SourceIdentity.Difference(existing.Slide.SourceIdentity, series.Identity) is null)
+                {
+                    next[id] = existing with { Name = name, File = input, Listed = fingerprint };
+                    continue;
+                }
+                var slide = Slide.OpenDicomSeries(series, _options.SlideOptions);
+                next[id] = new CatalogSlide(id, name, collection.Name, relative, input, new SharedSlide(slide), DeepZoomGeometry.For(slide), [], fingerprint)
+                {
+                    DicomFolder = folder.Relative,
+                    SeriesUid = series.SeriesInstanceUid,
+                };
+            }
+            catch (Exception ex) when (ex is SlideException or IOException or ArgumentException or UnauthorizedAccessException or NotSupportedException)
+            {
+                problems.Add(new ScanProblem(collection.Name, relative, $"DICOM series {series.SeriesInstanceUid} not served: {ex.Message}"));
+                clean = false;
+            }
+        }
+        folders[key] = (fingerprint, clean);
+    }
+
+    private static string Join(string folder, string name) => folder.Length == 0 ? name : folder + "/" + name;
+
+    /// <summary>A folder's candidate files as they are now: names, sizes and modification times, hashed.</summary>
+    private static string Fingerprint(List<(string Path, string Real)> files)
+    {
+        var text = new StringBuilder();
+        foreach (var (path, real) in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            var info = new FileInfo(real);
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}\0{(info.Exists ? info.Length : -1)}\0{(info.Exists ? info.LastWriteTimeUtc.Ticks : 0)}\n");
+        }
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
     }
 
     internal static bool IsInside(string root, string real) =>

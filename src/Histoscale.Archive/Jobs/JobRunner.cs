@@ -33,12 +33,21 @@ internal sealed class JobRunner : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly ConcurrentDictionary<string, LiveJob> _live = new(StringComparer.Ordinal);
     // One run at a time per slide output (RESULTS/COLLECTION/FOLDER/NAME): two jobs of a slide would write the same
-    // heatmap, checkpoints and records. A lock per slide, created once and kept (one small object per slide run).
-    private readonly ConcurrentDictionary<string, SemaphoreSlim> _slideLocks = new(StringComparer.Ordinal);
+    // heatmap, checkpoints and records. A lock per slide output while jobs use it, removed (and disposed) when the
+    // last of them lets go, so a long-running server does not keep one per slide it ever ran. Guarded by itself.
+    private readonly Dictionary<string, SlideLock> _slideLocks = new(StringComparer.Ordinal);
     // Count and insert of a submit, together, so the queue limit holds under concurrent submits.
     private readonly SemaphoreSlim _submitting = new(1, 1);
     private int _slideWaits;
     private Task[] _loops = [];
+
+    /// <summary>One slide output's lock and how many jobs hold or wait for it.</summary>
+    private sealed class SlideLock
+    {
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public int Users;
+    }
 
     /// <summary>A running job's cancellation and its progress since the last database write.</summary>
     internal sealed class LiveJob(CancellationTokenSource cancel)
@@ -61,6 +70,43 @@ internal sealed class JobRunner : IAsyncDisposable
 
     /// <summary>How many times a job waited for another job's run of the same slide (tests observe it).</summary>
     internal int SlideWaits => Volatile.Read(ref _slideWaits);
+
+    /// <summary>Slide-output locks held now: one per slide a job is running or waiting for (tests observe that they are freed).</summary>
+    internal int SlideLockCount
+    {
+        get
+        {
+            lock (_slideLocks)
+            {
+                return _slideLocks.Count;
+            }
+        }
+    }
+
+    private SlideLock EnterSlideLock(string key)
+    {
+        lock (_slideLocks)
+        {
+            if (!_slideLocks.TryGetValue(key, out var entry))
+            {
+                _slideLocks[key] = entry = new SlideLock();
+            }
+            entry.Users++;
+            return entry;
+        }
+    }
+
+    private void LeaveSlideLock(string key, SlideLock entry)
+    {
+        lock (_slideLocks)
+        {
+            if (--entry.Users == 0)
+            {
+                _slideLocks.Remove(key);
+                entry.Gate.Dispose();
+            }
+        }
+    }
 
     public static async Task<JobRunner> StartAsync(SlideArchive archive, ArchiveJobOptions options, CancellationToken ct)
     {
@@ -245,25 +291,33 @@ internal sealed class JobRunner : IAsyncDisposable
                 Environment = new Dictionary<string, object?>(_options.Environment) { ["job"] = record.Id },
             });
             var before = tilesBefore;
-            var slideLock = _slideLocks.GetOrAdd(Path.Combine(outDir, name), _ => new SemaphoreSlim(1, 1));
-            if (!slideLock.Wait(0))
-            {
-                // Another job is running this slide into the same files: this one waits for it, then resumes from its checkpoint.
-                Interlocked.Increment(ref _slideWaits);
-                await slideLock.WaitAsync(ct).ConfigureAwait(false);
-            }
+            var lockKey = Path.Combine(outDir, name);
+            var slideLock = EnterSlideLock(lockKey);
             RunSummary summary;
             try
             {
-                summary = await run.RunAsync([input], p =>
+                if (!slideLock.Gate.Wait(0))
                 {
-                    Volatile.Write(ref live.TilesDone, before + p.TilesDone);
-                    Volatile.Write(ref live.TilesTotal, before + p.TilesTotal);
-                }, ct).ConfigureAwait(false);
+                    // Another job is running this slide into the same files: this one waits for it, then resumes from its checkpoint.
+                    Interlocked.Increment(ref _slideWaits);
+                    await slideLock.Gate.WaitAsync(ct).ConfigureAwait(false);
+                }
+                try
+                {
+                    summary = await run.RunAsync([input], p =>
+                    {
+                        Volatile.Write(ref live.TilesDone, before + p.TilesDone);
+                        Volatile.Write(ref live.TilesTotal, before + p.TilesTotal);
+                    }, ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    slideLock.Gate.Release();
+                }
             }
             finally
             {
-                slideLock.Release();
+                LeaveSlideLock(lockKey, slideLock);
             }
             if (summary.Cancelled)
             {
@@ -329,9 +383,13 @@ internal sealed class JobRunner : IAsyncDisposable
         }
         _stopping.Dispose();
         _submitting.Dispose();
-        foreach (var slideLock in _slideLocks.Values)
+        lock (_slideLocks)
         {
-            slideLock.Dispose();
+            foreach (var slideLock in _slideLocks.Values)
+            {
+                slideLock.Gate.Dispose();
+            }
+            _slideLocks.Clear();
         }
     }
 }

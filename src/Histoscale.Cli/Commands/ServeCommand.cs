@@ -14,7 +14,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var repository = new Option<string?>("--model-repository") { Description = "Triton-layout model repository (REPO/NAME/config.pbtxt, REPO/NAME/1/model.onnx): serves the Triton API" };
-        var slides = new Option<string[]>("--slides") { Description = "Slide folder served as a collection by the slide archive and web viewer: DIR or NAME=DIR (repeatable; the name defaults to the folder's)", AllowMultipleArgumentsPerToken = false };
+        var slides = new Option<string[]>("--slides") { Description = "Slide collection served by the slide archive and web viewer: a folder (its slide files and DICOM series, subfolders included) or an s3://BUCKET/PREFIX, az://CONTAINER/PREFIX or gs://BUCKET/PREFIX prefix; DIR, URL, NAME=DIR or NAME=URL (repeatable; the name defaults to the folder's or the prefix's last segment)", AllowMultipleArgumentsPerToken = false };
         var results = new Option<string?>("--results") { Description = "Folder of infer outputs: NAME.heatmap.tif becomes an overlay of slide NAME, matched on collection and relative path (RESULTS/COLLECTION/FOLDER/, or infer's records beside it)" };
         var db = new Option<string>("--db") { Description = "Archive database: a SQLite file (created on first start) or postgres://user:pass@host:port/db", DefaultValueFactory = _ => "histoscale.sqlite" };
         var jobs = new Option<int>("--jobs") { Description = "Model jobs (POST /api/v1/jobs, the viewer's Run model) run at once in this process, on --model-repository's models, results under --results; 0 = no jobs", DefaultValueFactory = _ => 1 };

@@ -96,4 +96,7 @@ public sealed class SlideLayout
 
     /// <summary>Further resources the slide owns besides its byte source (a DICOM series' other instance files); disposed with it.</summary>
     internal IReadOnlyList<IDisposable> Owned { get; init; } = [];
+
+    /// <summary>What the slide's bytes are when its byte source alone cannot say (a DICOM series: all its instance files); null to use the source's.</summary>
+    internal Sources.SourceIdentity? Identity { get; init; }
 }

@@ -64,9 +64,14 @@ public static class ByteSources
         if (!pathOrUri.Contains("://", StringComparison.Ordinal) && Directory.Exists(pathOrUri))
         {
             // A local folder is one DICOM whole-slide series (as Slide.Open reads it): all its instances count.
-            return Formats.Dicom.DicomFormat.SeriesIdentity(pathOrUri);
+            return Formats.Dicom.DicomFormat.LocalIdentity(pathOrUri);
         }
         using var source = Open(pathOrUri, providers);
+        if (source is LocalFileSource && Formats.Dicom.DicomParser.HasMagic(source))
+        {
+            // A local DICOM instance opens with its siblings of the same series (as Slide.Open reads it): they all count.
+            return Formats.Dicom.DicomFormat.LocalIdentity(source.Name);
+        }
         return source.Identity;
     }
 }

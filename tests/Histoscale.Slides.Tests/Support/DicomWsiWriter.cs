@@ -11,13 +11,16 @@ public sealed record DicomWsiInstance
     public const string ExplicitLittle = "1.2.840.10008.1.2.1";
     public const string ImplicitLittle = "1.2.840.10008.1.2";
     public const string JpegBaseline = "1.2.840.10008.1.2.4.50";
+    public const string DefaultSeriesUid = "1.2.826.0.1.3680043.10.1.2";
 
     public string SopClass { get; init; } = WsiSopClass;
     public string StudyUid { get; init; } = "1.2.826.0.1.3680043.10.1.1";
-    public string SeriesUid { get; init; } = "1.2.826.0.1.3680043.10.1.2";
+    public string SeriesUid { get; init; } = DefaultSeriesUid;
     public required string SopInstanceUid { get; init; }
     public string ImageType { get; init; } = "DERIVED\\PRIMARY\\VOLUME\\NONE";
     public string Modality { get; init; } = "SM";
+    /// <summary>Series Description (0008,103E); none when null.</summary>
+    public string? SeriesDescription { get; init; }
     public required int Columns { get; init; }
     public required int Rows { get; init; }
     public long TotalColumns { get; init; }
@@ -44,6 +47,21 @@ public sealed record DicomWsiInstance
     public bool UndefinedLengthSequences { get; init; } = true;
     /// <summary>An Icon Image Sequence (0088,0200) whose one item holds encapsulated pixel data with these fragments.</summary>
     public IReadOnlyList<byte[]>? IconFragments { get; init; }
+}
+
+/// <summary>How <see cref="DicomWsiWriter.WriteUncompressedSeries(Slide, string, UncompressedSeries)"/> writes a series.</summary>
+public sealed record UncompressedSeries
+{
+    public int Tile { get; init; } = 128;
+    /// <summary>Series Instance UID (instance UIDs are derived from it); null for the default series.</summary>
+    public string? SeriesUid { get; init; }
+    /// <summary>Prefix of every file name (level0, label ...).</summary>
+    public string Prefix { get; init; } = "";
+    /// <summary>File name extension, ".dcm" by default; "" for none.</summary>
+    public string Extension { get; init; } = ".dcm";
+    public string? Description { get; init; }
+    /// <summary>Write the slide's macro as an OVERVIEW instance.</summary>
+    public bool Overview { get; init; }
 }
 
 /// <summary>
@@ -102,15 +120,27 @@ public static class DicomWsiWriter
     /// An uncompressed series of <paramref name="slide"/> (public API only): one TILED_FULL instance per level
     /// (explicit VR; implicit for odd levels), the label as a LABEL instance. Pixel Spacing from the slide's µm/px.
     /// </summary>
-    public static void WriteUncompressedSeries(Slide slide, string folder, int tile = 128)
+    public static void WriteUncompressedSeries(Slide slide, string folder, int tile = 128) => WriteUncompressedSeries(slide, folder, new UncompressedSeries { Tile = tile });
+
+    /// <summary>
+    /// As <see cref="WriteUncompressedSeries(Slide, string, int)"/>, as <paramref name="series"/> says: another series
+    /// UID (its instances' UIDs derived from it), file names with a prefix or no extension, a description, and the
+    /// macro as an OVERVIEW instance.
+    /// </summary>
+    public static void WriteUncompressedSeries(Slide slide, string folder, UncompressedSeries series)
     {
+        var tile = series.Tile;
+        var uids = series.SeriesUid ?? "1.2.826.0.1.3680043.10.2";
+        string FileName(string stem) => Path.Combine(folder, series.Prefix + stem + series.Extension);
         for (var l = 0; l < slide.Levels.Count; l++)
         {
             var level = slide.Levels[l];
             var mm = (slide.MppY ?? 0.5) * level.Downsample / 1000;
-            Write(Path.Combine(folder, $"level{l}.dcm"), new DicomWsiInstance
+            Write(FileName($"level{l}"), new DicomWsiInstance
             {
-                SopInstanceUid = $"1.2.826.0.1.3680043.10.2.{l + 1}",
+                SeriesUid = series.SeriesUid ?? DicomWsiInstance.DefaultSeriesUid,
+                SeriesDescription = series.Description,
+                SopInstanceUid = $"{uids}.{l + 1}",
                 Columns = tile,
                 Rows = tile,
                 TotalColumns = level.Width,
@@ -122,13 +152,19 @@ public static class DicomWsiWriter
                 InstanceNumber = l + 1,
             });
         }
-        if (slide.AssociatedImages.ContainsKey("label"))
+        foreach (var (name, flavor, n) in new[] { ("label", "LABEL", 99), ("macro", "OVERVIEW", 98) })
         {
-            var label = slide.ReadAssociatedImage("label");
-            Write(Path.Combine(folder, "label.dcm"), new DicomWsiInstance
+            if (!slide.AssociatedImages.ContainsKey(name) || (name == "macro" && !series.Overview))
             {
-                SopInstanceUid = "1.2.826.0.1.3680043.10.2.99",
-                ImageType = "ORIGINAL\\PRIMARY\\LABEL\\NONE",
+                continue;
+            }
+            var label = slide.ReadAssociatedImage(name);
+            Write(FileName(name), new DicomWsiInstance
+            {
+                SeriesUid = series.SeriesUid ?? DicomWsiInstance.DefaultSeriesUid,
+                SeriesDescription = series.Description,
+                SopInstanceUid = $"{uids}.{n}",
+                ImageType = $"ORIGINAL\\PRIMARY\\{flavor}\\NONE",
                 Columns = label.Width,
                 Rows = label.Height,
                 Photometric = "RGB",
@@ -178,6 +214,10 @@ public static class DicomWsiWriter
             [0x0048_0007] = ("UL", U32((uint)(d.TotalRows > 0 ? d.TotalRows : d.Rows))),
             [0x0020_9311] = ("CS", Text(d.Organization)),
         };
+        if (d.SeriesDescription is { } description)
+        {
+            e[0x0008_103E] = ("LO", Text(description));
+        }
         if (d.SamplesPerPixel == 3)
         {
             e[0x0028_0006] = ("US", U16(0));

@@ -8,7 +8,9 @@ namespace Histoscale.Slides.Formats.Dicom;
 /// <summary>
 /// DICOM whole-slide images (Supplement 145, VL Whole Slide Microscopy Image Storage): a series of Part 10
 /// instances. The probed file is one instance; its siblings of the same Series Instance UID are found in its
-/// folder (a folder given as the slide opens through its first instance, <see cref="FirstInstanceIn"/>). VOLUME
+/// folder (other files there are read only up to their series UID). A folder given as the slide is its one series
+/// (<see cref="OpenFolder"/>); a folder of several series lists them (<see cref="ListFolder"/>), each opened by its
+/// UID (<see cref="OpenSeries"/>). VOLUME
 /// instances make the levels (one total pixel matrix size per level, largest first), LABEL, OVERVIEW and THUMBNAIL
 /// the associated images "label", "macro" and "thumbnail", as OpenSlide names them.
 /// </summary>
@@ -36,8 +38,26 @@ internal sealed class DicomFormat : ISlideFormat
         try
         {
             var instances = new List<DicomInstance> { primary };
-            instances.AddRange(Siblings(primary, probe.JpegSimd, owned));
-            return Layout(primary, instances, owned);
+            SourceIdentity? identity = null;
+            var path = primary.Name;
+            if (!path.Contains("://", StringComparison.Ordinal) && File.Exists(path) && Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder)
+            {
+                // Its siblings of the same series (local files only): the others are read only up to their series UID.
+                var full = Path.GetFullPath(path);
+                var listing = ListFolder(folder, null, primary.SeriesUid, full);
+                var siblings = listing.Series.FirstOrDefault();
+                if ((siblings?.Problems.FirstOrDefault() ?? listing.Unreadable.FirstOrDefault()) is { } problem)
+                {
+                    throw Fresh(problem);
+                }
+                foreach (var (file, length, modified, parsed) in siblings?.Instances ?? [])
+                {
+                    instances.Add(OpenListed(file, length, modified, parsed, probe.JpegSimd, owned));
+                }
+                var self = new FileInfo(full);
+                identity = IdentityOf([(full, self.Length, self.LastWriteTimeUtc), .. (siblings?.Instances ?? []).Select(i => (i.Path, i.Length, i.Modified))]);
+            }
+            return Layout(primary, instances, owned, identity);
         }
         catch
         {
@@ -68,42 +88,89 @@ internal sealed class DicomFormat : ISlideFormat
     }
 
     /// <summary>
-    /// The identity of a folder read as one DICOM series, from all its instance files (those <see cref="FirstInstanceIn"/>
-    /// would consider): total size, newest modification time, and a SHA-256 of every instance's name, size and
-    /// modification time in name order (in <see cref="SourceIdentity.EndsSha256"/>), so that an instance added,
-    /// removed, replaced or rewritten changes it. <see cref="ByteSources.Identify"/> and a slide opened from the folder
-    /// both give this.
+    /// The identity of a local DICOM slide without opening it (what <see cref="ByteSources.Identify"/> gives, and what a
+    /// slide opened from the same path reports): for a folder, its one WSI series' instance files; for an instance
+    /// file, it and its folder's other WSI instances of the same series. Each file's SOP class and series come from
+    /// its first bytes (<see cref="DicomParser.ParseHeader"/>); the identity is <see cref="IdentityOf"/> of those files,
+    /// so an instance added, removed, replaced or rewritten changes it, and a DICOMDIR, a CT slice or another series
+    /// beside them does not. A folder of several series gives all their instances (opening it is refused anyway).
     /// </summary>
-    public static SourceIdentity SeriesIdentity(string folder)
+    public static SourceIdentity LocalIdentity(string path)
+    {
+        var isFolder = Directory.Exists(path);
+        var folder = isFolder ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? series = null;
+        var files = new List<string>();
+        if (!isFolder)
+        {
+            files.Add(Path.GetFullPath(path));
+            using var source = new LocalFileSource(path);
+            series = DicomParser.ParseHeader(source).Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "";
+        }
+        var bySeries = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var file in Candidates(folder, null, isFolder ? null : Path.GetFullPath(path)))
+        {
+            using var source = new LocalFileSource(file);
+            if (!DicomParser.HasMagic(source))
+            {
+                continue;
+            }
+            string uid;
+            try
+            {
+                var head = DicomParser.ParseHeader(source);
+                if (SopClassOf(head) != DicomInstance.WsiSopClass)
+                {
+                    continue;
+                }
+                uid = head.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "";
+            }
+            catch (SlideException)
+            {
+                uid = "\0unreadable"; // counted with every series: opening fails on it, and a repair changes the identity
+            }
+            if (!bySeries.TryGetValue(uid, out var list))
+            {
+                bySeries[uid] = list = [];
+            }
+            list.Add(file);
+        }
+        var unreadable = bySeries.GetValueOrDefault("\0unreadable") ?? [];
+        if (series is not null)
+        {
+            files.AddRange(bySeries.GetValueOrDefault(series) ?? []);
+            files.AddRange(unreadable);
+        }
+        else if (bySeries.Count == 0)
+        {
+            throw new SlideException(folder, "folder holds no DICOM whole-slide instances (a folder is read as one DICOM whole-slide series)");
+        }
+        else
+        {
+            files.AddRange(bySeries.Values.SelectMany(f => f));
+        }
+        return IdentityOf(files.Select(f => new FileInfo(f)).Select(i => (i.FullName, i.Length, i.LastWriteTimeUtc)));
+    }
+
+    /// <summary>
+    /// The identity of a set of instance files: total size, newest modification time, and a SHA-256 of every file's
+    /// name, size and modification time in name order (in <see cref="SourceIdentity.EndsSha256"/>).
+    /// </summary>
+    internal static SourceIdentity IdentityOf(IEnumerable<(string Path, long Length, DateTime Modified)> files)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long length = 0;
         DateTime newest = DateTime.MinValue;
-        var any = false;
-        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        foreach (var (path, size, modified) in files.DistinctBy(f => f.Path).OrderBy(f => Path.GetFileName(f.Path), StringComparer.Ordinal))
         {
-            using (var source = new LocalFileSource(file))
-            {
-                if (!DicomParser.HasMagic(source))
-                {
-                    continue;
-                }
-            }
-            any = true;
-            var info = new FileInfo(file);
-            var modified = info.LastWriteTimeUtc;
-            length += info.Length;
+            length += size;
             newest = modified > newest ? modified : newest;
-            sha.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{info.Name}\0{info.Length}\0{modified.Ticks}\n")));
-        }
-        if (!any)
-        {
-            throw new SlideException(folder, "folder holds no DICOM Part 10 files (a folder is read as one DICOM whole-slide series)");
+            sha.AppendData(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"{Path.GetFileName(path)}\0{size}\0{modified.Ticks}\n")));
         }
         return new SourceIdentity
         {
             Length = length,
-            Modified = new DateTimeOffset(newest, TimeSpan.Zero),
+            Modified = new DateTimeOffset(DateTime.SpecifyKind(newest, DateTimeKind.Utc), TimeSpan.Zero),
             EndsSha256 = Convert.ToHexStringLower(sha.GetHashAndReset()),
         };
     }
@@ -173,7 +240,7 @@ internal sealed class DicomFormat : ISlideFormat
             {
                 throw new SlideException(series.Name, $"DICOMweb series holds no VL Whole Slide Microscopy instances ({DicomInstance.WsiSopClass}): {datasets.Count} instance(s){(others.Count > 0 ? $" of SOP class {string.Join(", ", others)}" : "")}");
             }
-            return Layout(instances[0], instances, [frames]);
+            return Layout(instances[0], instances, [frames], null);
         }
         catch
         {
@@ -193,35 +260,54 @@ internal sealed class DicomFormat : ISlideFormat
     /// Opens a folder as one DICOM whole-slide series, parsing each file once: files without "DICM", dot-files, the
     /// media directory (DICOMDIR) and instances of other SOP classes (a CT slice, a presentation state) are skipped;
     /// a file that claims to be Part 10 but cannot be parsed fails the folder, naming it. A folder holding instances of
-    /// several WSI series is refused, naming each series UID (open one of its instance files to read that series).
+    /// several WSI series is refused, naming each series UID (open one of its instance files, or the series by its UID
+    /// with <see cref="Slide.OpenDicomSeries(string, string, SlideOptions?)"/>, to read that series).
     /// Returns the primary instance's source (the slide's) and the layout, which owns every other source.
     /// </summary>
     public static (IByteSource Source, SlideLayout Layout) OpenFolder(string folder, Codecs.Jpeg.JpegSimd simd)
     {
+        var listing = ListFolder(folder, null, null, null);
+        if (listing.Unreadable.Count > 0)
+        {
+            throw Fresh(listing.Unreadable[0]);
+        }
+        if (listing.Series.Count == 0)
+        {
+            throw new SlideException(folder, $"folder holds no DICOM whole-slide instances (SOP class {DicomInstance.WsiSopClass}){(listing.Skipped > 0 ? $"; {listing.Skipped} other DICOM file(s) skipped" : "")}");
+        }
+        if (listing.Series.Count > 1)
+        {
+            throw new SlideException(folder, $"folder holds {listing.Series.Count} DICOM whole-slide series ({string.Join(", ", listing.Series.Select(g => $"{(g.SeriesInstanceUid.Length == 0 ? "(no Series Instance UID)" : g.SeriesInstanceUid)}: {g.Files.Count} instance(s){(g.Files.Count > 0 ? $", e.g. {Path.GetFileName(g.Files[0])}" : "")}"))}); a folder is read as one series: name one of its instance files to open that series");
+        }
+        return OpenSeries(listing.Series[0], simd);
+    }
+
+    /// <summary>
+    /// Opens one series of a folder listing, reusing the listing's parse of each instance file (a file changed since is
+    /// parsed again). Fails, naming the file, when an instance of the series (or a Part 10 file of the folder whose
+    /// series cannot be told) cannot be parsed: a series is never served with an instance missing.
+    /// Returns the primary instance's source (the slide's) and the layout, which owns every other source.
+    /// </summary>
+    public static (IByteSource Source, SlideLayout Layout) OpenSeries(DicomSeriesInfo series, Codecs.Jpeg.JpegSimd simd)
+    {
+        if (series.Problems.Count > 0)
+        {
+            throw Fresh(series.Problems[0]);
+        }
         var owned = new List<IDisposable>();
         try
         {
-            var wsi = new List<(LocalFileSource Source, DicomFile File)>();
-            var skipped = 0;
-            foreach (var (source, file) in WsiFiles(folder, null, null, owned, () => skipped++))
+            var instances = new List<DicomInstance>();
+            // The base level's instance first: it is the slide's source (its name, what errors without a level name).
+            foreach (var (path, length, modified, parsed) in series.Instances.OrderBy(i => i.Path == series.BaseFile ? 0 : 1))
             {
-                wsi.Add((source, file));
+                instances.Add(OpenListed(path, length, modified, parsed, simd, owned));
             }
-            if (wsi.Count == 0)
-            {
-                throw new SlideException(folder, $"folder holds no DICOM whole-slide instances (SOP class {DicomInstance.WsiSopClass}){(skipped > 0 ? $"; {skipped} other DICOM file(s) skipped" : "")}");
-            }
-            var series = wsi.GroupBy(w => w.File.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "").ToList();
-            if (series.Count > 1)
-            {
-                throw new SlideException(folder, $"folder holds {series.Count} DICOM whole-slide series ({string.Join(", ", series.Select(g => $"{(g.Key.Length == 0 ? "(no Series Instance UID)" : g.Key)}: {g.Count()} instance(s), e.g. {Path.GetFileName(g.First().Source.Name)}"))}); a folder is read as one series: name one of its instance files to open that series");
-            }
-            var instances = wsi.Select(w => DicomInstance.Open(w.Source, w.File, simd)).ToList();
-            var primary = wsi[0].Source;
-            owned.Remove(primary);
+            var primary = (IByteSource)owned[0];
+            owned.RemoveAt(0);
             try
             {
-                return (primary, Layout(instances[0], instances, owned));
+                return (primary, Layout(instances[0], instances, owned, series.Identity));
             }
             catch
             {
@@ -239,64 +325,133 @@ internal sealed class DicomFormat : ISlideFormat
         }
     }
 
+    /// <summary>A new exception saying what a listing's stored one says (a stored exception is not thrown again, possibly on several threads).</summary>
+    private static SlideException Fresh(SlideException problem) => new(problem.File, problem.Cause, inner: problem.InnerException) { IsCorruptData = problem.IsCorruptData };
+
+    /// <summary>Opens a listed instance file (its source into <paramref name="owned"/>), reusing its parse unless the file changed since.</summary>
+    private static DicomInstance OpenListed(string path, long length, DateTime modified, DicomFile parsed, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
+    {
+        var source = new LocalFileSource(path);
+        owned.Add(source);
+        var info = new FileInfo(path);
+        return DicomInstance.Open(source, info.Length == length && info.LastWriteTimeUtc == modified ? parsed : DicomParser.Parse(source), simd);
+    }
+
     /// <summary>The media directory file of a DICOM file set (PS3.10 names it DICOMDIR): an index, never an image.</summary>
     private static bool IsDirectoryFile(string path) => Path.GetFileName(path).Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase);
 
+    private static string? SopClassOf(DicomFile file) => file.Dataset.GetString(DicomTags.SopClassUid) ?? file.Meta.GetString(0x0002_0002);
+
+    /// <summary>The files of <paramref name="folder"/> a series may hold, name order: not dot-files, not the DICOMDIR, not <paramref name="except"/> (a full path), only those <paramref name="include"/> accepts.</summary>
+    private static IEnumerable<string> Candidates(string folder, Func<string, bool>? include, string? except) =>
+        Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal)
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && !IsDirectoryFile(f) && (except is null || Path.GetFullPath(f) != except) && (include is null || include(f)));
+
     /// <summary>
-    /// The WSI instances in <paramref name="folder"/> (name order), each parsed once, of series <paramref name="seriesUid"/>
-    /// (any when null), other than <paramref name="except"/>; their sources go into <paramref name="owned"/>.
+    /// The WSI series in <paramref name="folder"/>, each Part 10 file parsed once. With <paramref name="onlySeries"/>,
+    /// files are first read up to their Series Instance UID and only that series' are parsed in full. A file whose
+    /// full parse fails is a problem of the series its first bytes name (when they name a WSI one), else of the folder
+    /// (<see cref="DicomFolderListing.Unreadable"/>, a problem of every series in it).
     /// </summary>
-    private static IEnumerable<(LocalFileSource Source, DicomFile File)> WsiFiles(string folder, string? seriesUid, string? except, List<IDisposable> owned, Action? onSkipped = null)
+    internal static DicomFolderListing ListFolder(string folder, Func<string, bool>? include, string? onlySeries, string? except)
     {
-        foreach (var file in Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal))
+        if (!Directory.Exists(folder))
         {
-            if ((except is not null && Path.GetFullPath(file) == except) || Path.GetFileName(file).StartsWith('.') || IsDirectoryFile(file))
+            throw new SlideException(folder, "folder does not exist");
+        }
+        var instances = new Dictionary<string, List<(string, long, DateTime, DicomFile)>>(StringComparer.Ordinal);
+        var errors = new Dictionary<string, List<SlideException>>(StringComparer.Ordinal);
+        var unreadable = new List<SlideException>();
+        var skipped = 0;
+        foreach (var path in Candidates(folder, include, except))
+        {
+            using var source = new LocalFileSource(path);
+            if (!DicomParser.HasMagic(source))
             {
                 continue;
             }
-            var source = new LocalFileSource(file);
-            if (!DicomParser.HasMagic(source))
+            var info = new FileInfo(path);
+            DicomFile? head = null;
+            if (onlySeries is not null)
             {
-                source.Dispose();
-                continue;
+                try
+                {
+                    head = DicomParser.ParseHeader(source);
+                }
+                catch (SlideException ex)
+                {
+                    unreadable.Add(Unreadable(ex, null));
+                    continue;
+                }
+                if (SopClassOf(head) != DicomInstance.WsiSopClass || (head.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "") != onlySeries)
+                {
+                    skipped++;
+                    continue;
+                }
             }
             DicomFile parsed;
             try
             {
                 parsed = DicomParser.Parse(source);
             }
-            catch
+            catch (SlideException ex)
             {
-                source.Dispose();
-                throw;
-            }
-            if ((seriesUid is not null && parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) != seriesUid)
-                || (parsed.Dataset.GetString(DicomTags.SopClassUid) ?? parsed.Meta.GetString(0x0002_0002)) != DicomInstance.WsiSopClass)
-            {
-                source.Dispose();
-                if (seriesUid is null)
+                try
                 {
-                    onSkipped?.Invoke();
+                    head ??= DicomParser.ParseHeader(source);
                 }
+                catch (SlideException)
+                {
+                    unreadable.Add(Unreadable(ex, null));
+                    continue;
+                }
+                if (SopClassOf(head) is { } sop && sop != DicomInstance.WsiSopClass)
+                {
+                    skipped++; // another SOP class: not ours to read, broken or not
+                    continue;
+                }
+                if (head.Dataset.GetString(DicomTags.SeriesInstanceUid) is not { Length: > 0 } of)
+                {
+                    unreadable.Add(Unreadable(ex, null));
+                    continue;
+                }
+                if (!errors.TryGetValue(of, out var bad))
+                {
+                    errors[of] = bad = [];
+                }
+                bad.Add(Unreadable(ex, of));
                 continue;
             }
-            owned.Add(source);
-            yield return (source, parsed);
+            if (SopClassOf(parsed) != DicomInstance.WsiSopClass)
+            {
+                skipped++;
+                continue;
+            }
+            var uid = parsed.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "";
+            if (!instances.TryGetValue(uid, out var list))
+            {
+                instances[uid] = list = [];
+            }
+            list.Add((path, info.Length, info.LastWriteTimeUtc, parsed));
         }
-    }
-
-    /// <summary>The other instances of the primary's series in its folder (local files only), each parsed once.</summary>
-    private static IEnumerable<DicomInstance> Siblings(DicomInstance primary, Codecs.Jpeg.JpegSimd simd, List<IDisposable> owned)
-    {
-        var path = primary.Name;
-        if (path.Contains("://", StringComparison.Ordinal) || !File.Exists(path) || Path.GetDirectoryName(Path.GetFullPath(path)) is not { } folder)
+        var series = new List<DicomSeriesInfo>();
+        foreach (var uid in instances.Keys.Concat(errors.Keys).Distinct().Order(StringComparer.Ordinal))
         {
-            return [];
+            var problems = (errors.GetValueOrDefault(uid) ?? []).Concat(unreadable).ToList();
+            series.Add(new DicomSeriesInfo(folder, uid, instances.GetValueOrDefault(uid) ?? [], problems));
         }
-        return WsiFiles(folder, primary.SeriesUid, Path.GetFullPath(path), owned).Select(w => DicomInstance.Open(w.Source, w.File, simd));
+        return new DicomFolderListing(folder, series, skipped, unreadable);
     }
 
-    private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned)
+    private static SlideException Unreadable(SlideException ex, string? series)
+    {
+        var cause = series is null
+            ? $"{ex.Cause} (a DICOM Part 10 file whose series cannot be told, so no series of its folder is opened without it)"
+            : $"{ex.Cause} (an instance of DICOM series {series}, which is not opened without it)";
+        return new SlideException(ex.File, cause, inner: ex) { IsCorruptData = ex.IsCorruptData };
+    }
+
+    private static SlideLayout Layout(DicomInstance primary, List<DicomInstance> instances, List<IDisposable> owned, SourceIdentity? identity)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         instances = [.. instances.Where(i => i.SopInstanceUid.Length == 0 || seen.Add(i.SopInstanceUid))];
@@ -336,6 +491,7 @@ internal sealed class DicomFormat : ISlideFormat
             MppY = mppY,
             ObjectivePower = objective is > 0 ? objective : null,
             Owned = owned,
+            Identity = identity,
         };
     }
 

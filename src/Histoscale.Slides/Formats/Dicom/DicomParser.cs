@@ -70,7 +70,17 @@ internal static class DicomParser
     }
 
     /// <summary>Parses the file's structure. Throws <see cref="SlideException"/> for anything malformed or of an unsupported encoding.</summary>
-    public static DicomFile Parse(IByteSource source)
+    public static DicomFile Parse(IByteSource source) => Parse(source, uint.MaxValue);
+
+    /// <summary>
+    /// Parses only the meta group and the data set's elements up to the Series Instance UID (0020,000E): SOP class,
+    /// SOP instance and series, from the file's first bytes, without walking its per-frame groups or pixel data. What
+    /// a folder scan reads to tell which series a file belongs to (or, for a file the full parse refuses, which series
+    /// it was meant to be part of). Throws <see cref="SlideException"/> when even that part is malformed.
+    /// </summary>
+    public static DicomFile ParseHeader(IByteSource source) => Parse(source, DicomTags.SeriesInstanceUid);
+
+    private static DicomFile Parse(IByteSource source, uint stopAfter)
     {
         var reader = new Reader(source);
         if (!HasMagic(source))
@@ -88,6 +98,11 @@ internal static class DicomParser
         var explicitVr = syntax != ImplicitVrLittleEndian;
         if (syntax is "1.2.840.10008.1.2.2" or "1.2.840.10008.1.2.1.99")
         {
+            if (stopAfter != uint.MaxValue)
+            {
+                // A header read: the meta group's Media Storage SOP Class/Instance UIDs are what can be told.
+                return new DicomFile { Name = source.Name, TransferSyntax = syntax, Meta = meta, Dataset = new DicomDataset() };
+            }
             throw new SlideException(source.Name, $"unsupported DICOM transfer syntax {syntax} ({(syntax.EndsWith(".99", StringComparison.Ordinal) ? "deflated" : "big endian")} data set)");
         }
         var dataset = new DicomDataset();
@@ -98,6 +113,10 @@ internal static class DicomParser
         while (reader.Position + 8 <= source.Length)
         {
             var tag = reader.PeekTag();
+            if (tag > stopAfter)
+            {
+                return new DicomFile { Name = source.Name, TransferSyntax = syntax, Meta = meta, Dataset = dataset };
+            }
             if (tag == DicomTags.PixelData)
             {
                 pixelData = reader.ReadPixelData(explicitVr, basic, fragments, out firstItem);

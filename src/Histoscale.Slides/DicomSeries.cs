@@ -1,0 +1,99 @@
+using Histoscale.Slides.Formats.Dicom;
+using Histoscale.Slides.Sources;
+
+namespace Histoscale.Slides;
+
+/// <summary>
+/// One DICOM whole-slide series (VL Whole Slide Microscopy instances of one Series Instance UID) found in a local
+/// folder by <see cref="DicomFolder.List"/>; open it with <see cref="Slide.OpenDicomSeries(DicomSeriesInfo, SlideOptions?)"/>,
+/// which reuses the listing's parse of each instance file.
+/// </summary>
+public sealed class DicomSeriesInfo
+{
+    internal DicomSeriesInfo(string folder, string uid, IReadOnlyList<(string Path, long Length, DateTime Modified, DicomFile File)> instances, IReadOnlyList<SlideException> problems)
+    {
+        Folder = folder;
+        SeriesInstanceUid = uid;
+        Instances = instances;
+        Problems = problems;
+        Files = [.. instances.Select(i => i.Path)];
+        // The base level's instance: a VOLUME one (Image Type value 3) with the largest total pixel matrix, first by name.
+        BaseFile = instances
+            .Select(i => (i.Path, Volume: (i.File.Dataset.GetString(DicomTags.ImageType)?.Split('\\') is { Length: > 2 } type ? type[2].Trim() : "").ToUpperInvariant() is "VOLUME" or "",
+                Pixels: (i.File.Dataset.GetInteger(DicomTags.TotalPixelMatrixColumns) ?? 0) * (i.File.Dataset.GetInteger(DicomTags.TotalPixelMatrixRows) ?? 0)))
+            .OrderByDescending(i => i.Volume).ThenByDescending(i => i.Pixels).Select(i => i.Path).FirstOrDefault();
+        SeriesDescription = instances.Select(i => i.File.Dataset.GetString(0x0008_103E)).FirstOrDefault(d => !string.IsNullOrWhiteSpace(d));
+        Identity = DicomFormat.IdentityOf([.. instances.Select(i => (i.Path, i.Length, i.Modified)), .. problems.Where(p => File.Exists(p.File)).Select(p => new FileInfo(p.File)).Select(f => (f.FullName, f.Length, f.LastWriteTimeUtc))]);
+    }
+
+    /// <summary>The folder the series was found in.</summary>
+    public string Folder { get; }
+
+    /// <summary>Series Instance UID (0020,000E); empty when its instances have none.</summary>
+    public string SeriesInstanceUid { get; }
+
+    /// <summary>Series Description (0008,103E) of its first instance that has one; null when none does.</summary>
+    public string? SeriesDescription { get; }
+
+    /// <summary>The series' instance files that parsed, in name order.</summary>
+    public IReadOnlyList<string> Files { get; }
+
+    /// <summary>
+    /// Its base level's instance file (the largest VOLUME instance): the file that names the series where a path must
+    /// (<c>Slide.Open</c> of it reads its siblings of the series); null when no instance parsed.
+    /// </summary>
+    public string? BaseFile { get; }
+
+    /// <summary>
+    /// What the series is: its instance files' names, sizes and modification times (with those of the files in
+    /// <see cref="Problems"/>); what a slide opened from it, from its folder or from one of its files reports.
+    /// </summary>
+    public SourceIdentity Identity { get; }
+
+    /// <summary>
+    /// Why the series cannot be opened, each naming its file: an instance of it that cannot be parsed, or a Part 10
+    /// file of the folder whose series cannot be told. Empty when it can be opened.
+    /// </summary>
+    public IReadOnlyList<SlideException> Problems { get; }
+
+    internal IReadOnlyList<(string Path, long Length, DateTime Modified, DicomFile File)> Instances { get; }
+}
+
+/// <summary>What <see cref="DicomFolder.List"/> found in one folder.</summary>
+public sealed class DicomFolderListing
+{
+    internal DicomFolderListing(string folder, IReadOnlyList<DicomSeriesInfo> series, int skipped, IReadOnlyList<SlideException> unreadable)
+    {
+        Folder = folder;
+        Series = series;
+        Skipped = skipped;
+        Unreadable = unreadable;
+    }
+
+    /// <summary>The folder listed.</summary>
+    public string Folder { get; }
+
+    /// <summary>Its WSI series, by Series Instance UID (ordinal order).</summary>
+    public IReadOnlyList<DicomSeriesInfo> Series { get; }
+
+    /// <summary>Part 10 files of other SOP classes (a CT slice, a presentation state), skipped.</summary>
+    public int Skipped { get; }
+
+    /// <summary>Part 10 files that cannot be parsed and whose series cannot be told (each also a problem of every series).</summary>
+    public IReadOnlyList<SlideException> Unreadable { get; }
+}
+
+/// <summary>DICOM whole-slide series in local folders: a folder may hold several, each one slide.</summary>
+public static class DicomFolder
+{
+    /// <summary>
+    /// The WSI series in <paramref name="folder"/> (not its subfolders), each Part 10 file parsed once. Instance files
+    /// may have any name or none; files without "DICM" after the preamble, dot-files, the media directory (DICOMDIR) and
+    /// instances of other SOP classes are skipped. A file that cannot be parsed does not fail the listing: it is a
+    /// problem of its series (or, when its series cannot be told, of every series in the folder).
+    /// </summary>
+    /// <param name="folder">A local folder.</param>
+    /// <param name="include">Only files this accepts (full paths) are considered; null for all.</param>
+    /// <exception cref="SlideException">The folder does not exist.</exception>
+    public static DicomFolderListing List(string folder, Func<string, bool>? include = null) => DicomFormat.ListFolder(folder, include, null, null);
+}
