@@ -10,7 +10,7 @@ namespace Histoscale.Slides.Tests.Formats;
 /// How a DICOMweb series' frames are fetched (<see cref="DicomWebFrames"/>), against an in-memory series that
 /// counts its requests: prefetch hints fetch the hinted frames ahead in multi-frame requests with bounded
 /// concurrency, so reading them needs no more requests; the frames held for the reader are capped in bytes, least
-/// recently used dropped first, and a reader still gets every frame right. (Against a real server: the Orthanc tests
+/// recently read dropped first, then the least recently used unread ones, and a reader still gets every frame right. (Against a real server: the Orthanc tests
 /// in Histoscale.Storage.Tests.)
 /// </summary>
 public sealed class DicomWebFramesTests
@@ -169,30 +169,41 @@ public sealed class DicomWebFramesTests
     }
 
     [Fact]
-    public void HeldFramesAreCappedInBytesDroppingTheLeastRecentlyUsed()
+    public void HeldFramesAreCappedInBytesReadOnesFirstThenTheLeastRecentlyUsed()
     {
-        var series = new Series { MaxFramesPerRequest = 4, MaxHeldFrameBytes = 6 * FrameBytes };
+        const long Cap = 6 * FrameBytes;
+        var series = new Series { MaxFramesPerRequest = 4, MaxHeldFrameBytes = Cap };
         var layout = DicomFormat.OpenDicomWeb(series, Series.Metadata, JpegSimd.Auto);
         var frames = Assert.IsType<DicomWebFrames>(Assert.Single(layout.Owned));
         var level = layout.Levels[0];
         var rgba = new byte[Tile * Tile * 4];
+        void Decode(long col, int frameNumber)
+        {
+            level.DecodeTile(col, 0, rgba);
+            AssertTile(rgba, frameNumber, $"frame {frameNumber}");
+            Assert.True(frames.HeldBytes <= Cap, $"{frames.HeldBytes} bytes held, cap {Cap}");
+        }
 
-        level.DecodeTile(0, 0, rgba); // frames 1-4 come; 2, 3, 4 are held
-        AssertTile(rgba, 1, "frame 1");
-        Assert.Equal(3 * FrameBytes, frames.HeldBytes);
-        level.DecodeTile(8, 0, rgba); // frames 9-12 come: 7 would be held, so frame 2 (the least recently used) goes
-        AssertTile(rgba, 9, "frame 9");
-        Assert.Equal(5 * FrameBytes, frames.HeldBytes);
+        Decode(0, 1); // frames 1-4 come: 1 read, 2-4 not yet; all held
+        Assert.Equal(4 * FrameBytes, frames.HeldBytes);
+        Decode(8, 9); // frames 9-12 come: 8 would be held, so the read frame 1 goes, then the unread 2 (least recently used)
+        Assert.Equal(Cap, frames.HeldBytes);
         Assert.Equal(1, frames.DroppedFrames);
         Assert.Equal(new[] { new[] { 1, 2, 3, 4 }, new[] { 9, 10, 11, 12 } }, series.Requests);
 
-        level.DecodeTile(2, 0, rgba); // held: no request
-        AssertTile(rgba, 3, "frame 3");
+        Decode(2, 3); // held: no request
+        Decode(8, 9); // read before, still held: no request
         Assert.Equal(2, series.RequestCount);
-        level.DecodeTile(1, 0, rgba); // dropped: asked for again, with the next frame not held (3 was read, 4 is held)
-        AssertTile(rgba, 2, "frame 2");
-        Assert.Equal(new[] { 2, 3 }, series.Requests[2]);
-        Assert.True(frames.PeakHeldBytes <= 6 * FrameBytes, $"peak {frames.PeakHeldBytes} bytes held, cap {6 * FrameBytes}");
+        Decode(1, 2); // dropped: asked for again (3 is held, so alone); the least recently read (3) makes room
+        Assert.Equal(new[] { 2 }, series.Requests[2]);
+        Decode(2, 3); // so 3 is asked for again, alone (4 is held); 9, now the least recently read, makes room
+        Assert.Equal(new[] { 3 }, series.Requests[3]);
+        Decode(1, 2); // read after 9: still held
+        Assert.Equal(4, series.RequestCount);
+        Decode(8, 9);
+        Assert.Equal(new[] { 9 }, series.Requests[4]);
+        Assert.Equal(1, frames.DroppedFrames);
+        Assert.True(frames.PeakHeldBytes <= Cap, $"peak {frames.PeakHeldBytes} bytes held, cap {Cap}");
         foreach (var o in layout.Owned)
         {
             o.Dispose();

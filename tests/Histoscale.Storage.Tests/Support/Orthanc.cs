@@ -108,6 +108,8 @@ public sealed class DicomWebProxy : IDisposable
     private int _frameRequests;
     private int _multiFrameRequests;
     private int _framesRequested;
+    private int _framesRequestedAgain;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _framesSeen = new(StringComparer.Ordinal);
     private int _maxFramesInOneRequest;
 
     public DicomWebProxy(string target)
@@ -151,6 +153,9 @@ public sealed class DicomWebProxy : IDisposable
 
     /// <summary>Frames asked for, summed over frame requests.</summary>
     public int FramesRequested => Volatile.Read(ref _framesRequested);
+
+    /// <summary>Frames asked for that an earlier request had asked for already.</summary>
+    public int FramesRequestedAgain => Volatile.Read(ref _framesRequestedAgain);
 
     /// <summary>The most frames one request asked for.</summary>
     public int MaxFramesInOneRequest => Volatile.Read(ref _maxFramesInOneRequest);
@@ -214,6 +219,14 @@ public sealed class DicomWebProxy : IDisposable
             {
                 Interlocked.Increment(ref _frameRequests);
                 Interlocked.Add(ref _framesRequested, frameList.Length);
+                var instance = path[..(path.LastIndexOf('/') + 1)];
+                foreach (var frame in frameList)
+                {
+                    if (!_framesSeen.TryAdd(instance + frame, true))
+                    {
+                        Interlocked.Increment(ref _framesRequestedAgain);
+                    }
+                }
                 for (var max = Volatile.Read(ref _maxFramesInOneRequest); frameList.Length > max && Interlocked.CompareExchange(ref _maxFramesInOneRequest, frameList.Length, max) != max; max = Volatile.Read(ref _maxFramesInOneRequest))
                 {
                 }

@@ -5,20 +5,21 @@ namespace Histoscale.Slides.Formats.Dicom;
 /// <summary>
 /// The frames of a DICOMweb series as the tile reader asks for them, one at a time, fetched several per request.
 /// <list type="bullet">
-/// <item><b>On demand</b>: a frame not yet fetched or on its way is requested together with the following frames of
+/// <item><b>On demand</b>: a frame not yet here or on its way is requested together with the following frames of
 /// its instance (the neighbouring tiles to its right on a TILED_FULL grid, which a row-order reader wants next), up to
 /// the series' <see cref="IDicomWebSeries.MaxFramesPerRequest"/>. Concurrent readers of frames already on their way
 /// wait for that request instead of making their own.</item>
-/// <item><b>Prefetch hints</b> (<see cref="Prefetch"/>, from the pipeline's plan): the hinted frames not already held,
-/// in frame order per instance, are fetched ahead in requests of up to
+/// <item><b>Prefetch hints</b> (<see cref="Prefetch"/>, from the pipeline's plan): the hinted frames not already here
+/// or on their way, in frame order per instance, are fetched ahead in requests of up to
 /// <see cref="IDicomWebSeries.MaxFramesPerPrefetchRequest"/> frames, at most
 /// <see cref="IDicomWebSeries.MaxConcurrentRequests"/> of them in flight. A reader that needs a frame whose hinted
-/// request is still queued starts that request itself. A hinted request whose turn comes while the held frames
-/// already fill half the byte cap is dropped (the reader is far behind; its frames are fetched on demand later).</item>
-/// <item><b>Held frames</b>: a frame is handed out once (the decoded tile cache keeps what was decoded). Frames that
-/// arrived and were not yet read are held, counted in bytes; beyond <see cref="IDicomWebSeries.MaxHeldFrameBytes"/>
-/// the least recently used are dropped (a reader already waiting for one still gets it from its request), so memory
-/// stays bounded whatever the frame size.</item>
+/// request is still queued starts that request itself. A hinted request whose turn comes while the frames not yet
+/// read fill half the byte cap is dropped (the reader is far behind; its frames come on demand later).</item>
+/// <item><b>Held frames, capped in bytes</b>: frames that arrived are held, read or not, up to
+/// <see cref="IDicomWebSeries.MaxHeldFrameBytes"/> in all; beyond it, frames already read go first (least recently
+/// read first), then unread ones, least recently used first. A reader already waiting for a dropped frame still gets
+/// it; a later one asks again. Each frame is held on its own (a request's other frames are not kept alive by it), so
+/// the count is what memory holds.</item>
 /// </list>
 /// A failed request is not remembered: the next reader of its frames asks again. Thread-safe.
 /// </summary>
@@ -29,8 +30,10 @@ internal sealed class DicomWebFrames : IDisposable
     private readonly SemaphoreSlim _prefetchSlots;
     private readonly Lock _gate = new();
     private readonly Dictionary<(string Uid, int Frame), Entry> _entries = [];
-    private readonly LinkedList<(string Uid, int Frame)> _lru = new();
+    private readonly LinkedList<(string Uid, int Frame)> _read = new();
+    private readonly LinkedList<(string Uid, int Frame)> _unread = new();
     private long _heldBytes;
+    private long _unreadBytes;
     private long _peakHeldBytes;
     private long _requests;
     private long _prefetchRequests;
@@ -53,7 +56,7 @@ internal sealed class DicomWebFrames : IDisposable
     /// <summary>Of <see cref="Requests"/>, those made for prefetch hints.</summary>
     public long PrefetchRequests => Interlocked.Read(ref _prefetchRequests);
 
-    /// <summary>Bytes of the frames that arrived and are held, not yet read.</summary>
+    /// <summary>Bytes of the frames held (arrived, read or not).</summary>
     public long HeldBytes
     {
         get
@@ -77,13 +80,13 @@ internal sealed class DicomWebFrames : IDisposable
         }
     }
 
-    /// <summary>Frames that arrived and were dropped unread to keep within the byte cap.</summary>
+    /// <summary>Frames that arrived and were dropped before anyone read them, to keep within the byte cap.</summary>
     public long DroppedFrames => Interlocked.Read(ref _droppedFrames);
 
-    /// <summary>Hinted requests dropped before they started because the held frames already filled half the cap.</summary>
+    /// <summary>Hinted requests dropped before they started because the unread frames already filled half the cap.</summary>
     public long DroppedHints => Interlocked.Read(ref _droppedHints);
 
-    /// <summary>Requests (hinted or on demand) started and not yet answered, and hinted ones queued; for tests.</summary>
+    /// <summary>Frames on their way or queued in a hinted request; for tests.</summary>
     public int Pending
     {
         get
@@ -106,44 +109,39 @@ internal sealed class DicomWebFrames : IDisposable
         DicomWebFrame result;
         while (true)
         {
-            Batch batch;
-            int index;
+            Entry entry;
             lock (_gate)
             {
-                if (_entries.TryGetValue(key, out var entry) && !entry.Batch.Dropped)
+                entry = _entries.TryGetValue(key, out var known) && known.Batch is not { Dropped: true }
+                    ? known
+                    : DemandBatch(instance, frame + 1).Entries[0];
+            }
+            if (entry.Batch is { } batch)
+            {
+                if (batch.TryStart())
                 {
-                    (batch, index) = (entry.Batch, entry.Index);
+                    Launch(batch);
                 }
-                else
+                else if (batch.Dropped)
                 {
-                    batch = DemandBatch(instance, frame + 1);
-                    index = 0;
+                    continue; // a hint dropped between the lookup and now: its entries are gone, ask on demand
                 }
             }
-            if (batch.TryStart())
+            result = entry.Done.Task.GetAwaiter().GetResult();
+            lock (_gate)
             {
-                Launch(batch);
-            }
-            else if (batch.Dropped)
-            {
-                continue; // a hint dropped between the lookup and now: its entries are gone, ask on demand
-            }
-            IReadOnlyList<DicomWebFrame> frames;
-            try
-            {
-                frames = batch.Done.GetAwaiter().GetResult();
-            }
-            finally
-            {
-                lock (_gate)
+                if (_entries.TryGetValue(key, out var held) && held == entry && held.Node is { } node)
                 {
-                    if (_entries.TryGetValue(key, out var held) && held.Batch == batch)
+                    // Read: first to go when room is needed, the least recently read first.
+                    if (!held.WasRead)
                     {
-                        Remove(key, held);
+                        held.WasRead = true;
+                        _unreadBytes -= held.Bytes;
                     }
+                    node.List!.Remove(node);
+                    _read.AddLast(node);
                 }
             }
-            result = frames[index];
             break;
         }
         if (result.TransferSyntax is { Length: > 0 } syntax && syntax != instance.File.TransferSyntax && !SameNativeSyntax(syntax, instance.File.TransferSyntax))
@@ -175,13 +173,13 @@ internal sealed class DicomWebFrames : IDisposable
             List<int>? numbers = null;
             foreach (var number in frames.Select(f => f + 1).Where(n => n >= 1 && n <= instance.FrameCount).Distinct().Order())
             {
-                if (_entries.TryGetValue((uid, number), out var held) && !held.Batch.Dropped)
+                if (_entries.TryGetValue((uid, number), out var held) && held.Batch is not { Dropped: true })
                 {
-                    if (held.Node is { } node)
+                    if (held.Node is { } node && !held.WasRead)
                     {
-                        // Wanted again soon: the most recently used now.
-                        _lru.Remove(node);
-                        _lru.AddLast(node);
+                        // Wanted again soon: the most recently used of the unread now.
+                        _unread.Remove(node);
+                        _unread.AddLast(node);
                     }
                     continue;
                 }
@@ -217,7 +215,6 @@ internal sealed class DicomWebFrames : IDisposable
             var batch = Register(sopInstanceUid, [frameNumber], "*", prefetch: false);
             batch.TryStart();
             Arrived(batch, frames);
-            batch.Complete(frames);
         }
         return frames[0].TransferSyntax;
     }
@@ -233,7 +230,7 @@ internal sealed class DicomWebFrames : IDisposable
     {
         var numbers = new List<int> { first };
         var max = Math.Max(1, _series.MaxFramesPerRequest);
-        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < max && !(_entries.TryGetValue((instance.SopInstanceUid, n), out var e) && !e.Batch.Dropped); n++)
+        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < max && !(_entries.TryGetValue((instance.SopInstanceUid, n), out var e) && e.Batch is not { Dropped: true }); n++)
         {
             numbers.Add(n);
         }
@@ -251,7 +248,7 @@ internal sealed class DicomWebFrames : IDisposable
             {
                 Remove(key, old); // a dropped hint's leftover
             }
-            _entries[key] = new Entry(batch, k);
+            _entries[key] = batch.Entries[k] = new Entry(batch);
         }
         return batch;
     }
@@ -264,14 +261,14 @@ internal sealed class DicomWebFrames : IDisposable
         {
             lock (_gate)
             {
-                if ((_disposed || _heldBytes >= _maxHeldBytes / 2) && batch.TryDrop())
+                if ((_disposed || _unreadBytes >= _maxHeldBytes / 2) && batch.TryDrop())
                 {
                     Interlocked.Increment(ref _droppedHints);
-                    foreach (var number in batch.Numbers)
+                    for (var k = 0; k < batch.Numbers.Length; k++)
                     {
-                        if (_entries.TryGetValue((batch.Uid, number), out var e) && e.Batch == batch)
+                        if (_entries.TryGetValue((batch.Uid, batch.Numbers[k]), out var e) && e == batch.Entries[k])
                         {
-                            Remove((batch.Uid, number), e);
+                            Remove((batch.Uid, batch.Numbers[k]), e);
                         }
                     }
                     return;
@@ -291,7 +288,7 @@ internal sealed class DicomWebFrames : IDisposable
     /// <summary>Runs a request a reader started, off the reader's thread.</summary>
     private void Launch(Batch batch) => _ = Task.Run(() => Execute(batch));
 
-    /// <summary>Sends the request; its frames are held on arrival; every waiter gets the frames or the failure.</summary>
+    /// <summary>Sends the request; its frames are held on arrival; every waiter gets its frame or the failure.</summary>
     private async Task Execute(Batch batch)
     {
         Interlocked.Increment(ref _requests);
@@ -299,52 +296,67 @@ internal sealed class DicomWebFrames : IDisposable
         {
             Interlocked.Increment(ref _prefetchRequests);
         }
+        IReadOnlyList<DicomWebFrame> frames;
         try
         {
-            var frames = await _series.ReadFramesAsync(batch.Uid, batch.Numbers, batch.Syntax).ConfigureAwait(false);
+            frames = await _series.ReadFramesAsync(batch.Uid, batch.Numbers, batch.Syntax).ConfigureAwait(false);
             if (frames.Count != batch.Numbers.Length)
             {
                 throw new SlideException(FrameUrl(batch.Uid, batch.Numbers[0]), $"the server answered {frames.Count} frame(s) for the {batch.Numbers.Length} asked for");
             }
-            lock (_gate)
-            {
-                Arrived(batch, frames);
-            }
-            batch.Complete(frames);
         }
         catch (Exception ex)
         {
             lock (_gate)
             {
-                foreach (var number in batch.Numbers)
+                for (var k = 0; k < batch.Numbers.Length; k++)
                 {
-                    if (_entries.TryGetValue((batch.Uid, number), out var e) && e.Batch == batch)
+                    var entry = batch.Entries[k];
+                    if (_entries.TryGetValue((batch.Uid, batch.Numbers[k]), out var e) && e == entry)
                     {
-                        Remove((batch.Uid, number), e);
+                        Remove((batch.Uid, batch.Numbers[k]), e);
                     }
+                    entry.Batch = null;
+                    entry.Done.TrySetException(ex);
+                    _ = entry.Done.Task.Exception; // a hint nobody waits for must not surface as an unobserved exception
                 }
             }
-            batch.Fail(ex);
+            return;
+        }
+        lock (_gate)
+        {
+            Arrived(batch, frames);
         }
     }
 
-    /// <summary>Holds the frames of an answered request still wanted, then drops the least recently used beyond the cap (under the lock).</summary>
+    /// <summary>
+    /// Hands each frame of an answered request to its entry (waiters wake), holds those still wanted, then drops
+    /// read frames (least recently read first) and then unread ones (least recently used first) beyond the cap (under the lock).
+    /// </summary>
     private void Arrived(Batch batch, IReadOnlyList<DicomWebFrame> frames)
     {
         for (var k = 0; k < batch.Numbers.Length; k++)
         {
             var key = (batch.Uid, batch.Numbers[k]);
-            if (_entries.TryGetValue(key, out var e) && e.Batch == batch && e.Node is null)
+            var entry = batch.Entries[k];
+            entry.Batch = null; // the request is done: it keeps no frame alive through its entries
+            if (_entries.TryGetValue(key, out var e) && e == entry && e.Node is null)
             {
                 e.Bytes = frames[k].Data.Length;
-                e.Node = _lru.AddLast(key);
+                e.Node = _unread.AddLast(key);
                 _heldBytes += e.Bytes;
+                _unreadBytes += e.Bytes;
             }
+            entry.Done.TrySetResult(frames[k]);
         }
-        while (_heldBytes > _maxHeldBytes && _lru.First is { } oldest)
+        while (_heldBytes > _maxHeldBytes && (_read.First ?? _unread.First) is { } oldest)
         {
-            Remove(oldest.Value, _entries[oldest.Value]);
-            Interlocked.Increment(ref _droppedFrames);
+            var entry = _entries[oldest.Value];
+            if (!entry.WasRead)
+            {
+                Interlocked.Increment(ref _droppedFrames);
+            }
+            Remove(oldest.Value, entry);
         }
         _peakHeldBytes = Math.Max(_peakHeldBytes, _heldBytes);
     }
@@ -354,8 +366,12 @@ internal sealed class DicomWebFrames : IDisposable
         _entries.Remove(key);
         if (entry.Node is { } node)
         {
-            _lru.Remove(node);
+            node.List!.Remove(node);
             _heldBytes -= entry.Bytes;
+            if (!entry.WasRead)
+            {
+                _unreadBytes -= entry.Bytes;
+            }
             entry.Node = null;
         }
     }
@@ -367,7 +383,6 @@ internal sealed class DicomWebFrames : IDisposable
     /// <summary>One frames request: waiting (hinted, not yet started), started, or dropped (a hint never sent).</summary>
     private sealed class Batch(string uid, int[] numbers, string syntax, bool prefetched)
     {
-        private readonly TaskCompletionSource<IReadOnlyList<DicomWebFrame>> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _state;
 
         public string Uid => uid;
@@ -378,32 +393,28 @@ internal sealed class DicomWebFrames : IDisposable
 
         public bool Prefetched => prefetched;
 
-        public Task<IReadOnlyList<DicomWebFrame>> Done => _done.Task;
+        /// <summary>The entry of each frame asked for, in order.</summary>
+        public Entry[] Entries { get; } = new Entry[numbers.Length];
 
         public bool Dropped => Volatile.Read(ref _state) == 2;
 
         public bool TryStart() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
 
         public bool TryDrop() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
-
-        public void Complete(IReadOnlyList<DicomWebFrame> frames) => _done.TrySetResult(frames);
-
-        public void Fail(Exception ex)
-        {
-            _done.TrySetException(ex);
-            // A hint nobody waits for must not surface as an unobserved task exception.
-            _ = _done.Task.Exception;
-        }
     }
 
-    /// <summary>A frame on its way (<see cref="Bytes"/> -1) or arrived and held (in the LRU list).</summary>
-    private sealed class Entry(Batch batch, int index)
+    /// <summary>One frame: on its way (<see cref="Bytes"/> -1, <see cref="Batch"/> its request) or arrived and held (in one of the two lists).</summary>
+    private sealed class Entry(Batch batch)
     {
-        public Batch Batch => batch;
+        /// <summary>The request bringing the frame, until it is answered.</summary>
+        public Batch? Batch { get; set; } = batch;
 
-        public int Index => index;
+        /// <summary>The frame, or the request's failure, once answered.</summary>
+        public TaskCompletionSource<DicomWebFrame> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public long Bytes { get; set; } = -1;
+
+        public bool WasRead { get; set; }
 
         public LinkedListNode<(string Uid, int Frame)>? Node { get; set; }
     }
