@@ -42,8 +42,8 @@ public sealed record StorageOptions
     public int DicomWebConcurrency { get; init; } = 4;
 
     /// <summary>
-    /// Most bytes of DICOMweb frames held per series for the reader (prefetched, or fetched with a neighbour, and not
-    /// yet read); the least recently used are dropped beyond it. Default 64 MiB.
+    /// Most bytes of DICOMweb frames held per series for the reader (prefetched, fetched with a neighbour, or read
+    /// already, for a tile read twice); beyond it, read ones are dropped first, then the least recently used. Default 64 MiB.
     /// </summary>
     public long DicomWebHeldFrameBytes { get; init; } = 64L << 20;
 

@@ -39,8 +39,8 @@ public interface IDicomWebSeries : IDisposable
     int MaxConcurrentRequests => 4;
 
     /// <summary>
-    /// Most bytes of fetched frames held for the reader (prefetched or fetched with a neighbour, not yet read); the
-    /// least recently used are dropped beyond it. Default 64 MiB.
+    /// Most bytes of fetched frames held for the reader (prefetched, fetched with a neighbour, or read already);
+    /// beyond it, read ones are dropped first, then the least recently used. Default 64 MiB.
     /// </summary>
     long MaxHeldFrameBytes => 64L << 20;
 
