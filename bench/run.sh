@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|iobinding|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|storage-dicomweb|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|iobinding|ab REV|all]   (default: all)
+#   (storage-dicomweb: only the DICOMweb part of storage)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
 # imports openslide (HISTOSCALE_PYTHON names one explicitly); ../shared next to the repo.
@@ -27,7 +28,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom && $what != iobinding ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom && $what != iobinding && $what != storage-dicomweb ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -169,6 +170,48 @@ PY
   run $H bench storage "http://127.0.0.1:$port/$(basename "$img")" --strategy all --threads 2
   run $H bench storage "$img" --emulate local-nvme --strategy all --threads 2
   kill $server 2>/dev/null || true
+fi
+
+if [[ $what == storage || $what == storage-dicomweb || $what == all ]]; then
+  # docs/dicom.md (issue 15): `bench storage` on a DICOMweb series from a loopback Orthanc (Debian's orthanc +
+  # orthanc-dicomweb, started here by .ci/orthanc.sh with its own port and state; the series is OrthancWSIDicomizer's
+  # conversion of the 8000x6000 synthesized SVS, as in the dicom section). One invocation, two interleaved rounds:
+  # the same series as a local DICOM folder (raw files), over DICOMweb with the pipeline's prefetch hints (frames
+  # fetched ahead, 32 per request, 4 requests in flight), on demand with multi-frame requests only (8 per request,
+  # no hints), and one frame per request; every level-0 tile, 2 threads, 30 s a run at most; ratios of the medians.
+  if command -v Orthanc >/dev/null 2>&1 && [ -e /usr/share/orthanc/plugins/libOrthancDicomWeb.so ] && command -v OrthancWSIDicomizer >/dev/null 2>&1; then
+    img=$data/synth-8000x6000.svs
+    [ -f "$img" ] || run $H synth "$img" --width 8000 --height 6000 --layout svs --quality 80 --tile 240
+    lib=$( (ls /usr/lib/*/libopenslide.so.0 /usr/lib/libopenslide.so.0 2>/dev/null || true) | head -1)
+    dcm=$data/dicom-8000x6000
+    if [ ! -f "$dcm/.complete" ]; then
+      rm -rf "$dcm" && mkdir -p "$dcm"
+      run OrthancWSIDicomizer --openslide "$lib" --folder "$dcm" --max-size 0 "$img" >/dev/null 2>&1
+      touch "$dcm/.complete"
+    fi
+    export HISTOSCALE_ORTHANC_PORT=18050 HISTOSCALE_ORTHANC_ENV=$data/orthanc-storage.env
+    TMPDIR=$data/orthanc-storage bash .ci/orthanc.sh start
+    trap 'TMPDIR=$data/orthanc-storage bash .ci/orthanc.sh stop >/dev/null 2>&1 || true' EXIT
+    orthanc=http://127.0.0.1:$HISTOSCALE_ORTHANC_PORT
+    for f in "$dcm"/*.dcm; do curl -fs -X POST -H 'Content-Type: application/dicom' --data-binary @"$f" "$orthanc/instances" >"$data/orthanc-storage-upload.json"; done
+    url=$($py - "$orthanc" "$data/orthanc-storage-upload.json" <<'PY'
+import json, sys, urllib.request
+base, upload = sys.argv[1], json.load(open(sys.argv[2]))
+get = lambda p: json.load(urllib.request.urlopen(base + p))
+series = get("/series/" + upload["ParentSeries"])
+study = get("/studies/" + series["ParentStudy"])
+print(f"{base}/dicom-web/studies/{study['MainDicomTags']['StudyInstanceUID']}/series/{series['MainDicomTags']['SeriesInstanceUID']}")
+PY
+)
+    echo "DICOMweb series: $url ($(ls "$dcm"/*.dcm | wc -l) instances, $(du -sh "$dcm" | cut -f1))"
+    say "storage over DICOMweb: local DICOM folder vs DICOMweb prefetch vs on-demand multi-frame vs frame-at-a-time, pipeline pattern, 2 threads, 2 rounds"
+    echo "uptime: $(uptime)"
+    run $H bench storage "$url" --strategy all --local "$dcm" --rounds 2 --threads 2 --seconds 30
+    echo "uptime: $(uptime)"
+    TMPDIR=$data/orthanc-storage bash .ci/orthanc.sh stop >/dev/null 2>&1 || true
+  else
+    echo "storage over DICOMweb: skipped (needs Debian's orthanc, orthanc-dicomweb and orthanc-wsi; .ci/run installs them)"
+  fi
 fi
 
 if [[ $what == dicom ]]; then

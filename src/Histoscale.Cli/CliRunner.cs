@@ -40,6 +40,7 @@ public static class CliRunner
             // A root built by a test or an embedding host may lack the option: then there is no flag to read.
             var tokenOption = parse.RootCommandResult.Command.Options.OfType<Option<string>>().FirstOrDefault(o => o.Name == HistoscaleCommands.DicomWebTokenOption);
             HostContext.DicomWebTokenFlag.Value = tokenOption is not null && parse.GetValue(tokenOption) is { Length: > 0 } token ? token : null;
+            HostContext.ErrorWriter.Value = err;
             return await parse.InvokeAsync(config);
         }
         catch (Exception ex) when (IsInputError(ex))

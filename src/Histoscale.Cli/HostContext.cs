@@ -31,6 +31,9 @@ public sealed class HostContext
     /// <summary>The --dicomweb-token flag of the running invocation (set by <see cref="CliRunner"/>); wins over HISTOSCALE_DICOMWEB_TOKEN.</summary>
     internal static AsyncLocal<string?> DicomWebTokenFlag { get; } = new();
 
+    /// <summary>The running invocation's error writer (set by <see cref="CliRunner"/>): where storage warnings go; Console.Error when unset.</summary>
+    internal static AsyncLocal<TextWriter?> ErrorWriter { get; } = new();
+
     /// <summary>AWS_ENDPOINT_URL_SQS (or AWS_ENDPOINT_URL): an SQS endpoint for sqs:// queues instead of AWS's (an emulator).</summary>
     public string? SqsServiceUrl { get; }
 
@@ -47,6 +50,15 @@ public sealed class HostContext
     public SlideOptions Slides { get; }
 
     public static HostContext FromEnvironment() => FromVariables(Environment.GetEnvironmentVariable);
+
+    /// <summary>One line per warning (e.g. a DICOMweb server refusing multi-frame requests), from any thread.</summary>
+    private static Action<string> Warn(TextWriter writer) => message =>
+    {
+        lock (writer)
+        {
+            writer.WriteLine($"histoscale: warning: {message}");
+        }
+    };
 
     /// <summary>As <see cref="FromEnvironment"/>, from any lookup (tests pass a dictionary's).</summary>
     public static HostContext FromVariables(Func<string, string?> get)
@@ -70,6 +82,7 @@ public sealed class HostContext
             AzureAccount = Value("AZURE_STORAGE_ACCOUNT"),
             GcsEmulatorHost = Value("STORAGE_EMULATOR_HOST"),
             DicomWebToken = DicomWebTokenFlag.Value ?? Value("HISTOSCALE_DICOMWEB_TOKEN"),
+            Warning = Warn(ErrorWriter.Value ?? Console.Error),
         };
         if (Value("HISTOSCALE_DICOMWEB_FRAMES") is { } frames)
         {

@@ -17,12 +17,18 @@ public sealed partial class Slide
 
     /// <summary>
     /// Tells the byte source which tiles will be read next, so a remote source can fetch them ahead (coalesced,
-    /// concurrently). Returns false, doing nothing, when the source cannot prefetch (a local file, plain HTTP).
+    /// concurrently); a DICOMweb series fetches the tiles' frames ahead in multi-frame WADO-RS requests. Returns
+    /// false, doing nothing, when the source cannot prefetch (a local file, plain HTTP).
     /// </summary>
     public bool PrefetchTiles(int level, IEnumerable<(long Col, long Row)> tiles)
     {
         if (_source is not IPrefetchingSource prefetching)
         {
+            if ((uint)level < (uint)Levels.Count && _layout.Levels[CheckLevel(level).Index] is Formats.Dicom.IPrefetchingImage { CanPrefetch: true } frames)
+            {
+                frames.Prefetch(tiles);
+                return true;
+            }
             return false;
         }
         var image = _layout.Levels[CheckLevel(level).Index];

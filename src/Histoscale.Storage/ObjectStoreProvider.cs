@@ -23,6 +23,8 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
     // No client timeout: the retry policy bounds each attempt, body included.
     private readonly Lazy<HttpClient> _http = new(() => new HttpClient(options.CreateHandler()) { Timeout = Timeout.InfiniteTimeSpan });
     private readonly DiskCacheIndexes _diskIndexes = new();
+    // Servers found to refuse multi-frame requests: every series on them asks one frame per request, told once.
+    private readonly DicomWeb.DicomWebServers _dicomWebServers = new(options.Warning);
 
     /// <summary>The options the provider was made with (endpoints, credentials, strategy).</summary>
     public StorageOptions Options => options;
@@ -54,7 +56,10 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
     /// <summary>
     /// A DICOMweb series (<c>http(s)://HOST/PATH/studies/{S}/series/{S}</c>) over WADO-RS: the same HTTP client and
     /// retry policy as every other URL, <see cref="StorageOptions.DicomWebToken"/> as a bearer token, and up to
-    /// <see cref="StorageOptions.DicomWebFramesPerRequest"/> frames per request. Nothing is requested until it is read.
+    /// <see cref="StorageOptions.DicomWebFramesPerRequest"/> frames per request (<see cref="StorageOptions.DicomWebPrefetchFramesPerRequest"/>
+    /// for prefetch hints). A server that refuses a frame list (HTTP 400/406/501, or one frame for several) is asked
+    /// one frame per request from then on, by every series this provider opens on it; <see cref="StorageOptions.Warning"/>
+    /// is told once. Nothing is requested until it is read.
     /// </summary>
     public IDicomWebSeries OpenDicomWebSeries(Uri seriesUrl)
     {
@@ -63,7 +68,7 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
         {
             throw new SlideException(seriesUrl.OriginalString, "a DICOMweb series URL must be http(s)");
         }
-        return new DicomWeb.DicomWebSeriesClient(_http.Value, seriesUrl, seriesUrl.OriginalString, options.DicomWebToken, options.Strategy.Retry, options.DicomWebFramesPerRequest, options.DicomWebStats);
+        return new DicomWeb.DicomWebSeriesClient(_http.Value, seriesUrl, seriesUrl.OriginalString, options, _dicomWebServers);
     }
 
     /// <summary>

@@ -30,6 +30,29 @@ public sealed record StorageOptions
     /// <summary>Most frames asked for in one WADO-RS frames request (neighbouring tiles coalesced); 1 for one frame per request. Default 8.</summary>
     public int DicomWebFramesPerRequest { get; init; } = 8;
 
+    /// <summary>
+    /// Most frames asked for in one WADO-RS request made for the pipeline's prefetch hints (frames known to be needed,
+    /// so larger requests than a reader's speculative ones: a server that reads the whole instance per request, as
+    /// Orthanc does, answers a few large requests much faster than many small ones). Default 32; when
+    /// <see cref="DicomWebFramesPerRequest"/> is 1, hints are fetched one frame per request too.
+    /// </summary>
+    public int DicomWebPrefetchFramesPerRequest { get; init; } = 32;
+
+    /// <summary>Most prefetch requests in flight at once per DICOMweb series (readers' own requests come on top). Default 4.</summary>
+    public int DicomWebConcurrency { get; init; } = 4;
+
+    /// <summary>
+    /// Most bytes of DICOMweb frames held per series for the reader (prefetched, fetched with a neighbour, or read
+    /// already, for a tile read twice); beyond it, read ones are dropped first, then the least recently used. Default 64 MiB.
+    /// </summary>
+    public long DicomWebHeldFrameBytes { get; init; } = 64L << 20;
+
+    /// <summary>
+    /// Told things worth a line on the console that are not failures, once each — e.g. a DICOMweb server that refuses
+    /// multi-frame requests, from then on asked one frame per request. Null: not told.
+    /// </summary>
+    public Action<string>? Warning { get; init; }
+
     /// <summary>Counts every DICOMweb request (metadata and frames) and the bytes received, when set (benchmarks).</summary>
     public Strategies.StorageStats? DicomWebStats { get; init; }
 

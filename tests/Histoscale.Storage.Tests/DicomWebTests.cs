@@ -14,8 +14,9 @@ namespace Histoscale.Storage.Tests;
 /// by .ci/orthanc.sh): series written by our own DICOM writer (JPEG frames, native frames in explicit and implicit VR,
 /// a label) and by an independent producer (orthanc-wsi's OrthancWSIDicomizer) are uploaded through Orthanc's REST API
 /// and must read, level by level and image by image, exactly as the same files read from disk; infer's tile table over
-/// the URL equals the one over the folder. A loopback proxy in front of Orthanc requires a bearer token, answers
-/// frames 404 or cuts multipart answers short. Skipped with a message where Orthanc is not running.
+/// the URL equals the one over the folder, and `infer`'s prefetch hints fetch frames ahead in a few large requests.
+/// A loopback proxy in front of Orthanc requires a bearer token, answers frames 404, cuts multipart answers short, or
+/// refuses frame lists (the reader falls back to one frame per request). Skipped with a message where Orthanc is not running.
 /// </summary>
 public sealed class DicomWebTests : IDisposable
 {
@@ -269,6 +270,121 @@ public sealed class DicomWebTests : IDisposable
             Assert.Contains("truncated", ex.Message);
             Assert.Contains("/instances/1.2.826.0.1.3680043.47.3.1/frames/3", ex.Message);
             Assert.Contains("frame 3 of instance 1.2.826.0.1.3680043.47.3.1", ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// `infer` over the URL: the plan's prefetch hints fetch its tiles' frames ahead in requests larger than a
+    /// reader's own (which carry at most 8 here), so the run makes a few large requests, not one per tile, fetches
+    /// no frame twice, and writes the same tile table as over the folder.
+    /// </summary>
+    [SkippableFact]
+    public async Task InferFetchesHintedFramesAheadInFewLargeRequests()
+    {
+        Orthanc.Require();
+        var (_, folder) = Series(49, jpeg: true, width: 2000, height: 1500);
+        var url = Orthanc.Upload(folder);
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        using var proxy = new DicomWebProxy(Orthanc.Url!);
+        // No tissue detection: on a slide this small it would read all of level 0 first, and the plan would find every frame here.
+        var (code, _, stderr) = await Run("infer", folder, "--model", model, "--out", Path.Combine(_dir, "out-files"), "--batch", "8", "--no-tissue");
+        Assert.True(code == 0, stderr);
+        (code, _, stderr) = await Run("infer", proxy.Through(url), "--model", model, "--out", Path.Combine(_dir, "out-web"), "--batch", "8", "--no-tissue");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(File.ReadAllText(Directory.GetFiles(Path.Combine(_dir, "out-files"), "*.tiles.csv").Single()),
+            File.ReadAllText(Directory.GetFiles(Path.Combine(_dir, "out-web"), "*.tiles.csv").Single()));
+        Assert.True(proxy.MaxFramesInOneRequest > 8, $"the largest frame request asked for {proxy.MaxFramesInOneRequest} frames: no hinted request was made");
+        Assert.True(proxy.FrameRequests * 4 <= proxy.FramesRequested, $"{proxy.FrameRequests} frame requests for {proxy.FramesRequested} frames");
+        // Frames already read stay held while there is room: a tile two plan tiles share is not fetched twice.
+        Assert.Equal(0, proxy.FramesRequestedAgain);
+        Assert.DoesNotContain("warning", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A server that will not answer frame lists — HTTP 400, 406 or 501, or one frame where several were asked for.
+    /// Orthanc answers lists, so a loopback proxy in front of it refuses them as such servers do. The reader asks
+    /// for the first frame alone, then one frame per request; the slide reads the same; the provider remembers the
+    /// server (a second slide on it asks no list) and tells once, as `bench read` prints once on stderr.
+    /// </summary>
+    [SkippableTheory]
+    [InlineData(400)]
+    [InlineData(406)]
+    [InlineData(501)]
+    [InlineData(200)]
+    public async Task AServerThatRefusesFrameListsIsAskedOneFramePerRequest(int refusal)
+    {
+        Orthanc.Require();
+        var (_, folder) = Series(48, jpeg: true, width: 600, height: 500);
+        var url = Orthanc.Upload(folder);
+        using var proxy = new DicomWebProxy(Orthanc.Url!) { RefuseFrameLists = refusal };
+        var warnings = new List<string>();
+        var options = new SlideOptions
+        {
+            Cache = null,
+            Sources = [new ObjectStoreProvider(new StorageOptions
+            {
+                Warning = w =>
+                {
+                    lock (warnings)
+                    {
+                        warnings.Add(w);
+                    }
+                },
+                Strategy = StorageStrategy.Default with { Retry = new RetryOptions { MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(5) } },
+            })],
+        };
+        using var local = Slide.Open(folder);
+        using (var remote = Slide.Open(proxy.Through(url), options))
+        {
+            AssertSameSlide(local, remote);
+        }
+        var lists = proxy.MultiFrameRequests;
+        Assert.True(lists >= 1, "no frame list was asked for");
+        var warning = Assert.Single(warnings);
+        Assert.Contains($"DICOMweb server {proxy.Url}/dicom-web answered a request for", warning);
+        Assert.Contains(refusal == 200 ? "of 1 part for" : $"HTTP {refusal}", warning);
+        Assert.Contains("one frame per request from now on", warning);
+
+        // Remembered for the server: another slide on it asks one frame per request from the start, hints included.
+        using (var again = Slide.Open(proxy.Through(url), options))
+        {
+            Assert.True(again.PrefetchTiles(0, [(0, 0), (1, 0), (2, 0), (3, 0)]));
+            AssertSameSlide(local, again);
+        }
+        Assert.Equal(lists, proxy.MultiFrameRequests);
+        Assert.Single(warnings);
+
+        // The CLI tells once, on stderr.
+        var (code, _, stderr) = await Run("bench", "read", proxy.Through(url), "--threads", "2");
+        Assert.True(code == 0, stderr);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("warning:", StringComparison.Ordinal) && l.Contains("one frame per request", StringComparison.Ordinal));
+    }
+
+    /// <summary>`bench storage` on a series URL: the local folder, prefetch, on-demand multi-frame and frame-at-a-time runs, then their ratios.</summary>
+    [SkippableFact]
+    public async Task BenchStorageReadsADicomWebSeriesAgainstItsLocalFolder()
+    {
+        Orthanc.Require();
+        var (_, folder) = Series(50, jpeg: true, width: 900, height: 600);
+        var url = Orthanc.Upload(folder);
+        var (code, stdout, stderr) = await Run("bench", "storage", url, "--strategy", "all", "--local", folder, "--threads", "2", "--seconds", "60");
+        Assert.True(code == 0, stderr);
+        var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        string Line(string mode) => Assert.Single(lines, l => l.Contains($" mode={mode} ", StringComparison.Ordinal));
+        long Field(string line, string name) => long.Parse(line.Split(' ').Single(f => f.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..], CultureInfo.InvariantCulture);
+        var tiles = Field(Line("none"), "tiles");
+        Assert.Equal(8L * 5, tiles); // 900x600 in 128 px tiles, level 0
+        var prefetch = Line("dicomweb-prefetch");
+        var multi = Line("dicomweb-multiframe");
+        var single = Line("dicomweb-frame-at-a-time");
+        Assert.All(new[] { prefetch, multi, single }, l => Assert.Equal(tiles, Field(l, "tiles")));
+        Assert.Equal(tiles - 1, Field(single, "requests")); // frame 1 came with the open (Orthanc's metadata names no transfer syntax)
+        Assert.True(Field(multi, "requests") <= (tiles + 7) / 8 + 5, multi); // 8 frames a request, each row's end included
+        Assert.True(Field(prefetch, "requests") < Field(multi, "requests"), prefetch + "\n" + multi);
+        var ratios = Assert.Single(lines, l => l.StartsWith("ratios of median frames/s over 1 round(s): ", StringComparison.Ordinal));
+        foreach (var pair in new[] { "prefetch/local=", "multiframe/local=", "frame-at-a-time/local=", "prefetch/multiframe=", "prefetch/frame-at-a-time=" })
+        {
+            Assert.Contains(pair, ratios);
         }
     }
 

@@ -34,7 +34,7 @@ public sealed class DicomWebTokenTests
     {
         var recorder = new Recorder();
         using var http = new HttpClient(recorder);
-        var client = new DicomWebSeriesClient(http, new Uri(url), url, "s3cret", new RetryOptions { MaxAttempts = 1 }, 8);
+        var client = new DicomWebSeriesClient(http, new Uri(url), url, new StorageOptions { DicomWebToken = "s3cret", Strategy = StorageStrategy.Default with { Retry = new RetryOptions { MaxAttempts = 1 } } });
         var error = await Assert.ThrowsAnyAsync<Exception>(() => client.ReadMetadataAsync());
         Assert.Equal(sent, DicomWebSeriesClient.MaySendToken(new Uri(url)));
         Assert.All(recorder.Authorizations, a => Assert.Equal(sent ? "Bearer s3cret" : null, a));

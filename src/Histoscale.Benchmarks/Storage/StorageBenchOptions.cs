@@ -10,6 +10,19 @@ public enum AccessPattern
     Viewer,
 }
 
+/// <summary>How the storage benchmark reads a DICOMweb series.</summary>
+public enum DicomWebReadMode
+{
+    /// <summary>The pipeline pattern's hints honoured: frames fetched ahead in large multi-frame requests, concurrently.</summary>
+    Prefetch,
+
+    /// <summary>No hints: each frame a reader misses is requested with its following frames (up to the per-request limit).</summary>
+    MultiFrame,
+
+    /// <summary>No hints, one frame per request.</summary>
+    FrameAtATime,
+}
+
 /// <summary>What one storage benchmark run does.</summary>
 public sealed record StorageBenchOptions
 {

@@ -77,6 +77,62 @@ public static class StorageBenchmark
             run.Complete);
     }
 
+    /// <summary>
+    /// Reads a DICOMweb series (<c>http(s)://…/studies/{S}/series/{S}</c>) in <paramref name="mode"/>: with the
+    /// pipeline's prefetch hints (frames fetched ahead, <see cref="StorageOptions.DicomWebPrefetchFramesPerRequest"/>
+    /// per request), on demand with multi-frame requests only, or one frame per request. Requests and bytes are the
+    /// read's frame requests (the metadata and the open's transfer-syntax probes left out).
+    /// </summary>
+    public static StorageBenchResult RunDicomWeb(string url, DicomWebReadMode mode, StorageBenchOptions options)
+    {
+        var stats = new StorageStats();
+        var storage = options.Storage with
+        {
+            DicomWebStats = stats,
+            DicomWebFramesPerRequest = mode == DicomWebReadMode.FrameAtATime ? 1 : options.Storage.DicomWebFramesPerRequest,
+        };
+        var clock = Stopwatch.StartNew();
+        using var s = Slide.Open(url, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null, Sources = [new ObjectStoreProvider(storage)] });
+        var openMs = clock.Elapsed.TotalMilliseconds;
+        var (openRequests, openBytes) = (stats.Requests, stats.BytesFetched);
+        var o = mode == DicomWebReadMode.Prefetch ? options : options with { PrefetchAheadTiles = 0 };
+        var run = o.Pattern == AccessPattern.Pipeline ? Pipeline(s, o, clock) : Viewer(s, o, clock);
+        var fetched = stats.BytesFetched - openBytes;
+        return new StorageBenchResult(url, options.Pattern.ToString().ToLowerInvariant(), DicomWebModeName(mode), "dicomweb", run.Tiles, run.Pixels / 1e6, run.Seconds,
+            run.Pixels / 1e6 / run.Seconds, openMs, run.FirstTileMs, stats.Requests - openRequests, 0, fetched, fetched, 1, run.ViewportMeanMs, run.ViewportP95Ms, run.Complete);
+    }
+
+    /// <summary>A local DICOM series folder read raw, the baseline of the DICOMweb runs; requests are tile reads.</summary>
+    public static StorageBenchResult RunFolder(string folder, StorageBenchOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        using var s = Slide.Open(folder, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null });
+        var openMs = clock.Elapsed.TotalMilliseconds;
+        var run = options.Pattern == AccessPattern.Pipeline ? Pipeline(s, options with { PrefetchAheadTiles = 0 }, clock) : Viewer(s, options, clock);
+        return new StorageBenchResult(folder, options.Pattern.ToString().ToLowerInvariant(), "none (raw files)", "local-disk", run.Tiles, run.Pixels / 1e6, run.Seconds,
+            run.Pixels / 1e6 / run.Seconds, openMs, run.FirstTileMs, run.Reads, 0, run.BytesRead, run.BytesRead, 1, run.ViewportMeanMs, run.ViewportP95Ms, run.Complete);
+    }
+
+    /// <summary>The strategy name a DICOMweb run is reported under.</summary>
+    public static string DicomWebModeName(DicomWebReadMode mode) => mode switch
+    {
+        DicomWebReadMode.Prefetch => "dicomweb-prefetch",
+        DicomWebReadMode.MultiFrame => "dicomweb-multiframe",
+        _ => "dicomweb-frame-at-a-time",
+    };
+
+    /// <summary>Whether <paramref name="slide"/> is a DICOMweb series URL: http(s) whose path ends in <c>/studies/{S}/series/{S}</c>.</summary>
+    public static bool IsDicomWeb(string slide)
+    {
+        if (!Uri.TryCreate(slide, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https") || uri.Query.Length > 0)
+        {
+            return false;
+        }
+        var segments = uri.AbsolutePath.TrimEnd('/').Split('/');
+        var n = segments.Length;
+        return n >= 5 && segments[n - 4] == "studies" && segments[n - 2] == "series" && segments[n - 3].Length > 0 && segments[n - 1].Length > 0;
+    }
+
     /// <summary>Whether <paramref name="slide"/> is read through the store provider (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
     public static bool IsRemote(string slide) =>
         slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile
@@ -95,7 +151,10 @@ public static class StorageBenchmark
 
         // The plan's first tiles are hinted before any read; then each chunk boundary hints the chunk that lies
         // PrefetchAheadTiles further on, as the pipeline's tile plan will.
-        slide.PrefetchTiles(o.Level, Tiles(0, o.PrefetchAheadTiles));
+        if (o.PrefetchAheadTiles > 0)
+        {
+            slide.PrefetchTiles(o.Level, Tiles(0, o.PrefetchAheadTiles));
+        }
         long next = -1, pixels = 0, bytes = 0, firstTicks = 0;
         var start = clock.Elapsed;
         var deadline = start + o.MaxDuration;
@@ -108,7 +167,7 @@ public static class StorageBenchmark
                 long i;
                 while ((i = Interlocked.Increment(ref next)) < total && clock.Elapsed < deadline)
                 {
-                    if (i % HintChunk == 0 && i + o.PrefetchAheadTiles < total)
+                    if (o.PrefetchAheadTiles > 0 && i % HintChunk == 0 && i + o.PrefetchAheadTiles < total)
                     {
                         var from = i + o.PrefetchAheadTiles;
                         slide.PrefetchTiles(o.Level, Tiles(Math.Max(from, o.PrefetchAheadTiles), from + HintChunk));

@@ -26,8 +26,23 @@ public interface IDicomWebSeries : IDisposable
     /// <summary>The series URL as the user wrote it, for messages.</summary>
     string Name { get; }
 
-    /// <summary>Most frames asked for in one WADO-RS frames request (1 disables multi-frame requests).</summary>
+    /// <summary>Most frames asked for in one WADO-RS frames request made for a reader (1 disables multi-frame requests).</summary>
     int MaxFramesPerRequest { get; }
+
+    /// <summary>
+    /// Most frames asked for in one request made for prefetch hints (frames known to be needed, so worth larger
+    /// requests than a reader's speculative ones). Defaults to <see cref="MaxFramesPerRequest"/>.
+    /// </summary>
+    int MaxFramesPerPrefetchRequest => MaxFramesPerRequest;
+
+    /// <summary>Most prefetch requests in flight at once for the series (readers' own requests come on top). Default 4.</summary>
+    int MaxConcurrentRequests => 4;
+
+    /// <summary>
+    /// Most bytes of fetched frames held for the reader (prefetched, fetched with a neighbour, or read already);
+    /// beyond it, read ones are dropped first, then the least recently used. Default 64 MiB.
+    /// </summary>
+    long MaxHeldFrameBytes => 64L << 20;
 
     /// <summary>The series' metadata (<c>…/series/{S}/metadata</c>): the DICOM JSON model, an array of instances' data sets.</summary>
     /// <exception cref="SlideException">The request failed; the message names the URL and the cause.</exception>

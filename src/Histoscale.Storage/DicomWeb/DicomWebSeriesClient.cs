@@ -15,7 +15,10 @@ namespace Histoscale.Storage.DicomWeb;
 /// as stored (<c>application/octet-stream; transfer-syntax=*</c>) when the reader does not know it. Every request
 /// carries the bearer token when one is configured and goes through the one retry policy of all remote reads
 /// (<see cref="RetryPolicy"/>): 5xx, 429, timeouts, dropped connections and truncated multipart bodies are retried;
-/// 4xx are final. Final failures are <see cref="SlideException"/>s naming the request's URL.
+/// 4xx are final. Final failures are <see cref="SlideException"/>s naming the request's URL. A frame list the server
+/// refuses — HTTP 400, 406 or 501, a single non-multipart body, or one part for several frames — is not a failure
+/// yet: the first frame is asked for alone; if that works, the server refuses lists, the other frames follow one per
+/// request, and so does every later request to that server (<see cref="DicomWebServers"/>, told once).
 /// </summary>
 internal sealed class DicomWebSeriesClient : IDicomWebSeries
 {
@@ -26,25 +29,47 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
     private readonly RetryOptions _retry;
     private readonly ResiliencePipeline _pipeline;
     private readonly Strategies.StorageStats? _stats;
+    private readonly DicomWebServers _servers;
+    private readonly string _server;
+    private readonly int _maxFrames;
+    private readonly int _maxPrefetchFrames;
+    private volatile bool _singleFrames;
 
-    public DicomWebSeriesClient(HttpClient client, Uri series, string name, string? token, RetryOptions retry, int maxFramesPerRequest, Strategies.StorageStats? stats = null)
+    public DicomWebSeriesClient(HttpClient client, Uri series, string name, StorageOptions options, DicomWebServers? servers = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
         _client = client;
         _base = series.GetLeftPart(UriPartial.Path).TrimEnd('/');
         Name = name;
         // The token is a credential: it never travels in clear to another machine. A job's slide URL may come from
         // anyone who can submit to the queue, so plain http gets it only on loopback.
+        var token = options.DicomWebToken;
         _tokenWithheld = token is not null && !MaySendToken(series);
         _token = _tokenWithheld ? null : token;
-        _retry = retry;
-        MaxFramesPerRequest = Math.Max(1, maxFramesPerRequest);
-        _stats = stats;
-        _pipeline = RetryPolicy.Build(retry, () => { });
+        _retry = options.Strategy.Retry;
+        _maxFrames = Math.Max(1, options.DicomWebFramesPerRequest);
+        _maxPrefetchFrames = _maxFrames == 1 ? 1 : Math.Max(1, options.DicomWebPrefetchFramesPerRequest);
+        MaxConcurrentRequests = Math.Max(1, options.DicomWebConcurrency);
+        MaxHeldFrameBytes = Math.Max(0, options.DicomWebHeldFrameBytes);
+        _stats = options.DicomWebStats;
+        _servers = servers ?? new DicomWebServers(options.Warning);
+        _server = DicomWebServers.ServiceRoot(_base);
+        _pipeline = RetryPolicy.Build(_retry, () => { });
     }
 
     public string Name { get; }
 
-    public int MaxFramesPerRequest { get; }
+    /// <summary>The configured frames per request; 1 once this server is known to refuse frame lists.</summary>
+    public int MaxFramesPerRequest => SingleFrames ? 1 : _maxFrames;
+
+    public int MaxFramesPerPrefetchRequest => SingleFrames ? 1 : _maxPrefetchFrames;
+
+    public int MaxConcurrentRequests { get; }
+
+    public long MaxHeldFrameBytes { get; }
+
+    /// <summary>Whether frames go one per request because this series' server refused a frame list.</summary>
+    private bool SingleFrames => _singleFrames || (_singleFrames = _servers.RefusesFrameLists(_server));
 
     public Task<byte[]> ReadMetadataAsync(CancellationToken cancellationToken = default)
     {
@@ -58,24 +83,83 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         }, cancellationToken);
     }
 
-    public Task<IReadOnlyList<DicomWebFrame>> ReadFramesAsync(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DicomWebFrame>> ReadFramesAsync(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(frameNumbers);
         if (frameNumbers.Count == 0)
         {
-            return Task.FromResult<IReadOnlyList<DicomWebFrame>>([]);
+            return [];
         }
-        var url = $"{_base}/instances/{Uri.EscapeDataString(sopInstanceUid)}/frames/{string.Join(',', frameNumbers)}";
+        if (frameNumbers.Count == 1)
+        {
+            return [await ReadOneAsync(sopInstanceUid, frameNumbers[0], transferSyntax, cancellationToken).ConfigureAwait(false)];
+        }
+        if (SingleFrames)
+        {
+            return await ReadEachAsync(sopInstanceUid, frameNumbers, transferSyntax, cancellationToken).ConfigureAwait(false);
+        }
+        var url = FramesUrl(sopInstanceUid, frameNumbers);
         var accept = Accept(transferSyntax);
-        return Run<IReadOnlyList<DicomWebFrame>>(url, async ct =>
+        try
+        {
+            return await Run<IReadOnlyList<DicomWebFrame>>(url, async ct =>
+            {
+                using var request = Request(url, accept);
+                HttpResponseMessage response;
+                try
+                {
+                    response = await Send(request, url, ct).ConfigureAwait(false);
+                }
+                catch (StorageRequestException ex) when (ex.Status is 400 or 406 or 501)
+                {
+                    // Refused outright (not retried, 501 included): the list, or this frame? Asking for one tells.
+                    throw new FrameListRefusedException(ex.Cause, ex);
+                }
+                using (response)
+                {
+                    var contentType = response.Content.Headers.ContentType?.ToString() ?? "";
+                    var body = await ReadBody(response, url, ct).ConfigureAwait(false);
+                    if (MultipartRelated.MediaType(contentType) != "multipart/related")
+                    {
+                        throw new FrameListRefusedException($"a single '{contentType}' body, not multipart/related");
+                    }
+                    var frames = Frames(url, contentType, body, frameNumbers.Count, out var parts);
+                    return frames ?? throw new FrameListRefusedException($"a multipart/related answer of {parts} part for {frameNumbers.Count} frames");
+                }
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FrameListRefusedException refusal)
+        {
+            // The first frame alone: if the server refuses that too, the failure is the frame's, and nothing is
+            // remembered; if it serves it, the server refuses frame lists, and from now on gets one frame per request.
+            var first = await ReadOneAsync(sopInstanceUid, frameNumbers[0], transferSyntax, cancellationToken).ConfigureAwait(false);
+            _singleFrames = true;
+            _servers.RefusedFrameLists(_server, $"DICOMweb server {_server} answered a request for {frameNumbers.Count} frames ({url}) with {refusal.Cause}; asking it for one frame per request from now on");
+            var rest = await ReadEachAsync(sopInstanceUid, frameNumbers.Skip(1).ToList(), transferSyntax, cancellationToken).ConfigureAwait(false);
+            return [first, .. rest];
+        }
+    }
+
+    /// <summary>Frames one per request, all at once (the list is at most a request's worth).</summary>
+    private async Task<IReadOnlyList<DicomWebFrame>> ReadEachAsync(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken) =>
+        await Task.WhenAll(frameNumbers.Select(n => ReadOneAsync(sopInstanceUid, n, transferSyntax, cancellationToken))).ConfigureAwait(false);
+
+    private Task<DicomWebFrame> ReadOneAsync(string sopInstanceUid, int frameNumber, string? transferSyntax, CancellationToken cancellationToken)
+    {
+        var url = FramesUrl(sopInstanceUid, [frameNumber]);
+        var accept = Accept(transferSyntax);
+        return Run(url, async ct =>
         {
             using var request = Request(url, accept);
             using var response = await Send(request, url, ct).ConfigureAwait(false);
             var contentType = response.Content.Headers.ContentType?.ToString() ?? "";
             var body = await ReadBody(response, url, ct).ConfigureAwait(false);
-            return Frames(url, contentType, body, frameNumbers.Count);
+            return Frames(url, contentType, body, 1)[0];
         }, cancellationToken);
     }
+
+    private string FramesUrl(string sopInstanceUid, IReadOnlyList<int> frameNumbers) =>
+        $"{_base}/instances/{Uri.EscapeDataString(sopInstanceUid)}/frames/{string.Join(',', frameNumbers)}";
 
     public void Dispose()
     {
@@ -100,7 +184,11 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
     };
 
     /// <summary>The frames of a multipart/related answer: one part per frame asked for, each with the syntax its Content-Type (or the message's type parameter) names.</summary>
-    public static IReadOnlyList<DicomWebFrame> Frames(string url, string contentType, byte[] body, int expected)
+    public static IReadOnlyList<DicomWebFrame> Frames(string url, string contentType, byte[] body, int expected) =>
+        Frames(url, contentType, body, expected, out _) ?? throw new StorageRequestException(url, $"multipart/related answer holds 1 part(s) for {expected} frame(s) asked for", transient: false);
+
+    /// <summary>As <see cref="Frames(string, string, byte[], int)"/>, but null for a single part when several frames were asked for (a server that ignores frame lists).</summary>
+    private static IReadOnlyList<DicomWebFrame>? Frames(string url, string contentType, byte[] body, int expected, out int partCount)
     {
         if (MultipartRelated.MediaType(contentType) != "multipart/related")
         {
@@ -117,6 +205,11 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         {
             // A body cut short in transit is worth another request; the message says what was wrong if it persists.
             throw new StorageRequestException(url, $"malformed multipart/related answer: {ex.Message}", transient: true, inner: ex);
+        }
+        partCount = parts.Count;
+        if (parts.Count == 1 && expected > 1)
+        {
+            return null;
         }
         if (parts.Count != expected)
         {
@@ -222,5 +315,11 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         {
             throw new SlideException(url, $"{ex.GetType().Name}: {ex.Message} (gave up after {_retry.MaxAttempts} attempts)", inner: ex);
         }
+    }
+
+    /// <summary>The server would not answer a list of frames (4xx/501, or one frame for several): not retried, not yet a failure.</summary>
+    private sealed class FrameListRefusedException(string cause, Exception? inner = null) : Exception(cause, inner)
+    {
+        public string Cause => Message;
     }
 }

@@ -96,7 +96,8 @@ public static class Orthanc
 
 /// <summary>
 /// A loopback HTTP proxy in front of Orthanc for what Orthanc cannot be told to do: require a bearer token (401
-/// without it), answer frame requests 404, or cut multipart frame answers short. Counts frame requests.
+/// without it), answer frame requests 404, cut multipart frame answers short, or refuse frame lists as some
+/// servers do (Orthanc accepts them). Counts frame requests and the frames they ask for.
 /// </summary>
 public sealed class DicomWebProxy : IDisposable
 {
@@ -106,6 +107,10 @@ public sealed class DicomWebProxy : IDisposable
     private readonly Task _loop;
     private int _frameRequests;
     private int _multiFrameRequests;
+    private int _framesRequested;
+    private int _framesRequestedAgain;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _framesSeen = new(StringComparer.Ordinal);
+    private int _maxFramesInOneRequest;
 
     public DicomWebProxy(string target)
     {
@@ -139,6 +144,21 @@ public sealed class DicomWebProxy : IDisposable
 
     /// <summary>Frame answers lose their last bytes (the close delimiter and some of the last frame).</summary>
     public bool TruncateFrames { get; set; }
+
+    /// <summary>
+    /// When set, a request for several frames is refused as servers without multi-frame support do: with this HTTP
+    /// status (400, 406, 501), or, when 200, with a multipart answer holding only the first frame.
+    /// </summary>
+    public int? RefuseFrameLists { get; set; }
+
+    /// <summary>Frames asked for, summed over frame requests.</summary>
+    public int FramesRequested => Volatile.Read(ref _framesRequested);
+
+    /// <summary>Frames asked for that an earlier request had asked for already.</summary>
+    public int FramesRequestedAgain => Volatile.Read(ref _framesRequestedAgain);
+
+    /// <summary>The most frames one request asked for.</summary>
+    public int MaxFramesInOneRequest => Volatile.Read(ref _maxFramesInOneRequest);
 
     /// <summary>Authorization headers seen.</summary>
     public List<string> Authorizations { get; } = [];
@@ -194,10 +214,23 @@ public sealed class DicomWebProxy : IDisposable
                 Authorizations.Add(auth ?? "");
             }
             var isFrames = path.Contains("/frames/", StringComparison.Ordinal);
+            var frameList = isFrames ? path[(path.LastIndexOf('/') + 1)..].Split(',') : [];
             if (isFrames)
             {
                 Interlocked.Increment(ref _frameRequests);
-                if (path[(path.LastIndexOf('/') + 1)..].Contains(',', StringComparison.Ordinal))
+                Interlocked.Add(ref _framesRequested, frameList.Length);
+                var instance = path[..(path.LastIndexOf('/') + 1)];
+                foreach (var frame in frameList)
+                {
+                    if (!_framesSeen.TryAdd(instance + frame, true))
+                    {
+                        Interlocked.Increment(ref _framesRequestedAgain);
+                    }
+                }
+                for (var max = Volatile.Read(ref _maxFramesInOneRequest); frameList.Length > max && Interlocked.CompareExchange(ref _maxFramesInOneRequest, frameList.Length, max) != max; max = Volatile.Read(ref _maxFramesInOneRequest))
+                {
+                }
+                if (frameList.Length > 1)
                 {
                     Interlocked.Increment(ref _multiFrameRequests);
                 }
@@ -211,6 +244,15 @@ public sealed class DicomWebProxy : IDisposable
             {
                 response.StatusCode = 404;
                 return;
+            }
+            if (isFrames && frameList.Length > 1 && RefuseFrameLists is { } refusal and not 200)
+            {
+                response.StatusCode = refusal;
+                return;
+            }
+            if (isFrames && frameList.Length > 1 && RefuseFrameLists is 200)
+            {
+                path = path[..(path.LastIndexOf('/') + 1)] + frameList[0]; // answers the first frame only
             }
             using var request = new HttpRequestMessage(HttpMethod.Get, _target + path);
             if (context.Request.Headers["Accept"] is { } accept)

@@ -8,7 +8,7 @@ namespace Histoscale.Slides.Formats.Dicom;
 /// Columns × Rows, the frames coming from one or more instances (concatenations, or sparse tiles). A tile no frame
 /// covers (TILED_SPARSE) is blank: transparent, as OpenSlide renders it.
 /// </summary>
-internal sealed class DicomTiledImage : ITiledImage
+internal sealed class DicomTiledImage : ITiledImage, IPrefetchingImage
 {
     private const long MaxStoredFrameBytes = 256L * 1024 * 1024;
 
@@ -145,6 +145,40 @@ internal sealed class DicomTiledImage : ITiledImage
             positions[f] = (x.Value, y.Value);
         }
         return positions;
+    }
+
+    /// <summary>Over DICOMweb: every instance's frames come by WADO-RS, so hints fetch them ahead.</summary>
+    public bool CanPrefetch => _instances.Length > 0 && _instances.All(i => i.Remote is not null);
+
+    /// <summary>Hands the frames of <paramref name="tiles"/> (blank ones skipped) to the series' frame fetcher, instance by instance.</summary>
+    public void Prefetch(IEnumerable<(long Col, long Row)> tiles)
+    {
+        if (!CanPrefetch)
+        {
+            return;
+        }
+        var byInstance = new Dictionary<int, List<int>>();
+        foreach (var (col, row) in tiles)
+        {
+            if ((ulong)col >= (ulong)TilesAcross || (ulong)row >= (ulong)TilesDown)
+            {
+                continue; // hints are advisory: one off the grid is ignored
+            }
+            var i = Index(col, row);
+            if (_tileInstance[i] < 0)
+            {
+                continue;
+            }
+            if (!byInstance.TryGetValue(_tileInstance[i], out var frames))
+            {
+                byInstance[_tileInstance[i]] = frames = [];
+            }
+            frames.Add(_tileFrame[i]);
+        }
+        foreach (var (instance, frames) in byInstance)
+        {
+            _instances[instance].Remote!.Prefetch(_instances[instance], frames);
+        }
     }
 
     public long StoredTileBytes(long col, long row)

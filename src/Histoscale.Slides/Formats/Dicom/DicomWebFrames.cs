@@ -3,60 +3,146 @@ using Histoscale.Slides.Sources;
 namespace Histoscale.Slides.Formats.Dicom;
 
 /// <summary>
-/// The frames of a DICOMweb series as the tile reader asks for them, one at a time, fetched several per request:
-/// a frame not yet fetched or on its way is requested together with the following frames of its instance (the
-/// neighbouring tiles to its right on a TILED_FULL grid, which a row-order reader wants next), up to the series'
-/// <see cref="IDicomWebSeries.MaxFramesPerRequest"/>. Concurrent readers of frames already on their way wait for that
-/// request instead of making their own. A frame is handed out once (the decoded tile cache keeps what was decoded);
-/// frames fetched ahead and never read are dropped oldest first beyond <see cref="MaxHeldFrames"/>, so memory stays
-/// bounded whatever the slide size. Thread-safe.
+/// The frames of a DICOMweb series as the tile reader asks for them, one at a time, fetched several per request.
+/// <list type="bullet">
+/// <item><b>On demand</b>: a frame not yet here or on its way is requested together with the following frames of
+/// its instance (the neighbouring tiles to its right on a TILED_FULL grid, which a row-order reader wants next), up to
+/// the series' <see cref="IDicomWebSeries.MaxFramesPerRequest"/>. Concurrent readers of frames already on their way
+/// wait for that request instead of making their own.</item>
+/// <item><b>Prefetch hints</b> (<see cref="Prefetch"/>, from the pipeline's plan): the hinted frames not already here
+/// or on their way, in frame order per instance, are fetched ahead in requests of up to
+/// <see cref="IDicomWebSeries.MaxFramesPerPrefetchRequest"/> frames, at most
+/// <see cref="IDicomWebSeries.MaxConcurrentRequests"/> of them in flight. A reader that needs a frame whose hinted
+/// request is still queued starts that request itself. A hinted request whose turn comes while the frames not yet
+/// read fill half the byte cap is dropped (the reader is far behind; its frames come on demand later).</item>
+/// <item><b>Held frames, capped in bytes</b>: frames that arrived are held, read or not, up to
+/// <see cref="IDicomWebSeries.MaxHeldFrameBytes"/> in all; beyond it, frames already read go first (least recently
+/// read first), then unread ones, least recently used first. A reader already waiting for a dropped frame still gets
+/// it; a later one asks again. Each frame is held on its own (a request's other frames are not kept alive by it), so
+/// the count is what memory holds.</item>
+/// </list>
+/// A failed request is not remembered: the next reader of its frames asks again. Thread-safe.
 /// </summary>
-internal sealed class DicomWebFrames(IDicomWebSeries series) : IDisposable
+internal sealed class DicomWebFrames : IDisposable
 {
-    /// <summary>Frames held (fetched or on their way) at most; beyond this, the oldest fetched ones are dropped.</summary>
-    public const int MaxHeldFrames = 1024;
-
+    private readonly IDicomWebSeries _series;
+    private readonly long _maxHeldBytes;
+    private readonly SemaphoreSlim _prefetchSlots;
     private readonly Lock _gate = new();
-    private readonly Dictionary<(string Uid, int Frame), Task<DicomWebFrame>> _held = [];
-    private readonly Queue<(string Uid, int Frame)> _order = new();
+    private readonly Dictionary<(string Uid, int Frame), Entry> _entries = [];
+    private readonly LinkedList<(string Uid, int Frame)> _read = new();
+    private readonly LinkedList<(string Uid, int Frame)> _unread = new();
+    private long _heldBytes;
+    private long _unreadBytes;
+    private long _peakHeldBytes;
     private long _requests;
+    private long _prefetchRequests;
+    private long _droppedFrames;
+    private long _droppedHints;
+    private volatile bool _disposed;
 
-    public IDicomWebSeries Series => series;
+    public DicomWebFrames(IDicomWebSeries series)
+    {
+        _series = series;
+        _maxHeldBytes = Math.Max(0, series.MaxHeldFrameBytes);
+        _prefetchSlots = new SemaphoreSlim(Math.Max(1, series.MaxConcurrentRequests));
+    }
 
-    /// <summary>WADO-RS frame requests made so far.</summary>
+    public IDicomWebSeries Series => _series;
+
+    /// <summary>WADO-RS frame requests made so far (prefetches included).</summary>
     public long Requests => Interlocked.Read(ref _requests);
 
+    /// <summary>Of <see cref="Requests"/>, those made for prefetch hints.</summary>
+    public long PrefetchRequests => Interlocked.Read(ref _prefetchRequests);
+
+    /// <summary>Bytes of the frames held (arrived, read or not).</summary>
+    public long HeldBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _heldBytes;
+            }
+        }
+    }
+
+    /// <summary>The most bytes ever held at once (after each arrival's evictions): never above the cap.</summary>
+    public long PeakHeldBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _peakHeldBytes;
+            }
+        }
+    }
+
+    /// <summary>Frames that arrived and were dropped before anyone read them, to keep within the byte cap.</summary>
+    public long DroppedFrames => Interlocked.Read(ref _droppedFrames);
+
+    /// <summary>Hinted requests dropped before they started because the unread frames already filled half the cap.</summary>
+    public long DroppedHints => Interlocked.Read(ref _droppedHints);
+
+    /// <summary>Frames on their way or queued in a hinted request; for tests.</summary>
+    public int Pending
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _entries.Values.Count(e => e.Bytes < 0);
+            }
+        }
+    }
+
     /// <summary>The URL of frame <paramref name="frameNumber"/> (1-based) of an instance, for messages.</summary>
-    public string FrameUrl(string sopInstanceUid, int frameNumber) => $"{series.Name.TrimEnd('/')}/instances/{sopInstanceUid}/frames/{frameNumber}";
+    public string FrameUrl(string sopInstanceUid, int frameNumber) => $"{_series.Name.TrimEnd('/')}/instances/{sopInstanceUid}/frames/{frameNumber}";
 
     /// <summary>Frame <paramref name="frame"/> (0-based) of <paramref name="instance"/>'s stored bytes, blocking until they are here.</summary>
     /// <exception cref="SlideException">The request failed or the server sent another transfer syntax; names the frame's URL.</exception>
     public byte[] Read(DicomInstance instance, int frame)
     {
         var key = (instance.SopInstanceUid, frame + 1);
-        Task<DicomWebFrame> task;
-        lock (_gate)
-        {
-            // A failed request is not remembered: the next reader of its frames asks again.
-            if (!_held.TryGetValue(key, out task!) || task.IsFaulted || task.IsCanceled)
-            {
-                task = Fetch(instance, frame + 1);
-            }
-        }
         DicomWebFrame result;
-        try
+        while (true)
         {
-            result = task.GetAwaiter().GetResult();
-        }
-        finally
-        {
+            Entry entry;
             lock (_gate)
             {
-                if (_held.TryGetValue(key, out var held) && held == task)
+                entry = _entries.TryGetValue(key, out var known) && known.Batch is not { Dropped: true }
+                    ? known
+                    : DemandBatch(instance, frame + 1).Entries[0];
+            }
+            if (entry.Batch is { } batch)
+            {
+                if (batch.TryStart())
                 {
-                    _held.Remove(key);
+                    Launch(batch);
+                }
+                else if (batch.Dropped)
+                {
+                    continue; // a hint dropped between the lookup and now: its entries are gone, ask on demand
                 }
             }
+            result = entry.Done.Task.GetAwaiter().GetResult();
+            lock (_gate)
+            {
+                if (_entries.TryGetValue(key, out var held) && held == entry && held.Node is { } node)
+                {
+                    // Read: first to go when room is needed, the least recently read first.
+                    if (!held.WasRead)
+                    {
+                        held.WasRead = true;
+                        _unreadBytes -= held.Bytes;
+                    }
+                    node.List!.Remove(node);
+                    _read.AddLast(node);
+                }
+            }
+            break;
         }
         if (result.TransferSyntax is { Length: > 0 } syntax && syntax != instance.File.TransferSyntax && !SameNativeSyntax(syntax, instance.File.TransferSyntax))
         {
@@ -70,74 +156,266 @@ internal sealed class DicomWebFrames(IDicomWebSeries series) : IDisposable
     }
 
     /// <summary>
+    /// Fetches frames <paramref name="frames"/> (0-based) of <paramref name="instance"/> ahead of the reader: those
+    /// not already held or on their way, in frame order, several per request, with bounded concurrency. Returns at once.
+    /// </summary>
+    public void Prefetch(DicomInstance instance, IEnumerable<int> frames)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+        var uid = instance.SopInstanceUid;
+        var max = Math.Max(1, _series.MaxFramesPerPrefetchRequest);
+        var batches = new List<Batch>();
+        lock (_gate)
+        {
+            List<int>? numbers = null;
+            foreach (var number in frames.Select(f => f + 1).Where(n => n >= 1 && n <= instance.FrameCount).Distinct().Order())
+            {
+                if (_entries.TryGetValue((uid, number), out var held) && held.Batch is not { Dropped: true })
+                {
+                    if (held.Node is { } node && !held.WasRead)
+                    {
+                        // Wanted again soon: the most recently used of the unread now.
+                        _unread.Remove(node);
+                        _unread.AddLast(node);
+                    }
+                    continue;
+                }
+                numbers ??= [];
+                numbers.Add(number);
+                if (numbers.Count == max)
+                {
+                    batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true));
+                    numbers = null;
+                }
+            }
+            if (numbers is not null)
+            {
+                batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true));
+            }
+        }
+        foreach (var batch in batches)
+        {
+            _ = RunHinted(batch);
+        }
+    }
+
+    /// <summary>
     /// Asks for frame <paramref name="frameNumber"/> as stored (transfer syntax "*"), for an instance whose metadata
     /// does not give its transfer syntax: the answer says which it is. The frame is kept for the reader.
     /// </summary>
     public async Task<string?> ProbeTransferSyntaxAsync(string sopInstanceUid, int frameNumber)
     {
         Interlocked.Increment(ref _requests);
-        var frames = await series.ReadFramesAsync(sopInstanceUid, [frameNumber], "*").ConfigureAwait(false);
+        var frames = await _series.ReadFramesAsync(sopInstanceUid, [frameNumber], "*").ConfigureAwait(false);
         lock (_gate)
         {
-            Hold((sopInstanceUid, frameNumber), Task.FromResult(frames[0]));
+            var batch = Register(sopInstanceUid, [frameNumber], "*", prefetch: false);
+            batch.TryStart();
+            Arrived(batch, frames);
         }
         return frames[0].TransferSyntax;
     }
 
-    public void Dispose() => series.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _series.Dispose();
+    }
 
-    /// <summary>Starts one request for <paramref name="first"/> and the frames after it not already held (under the lock).</summary>
-    private Task<DicomWebFrame> Fetch(DicomInstance instance, int first)
+    /// <summary>A request for <paramref name="first"/> and the frames after it not already held or on their way (under the lock).</summary>
+    private Batch DemandBatch(DicomInstance instance, int first)
     {
         var numbers = new List<int> { first };
-        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < Math.Max(1, series.MaxFramesPerRequest) && !(_held.TryGetValue((instance.SopInstanceUid, n), out var t) && !t.IsFaulted && !t.IsCanceled); n++)
+        var max = Math.Max(1, _series.MaxFramesPerRequest);
+        for (var n = first + 1; n <= instance.FrameCount && numbers.Count < max && !(_entries.TryGetValue((instance.SopInstanceUid, n), out var e) && e.Batch is not { Dropped: true }); n++)
         {
             numbers.Add(n);
         }
-        var uid = instance.SopInstanceUid;
-        var syntax = instance.File.TransferSyntax;
-        Interlocked.Increment(ref _requests);
-        var all = Task.Run(() => series.ReadFramesAsync(uid, numbers, syntax));
-        Task<DicomWebFrame>? firstTask = null;
+        return Register(instance.SopInstanceUid, numbers, instance.File.TransferSyntax, prefetch: false);
+    }
+
+    /// <summary>A request not yet started, its frames entered as on their way (under the lock).</summary>
+    private Batch Register(string uid, List<int> numbers, string syntax, bool prefetch)
+    {
+        var batch = new Batch(uid, [.. numbers], syntax, prefetch);
         for (var k = 0; k < numbers.Count; k++)
         {
-            var task = Pick(all, k);
-            firstTask ??= task;
-            Hold((uid, numbers[k]), task);
+            var key = (uid, numbers[k]);
+            if (_entries.TryGetValue(key, out var old))
+            {
+                Remove(key, old); // a dropped hint's leftover
+            }
+            _entries[key] = batch.Entries[k] = new Entry(batch);
         }
-        return firstTask!;
+        return batch;
     }
 
-    private void Hold((string, int) key, Task<DicomWebFrame> task)
+    /// <summary>Runs a hinted request when a slot is free, unless a reader started it first or the held frames fill half the cap.</summary>
+    private async Task RunHinted(Batch batch)
     {
-        _held[key] = task;
-        _order.Enqueue(key);
-        while (_held.Count > MaxHeldFrames && _order.TryDequeue(out var oldest))
+        await _prefetchSlots.WaitAsync().ConfigureAwait(false);
+        try
         {
-            if (_held.TryGetValue(oldest, out var t) && t.IsCompleted)
+            lock (_gate)
             {
-                _held.Remove(oldest);
+                if ((_disposed || _unreadBytes >= _maxHeldBytes / 2) && batch.TryDrop())
+                {
+                    Interlocked.Increment(ref _droppedHints);
+                    for (var k = 0; k < batch.Numbers.Length; k++)
+                    {
+                        if (_entries.TryGetValue((batch.Uid, batch.Numbers[k]), out var e) && e == batch.Entries[k])
+                        {
+                            Remove((batch.Uid, batch.Numbers[k]), e);
+                        }
+                    }
+                    return;
+                }
+            }
+            if (batch.TryStart())
+            {
+                await Execute(batch).ConfigureAwait(false);
             }
         }
-        if (_order.Count > 4 * MaxHeldFrames)
+        finally
         {
-            // Keys already handed out linger in the queue; rebuild it from what is held.
-            var live = _order.Where(_held.ContainsKey).Distinct().ToList();
-            _order.Clear();
-            foreach (var k in live)
-            {
-                _order.Enqueue(k);
-            }
+            _prefetchSlots.Release();
         }
     }
 
-    private static async Task<DicomWebFrame> Pick(Task<IReadOnlyList<DicomWebFrame>> all, int index)
+    /// <summary>Runs a request a reader started, off the reader's thread.</summary>
+    private void Launch(Batch batch) => _ = Task.Run(() => Execute(batch));
+
+    /// <summary>Sends the request; its frames are held on arrival; every waiter gets its frame or the failure.</summary>
+    private async Task Execute(Batch batch)
     {
-        var frames = await all.ConfigureAwait(false);
-        return frames[index];
+        Interlocked.Increment(ref _requests);
+        if (batch.Prefetched)
+        {
+            Interlocked.Increment(ref _prefetchRequests);
+        }
+        IReadOnlyList<DicomWebFrame> frames;
+        try
+        {
+            frames = await _series.ReadFramesAsync(batch.Uid, batch.Numbers, batch.Syntax).ConfigureAwait(false);
+            if (frames.Count != batch.Numbers.Length)
+            {
+                throw new SlideException(FrameUrl(batch.Uid, batch.Numbers[0]), $"the server answered {frames.Count} frame(s) for the {batch.Numbers.Length} asked for");
+            }
+        }
+        catch (Exception ex)
+        {
+            lock (_gate)
+            {
+                for (var k = 0; k < batch.Numbers.Length; k++)
+                {
+                    var entry = batch.Entries[k];
+                    if (_entries.TryGetValue((batch.Uid, batch.Numbers[k]), out var e) && e == entry)
+                    {
+                        Remove((batch.Uid, batch.Numbers[k]), e);
+                    }
+                    entry.Batch = null;
+                    entry.Done.TrySetException(ex);
+                    _ = entry.Done.Task.Exception; // a hint nobody waits for must not surface as an unobserved exception
+                }
+            }
+            return;
+        }
+        lock (_gate)
+        {
+            Arrived(batch, frames);
+        }
+    }
+
+    /// <summary>
+    /// Hands each frame of an answered request to its entry (waiters wake), holds those still wanted, then drops
+    /// read frames (least recently read first) and then unread ones (least recently used first) beyond the cap (under the lock).
+    /// </summary>
+    private void Arrived(Batch batch, IReadOnlyList<DicomWebFrame> frames)
+    {
+        for (var k = 0; k < batch.Numbers.Length; k++)
+        {
+            var key = (batch.Uid, batch.Numbers[k]);
+            var entry = batch.Entries[k];
+            entry.Batch = null; // the request is done: it keeps no frame alive through its entries
+            if (_entries.TryGetValue(key, out var e) && e == entry && e.Node is null)
+            {
+                e.Bytes = frames[k].Data.Length;
+                e.Node = _unread.AddLast(key);
+                _heldBytes += e.Bytes;
+                _unreadBytes += e.Bytes;
+            }
+            entry.Done.TrySetResult(frames[k]);
+        }
+        while (_heldBytes > _maxHeldBytes && (_read.First ?? _unread.First) is { } oldest)
+        {
+            var entry = _entries[oldest.Value];
+            if (!entry.WasRead)
+            {
+                Interlocked.Increment(ref _droppedFrames);
+            }
+            Remove(oldest.Value, entry);
+        }
+        _peakHeldBytes = Math.Max(_peakHeldBytes, _heldBytes);
+    }
+
+    private void Remove((string, int) key, Entry entry)
+    {
+        _entries.Remove(key);
+        if (entry.Node is { } node)
+        {
+            node.List!.Remove(node);
+            _heldBytes -= entry.Bytes;
+            if (!entry.WasRead)
+            {
+                _unreadBytes -= entry.Bytes;
+            }
+            entry.Node = null;
+        }
     }
 
     /// <summary>Native pixels are the same bytes in explicit and implicit VR little endian.</summary>
     private static bool SameNativeSyntax(string a, string b) =>
         a is DicomParser.ExplicitVrLittleEndian or DicomParser.ImplicitVrLittleEndian && b is DicomParser.ExplicitVrLittleEndian or DicomParser.ImplicitVrLittleEndian;
+
+    /// <summary>One frames request: waiting (hinted, not yet started), started, or dropped (a hint never sent).</summary>
+    private sealed class Batch(string uid, int[] numbers, string syntax, bool prefetched)
+    {
+        private int _state;
+
+        public string Uid => uid;
+
+        public int[] Numbers => numbers;
+
+        public string Syntax => syntax;
+
+        public bool Prefetched => prefetched;
+
+        /// <summary>The entry of each frame asked for, in order.</summary>
+        public Entry[] Entries { get; } = new Entry[numbers.Length];
+
+        public bool Dropped => Volatile.Read(ref _state) == 2;
+
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, 1, 0) == 0;
+
+        public bool TryDrop() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
+    }
+
+    /// <summary>One frame: on its way (<see cref="Bytes"/> -1, <see cref="Batch"/> its request) or arrived and held (in one of the two lists).</summary>
+    private sealed class Entry(Batch batch)
+    {
+        /// <summary>The request bringing the frame, until it is answered.</summary>
+        public Batch? Batch { get; set; } = batch;
+
+        /// <summary>The frame, or the request's failure, once answered.</summary>
+        public TaskCompletionSource<DicomWebFrame> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public long Bytes { get; set; } = -1;
+
+        public bool WasRead { get; set; }
+
+        public LinkedListNode<(string Uid, int Frame)>? Node { get; set; }
+    }
 }
