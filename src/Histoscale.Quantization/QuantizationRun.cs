@@ -64,7 +64,14 @@ public sealed record QuantizationReport(
     long TilesAvailable,
     int CalibrationTiles,
     OutputAgreement Agreement,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>Sampled tiles left out because their data could not be decoded (corrupt or truncated).</summary>
+    public int SkippedTiles { get; init; }
+
+    /// <summary>The first few skipped tiles' errors, each naming the slide, level and tile; empty when none.</summary>
+    public IReadOnlyList<string> SkippedCauses { get; init; } = [];
+}
 
 /// <summary>
 /// Post-training static INT8 quantization of a model, end to end: calibration tiles sampled from real slides
@@ -105,10 +112,20 @@ public static class QuantizationRun
             Slides = request.Slides,
             Stain = request.Stain,
         });
-        var picks = sampler.Pick(slides, request.Tiles + request.Check);
-        if (picks.Count == 0)
+        var sampled = sampler.Pick(slides, request.Tiles + request.Check);
+        if (sampled.Count == 0)
         {
             throw new QuantizationConfigException($"the calibration slides have no tiles to sample{(request.DetectTissue ? " with tissue (try --no-tissue or a lower --min-tissue)" : "")}");
+        }
+        // A tile whose data is corrupt is skipped (counted, the first few named); only when fewer than half of the
+        // sampled tiles remain is the calibration refused: its slides are then not what the model will see.
+        var picks = sampler.Readable(sampled);
+        var skipped = sampler.Skipped;
+        if (picks.Count == 0 || picks.Count * 2 < sampled.Count)
+        {
+            throw new QuantizationConfigException(
+                $"{skipped.Count} of {sampled.Count} sampled calibration tiles could not be read (corrupt or truncated data), too few remain ({picks.Count}, at least half are needed); first: "
+                + string.Join("; ", skipped.Take(MaxSkippedReported).Select(t => t.Error)));
         }
         // The check compares float vectors; a model whose output is something else is quantized unchecked.
         var checkable = source.PrimaryOutput.DataType == TensorDataType.Fp32;
@@ -147,8 +164,15 @@ public static class QuantizationRun
             var candidate = await OutputsAsync(sampler, heldOut, request.Batch, target, (inputs, ct) => backend.ExecuteAsync(inputs, ct).AsTask(), cancellationToken).ConfigureAwait(false);
             agreement.Add(reference, candidate, heldOut.Count);
         }
-        return new QuantizationReport(source, modelDirectory ?? modelPath, modelPath, summary, slides.Count, sampler.TilesAvailable, calibration.Count, agreement, DateTime.UtcNow - started);
+        return new QuantizationReport(source, modelDirectory ?? modelPath, modelPath, summary, slides.Count, sampler.TilesAvailable, calibration.Count, agreement, DateTime.UtcNow - started)
+        {
+            SkippedTiles = skipped.Count,
+            SkippedCauses = [.. skipped.Take(MaxSkippedReported).Select(t => t.Error)],
+        };
     }
+
+    /// <summary>Skipped tiles a report (and the too-few error) names; the count covers them all.</summary>
+    private const int MaxSkippedReported = 5;
 
     /// <summary>Appended to the source model's name to name the float16 repository model.</summary>
     public const string Fp16NameSuffix = "_fp16";

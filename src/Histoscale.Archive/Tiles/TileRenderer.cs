@@ -10,8 +10,8 @@ internal sealed record EncodedImage(byte[] Bytes, string ContentType, bool Passe
 
 /// <summary>
 /// Produces Deep Zoom tiles, regions and thumbnails. A Deep Zoom tile whose level coincides with a stored level of
-/// the same tile grid, and that is not cut by the image edge, is the stored JPEG as it is (no decode, no
-/// re-encode); any other is read from the best stored level for its downsample and resampled.
+/// the same tile grid, and that is not cut by the image edge, is the stored JPEG as it is (decoded once to verify
+/// it, never re-encoded); any other is read from the best stored level for its downsample and resampled.
 /// </summary>
 internal static class TileRenderer
 {
@@ -25,11 +25,33 @@ internal static class TileRenderer
         {
             if (slide.ReadStoredJpegTile(stored, col, row) is { } jpeg)
             {
+                Verify(slide, stored, col, row);
                 return new EncodedImage(jpeg, "image/jpeg", true);
             }
         }
         var image = Render(slide, x * downsample, y * downsample, width * downsample, height * downsample, width, height);
         return Encode(image, format);
+    }
+
+    /// <summary>
+    /// Decodes a stored tile before its bytes are passed through, so corrupt data (a bad Huffman code, scrambled
+    /// entropy-coded data between intact start and end markers) is the tile's <see cref="SlideException"/> (a 5xx
+    /// naming the tile) and never an image a viewer would draw. The pixels are dropped; the encoded-tile cache keeps
+    /// the verified bytes, so a tile is decoded once per cache lifetime, not per request.
+    /// </summary>
+    private static void Verify(Slide slide, int level, long col, long row)
+    {
+        var lvl = slide.Levels[level];
+        var size = lvl.TileWidth * lvl.TileHeight * 4;
+        var buffer = ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            slide.ReadTile(level, col, row, buffer.AsSpan(0, size));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>The stored level with exactly this Deep Zoom level's size and tile grid, if any.</summary>

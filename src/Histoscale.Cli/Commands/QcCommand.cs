@@ -9,7 +9,7 @@ using Histoscale.Slides.Imaging;
 namespace Histoscale.Cli.Commands;
 
 /// <summary>
-/// <c>histoscale qc SLIDES... --out DIR [--json] [--mask-mpp 8]</c>: slide quality control (docs/qc.md). Per slide
+/// <c>histoscale qc SLIDES... --out DIR [--json] [--mask-mpp 8] [--max-bad-tiles 1%]</c>: slide quality control (docs/qc.md). Per slide
 /// NAME.qc.json and the blur, pen and fold masks; for the run qc-summary.csv and qc-report.html. Exit codes: 0 every
 /// slide measured; 2 bad input (flags, unwritable --out, or a slide that is not a readable slide: the others are still
 /// measured and reported); 1 anything else.
@@ -21,15 +21,17 @@ public static class QcCommand
         var slides = new Argument<string[]>("slides") { Description = "Slides: files, folders, globs (dir/*.svs), @manifest.txt or URIs", Arity = ArgumentArity.OneOrMore };
         var output = new Option<string>("--out") { Description = "Output folder", Required = true };
         var json = new Option<bool>("--json") { Description = "Print a JSON summary {\"slides\":[...]} on stdout" };
+        var maxBadTiles = new Option<string>("--max-bad-tiles") { Description = "Unreadable (corrupt) tiles a slide may have before it fails, as infer: a count, or a percentage like 1% (of the mask level's tiles, and of the focus samples)", DefaultValueFactory = _ => "1%" };
         var flags = new QcFlags();
         var command = new Command("qc", "Quality control: tissue, blur, pen, folds, stain/exposure per slide, with masks, a CSV summary and an HTML report")
         {
-            slides, output, json,
+            slides, output, json, maxBadTiles,
         };
         flags.AddTo(command);
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
-            var options = flags.Read(r);
+            var (badCount, badFraction) = InferCommand.ParseMaxBadTiles(r.GetValue(maxBadTiles)!);
+            var options = flags.Read(r) with { MaxBadTiles = badCount, MaxBadTileFraction = badFraction ?? 0.01 };
             var config = r.InvocationConfiguration;
             return await RunAsync(r.GetValue(slides) ?? [], r.GetValue(output)!, options, r.GetValue(json), config.Output, config.Error, ct);
         });

@@ -43,6 +43,8 @@ internal sealed record QcRow(string Name, string Path, SlideQuality? Quality)
             focusSamples = q.FocusSamples,
             unreadableTiles = q.UnreadableTiles,
             unreadableCauses = q.UnreadableCauses,
+            focusUnreadableTiles = q.FocusUnreadableTiles,
+            focusUnreadableCauses = q.FocusUnreadableCauses,
         };
 
     public string Line()

@@ -147,6 +147,8 @@ public static class QuantizeCommand
                 sourceBytes,
                 bytes = targetBytes,
                 calibrationTiles,
+                skippedTiles = report.SkippedTiles,
+                skippedCauses = report.SkippedCauses,
                 slides,
                 quantized = s.Quantized,
                 keptFloat = s.KeptFloat,
@@ -167,6 +169,10 @@ public static class QuantizeCommand
         var c = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(c, $"{source.Name} → {written} (INT8 {request.Options.Format.ToString().ToLowerInvariant()}, {targetBytes / 1e6:F1} MB; FP32 {sourceBytes / 1e6:F1} MB) in {elapsed.TotalSeconds:F1} s"));
         o.WriteLine(string.Create(c, $"  calibration: {calibrationTiles} tiles from {slides} slide(s) ({available} planned), {method}"));
+        if (report.SkippedTiles > 0)
+        {
+            o.WriteLine(string.Create(c, $"  skipped {report.SkippedTiles} unreadable sampled tile(s) (corrupt or truncated data); first: {string.Join("; ", report.SkippedCauses)}"));
+        }
         o.WriteLine($"  quantized {s.QuantizedCount} nodes: {Counts(s.Quantized)}{(s.FoldedRelus > 0 ? $" (+{s.FoldedRelus} Relu folded in)" : "")}");
         o.WriteLine($"  kept FP32: {Counts(s.KeptFloat)}");
         o.WriteLine(a.Tiles == 0

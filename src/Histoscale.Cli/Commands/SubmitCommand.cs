@@ -8,7 +8,10 @@ namespace Histoscale.Cli.Commands;
 
 /// <summary>
 /// <c>histoscale submit SLIDES... --queue URL --model M --out DIR [infer flags]</c>: one job per slide on a broker's
-/// queue, for <c>histoscale worker</c> processes to run. Local slides, models and output folders are made absolute,
+/// queue, for <c>histoscale worker</c> processes to run. The job carries the flags that decide a slide's results
+/// (tiling, tissue, thresholds, <c>--max-bad-tiles</c>, <c>--qc</c> and its thresholds, the stain normalisation with
+/// its target resolved here); the process flags
+/// (<c>--workers</c>, <c>--instances</c>, <c>--threads</c>, <c>--server</c>) are the worker's own. Local slides, models and output folders are made absolute,
 /// so workers on the same file system find them. Prints the count and the batch id. Exit 2 on bad input (flags, a
 /// queue URL with an unknown scheme, a broker unreachable after the retries).
 /// </summary>
@@ -32,15 +35,27 @@ public static class SubmitCommand
         var threshold = new Option<double>("--threshold") { Description = "Score at or above which a region belongs to a class", DefaultValueFactory = _ => 0.5 };
         var maxBadTiles = new Option<string>("--max-bad-tiles") { Description = "Unreadable tiles a slide may have: a count, or a percentage like 1%", DefaultValueFactory = _ => "1%" };
         var json = new Option<bool>("--json") { Description = "Print {\"jobs\":N,\"batch\":\"ID\"} on stdout" };
+        var qc = new Option<bool>("--qc") { Description = "Run quality control first, as infer --qc: tiles over blur, pen or folds get status=excluded:KIND (docs/qc.md); the job then needs workers of job version 2 or later" };
+        var qcFlags = new QcFlags();
+        var stain = new StainFlags();
         var command = new Command("submit", "Put one slide job per slide on a broker's queue for `histoscale worker` processes")
         {
             slides, queue, connectAttempts, model, modelVersion, output, batch, device, tile.TileSize, tile.Mpp, tile.Mean, tile.Std, classes, noTissue, minTissue, overlap, threshold, maxBadTiles, json,
+            qc, stain.Normalize, stain.Target,
         };
+        qcFlags.AddTo(command);
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
             var stdout = r.InvocationConfiguration.Output;
             QueueFlags.Check(r.GetValue(connectAttempts));
+            if (!r.GetValue(qc) && qcFlags.FirstGiven(r) is { } qcFlag)
+            {
+                throw new InputException($"{qcFlag} needs --qc");
+            }
             var overrides = tile.Read(r);
+            // The stain target is read or fitted here, once, and travels in the job as numbers.
+            var stainTarget = r.GetValue(stain.Target);
+            var normalization = stain.Read(r, HostContext.FromEnvironment().Slides);
             var (badCount, badFraction) = InferCommand.ParseMaxBadTiles(r.GetValue(maxBadTiles)!);
             var parameters = new JobParameters
             {
@@ -57,6 +72,9 @@ public static class SubmitCommand
                 Threshold = r.GetValue(threshold),
                 MaxBadTiles = badCount,
                 MaxBadTileFraction = badFraction ?? 0.01,
+                Qc = r.GetValue(qc) ? JobQuality.From(qcFlags.Read(r)) : null,
+                StainTarget = normalization is null ? null : JsonDocument.Parse(normalization.Target.ToJson(indented: false)).RootElement.Clone(),
+                StainTargetSource = normalization is null ? null : stainTarget is not null && !stainTarget.Contains("://", StringComparison.Ordinal) && File.Exists(stainTarget) ? Path.GetFullPath(stainTarget) : stainTarget,
             };
             try
             {

@@ -20,8 +20,13 @@ internal static class FocusSampler
     /// <summary>Largest window a sample reads: bigger level-0 tiles are sampled by a centred window of this size.</summary>
     private const int MaxWindow = 512;
 
-    /// <summary>Marks blurred blocks in <paramref name="blur"/> (mask pixels, 1 = blurred); returns the tiles read.</summary>
-    public static int Measure(Slide slide, byte[] tissue, int width, int height, byte[] blur, QualityOptions options, int parallelism, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks blurred blocks in <paramref name="blur"/> (mask pixels, 1 = blurred); returns the tiles read. A sample
+    /// whose data is corrupt says nothing about focus: it is left out and queued in <paramref name="unreadable"/> (by
+    /// sample index) when given.
+    /// </summary>
+    public static int Measure(Slide slide, byte[] tissue, int width, int height, byte[] blur, QualityOptions options, int parallelism, CancellationToken cancellationToken,
+        System.Collections.Concurrent.ConcurrentQueue<(long Index, SlideException Error)>? unreadable = null)
     {
         var level = slide.Levels[0];
         var tiled = level.TileWidth <= 1024 && level.TileHeight <= 1024;
@@ -104,6 +109,7 @@ internal static class FocusSampler
                     catch (SlideException ex) when (ex.IsCorruptData)
                     {
                         focus[i] = double.NaN; // a damaged tile says nothing about focus
+                        unreadable?.Enqueue((i, ex));
                     }
                     return buffers;
                 },

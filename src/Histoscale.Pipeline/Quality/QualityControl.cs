@@ -92,7 +92,17 @@ public static class QualityControl
         cancellationToken.ThrowIfCancellationRequested();
 
         var blur = new byte[n];
-        var samples = FocusSampler.Measure(slide, clean, w, h, blur, options, parallelism, cancellationToken);
+        var focusUnreadable = new System.Collections.Concurrent.ConcurrentQueue<(long Index, SlideException Error)>();
+        var samples = FocusSampler.Measure(slide, clean, w, h, blur, options, parallelism, cancellationToken, focusUnreadable);
+        // Corrupt focus samples are left out of the focus measure (as infer leaves an unreadable tile out of its
+        // maps), reported, and held to the same limit, of the samples read.
+        var focusCauses = focusUnreadable.OrderBy(u => u.Index).Take(MaxCausesReported).Select(u => u.Error.Message).ToArray();
+        var focusAllowed = options.MaxBadTiles ?? (int)Math.Floor(options.MaxBadTileFraction * samples);
+        if (focusUnreadable.Count > focusAllowed)
+        {
+            throw new SlideException(slide.Source, $"quality control: {focusUnreadable.Count} of {samples} full-resolution focus tiles could not be read, more than --max-bad-tiles allows ({focusAllowed})"
+                + (focusCauses.Length > 0 ? $"; first: {focusCauses[0]}" : ""));
+        }
         int blurPixels = 0, penPixels = 0, foldPixels = 0, cleanPixels = 0;
         for (var i = 0; i < n; i++)
         {
@@ -139,6 +149,8 @@ public static class QualityControl
         {
             UnreadableTiles = unreadable.Count,
             UnreadableCauses = causes,
+            FocusUnreadableTiles = focusUnreadable.Count,
+            FocusUnreadableCauses = focusCauses,
         };
     }
 

@@ -112,6 +112,12 @@ public sealed class SlideQuality
     /// <summary>The first of those tiles' errors, in tile order (each names the file, level and tile).</summary>
     public IReadOnlyList<string> UnreadableCauses { get; init; } = [];
 
+    /// <summary>Full-resolution focus samples whose data was corrupt: left out of the focus measure (within the allowed bad tiles).</summary>
+    public int FocusUnreadableTiles { get; init; }
+
+    /// <summary>The first of those samples' errors (each names the file, level and tile).</summary>
+    public IReadOnlyList<string> FocusUnreadableCauses { get; init; } = [];
+
     /// <summary>Whether no threshold tripped.</summary>
     public bool Usable => Flags.Count == 0;
 

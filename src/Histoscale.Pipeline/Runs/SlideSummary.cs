@@ -135,6 +135,12 @@ public sealed record QcSummary
     /// <summary>The first few of those tiles' errors; null when none.</summary>
     public IReadOnlyList<string>? UnreadableCauses { get; init; }
 
+    /// <summary>Full-resolution focus samples that could not be decoded (left out of the focus measure); null when none.</summary>
+    public int? FocusUnreadableTiles { get; init; }
+
+    /// <summary>The first few of those samples' errors; null when none.</summary>
+    public IReadOnlyList<string>? FocusUnreadableCauses { get; init; }
+
     /// <summary>Plan tiles excluded over blur.</summary>
     public int ExcludedBlur { get; init; }
 
@@ -156,6 +162,8 @@ public sealed record QcSummary
         Flags = q.Flags,
         UnreadableTiles = q.UnreadableTiles > 0 ? q.UnreadableTiles : null,
         UnreadableCauses = q.UnreadableTiles > 0 ? q.UnreadableCauses : null,
+        FocusUnreadableTiles = q.FocusUnreadableTiles > 0 ? q.FocusUnreadableTiles : null,
+        FocusUnreadableCauses = q.FocusUnreadableTiles > 0 ? q.FocusUnreadableCauses : null,
         ExcludedBlur = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Blur),
         ExcludedPen = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Pen),
         ExcludedFold = exclusions.Count(e => e == (byte)Quality.QualityArtifact.Fold),

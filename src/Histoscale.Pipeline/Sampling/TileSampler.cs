@@ -16,6 +16,11 @@ namespace Histoscale.Pipeline.Sampling;
 /// <param name="PlanIndex">Index into <see cref="Planning.TilePlan.Tiles"/> of that slide's plan.</param>
 public readonly record struct SampledTile(string Slide, int PlanIndex);
 
+/// <summary>A sampled tile left out because its stored data could not be decoded (<see cref="TileSampler.Readable"/>).</summary>
+/// <param name="Tile">The sampled tile.</param>
+/// <param name="Error">What was wrong: the slide's file, level, tile (col,row) and cause.</param>
+public readonly record struct SkippedTile(SampledTile Tile, string Error);
+
 /// <summary>
 /// Picks a fixed number of tiles from slides and packs them into model input batches through exactly the path
 /// <c>infer</c> uses (tissue detection → tile plan → tile reader → <see cref="TensorPacker"/>), so whatever sees
@@ -47,6 +52,51 @@ public sealed class TileSampler
     /// <summary>Planned tiles over all slides (after <see cref="Pick"/>).</summary>
     public long TilesAvailable { get; private set; }
 
+    private readonly List<SkippedTile> _skipped = [];
+
+    /// <summary>Tiles <see cref="Readable"/> left out so far because their data is corrupt or truncated, in the order met.</summary>
+    public IReadOnlyList<SkippedTile> Skipped => _skipped;
+
+    /// <summary>
+    /// Reads each of <paramref name="tiles"/> once, as <see cref="Batches"/> would, and returns those that decode,
+    /// in order. A tile whose data is corrupt or truncated (<see cref="SlideException.IsCorruptData"/>) is left out and
+    /// added to <see cref="Skipped"/> with its error; one corrupt tile does not end a calibration. Any other failure
+    /// (a slide that cannot be opened, a store that does not answer) throws as before.
+    /// </summary>
+    public IReadOnlyList<SampledTile> Readable(IReadOnlyList<SampledTile> tiles)
+    {
+        var readable = new List<SampledTile>(tiles.Count);
+        var rgba = ArrayPool<byte>.Shared.Rent(_io.TileSize * _io.TileSize * 4);
+        try
+        {
+            foreach (var group in tiles.GroupBy(t => t.Slide))
+            {
+                using var slide = Slide.Open(group.Key, _options.Slides);
+                var plan = Plan(group.Key);
+                using var reader = new PlanTileReader(slide, plan);
+                using var scratch = new PlanTileReader.Scratch();
+                foreach (var tile in group)
+                {
+                    try
+                    {
+                        reader.Read(plan.Tiles[tile.PlanIndex], rgba.AsSpan(0, reader.TileBytes), scratch);
+                        readable.Add(tile);
+                    }
+                    catch (SlideException ex) when (ex.IsCorruptData)
+                    {
+                        _skipped.Add(new SkippedTile(tile, ex.Message));
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rgba);
+        }
+        // Groups keep the picks' order (picks of a slide are adjacent), so this is the input order less the skipped.
+        return readable;
+    }
+
     /// <summary>Plans every slide and picks up to <paramref name="count"/> tiles evenly spaced over all of them.</summary>
     public IReadOnlyList<SampledTile> Pick(IReadOnlyList<string> slides, int count)
     {
@@ -76,7 +126,8 @@ public sealed class TileSampler
 
     /// <summary>
     /// Reads and packs <paramref name="tiles"/> in order into batches of at most <paramref name="batchSize"/> (model
-    /// input shape and layout). Each yielded tensor belongs to the caller, who disposes it.
+    /// input shape and layout). Each yielded tensor belongs to the caller, who disposes it. A tile that cannot be read
+    /// throws (its <see cref="SlideException"/>): pass tiles through <see cref="Readable"/> first to leave corrupt ones out.
     /// </summary>
     public IEnumerable<Tensor> Batches(IReadOnlyList<SampledTile> tiles, int batchSize)
     {

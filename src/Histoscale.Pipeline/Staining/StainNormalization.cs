@@ -23,6 +23,26 @@ public sealed record StainNormalization
     /// <summary>The method: the target's.</summary>
     public StainMethod Method => Target.Method;
 
+    /// <summary>
+    /// A normalisation onto the target in <paramref name="targetJson"/> (a target.json document, as
+    /// <see cref="StainParameters.ToJson"/> writes it; its method is the run's), e.g. one a slide job carries.
+    /// </summary>
+    /// <param name="targetJson">The target document.</param>
+    /// <param name="source">Names the document in errors.</param>
+    /// <param name="targetSource">Where the target came from (a target.json path or a slide), for run.json.</param>
+    /// <exception cref="PipelineConfigException">Not a valid stain target (the message names what is wrong).</exception>
+    public static StainNormalization FromTargetJson(string targetJson, string source, string? targetSource = null)
+    {
+        try
+        {
+            return new StainNormalization { Target = StainParameters.Parse(targetJson, source), TargetSource = targetSource };
+        }
+        catch (StainException ex)
+        {
+            throw new PipelineConfigException(ex.Message, ex);
+        }
+    }
+
     /// <summary>What changes outputs, for settings keys: the method, the target's numbers and the options.</summary>
     public string Key => $"stain:{InvariantText.Of(Target)}|{InvariantText.Of(Options)}";
 }
@@ -47,7 +67,18 @@ public static class SlideStain
     {
         try
         {
-            return StainFitter.Fit(method, image.Pixels, mask.Mask.AsSpan(0, image.Width * image.Height), options);
+            var tissue = mask.Mask.AsSpan(0, image.Width * image.Height);
+            if (mask.Unknown is { } unknown)
+            {
+                // Unknown areas (corrupt detection tiles) count as tissue for planning, but have no pixels to fit on.
+                var known = tissue.ToArray();
+                for (var i = 0; i < known.Length; i++)
+                {
+                    known[i] = unknown[i] != 0 ? (byte)0 : known[i];
+                }
+                return StainFitter.Fit(method, image.Pixels, known, options);
+            }
+            return StainFitter.Fit(method, image.Pixels, tissue, options);
         }
         catch (StainException ex)
         {

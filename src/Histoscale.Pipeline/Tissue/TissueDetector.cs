@@ -47,13 +47,23 @@ public static class TissueDetector
         options ??= new TissueOptions();
         var parallelism = Environment.ProcessorCount;
         var unreadable = new ConcurrentQueue<(long Index, SlideException Error)>();
-        var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism, unreadable, out var tiles);
+        var thumb = DetectionImage(slide, ThumbnailSize(slide, options.ThumbnailSize), parallelism, unreadable, out var tiles, out var unknown);
         var (mask, _) = Segment(thumb.Pixels, thumb.Width, thumb.Height, options, parallelism);
+        if (unknown is not null)
+        {
+            // What a corrupt detection tile covers is unknown: tissue, so its tiles are planned and read at the
+            // inference level (their own data), rather than dropped as glass without anyone seeing it.
+            for (var i = 0; i < mask.Length; i++)
+            {
+                mask[i] |= unknown[i];
+            }
+        }
         var result = new TissueMask(mask, thumb.Width, thumb.Height, (double)slide.Width / thumb.Width, (double)slide.Height / thumb.Height)
         {
             DetectionTiles = tiles,
             UnreadableTiles = unreadable.Count,
             UnreadableCauses = [.. unreadable.OrderBy(u => u.Index).Take(MaxCauses).Select(u => u.Error.Message)],
+            Unknown = unknown,
         };
         return (result, thumb);
     }
@@ -70,12 +80,23 @@ public static class TissueDetector
 
     /// <summary>
     /// As above; a level tile whose data is corrupt (<see cref="SlideException.IsCorruptData"/>) is left transparent
-    /// (background) and queued in <paramref name="unreadable"/> when given, instead of failing the whole image.
-    /// <paramref name="tiles"/> is the number of level tiles read (0 when the thumbnailer made the image).
+    /// and queued in <paramref name="unreadable"/> when given, instead of failing the whole image.
+    /// <paramref name="tiles"/> is the number of level tiles read.
     /// </summary>
-    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism, ConcurrentQueue<(long Index, SlideException Error)>? unreadable, out long tiles)
+    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism, ConcurrentQueue<(long Index, SlideException Error)>? unreadable, out long tiles) =>
+        DetectionImage(slide, maxSize, parallelism, unreadable, out tiles, out _);
+
+    /// <summary>
+    /// As above, also returning which image pixels a corrupt tile covered (1 = unknown; null when every tile was
+    /// read). When the level is not the image's size, the image is averaged from the level tile by tile exactly as the
+    /// slide's thumbnailer averages it (the same pixels), so a corrupt tile there is skipped and counted too instead
+    /// of failing the whole thumbnail (OpenSlide-based pipelines fail it); pixels it covered average the readable
+    /// rest of their area, and are unknown.
+    /// </summary>
+    internal static RgbaImage DetectionImage(Slide slide, int maxSize, int parallelism, ConcurrentQueue<(long Index, SlideException Error)>? unreadable, out long tiles, out byte[]? unknown)
     {
         tiles = 0;
+        unknown = null;
         // The thumbnailer's geometry: its size, and the level it reads.
         var scale = Math.Max(1.0, (double)Math.Max(slide.Width, slide.Height) / maxSize);
         var tw = (int)Math.Max(1, Math.Round(slide.Width / scale));
@@ -83,9 +104,14 @@ public static class TissueDetector
         var level = slide.Levels[slide.GetBestLevelForDownsample(scale)];
         if (level.Width != tw || level.Height != th)
         {
-            return slide.GetThumbnail(maxSize);
+            if (unreadable is null || (long)level.TileWidth * level.TileHeight > MaxAveragedTilePixels)
+            {
+                return slide.GetThumbnail(maxSize);
+            }
+            return Averaged(slide, level, tw, th, unreadable, out tiles, out unknown);
         }
         var pixels = new byte[(long)tw * th * 4];
+        var covered = new ConcurrentQueue<(int X, int Y, int W, int H)>();
         var across = level.TilesAcross;
         tiles = across * level.TilesDown;
         var tileBytes = level.TileWidth * level.TileHeight * 4;
@@ -107,7 +133,10 @@ public static class TissueDetector
                     catch (SlideException ex) when (ex.IsCorruptData && unreadable is not null)
                     {
                         unreadable.Enqueue((i, ex));
-                        return tile; // left transparent: background, as outside the scanned area
+                        var cx = (int)(col * level.TileWidth);
+                        var cy = (int)(row * level.TileHeight);
+                        covered.Enqueue((cx, cy, Math.Min(level.TileWidth, tw - cx), Math.Min(level.TileHeight, th - cy)));
+                        return tile; // left transparent; its area is unknown
                     }
                     var x0 = (int)(col * level.TileWidth);
                     var y0 = (int)(row * level.TileHeight);
@@ -125,6 +154,104 @@ public static class TissueDetector
         {
             // The first failing tile's own error (it names the file, level and tile).
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex.InnerExceptions[0]).Throw();
+        }
+        if (!covered.IsEmpty)
+        {
+            unknown = new byte[(long)tw * th];
+            foreach (var (x, y, w, h) in covered)
+            {
+                for (var yy = y; yy < y + h; yy++)
+                {
+                    unknown.AsSpan((yy * tw) + x, w).Fill(1);
+                }
+            }
+        }
+        return new RgbaImage(tw, th, pixels);
+    }
+
+    /// <summary>Largest level tile (pixels) the tile-by-tile average reads; a level of bigger tiles or strips is left to the thumbnailer.</summary>
+    private const long MaxAveragedTilePixels = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// The thumbnailer's area average (<see cref="Slide.GetThumbnail"/>: each image pixel the rounded mean of the level
+    /// pixels that map to it, blank tiles transparent), computed tile by tile so that a corrupt tile is skipped:
+    /// queued in <paramref name="unreadable"/>, its pixels not counted, and the image pixels it maps to marked in
+    /// <paramref name="unknown"/>. With every tile readable the image is the thumbnailer's, pixel for pixel.
+    /// </summary>
+    private static RgbaImage Averaged(Slide slide, Level level, int tw, int th, ConcurrentQueue<(long Index, SlideException Error)> unreadable, out long tiles, out byte[]? unknown)
+    {
+        unknown = null;
+        var across = level.TilesAcross;
+        var down = level.TilesDown;
+        tiles = across * down;
+        var sums = new long[(long)tw * th * 4];
+        var counts = new int[(long)tw * th];
+        var tileBytes = level.TileWidth * level.TileHeight * 4;
+        var tile = ArrayPool<byte>.Shared.Rent(tileBytes);
+        var xmap = new int[level.TileWidth];
+        try
+        {
+            for (long row = 0; row < down; row++)
+            {
+                var y0 = row * level.TileHeight;
+                var rows = (int)Math.Min(level.TileHeight, level.Height - y0);
+                for (long col = 0; col < across; col++)
+                {
+                    var x0 = col * level.TileWidth;
+                    var cols = (int)Math.Min(level.TileWidth, level.Width - x0);
+                    for (var x = 0; x < cols; x++)
+                    {
+                        xmap[x] = (int)((x0 + x) * tw / level.Width);
+                    }
+                    try
+                    {
+                        if (slide.ReadTile(level.Index, col, row, tile.AsSpan(0, tileBytes)) == TileStatus.Blank)
+                        {
+                            tile.AsSpan(0, tileBytes).Clear(); // stored empty: transparent, as the thumbnailer reads it
+                        }
+                    }
+                    catch (SlideException ex) when (ex.IsCorruptData)
+                    {
+                        unreadable.Enqueue(((row * across) + col, ex));
+                        unknown ??= new byte[(long)tw * th];
+                        var ty0 = (int)(y0 * th / level.Height);
+                        var ty1 = (int)((y0 + rows - 1) * th / level.Height);
+                        for (var ty = ty0; ty <= ty1; ty++)
+                        {
+                            unknown.AsSpan((ty * tw) + xmap[0], xmap[cols - 1] - xmap[0] + 1).Fill(1);
+                        }
+                        continue; // its pixels are not counted: what it covers averages the readable rest
+                    }
+                    for (var y = 0; y < rows; y++)
+                    {
+                        var ty = (int)((y0 + y) * th / level.Height);
+                        var src = tile.AsSpan(y * level.TileWidth * 4, cols * 4);
+                        for (var x = 0; x < cols; x++)
+                        {
+                            var t = (ty * tw) + xmap[x];
+                            var p = x * 4;
+                            sums[t * 4] += src[p];
+                            sums[(t * 4) + 1] += src[p + 1];
+                            sums[(t * 4) + 2] += src[p + 2];
+                            sums[(t * 4) + 3] += src[p + 3];
+                            counts[t]++;
+                        }
+                    }
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(tile);
+        }
+        var pixels = new byte[(long)tw * th * 4];
+        for (var i = 0; i < counts.Length; i++)
+        {
+            var n = Math.Max(1, counts[i]);
+            for (var c = 0; c < 4; c++)
+            {
+                pixels[(i * 4) + c] = (byte)((sums[(i * 4) + c] + (n / 2)) / n);
+            }
         }
         return new RgbaImage(tw, th, pixels);
     }

@@ -32,14 +32,19 @@ public sealed class TissueMask
         TissuePixels = _integral[^1];
     }
 
-    /// <summary>Tiles of the detection level read for this mask (0 when the slide's thumbnailer made the image).</summary>
+    /// <summary>Tiles of the detection level read for this mask (0 when the slide's thumbnailer made the image: a level of very large tiles or strips).</summary>
     public long DetectionTiles { get; init; }
 
     /// <summary>
-    /// Detection-level tiles whose data could not be decoded (corrupt or truncated): treated as background. A run
-    /// fails the slide when there are more than <c>--max-bad-tiles</c> allows of <see cref="DetectionTiles"/>.
+    /// Detection-level tiles whose data could not be decoded (corrupt or truncated). What they cover is unknown and
+    /// counted as tissue (its tiles are planned and read at the inference level, where their own data decides), never
+    /// silently dropped as glass. A run fails the slide when there are more than <c>--max-bad-tiles</c> allows of
+    /// <see cref="DetectionTiles"/>.
     /// </summary>
     public int UnreadableTiles { get; init; }
+
+    /// <summary>Mask pixels a corrupt detection tile covered (1 = unknown, counted as tissue in <see cref="Mask"/>); null when none.</summary>
+    internal byte[]? Unknown { get; init; }
 
     /// <summary>The first few unreadable detection tiles' errors (file, level, tile, cause); empty when none.</summary>
     public IReadOnlyList<string> UnreadableCauses { get; init; } = [];

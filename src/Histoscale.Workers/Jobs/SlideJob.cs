@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Histoscale.Pipeline.Quality;
+using Histoscale.Pipeline.Staining;
 
 namespace Histoscale.Workers.Jobs;
 
@@ -9,11 +11,21 @@ namespace Histoscale.Workers.Jobs;
 /// </summary>
 public sealed record SlideJob
 {
-    /// <summary>The contract version this code writes and reads.</summary>
-    public const int CurrentVersion = 1;
+    /// <summary>
+    /// The newest contract version this code reads. Version 2 added <see cref="JobParameters.Qc"/> and
+    /// <see cref="JobParameters.StainTarget"/>; a job is written
+    /// with the lowest version that carries all it uses, so a worker that would ignore a field refuses the job instead.
+    /// </summary>
+    public const int CurrentVersion = 2;
 
-    /// <summary>Contract version of the message.</summary>
-    public int Version { get; init; } = CurrentVersion;
+    private readonly int? _version;
+
+    /// <summary>Contract version of the message: as read, or (for a job built here) the lowest that carries its parameters.</summary>
+    public int Version
+    {
+        get => _version ?? Parameters.RequiredVersion;
+        init => _version = value;
+    }
 
     /// <summary>Unique id of the job (one per slide per submission).</summary>
     public required string Id { get; init; }
@@ -83,6 +95,10 @@ public sealed record SlideJob
         {
             throw new JobFormatException($"job field 'version' must be 1 or more, not {Version}");
         }
+        if (Version < Parameters.RequiredVersion)
+        {
+            throw new JobFormatException($"job field 'version' is {Version}, but its parameters need version {Parameters.RequiredVersion} (parameters.qc or parameters.stainTarget)");
+        }
         Require(Id, "id");
         Require(BatchId, "batchId");
         Require(Slide, "slide");
@@ -142,6 +158,41 @@ public sealed record JobParameters
     /// <summary>Unreadable tiles allowed, as a fraction of the plan's tiles.</summary>
     public double MaxBadTileFraction { get; init; } = 0.01;
 
+    /// <summary>Quality control first, with these thresholds (<c>--qc</c> and the <c>--qc-*</c> flags); null = off. Needs job version 2.</summary>
+    public JobQuality? Qc { get; init; }
+
+    /// <summary>
+    /// Stain normalisation (<c>--stain-normalize</c> with <c>--stain-target</c>): the target's parameters, as a
+    /// target.json document (its <c>method</c> is the run's), resolved at submission so workers need neither the file
+    /// nor the target slide; null = tiles as scanned. Needs job version 2.
+    /// </summary>
+    public JsonElement? StainTarget { get; init; }
+
+    /// <summary>Where <see cref="StainTarget"/> came from (a target.json path or a slide), for run.json.</summary>
+    public string? StainTargetSource { get; init; }
+
+    /// <summary>The lowest job contract version that carries these parameters (2 with <see cref="Qc"/> or <see cref="StainTarget"/>, else 1).</summary>
+    [JsonIgnore]
+    public int RequiredVersion => Qc is null && StainTarget is null ? 1 : 2;
+
+    /// <summary>The run's stain normalisation from <see cref="StainTarget"/>; null without one.</summary>
+    /// <exception cref="JobFormatException">The target is not a valid stain target (named).</exception>
+    public StainNormalization? ToStainNormalization()
+    {
+        if (StainTarget is not { } target)
+        {
+            return null;
+        }
+        try
+        {
+            return StainNormalization.FromTargetJson(target.GetRawText(), "job field 'parameters.stainTarget'", StainTargetSource);
+        }
+        catch (Histoscale.Pipeline.PipelineConfigException ex)
+        {
+            throw new JobFormatException(ex.Message, ex);
+        }
+    }
+
     /// <summary>Checks the values; throws <see cref="JobFormatException"/> naming the field.</summary>
     public void Validate()
     {
@@ -177,7 +228,93 @@ public sealed record JobParameters
         {
             throw new JobFormatException("job field 'parameters.device' is empty");
         }
+        _ = ToStainNormalization();
+        if (Qc is { } qc)
+        {
+            try
+            {
+                qc.ToOptions().Validate();
+            }
+            catch (Histoscale.Pipeline.PipelineConfigException ex)
+            {
+                throw new JobFormatException($"job field 'parameters.qc': {ex.Message}", ex);
+            }
+        }
     }
+}
+
+/// <summary>
+/// The quality-control thresholds a job carries (<c>infer --qc</c> and its <c>--qc-*</c> flags, the same names and
+/// defaults as <see cref="QualityOptions"/>); the worker runs quality control with them before inference. The
+/// bad-tile limit is the job's own (<see cref="JobParameters.MaxBadTiles"/>), as for <c>infer</c>.
+/// </summary>
+public sealed record JobQuality
+{
+    private static readonly QualityOptions Defaults = new();
+
+    /// <summary>µm per pixel of the masks (<c>--mask-mpp</c>).</summary>
+    public double MaskMpp { get; init; } = Defaults.MaskMpp;
+
+    /// <summary><c>--qc-min-tissue</c>.</summary>
+    public double MinTissueFraction { get; init; } = Defaults.MinTissueFraction;
+
+    /// <summary><c>--qc-max-blur</c>.</summary>
+    public double MaxBlurFraction { get; init; } = Defaults.MaxBlurFraction;
+
+    /// <summary><c>--qc-max-pen</c>.</summary>
+    public double MaxPenFraction { get; init; } = Defaults.MaxPenFraction;
+
+    /// <summary><c>--qc-max-fold</c>.</summary>
+    public double MaxFoldFraction { get; init; } = Defaults.MaxFoldFraction;
+
+    /// <summary><c>--qc-max-dark</c>.</summary>
+    public double MaxDarkFraction { get; init; } = Defaults.MaxDarkFraction;
+
+    /// <summary><c>--qc-max-bright</c>.</summary>
+    public double MaxBrightFraction { get; init; } = Defaults.MaxBrightFraction;
+
+    /// <summary><c>--qc-blur-relative</c>.</summary>
+    public double BlurRelative { get; init; } = Defaults.BlurRelative;
+
+    /// <summary><c>--qc-fold-ratio</c>.</summary>
+    public double FoldDensityRatio { get; init; } = Defaults.FoldDensityRatio;
+
+    /// <summary><c>--qc-focus-samples</c>.</summary>
+    public int MaxFocusSamples { get; init; } = Defaults.MaxFocusSamples;
+
+    /// <summary>The thresholds of <paramref name="options"/> a job carries (those <c>infer</c> has flags for).</summary>
+    public static JobQuality From(QualityOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new()
+        {
+            MaskMpp = options.MaskMpp,
+            MinTissueFraction = options.MinTissueFraction,
+            MaxBlurFraction = options.MaxBlurFraction,
+            MaxPenFraction = options.MaxPenFraction,
+            MaxFoldFraction = options.MaxFoldFraction,
+            MaxDarkFraction = options.MaxDarkFraction,
+            MaxBrightFraction = options.MaxBrightFraction,
+            BlurRelative = options.BlurRelative,
+            FoldDensityRatio = options.FoldDensityRatio,
+            MaxFocusSamples = options.MaxFocusSamples,
+        };
+    }
+
+    /// <summary>The quality options a run uses (every other setting at its default).</summary>
+    public QualityOptions ToOptions() => new()
+    {
+        MaskMpp = MaskMpp,
+        MinTissueFraction = MinTissueFraction,
+        MaxBlurFraction = MaxBlurFraction,
+        MaxPenFraction = MaxPenFraction,
+        MaxFoldFraction = MaxFoldFraction,
+        MaxDarkFraction = MaxDarkFraction,
+        MaxBrightFraction = MaxBrightFraction,
+        BlurRelative = BlurRelative,
+        FoldDensityRatio = FoldDensityRatio,
+        MaxFocusSamples = MaxFocusSamples,
+    };
 }
 
 /// <summary>A job message that cannot be run as it is (malformed JSON, a missing field, a newer version).</summary>

@@ -390,6 +390,8 @@ public sealed class SlideWorker
             Threshold = p.Threshold,
             MaxBadTiles = p.MaxBadTiles,
             MaxBadTileFraction = p.MaxBadTileFraction,
+            Quality = p.Qc?.ToOptions(),
+            Stain = p.ToStainNormalization(),
             Pipeline = new PipelineOptions { BatchSize = p.Batch, ReadWorkers = _options.ReadWorkers },
             Environment = environment,
         };

@@ -30,6 +30,42 @@ public sealed class QcCommandTests : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// <c>qc --max-bad-tiles</c> has infer's meaning: one corrupt tile of the level the masks are read from is
+    /// reported (qc.json's unreadableTiles, naming it) and fails the slide only beyond the limit; a bad value exits 2.
+    /// </summary>
+    [Fact]
+    public async Task MaxBadTilesDecidesWhetherQcFailsASlideWithACorruptTile()
+    {
+        var clean = Path.Combine(_dir, "clean.svs");
+        SlideSynthesizer.Write(clean, new SynthOptions { Width = 1600, Height = 1200, Seed = 9, MicronsPerPixel = 0.5, MaxDegreeOfParallelism = 2 });
+        var slide = Path.Combine(_dir, "damaged.svs");
+        var bytes = File.ReadAllBytes(clean);
+        Histoscale.Slides.Tests.Support.TileDamage.ScrambleJpegScan(bytes, (3 * 7) + 3, seed: 1); // level 0 tile (3,3), markers intact
+        File.WriteAllBytes(slide, bytes);
+
+        // Masks at the slide's own resolution: level 0 is the mask image, all 35 of its tiles are read.
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("qc", slide, "--out", Path.Combine(_dir, "lenient"), "--mask-mpp", "0.5", "--max-bad-tiles", "1", "--json");
+        Assert.True(code == 0, stderr);
+        var row = JsonDocument.Parse(stdout).RootElement.GetProperty("slides")[0];
+        Assert.Equal(1, row.GetProperty("unreadableTiles").GetInt32());
+        Assert.Contains("level 0 tile (3,3)", row.GetProperty("unreadableCauses")[0].GetString());
+
+        // As infer: 0 allowed fails the slide naming the tile (and so does the default, 1 % of 35 tiles).
+        foreach (var limit in new[] { "0", null })
+        {
+            string[] args = ["qc", slide, "--out", Path.Combine(_dir, "strict" + limit), "--mask-mpp", "0.5", .. (limit is null ? Array.Empty<string>() : new[] { "--max-bad-tiles", limit })];
+            (code, _, stderr) = await ReaderCommandsTests.Run(args);
+            Assert.Equal(CliRunner.BadInput, code);
+            Assert.Contains("1 of 35 mask-level tiles could not be read, more than --max-bad-tiles allows (0)", stderr);
+            Assert.Contains("level 0 tile (3,3)", stderr);
+        }
+
+        (code, _, stderr) = await ReaderCommandsTests.Run("qc", slide, "--out", Path.Combine(_dir, "x"), "--max-bad-tiles", "lots");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--max-bad-tiles", stderr);
+    }
+
     [Fact]
     public async Task QcWritesPerSlideJsonMasksSummaryAndReport()
     {

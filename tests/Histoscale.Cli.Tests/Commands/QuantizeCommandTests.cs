@@ -65,6 +65,50 @@ public sealed class QuantizeCommandTests : IDisposable
         Assert.Contains("not checked", stdout);
     }
 
+    /// <summary>
+    /// A calibration tile with scrambled scan data (markers intact) used to end the command; it is skipped, counted and
+    /// named by slide, level and tile. Only when fewer than half of the sampled tiles can be read is the calibration
+    /// refused (exit 2), with that message.
+    /// </summary>
+    [Fact]
+    public async Task CorruptCalibrationTilesAreSkippedAndNamedUntilTooFewRemain()
+    {
+        var clean = Path.Combine(_dir, "clean.svs");
+        // 240-px slide tiles at the model's scale: one plan tile per slide tile, 7×5 of them.
+        SlideSynthesizer.Write(clean, new SynthOptions { Width = 1500, Height = 1100, Seed = 6, MicronsPerPixel = 0.499, MaxDegreeOfParallelism = 2 });
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.SmallCnn(tileSize: 240, name: "small_cnn_240"));
+        var one = Path.Combine(_dir, "one.svs");
+        var bytes = File.ReadAllBytes(clean);
+        Histoscale.Slides.Tests.Support.TileDamage.ScrambleJpegScan(bytes, (2 * 7) + 3, seed: 3); // level 0 tile (3,2)
+        File.WriteAllBytes(one, bytes);
+
+        var (code, stdout, stderr) = await ReaderCommandsTests.Run("quantize", "--model", model, "--calibrate", one, "--no-tissue", "--tiles", "35", "--check", "0", "--out", Path.Combine(_dir, "int8"), "--json");
+        Assert.True(code == 0, stderr);
+        var report = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(34, report.GetProperty("calibrationTiles").GetInt32());
+        Assert.Equal(1, report.GetProperty("skippedTiles").GetInt32());
+        var cause = report.GetProperty("skippedCauses")[0].GetString();
+        Assert.Contains("one.svs", cause);
+        Assert.Contains("level 0 tile (3,2)", cause);
+        (code, stdout, stderr) = await ReaderCommandsTests.Run("quantize", "--model", model, "--calibrate", one, "--no-tissue", "--tiles", "35", "--check", "0", "--out", Path.Combine(_dir, "int8-text"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("skipped 1 unreadable sampled tile(s)", stdout);
+
+        // 18 of the 35 tiles damaged: fewer than half remain.
+        var most = Path.Combine(_dir, "most.svs");
+        bytes = File.ReadAllBytes(clean);
+        for (var tile = 0; tile < 18; tile++)
+        {
+            Histoscale.Slides.Tests.Support.TileDamage.ScrambleJpegScan(bytes, tile, seed: 10 + tile);
+        }
+        File.WriteAllBytes(most, bytes);
+        (code, _, stderr) = await ReaderCommandsTests.Run("quantize", "--model", model, "--calibrate", most, "--no-tissue", "--tiles", "35", "--check", "0", "--out", Path.Combine(_dir, "int8-most"));
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("18 of 35 sampled calibration tiles could not be read", stderr);
+        Assert.Contains("too few remain (17", stderr);
+        Assert.Contains("most.svs: level 0 tile (0,0)", stderr);
+    }
+
     [Fact]
     public async Task BadFlagsAndModelsExitTwo()
     {

@@ -93,7 +93,7 @@ public class UnreadableTileTests
     [Theory]
     [InlineData("jpeg")]
     [InlineData("deflate")]
-    public async Task ACorruptTileAtTheTissueDetectionLevelIsBackgroundAndCountedNotAFailure(string kind)
+    public async Task ACorruptTileAtTheTissueDetectionLevelIsUnknownCountedAsTissueNotAFailure(string kind)
     {
         // The 1500×1100 slide's detection image is level 0 itself (its tiles are read straight into the thumbnail).
         using var dir = new TempDir();
@@ -103,6 +103,12 @@ public class UnreadableTileTests
         Assert.True(s.Status == SlideSummary.Completed, s.Error);
         Assert.Equal(1, s.TissueUnreadableTiles);
         Assert.Contains("level 0 tile (3,2)", Assert.Single(s.TissueUnreadableCauses!));
+        // Its area is unknown, so tissue: the tile is planned and read at the inference level (here the same damaged
+        // tile, so its row says unreadable) instead of vanishing from the outputs as glass.
+        var rows = File.ReadAllLines(Path.Combine(dir["out"], Path.GetFileNameWithoutExtension(slide) + ".tiles.csv"));
+        var row = Assert.Single(rows, r => r.StartsWith("720,480,", StringComparison.Ordinal));
+        Assert.EndsWith(",unreadable", row);
+        Assert.Equal(1, s.UnreadableTiles);
         using (var run = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir["out"], "run.json"))))
         {
             var reported = run.RootElement.GetProperty("slides")[0];
@@ -123,6 +129,34 @@ public class UnreadableTileTests
         Assert.NotEmpty(sampler.Pick([slide], 8));
         var strictSampler = new Histoscale.Pipeline.Sampling.TileSampler(model, Options(dir["s0"], maxBadTiles: 0) with { DetectTissue = true });
         Assert.Contains("tissue detection: 1 of 35", Assert.Throws<Histoscale.Slides.SlideException>(() => strictSampler.Pick([slide], 8)).Message);
+    }
+
+    /// <summary>
+    /// quantize's calibration sampler skips a sampled tile whose data is corrupt (named by slide, level and tile)
+    /// instead of failing the whole calibration; the tiles it keeps are read and packed as before.
+    /// </summary>
+    [Fact]
+    public void TheSamplerSkipsACorruptTileAndNamesIt()
+    {
+        using var dir = new TempDir();
+        var slide = DamagedSlide(dir, "jpeg");
+        var model = Histoscale.Inference.Models.ModelDescription.Load(Model);
+        var sampler = new Histoscale.Pipeline.Sampling.TileSampler(model, Options(dir["s"], maxBadTiles: 1));
+        var picks = sampler.Pick([slide], 35);
+        Assert.Equal(35, picks.Count);
+        // As before, reading the damaged tile into a batch fails (Batches is strict) ...
+        Assert.Throws<Histoscale.Slides.SlideException>(() => sampler.Batches(picks, 8).ToList().ForEach(b => b.Dispose()));
+        // ... and Readable leaves it out, in order, naming it.
+        var readable = sampler.Readable(picks);
+        Assert.Equal(34, readable.Count);
+        Assert.DoesNotContain(readable, p => p.PlanIndex == Damaged);
+        var skipped = Assert.Single(sampler.Skipped);
+        Assert.Equal(Damaged, skipped.Tile.PlanIndex);
+        Assert.Contains("bad-jpeg.svs", skipped.Error);
+        Assert.Contains("level 0 tile (3,2)", skipped.Error);
+        var batches = sampler.Batches(readable, 8).ToList();
+        Assert.Equal(34, batches.Sum(b => b.BatchSize));
+        batches.ForEach(b => b.Dispose());
     }
 
     [Fact]

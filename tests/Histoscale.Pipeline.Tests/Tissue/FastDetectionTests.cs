@@ -91,7 +91,7 @@ public class FastDetectionTests
     }
 
     [Fact]
-    public void ACorruptDetectionTileIsBackgroundAndNamesItself()
+    public void ACorruptDetectionTileIsUnknownCountedAsTissueAndNamesItself()
     {
         using var dir = new TempDir();
         var path = dir["damaged.svs"];
@@ -112,8 +112,66 @@ public class FastDetectionTests
         var cause = Assert.Single(mask.UnreadableCauses);
         Assert.Contains("damaged.svs", cause);
         Assert.Contains("level 1 tile (1,0)", cause);
+        // What the tile covers is unknown: tissue, so inference reads it at its own level rather than dropping it.
+        var level = slide.Levels[1];
+        Assert.Equal(level.Width, mask.Width);
+        AssertTissue(mask, level.TileWidth, 0, (int)Math.Min(level.TileWidth, mask.Width - level.TileWidth), (int)Math.Min(level.TileHeight, mask.Height));
         using var intact = Slide.Open(TestData.Slide(seed: 6, width: 3000, height: 2200));
         Assert.Equal(0, TissueDetector.Detect(intact, new TissueOptions { ThumbnailSize = 1024 }).UnreadableTiles);
+    }
+
+    /// <summary>
+    /// A single-level slide (no pyramid level near the thumbnail's size) is detected on an average of level 0, the
+    /// way <see cref="Slide.GetThumbnail"/> (and OpenSlide's thumbnail) makes it; one tile there with scrambled scan
+    /// data (start and end markers intact) used to fail the whole thumbnail and so the slide. It is counted, named,
+    /// and what it covers is tissue; with every tile readable the image is the thumbnailer's, pixel for pixel.
+    /// </summary>
+    [Fact]
+    public void ACorruptTileUnderAnAveragedThumbnailIsCountedAndUnknownNotAFailure()
+    {
+        using var dir = new TempDir();
+        var clean = dir["single.svs"];
+        // 1024-px tiles: 1500×1100 fits one Aperio level (2×2 tiles); a 500-px wish makes a 1000×733 average of it.
+        SlideSynthesizer.Write(clean, new SynthOptions { Width = 1500, Height = 1100, TileSize = 1024, Seed = 7, MaxDegreeOfParallelism = 2 });
+        var options = new TissueOptions { ThumbnailSize = 500 };
+        using (var intact = Slide.Open(clean))
+        {
+            Assert.Single(intact.Levels);
+            var image = TissueDetector.DetectionImage(intact, 1000, 2, new ConcurrentQueue<(long, SlideException)>(), out var read, out var none);
+            Assert.Equal(4, read);
+            Assert.Null(none);
+            var thumb = intact.GetThumbnail(1000);
+            Assert.Equal((thumb.Width, thumb.Height), (image.Width, image.Height));
+            Assert.True(thumb.Pixels.AsSpan().SequenceEqual(image.Pixels), "the tile-by-tile average differs from the thumbnailer's");
+            Assert.Equal(0, TissueDetector.Detect(intact, options).UnreadableTiles);
+        }
+
+        var path = dir["damaged.svs"];
+        var bytes = File.ReadAllBytes(clean);
+        Histoscale.Slides.Tests.Support.TileDamage.ScrambleJpegScan(bytes, 1, seed: 4); // level 0 tile (1,0)
+        File.WriteAllBytes(path, bytes);
+        using var slide = Slide.Open(path);
+        Assert.Throws<SlideException>(() => slide.GetThumbnail(1000)); // what OpenSlide-style readers give up on
+        var mask = TissueDetector.Detect(slide, options);
+        Assert.Equal((1000, 733), (mask.Width, mask.Height));
+        Assert.Equal(4, mask.DetectionTiles);
+        Assert.Equal(1, mask.UnreadableTiles);
+        var cause = Assert.Single(mask.UnreadableCauses);
+        Assert.Contains("damaged.svs", cause);
+        Assert.Contains("level 0 tile (1,0)", cause);
+        // Level-0 x 1024..1499, y 0..1023 maps to mask x 682..999, y 0..681.
+        AssertTissue(mask, 682, 0, 1000 - 682, 682);
+    }
+
+    private static void AssertTissue(TissueMask mask, int x0, int y0, int width, int height)
+    {
+        for (var y = y0; y < y0 + height; y++)
+        {
+            for (var x = x0; x < x0 + width; x++)
+            {
+                Assert.True(mask.Mask[(y * mask.Width) + x] == 1, $"mask ({x},{y}) is not tissue");
+            }
+        }
     }
 
     private static byte[] RandomTissue(Random rng, int w, int h)
