@@ -106,7 +106,7 @@ public static class DicomFolder
     /// (<see cref="DicomSeriesInfo.BaseFile"/>, what the slide archive runs jobs on), unless its name without the
     /// extension is also another WSI file's of the folder (extension-less files named by SOP Instance UID, "x" and
     /// "x.dcm"): then the series' first instance, by name, whose name is the folder's only one; when none is, the base
-    /// file still (the run then refuses the name clash, naming both). A series none of whose files parsed is named
+    /// file still (<c>infer</c> and <c>qc</c> then refuse the name clash, naming both). A series none of whose files parsed is named
     /// by its first file that did not (opening it fails naming that file).
     /// </summary>
     /// <param name="folder">A local folder.</param>
