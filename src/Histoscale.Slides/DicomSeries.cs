@@ -96,4 +96,42 @@ public static class DicomFolder
     /// <param name="include">Only files this accepts (full paths) are considered; null for all.</param>
     /// <exception cref="SlideException">The folder does not exist.</exception>
     public static DicomFolderListing List(string folder, Func<string, bool>? include = null) => DicomFormat.ListFolder(folder, include, null, null);
+
+    /// <summary>
+    /// What names each WSI series of <paramref name="folder"/> as a slide for a batch of slides (<c>infer</c>,
+    /// <c>qc</c>, <c>submit</c> given the folder): the folder itself when it holds at most one series (it opens as that
+    /// series, or fails saying why), else one instance file per series, in Series Instance UID order, which opens that
+    /// series only (<see cref="Slide.Open(string, SlideOptions?)"/> of an instance reads its siblings of the same series) and names its
+    /// outputs by its file name without the extension. That file is the series' base-level instance
+    /// (<see cref="DicomSeriesInfo.BaseFile"/>, what the slide archive runs jobs on), unless its name without the
+    /// extension is also another WSI file's of the folder (extension-less files named by SOP Instance UID, "x" and
+    /// "x.dcm"): then the series' first instance, by name, whose name is the folder's only one; when none is, the base
+    /// file still (<c>infer</c> and <c>qc</c> then refuse the name clash, naming both). A series none of whose files parsed is named
+    /// by its first file that did not (opening it fails naming that file).
+    /// </summary>
+    /// <param name="folder">A local folder.</param>
+    /// <exception cref="SlideException">The folder does not exist.</exception>
+    public static IReadOnlyList<string> SlidePaths(string folder)
+    {
+        var listing = List(folder);
+        if (listing.Series.Count <= 1)
+        {
+            return [Path.TrimEndingDirectorySeparator(folder)];
+        }
+        static IEnumerable<string> Candidates(DicomSeriesInfo s) =>
+            (s.BaseFile is { } b ? new[] { b } : []).Concat(s.Files).Concat(s.Problems.Select(p => p.File)).Distinct(StringComparer.Ordinal);
+        var stems = listing.Series.SelectMany(Candidates).Distinct(StringComparer.Ordinal)
+            .GroupBy(Path.GetFileNameWithoutExtension, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key!, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+        var result = new List<string>();
+        foreach (var series in listing.Series)
+        {
+            var candidates = Candidates(series).ToList();
+            if (candidates.Count == 0)
+            {
+                continue; // cannot happen: a series is listed for at least one of its files
+            }
+            result.Add(candidates.FirstOrDefault(c => stems[Path.GetFileNameWithoutExtension(c)] == 1) ?? candidates[0]);
+        }
+        return result;
+    }
 }

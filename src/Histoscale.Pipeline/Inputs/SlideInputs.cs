@@ -1,3 +1,4 @@
+using Histoscale.Slides;
 using Histoscale.Slides.Formats;
 
 namespace Histoscale.Pipeline.Inputs;
@@ -7,7 +8,8 @@ namespace Histoscale.Pipeline.Inputs;
 /// last path segment (<c>dir/*.svs</c>), or <c>@manifest.txt</c> (one entry per line, any of the former; blank lines
 /// and <c>#</c> comments ignored; relative paths are relative to the manifest). Order is kept, duplicates dropped.
 /// Directories and globs list only files with an extension a registered format reads (hidden files skipped); a folder
-/// holding none but DICOM files is one DICOM whole-slide series, itself the slide; a path
+/// holding none but DICOM files is one slide per DICOM whole-slide series: the folder itself when it holds one, else
+/// each series' base-level instance file (<see cref="DicomFolder.SlidePaths"/>); a path
 /// named explicitly is kept whatever it is, even when it does not exist, so that it fails as a slide with its
 /// reason (reported, others continue).
 /// </summary>
@@ -87,7 +89,11 @@ public static class SlideInputs
             var files = Directory.EnumerateFiles(full).Where(f => IsSlideFile(f, formats)).Order(StringComparer.Ordinal).ToList();
             if (files.Count == 0 && FormatRegistry.IsDicomFolder(full))
             {
-                yield return Path.TrimEndingDirectorySeparator(full); // a DICOM series: the folder is the slide
+                // DICOM: one series is the folder; several are each named by one of their instance files.
+                foreach (var series in DicomFolder.SlidePaths(full))
+                {
+                    yield return series;
+                }
                 yield break;
             }
             foreach (var file in files)

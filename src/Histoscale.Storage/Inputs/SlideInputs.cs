@@ -77,7 +77,7 @@ public static class SlideInputs
             var slides = Directory.EnumerateFiles(arg).Where(f => IsSlideName(f, formats)).Order(StringComparer.Ordinal).ToList();
             if (slides.Count == 0 && FormatRegistry.IsDicomFolder(arg))
             {
-                return [Path.TrimEndingDirectorySeparator(arg)]; // a DICOM series: the folder is the slide
+                return [.. Histoscale.Slides.DicomFolder.SlidePaths(arg)]; // the folder when it holds one series, else an instance file of each
             }
             return slides.Count > 0 ? slides : throw new SlideException(arg, $"no slides in this folder (none ending in {string.Join(", ", FormatRegistry.Extensions(formats))})");
         }

@@ -64,6 +64,63 @@ public sealed class DicomCommandsTests : IDisposable
         Assert.Equal(svsTiles, File.ReadAllText(Path.Combine(_dir, "out", "series.tiles.csv")));
     }
 
+    /// <summary>
+    /// A hospital export folder with two series and a DICOMDIR: <c>infer</c> and <c>qc</c> (given the folder, or a .txt
+    /// manifest naming it) write one slide's outputs per series, named by its base-level instance file, each equal to
+    /// the same verb over the SVS it was written from; <c>info</c> still refuses it, naming both series.
+    /// </summary>
+    [Fact]
+    public async Task InferAndQcOverAFolderOfTwoSeriesWriteEachSeriesOutputs()
+    {
+        const string uidA = "1.2.826.0.1.3680043.10.78.1";
+        const string uidB = "1.2.826.0.1.3680043.10.78.2";
+        var svsB = Path.Combine(_dir, "b.svs");
+        SlideSynthesizer.Write(svsB, new SynthOptions { Width = 700, Height = 600, TileSize = 128, Seed = 32 });
+        var export = Directory.CreateDirectory(Path.Combine(_dir, "export")).FullName;
+        using (var a = Histoscale.Slides.Slide.Open(_svs))
+        using (var b = Histoscale.Slides.Slide.Open(svsB))
+        {
+            DicomWsiWriter.WriteUncompressedSeries(a, export, new UncompressedSeries { SeriesUid = uidA, Prefix = "a-", Extension = "", Description = "H&E" });
+            DicomWsiWriter.WriteUncompressedSeries(b, export, new UncompressedSeries { SeriesUid = uidB, Prefix = "b-", Description = "IHC" });
+        }
+        var dicomdir = new byte[300];
+        "DICM"u8.CopyTo(dicomdir.AsSpan(128));
+        dicomdir.AsSpan(132).Fill(0xEE);
+        File.WriteAllBytes(Path.Combine(export, "DICOMDIR"), dicomdir);
+
+        var (code, _, stderr) = await ReaderCommandsTests.Run("info", export);
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains(uidA, stderr);
+        Assert.Contains(uidB, stderr);
+
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier());
+        var manifest = Path.Combine(_dir, "export.txt");
+        File.WriteAllText(manifest, "export\n");
+        foreach (var (input, outName) in new[] { (export, "out"), (manifest, "out-manifest") })
+        {
+            var outDir = Path.Combine(_dir, outName);
+            (code, _, stderr) = await ReaderCommandsTests.Run("infer", _svs, svsB, input, "--model", model, "--out", outDir, "--batch", "8");
+            Assert.True(code == 0, stderr);
+            foreach (var (series, svs) in new[] { ("a-level0", "a"), ("b-level0", "b") })
+            {
+                var tiles = File.ReadAllText(Path.Combine(outDir, svs + ".tiles.csv"));
+                Assert.Contains("\n", tiles.TrimEnd());
+                Assert.Equal(tiles, File.ReadAllText(Path.Combine(outDir, series + ".tiles.csv")));
+            }
+        }
+
+        var qc = Path.Combine(_dir, "qc");
+        (code, _, stderr) = await ReaderCommandsTests.Run("qc", _svs, export, "--out", qc, "--mask-mpp", "8");
+        Assert.True(code == 0, stderr);
+        using var svsQc = JsonDocument.Parse(File.ReadAllText(Path.Combine(qc, "a.qc.json")));
+        using var seriesQc = JsonDocument.Parse(File.ReadAllText(Path.Combine(qc, "a-level0.qc.json")));
+        foreach (var key in new[] { "tissueFraction", "blurFraction", "penFraction", "foldFraction", "usable" })
+        {
+            Assert.Equal(svsQc.RootElement.GetProperty(key).GetRawText(), seriesQc.RootElement.GetProperty(key).GetRawText());
+        }
+        Assert.True(File.Exists(Path.Combine(qc, "b-level0.qc.json")));
+    }
+
     [Fact]
     public async Task BrokenDicomExitsTwoWithOneLine()
     {
