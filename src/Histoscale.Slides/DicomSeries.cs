@@ -121,7 +121,7 @@ public static class DicomFolder
         static IEnumerable<string> Candidates(DicomSeriesInfo s) =>
             (s.BaseFile is { } b ? new[] { b } : []).Concat(s.Files).Concat(s.Problems.Select(p => p.File)).Distinct(StringComparer.Ordinal);
         var stems = listing.Series.SelectMany(Candidates).Distinct(StringComparer.Ordinal)
-            .GroupBy(Path.GetFileNameWithoutExtension, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key!, g => g.Count(), StringComparer.OrdinalIgnoreCase);
+            .GroupBy(Stem, StringComparer.OrdinalIgnoreCase).ToDictionary(g => g.Key!, g => g.Count(), StringComparer.OrdinalIgnoreCase);
         var result = new List<string>();
         foreach (var series in listing.Series)
         {
@@ -130,8 +130,16 @@ public static class DicomFolder
             {
                 continue; // cannot happen: a series is listed for at least one of its files
             }
-            result.Add(candidates.FirstOrDefault(c => stems[Path.GetFileNameWithoutExtension(c)] == 1) ?? candidates[0]);
+            result.Add(candidates.FirstOrDefault(c => stems[Stem(c)] == 1) ?? candidates[0]);
         }
         return result;
+    }
+
+    // The pipeline's output-name rule (SlideInputs.StemOf): an all-digit last dot-part is part of a UID, not an extension.
+    private static string Stem(string path)
+    {
+        var file = Path.GetFileName(path);
+        var ext = Path.GetExtension(file);
+        return ext.Length > 1 && !ext.AsSpan(1).ContainsAnyExceptInRange('0', '9') ? file : Path.GetFileNameWithoutExtension(file);
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Histoscale.Pipeline.Inputs;
 using Histoscale.Slides;
 using Histoscale.Slides.Formats;
 using Histoscale.Slides.Sources;
@@ -581,7 +582,7 @@ internal sealed class SlideCatalog : IDisposable
     internal Dictionary<string, List<HeatmapFile>> AssignHeatmaps(List<HeatmapFile> heatmaps, IReadOnlyList<CatalogSlide> slides, List<ScanProblem> problems)
     {
         var assigned = new Dictionary<string, List<HeatmapFile>>(StringComparer.Ordinal);
-        var byName = slides.ToLookup(s => Path.GetFileNameWithoutExtension(s.RelativePath), StringComparer.Ordinal);
+        var byName = slides.ToLookup(s => SlideInputs.StemOf(Path.GetFileName(s.RelativePath)), StringComparer.Ordinal); // infer's output name
         var collections = _options.Collections.ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var heatmap in heatmaps)
         {

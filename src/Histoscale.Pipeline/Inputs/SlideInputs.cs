@@ -36,14 +36,25 @@ public static class SlideInputs
         return result;
     }
 
-    /// <summary>Output name of a slide: its file name without the extension (".ome.tif" counts as one).</summary>
+    /// <summary>
+    /// Output name of a slide: its file name without the extension (".ome.tif" counts as one). A last dot-part of
+    /// digits only is no extension: DICOM exports name files and folders by UID ("1.2.840.1.5.100"), and stripping
+    /// ".100" would give two series the same outputs.
+    /// </summary>
     public static string NameOf(string slide)
     {
-        var file = slide.Contains("://", StringComparison.Ordinal) ? new Uri(slide).Segments[^1] : Path.GetFileName(slide);
+        var file = slide.Contains("://", StringComparison.Ordinal) ? new Uri(slide.TrimEnd('/')).Segments[^1] : Path.GetFileName(Path.TrimEndingDirectorySeparator(slide));
         file = Uri.UnescapeDataString(file);
         return file.EndsWith(".ome.tif", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".ome.tiff", StringComparison.OrdinalIgnoreCase)
             ? file[..file.LastIndexOf(".ome.", StringComparison.OrdinalIgnoreCase)]
-            : Path.GetFileNameWithoutExtension(file);
+            : StemOf(file);
+    }
+
+    /// <summary>A file name without its extension, where an all-digit last dot-part is not an extension (UIDs).</summary>
+    public static string StemOf(string fileName)
+    {
+        var ext = Path.GetExtension(fileName);
+        return ext.Length > 1 && !ext.AsSpan(1).ContainsAnyExceptInRange('0', '9') ? fileName : Path.GetFileNameWithoutExtension(fileName);
     }
 
     private static IEnumerable<string> ExpandOne(string argument, string baseDirectory, int depth, IReadOnlyList<ISlideFormat> formats)

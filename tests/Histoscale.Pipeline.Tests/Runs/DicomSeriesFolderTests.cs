@@ -102,4 +102,34 @@ public class DicomSeriesFolderTests
             Assert.Null(SourceIdentity.Difference(listing.Series[i].Identity, opened.SourceIdentity));
         }
     }
+
+    [Fact]
+    public void SeriesWhoseFilesAreNamedByUidWithoutExtensionKeepTheWholeUidAsTheirName()
+    {
+        // The usual export layout: every instance file named by its SOP Instance UID, no extension. Taking the last
+        // UID component for an extension named both series "1.2.826.0.1.3680043.10.77" and refused the folder.
+        using var dir = new TempDir();
+        using (var a = Slide.Open(TestData.Slide(seed: 31, width: 900, height: 700)))
+        {
+            DicomWsiWriter.WriteUncompressedSeries(a, dir.Path, new UncompressedSeries { SeriesUid = SeriesA, Prefix = "a-", Extension = "" });
+            DicomWsiWriter.WriteUncompressedSeries(a, dir.Path, new UncompressedSeries { SeriesUid = SeriesB, Prefix = "b-", Extension = "" });
+        }
+        var uidRoot = "1.2.826.0.1.3680043.10.77.";
+        var number = 100;
+        foreach (var file in Directory.GetFiles(dir.Path).Order(StringComparer.Ordinal))
+        {
+            File.Move(file, Path.Combine(dir.Path, uidRoot + number++));
+        }
+        var slides = SlideInputs.Expand([dir.Path]);
+        Assert.Equal(2, slides.Count);
+        var names = slides.Select(SlideInputs.NameOf).ToList();
+        Assert.Equal(slides.Select(Path.GetFileName), names);
+        Assert.All(names, n => Assert.StartsWith(uidRoot, n, StringComparison.Ordinal));
+        Assert.NotEqual(names[0], names[1]);
+        // A folder named by a series UID keeps its whole name too; real extensions still go.
+        Assert.Equal("1.2.826.0.1.3680043.10.77.1", SlideInputs.NameOf(Path.Combine("study", "1.2.826.0.1.3680043.10.77.1")));
+        Assert.Equal("case-1", SlideInputs.NameOf("slides/case-1.svs"));
+        Assert.Equal("case.v2", SlideInputs.NameOf("slides/case.v2.tiff"));
+        Assert.Equal("scan", SlideInputs.NameOf("s3://bucket/a/scan.ome.tiff"));
+    }
 }
