@@ -482,15 +482,19 @@ fi
 
 if [[ $what == workers ]]; then
   # Issue 12, scale-out through a broker, in one invocation over one cohort (8 synthetic 4000x3000 slides, seeds
-  # 41-48; mobilenet_v3_large FP32, 224 px at 0.5 µm/px, batch 32, tissue detection on), in this order:
+  # 41-48; mobilenet_v3_large FP32, 224 px at 0.5 µm/px, batch 32, tissue detection on). Each round (WORKERS_ROUNDS,
+  # default 2) runs, in this order:
   #   infer     one `infer` process over the cohort folder: the process's wall time (start-up, model load, outputs);
-  #   workers K K `worker` processes (ONNX Runtime in-process, infer's default layout each) on a Redis stream: the
-  #             wall time from starting the workers (then `submit`) until the queue's completed counter reaches 8;
-  #   split K   the same with `worker --server grpc://...` against one `histoscale serve` (the same model, 2 x 1-thread
-  #             instances, max_batch_size 32, dynamic batching; started and ready before the clock starts);
-  #   infer     again, so the broker runs have the single-process figure on either side.
-  # Every run's tile tables are compared with the first infer run's (cmp). Redis: HISTOSCALE_BENCH_REDIS (redis://
-  # HOST:PORT/DB), else a private redis-server on 127.0.0.1:${HISTOSCALE_BENCH_REDIS_PORT:-16390}, stopped at the end.
+  #   workers K K = 1, 2, 4 `worker` processes (ONNX Runtime in-process, infer's default layout each) on a Redis
+  #             stream: the wall time from starting the workers (then `submit`) until the queue's completed counter
+  #             reaches 8 (the workers' start-up and model load are inside, as infer's are);
+  #   split K   K = 1, 2 the same with `worker --server grpc://...` against one `histoscale serve` (the same model,
+  #             2 x 1-thread instances, max_batch_size 32, dynamic batching), started once and ready before any clock;
+  # and a closing infer run, so every round has the single-process figure on either side: a broker run's ratio is
+  # its slides/hour over the mean of those two infer runs; a split run's is also over the in-process run with as
+  # many workers in the same round. Every run's tile tables are compared (cmp) with the first infer run's. Redis:
+  # HISTOSCALE_BENCH_REDIS (redis://HOST:PORT/DB), else a private redis-server on 127.0.0.1:16390
+  # (HISTOSCALE_BENCH_REDIS_PORT), stopped at the end.
   m=${WORKERS_MODEL:-mobilenet_v3_large}
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
   cohort=$data/workers-cohort
@@ -574,39 +578,62 @@ PY
     tables "$out"
     echo "$label $k $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") $($py -c 'import glob, json, sys; print(sum(json.load(open(f))["slides"][0]["tiles"] for f in glob.glob(sys.argv[1] + "/.histoscale/*.run.json")))' "$out")" | tee -a "$log"
   }
-  say "workers: slides/hour of 1, 2, 4 worker processes on a Redis stream and of workers + one serve (gRPC), vs one infer process; $n slides, $m"
-  echo "uptime before: $(uptime)"
-  infer_run infer-1
-  for k in 1 2 4; do broker_run workers-$k "$k" "$shared/models/$m.onnx"; done
   repo=$data/workers-serve-repo
   rm -rf "$repo"; mkdir -p "$repo/$m/1"; ln -s "$shared/models/$m.onnx" "$repo/$m/1/model.onnx"
   printf '%s\n' "name: \"$m\"" 'platform: "onnxruntime_onnx"' 'max_batch_size: 32' \
     'input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 224, 224 ] } ]' \
     'output [ { name: "logits" data_type: TYPE_FP32 dims: [ 1000 ] } ]' \
     'dynamic_batching { max_queue_delay_microseconds: 5000 }' "instance_group [ { count: $(nproc) kind: KIND_CPU } ]" >"$repo/$m/config.pbtxt"
+  rounds=${WORKERS_ROUNDS:-2}
+  say "workers: slides/hour of 1, 2, 4 worker processes on a Redis stream and of workers + one serve (gRPC), vs one infer process; $n slides, $m, $rounds rounds"
+  echo "uptime before: $(uptime)"
+  # The server idles (no CPU) through the in-process runs; it is up and ready before any clock starts.
   $H serve --model-repository "$repo" --host 127.0.0.1 --http-port 18110 --grpc-port 18111 --metrics-port 18112 >"$data/workers-serve.log" 2>&1 &
   spid=$!
   for _ in $(seq 1 240); do grep -q "ready" "$data/workers-serve.log" && break; sleep 0.5; done
   echo "$(grep -m1 ready "$data/workers-serve.log") (pid $spid)"
-  for k in 1 2; do broker_run split-$k "$k" "$m" --server grpc://127.0.0.1:18111; done
+  for round in $(seq "$rounds"); do
+    say "workers round $round"
+    infer_run "infer-$round"
+    for k in 1 2 4; do broker_run "workers-$k-r$round" "$k" "$shared/models/$m.onnx"; done
+    for k in 1 2; do broker_run "split-$k-r$round" "$k" "$m" --server grpc://127.0.0.1:18111; done
+  done
+  say "workers: closing infer run"
+  infer_run "infer-$((rounds + 1))"
   echo "server peak RSS $(( $(awk '/VmHWM/ {print $2}' "/proc/$spid/status") / 1024 )) MB"
   kill -TERM "$spid"; wait "$spid" 2>/dev/null || true; spid=
-  infer_run infer-2
   echo "uptime after: $(uptime)"
   [ -z "$rpid" ] || { kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=; }
   $py - "$log" "$n" <<'PY'
-import sys
-rows = {r[0]: (int(r[1]), float(r[2]), int(r[3])) for r in (l.split() for l in open(sys.argv[1])) if r}
+import re, statistics, sys
+rows = [(r[0], int(r[1]), float(r[2]), int(r[3])) for r in (l.split() for l in open(sys.argv[1])) if r]
 slides = int(sys.argv[2])
-def per_hour(label): return slides * 3600 / rows[label][1]
-infer = (per_hour("infer-1") + per_hour("infer-2")) / 2
+per_hour = {label: slides * 3600 / wall for label, _, wall, _ in rows}
+infer = {int(label.split("-")[1]): v for label, v in per_hour.items() if label.startswith("infer-")}
 print()
-print(f"| run | processes | wall s | tiles | slides/hour | / infer (mean of {per_hour('infer-1'):.0f} and {per_hour('infer-2'):.0f}) | split / in-process workers |")
+print("| run | processes | wall s | tiles | slides/hour | / infer (mean of the infer runs either side) | split / in-process workers (same round) |")
 print("|---|---|---|---|---|---|---|")
-for label, (k, wall, tiles) in rows.items():
-    inproc = f"workers-{k}"
-    split = f"{per_hour(label) / per_hour(inproc):.2f}x" if label.startswith("split") and inproc in rows else "—"
-    print(f"| {label} | {k} worker{'s' if k > 1 else ''}{' + 1 serve' if label.startswith('split') else ''} | {wall:.1f} | {tiles} | {per_hour(label):.0f} | {per_hour(label) / infer:.2f}x | {split} |")
+ratios, splits = {}, {}
+for label, k, wall, tiles in rows:
+    if label.startswith("infer-"):
+        print(f"| {label} | 1 infer | {wall:.1f} | {tiles} | {per_hour[label]:.0f} | — | — |")
+        continue
+    kind, _, rnd = re.match(r"(workers|split)-(\d+)-r(\d+)", label).groups()
+    rnd = int(rnd)
+    peer = (infer[rnd] + infer[rnd + 1]) / 2
+    ratio = per_hour[label] / peer
+    ratios.setdefault(f"{kind} {k}", []).append(ratio)
+    split = "—"
+    if kind == "split":
+        s = per_hour[label] / per_hour[f"workers-{k}-r{rnd}"]
+        splits.setdefault(k, []).append(s)
+        split = f"{s:.2f}x"
+    print(f"| {label} | {k} worker{'s' if k > 1 else ''}{' + 1 serve' if kind == 'split' else ''} | {wall:.1f} | {tiles} | {per_hour[label]:.0f} | {ratio:.2f}x | {split} |")
+print()
+for key, v in ratios.items():
+    print(f"{key}: broker path / single infer, median {statistics.median(v):.2f}x ({', '.join(f'{x:.2f}' for x in v)})")
+for k, v in splits.items():
+    print(f"split {k} / in-process workers {k}: median {statistics.median(v):.2f}x ({', '.join(f'{x:.2f}' for x in v)})")
 PY
 fi
 
