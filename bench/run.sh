@@ -483,16 +483,16 @@ fi
 if [[ $what == workers ]]; then
   # Issue 12, scale-out through a broker, in one invocation over one cohort (8 synthetic 4000x3000 slides, seeds
   # 41-48; mobilenet_v3_large FP32, 224 px at 0.5 µm/px, batch 32, tissue detection on). Each round (WORKERS_ROUNDS,
-  # default 2) runs, in this order:
+  # default 2) runs:
   #   infer     one `infer` process over the cohort folder: the process's wall time (start-up, model load, outputs);
   #   workers K K = 1, 2, 4 `worker` processes (ONNX Runtime in-process, infer's default layout each) on a Redis
   #             stream: the wall time from starting the workers (then `submit`) until the queue's completed counter
   #             reaches 8 (the workers' start-up and model load are inside, as infer's are);
   #   split K   K = 1, 2 the same with `worker --server grpc://...` against one `histoscale serve` (the same model,
   #             2 x 1-thread instances, max_batch_size 32, dynamic batching), started once and ready before any clock;
-  # and a closing infer run, so every round has the single-process figure on either side: a broker run's ratio is
-  # its slides/hour over the mean of those two infer runs; a split run's is also over the in-process run with as
-  # many workers in the same round. Every run's tile tables are compared (cmp) with the first infer run's. Redis:
+  # with an infer run before each broker run and one closing infer run, so every broker run has the single-process
+  # figure right before and after it (the machine's load drifts): its ratio is its slides/hour over the mean of those
+  # two; a split run's is also over the in-process run with as many workers in the same round. Every run's tile tables are compared (cmp) with the first infer run's. Redis:
   # HISTOSCALE_BENCH_REDIS (redis://HOST:PORT/DB), else a private redis-server on 127.0.0.1:16390
   # (HISTOSCALE_BENCH_REDIS_PORT), stopped at the end.
   m=${WORKERS_MODEL:-mobilenet_v3_large}
@@ -592,14 +592,14 @@ PY
   spid=$!
   for _ in $(seq 1 240); do grep -q "ready" "$data/workers-serve.log" && break; sleep 0.5; done
   echo "$(grep -m1 ready "$data/workers-serve.log") (pid $spid)"
+  i=1
   for round in $(seq "$rounds"); do
     say "workers round $round"
-    infer_run "infer-$round"
-    for k in 1 2 4; do broker_run "workers-$k-r$round" "$k" "$shared/models/$m.onnx"; done
-    for k in 1 2; do broker_run "split-$k-r$round" "$k" "$m" --server grpc://127.0.0.1:18111; done
+    for k in 1 2 4; do infer_run "infer-$i"; i=$((i + 1)); broker_run "workers-$k-r$round" "$k" "$shared/models/$m.onnx"; done
+    for k in 1 2; do infer_run "infer-$i"; i=$((i + 1)); broker_run "split-$k-r$round" "$k" "$m" --server grpc://127.0.0.1:18111; done
   done
   say "workers: closing infer run"
-  infer_run "infer-$((rounds + 1))"
+  infer_run "infer-$i"
   echo "server peak RSS $(( $(awk '/VmHWM/ {print $2}' "/proc/$spid/status") / 1024 )) MB"
   kill -TERM "$spid"; wait "$spid" 2>/dev/null || true; spid=
   echo "uptime after: $(uptime)"
@@ -609,18 +609,16 @@ import re, statistics, sys
 rows = [(r[0], int(r[1]), float(r[2]), int(r[3])) for r in (l.split() for l in open(sys.argv[1])) if r]
 slides = int(sys.argv[2])
 per_hour = {label: slides * 3600 / wall for label, _, wall, _ in rows}
-infer = {int(label.split("-")[1]): v for label, v in per_hour.items() if label.startswith("infer-")}
 print()
-print("| run | processes | wall s | tiles | slides/hour | / infer (mean of the infer runs either side) | split / in-process workers (same round) |")
+print("| run | processes | wall s | tiles | slides/hour | / infer (mean of the infer runs just before and after) | split / in-process workers (same round) |")
 print("|---|---|---|---|---|---|---|")
 ratios, splits = {}, {}
-for label, k, wall, tiles in rows:
+for i, (label, k, wall, tiles) in enumerate(rows):
     if label.startswith("infer-"):
         print(f"| {label} | 1 infer | {wall:.1f} | {tiles} | {per_hour[label]:.0f} | — | — |")
         continue
     kind, _, rnd = re.match(r"(workers|split)-(\d+)-r(\d+)", label).groups()
-    rnd = int(rnd)
-    peer = (infer[rnd] + infer[rnd + 1]) / 2
+    peer = (per_hour[rows[i - 1][0]] + per_hour[rows[i + 1][0]]) / 2
     ratio = per_hour[label] / peer
     ratios.setdefault(f"{kind} {k}", []).append(ratio)
     split = "—"
