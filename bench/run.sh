@@ -492,9 +492,9 @@ if [[ $what == workers ]]; then
   #             2 x 1-thread instances, max_batch_size 32, dynamic batching), started once and ready before any clock;
   # with an infer run before each broker run and one closing infer run, so every broker run has the single-process
   # figure right before and after it (the machine's load drifts): its ratio is its slides/hour over the mean of those
-  # two; a split run's is also over the in-process run with as many workers in the same round. Every run's tile tables are compared (cmp) with the first infer run's. Redis:
-  # HISTOSCALE_BENCH_REDIS (redis://HOST:PORT/DB), else a private redis-server on 127.0.0.1:16390
-  # (HISTOSCALE_BENCH_REDIS_PORT), stopped at the end.
+  # two; a split run's is also over the in-process run with as many workers in the same round. Every run's tile
+  # tables are compared (cmp) with the first infer run's. Redis: HISTOSCALE_BENCH_REDIS (redis://HOST:PORT/DB), else
+  # a private redis-server on 127.0.0.1:16390 (HISTOSCALE_BENCH_REDIS_PORT), stopped at the end.
   m=${WORKERS_MODEL:-mobilenet_v3_large}
   norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
   cohort=$data/workers-cohort
