@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end benchmarks with their peers measured in the same run (figures go to BENCHMARKS.md).
-#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|storage-dicomweb|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|iobinding|ab REV|all]   (default: all)
+#   bash bench/run.sh [reader|decoders|infer|trivial|int8|imaging|coldstart|storage|storage-dicomweb|serve|cohort [int8] [tc0]|cost|archive|annotations|stain|qc|dicom|iobinding|workers|ab REV|all]   (default: all)
 #   (storage-dicomweb: only the DICOMweb part of storage)
 # Raw output goes to bench/results/YYYY-MM-DD-SECTION.txt as well as the terminal; commit it with the table it feeds.
 # Needs: a python3 with the peer packages (see ../shared/README.md): the first python3 or python3.N on PATH that
@@ -28,7 +28,7 @@ run() { echo "\$ $*"; "$@"; }
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
-if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom && $what != iobinding && $what != storage-dicomweb ]]; then
+if [[ $what != imaging && $what != ab && $what != cost && $what != archive && $what != annotations && $what != serve && $what != cohort && $what != stain && $what != dicom && $what != iobinding && $what != storage-dicomweb && $what != workers ]]; then
   [ -f "$big" ] || run $H synth "$big" --width 40000 --height 32000 --layout svs --quality 80 --tile 240
   [ -f "$mid" ] || run $H synth "$mid" --width 20000 --height 16000 --layout svs --quality 80 --tile 240
 fi
@@ -521,6 +521,161 @@ if [[ $what == serve || $what == all ]]; then
   serve_run "arena, --no-memory-pattern" "$data/serve-layout" 4 16 "$secs" --no-memory-pattern
   serve_run "--no-cpu-arena" "$data/serve-layout" 4 16 "$secs" --no-cpu-arena
   echo; echo "tables (bench/serve_table.py):"; $py bench/serve_table.py "$results"
+fi
+
+if [[ $what == workers ]]; then
+  # Issue 12, scale-out through a broker, in one invocation over one cohort (8 synthetic 4000x3000 slides, seeds
+  # 41-48; mobilenet_v3_large FP32, 224 px at 0.5 µm/px, batch 32, tissue detection on). Each round (WORKERS_ROUNDS,
+  # default 2) runs:
+  #   infer     one `infer` process over the cohort folder: the process's wall time (start-up, model load, outputs);
+  #   workers K K = 1, 2, 4 `worker` processes (ONNX Runtime in-process, infer's default layout each) on a Redis
+  #             stream: the wall time from starting the workers (then `submit`) until the queue's completed counter
+  #             reaches 8 (the workers' start-up and model load are inside, as infer's are);
+  #   split K   K = 1, 2 the same with `worker --server grpc://...` against one `histoscale serve` (the same model,
+  #             2 x 1-thread instances, max_batch_size 32, dynamic batching), started once and ready before any clock;
+  # with an infer run before each broker run and one closing infer run, so every broker run has the single-process
+  # figure right before and after it (the machine's load drifts): its ratio is its slides/hour over the mean of those
+  # two; a split run's is also over the in-process run with as many workers in the same round. Every run's tile
+  # tables are compared (cmp) with the first infer run's. Redis: HISTOSCALE_BENCH_REDIS (redis://HOST:PORT/DB), else
+  # a private redis-server on 127.0.0.1:16390 (HISTOSCALE_BENCH_REDIS_PORT), stopped at the end.
+  m=${WORKERS_MODEL:-mobilenet_v3_large}
+  norm=(--tile-size 224 --mean 123.675,116.28,103.53 --std 58.395,57.12,57.375 --mpp 0.5)
+  cohort=$data/workers-cohort
+  mkdir -p "$cohort"
+  for s in 1 2 3 4 5 6 7 8; do
+    [ -f "$cohort/w$s-4000x3000.svs" ] || run $H synth "$cohort/w$s-4000x3000.svs" --width 4000 --height 3000 --layout svs --quality 80 --tile 240 --seed $((40 + s))
+  done
+  n=$(ls "$cohort"/*.svs | wc -l)
+  redis=${HISTOSCALE_BENCH_REDIS:-}
+  rpid= spid= wpids=
+  trap 'kill $wpids $spid $rpid 2>/dev/null || true' EXIT
+  if [ -z "$redis" ]; then
+    rport=${HISTOSCALE_BENCH_REDIS_PORT:-16390}
+    redis-server --bind 127.0.0.1 --port "$rport" --save '' --appendonly no --dir "$data" >"$data/workers-redis.log" 2>&1 &
+    rpid=$!
+    redis=redis://127.0.0.1:$rport/0
+    for _ in $(seq 100); do redis-cli -u "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    echo "private redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on 127.0.0.1:$rport (pid $rpid)"
+  fi
+  redis=${redis%%\?*}
+  log=$data/workers-figures.txt; : >"$log"
+  tables() { # OUT: its tile tables against the first infer run's
+    local f same=0 partial
+    for f in "$data/workers-reference"/*.tiles.csv; do cmp -s "$f" "$1/$(basename "$f")" && same=$((same + 1)); done
+    partial=$(find "$1" -name '*.partial' | wc -l)
+    echo "  tile tables byte-identical to infer's: $same/$n; .partial files left: $partial"
+    [ "$same" -eq "$n" ] || $py - "$data/workers-reference" "$1" <<'PY'
+import csv, glob, os, sys
+worst, rows = 0.0, 0
+for ref in sorted(glob.glob(os.path.join(sys.argv[1], "*.tiles.csv"))):
+    other = os.path.join(sys.argv[2], os.path.basename(ref))
+    if not os.path.exists(other):
+        print(f"  missing: {other}"); continue
+    a, b = list(csv.reader(open(ref))), list(csv.reader(open(other)))
+    if len(a) != len(b) or a[0] != b[0]:
+        print(f"  {os.path.basename(ref)}: {len(a) - 1} vs {len(b) - 1} rows or other columns"); continue
+    for x, y in zip(a[1:], b[1:]):
+        for u, v in zip(x, y):
+            if u != v:
+                try: worst = max(worst, abs(float(u) - float(v))); rows += 1
+                except ValueError: print(f"  {os.path.basename(ref)}: '{u}' vs '{v}'")
+print(f"  differing fields: {rows}, largest numeric difference {worst:g}")
+PY
+  }
+  infer_run() { # LABEL
+    local out=$data/workers-infer t0 t1
+    rm -rf "$out"
+    echo "\$ $H infer $cohort --model $m.onnx ${norm[*]} --batch 32 --out $out"
+    t0=$(date +%s.%N)
+    $H infer "$cohort" --model "$shared/models/$m.onnx" "${norm[@]}" --batch 32 --out "$out" >/dev/null
+    t1=$(date +%s.%N)
+    if [ ! -d "$data/workers-reference" ]; then mkdir -p "$data/workers-reference"; fi
+    [ "$1" == infer-1 ] && { rm -f "$data/workers-reference"/*; cp "$out"/*.tiles.csv "$data/workers-reference/"; }
+    tables "$out"
+    echo "$1 1 $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") $($py -c 'import json, sys; print(sum(s["tiles"] for s in json.load(open(sys.argv[1]))["slides"]))' "$out/run.json")" | tee -a "$log"
+  }
+  broker_run() { # LABEL WORKERS MODEL [worker flags...]
+    local label=$1 k=$2 model=$3 out=$data/workers-out-$1 q=bench-$1-$$ t0 t1 c i alive
+    shift 3
+    local url="$redis?queue=$q" wp=()
+    rm -rf "$out" "$data/workers-$label".log*; mkdir -p "$out"
+    echo "\$ $k x $H worker --queue $url --idle-exit 2 $*; $H submit $cohort --queue $url --model $model ${norm[*]} --batch 32 --out $out"
+    t0=$(date +%s.%N)
+    for i in $(seq "$k"); do
+      $H worker --queue "$url" --idle-exit 2 "$@" >"$data/workers-$label.log$i" 2>&1 &
+      wp+=($!)
+    done
+    wpids="${wp[*]}"
+    $H submit "$cohort" --queue "$url" --model "$model" "${norm[@]}" --batch 32 --out "$out" >/dev/null
+    while :; do
+      c=$(redis-cli -u "$redis" GET "$q:completed"); c=${c:-0}
+      [ "$c" -ge "$n" ] && break
+      alive=0; for i in "${wp[@]}"; do kill -0 "$i" 2>/dev/null && alive=1; done
+      [ $alive == 1 ] || { echo "  the workers exited with $c of $n jobs completed; logs: $data/workers-$label.log*"; break; }
+      sleep 0.2
+    done
+    t1=$(date +%s.%N)
+    for i in "${wp[@]}"; do wait "$i" || echo "  worker $i exited with $?"; done
+    wpids=
+    echo "  queue: $($H queue status --queue "$url" --json)"
+    tables "$out"
+    echo "$label $k $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") $($py -c 'import glob, json, sys; print(sum(json.load(open(f))["slides"][0]["tiles"] for f in glob.glob(sys.argv[1] + "/.histoscale/*.run.json")))' "$out")" | tee -a "$log"
+  }
+  repo=$data/workers-serve-repo
+  rm -rf "$repo"; mkdir -p "$repo/$m/1"; ln -s "$shared/models/$m.onnx" "$repo/$m/1/model.onnx"
+  printf '%s\n' "name: \"$m\"" 'platform: "onnxruntime_onnx"' 'max_batch_size: 32' \
+    'input [ { name: "input" data_type: TYPE_FP32 dims: [ 3, 224, 224 ] } ]' \
+    'output [ { name: "logits" data_type: TYPE_FP32 dims: [ 1000 ] } ]' \
+    'dynamic_batching { max_queue_delay_microseconds: 5000 }' "instance_group [ { count: $(nproc) kind: KIND_CPU } ]" >"$repo/$m/config.pbtxt"
+  rounds=${WORKERS_ROUNDS:-2}
+  say "workers: slides/hour of 1, 2, 4 worker processes on a Redis stream and of workers + one serve (gRPC), vs one infer process; $n slides, $m, $rounds rounds"
+  echo "uptime before: $(uptime)"
+  # The server idles (no CPU) through the in-process runs; it is up and ready before any clock starts.
+  $H serve --model-repository "$repo" --host 127.0.0.1 --http-port 18110 --grpc-port 18111 --metrics-port 18112 >"$data/workers-serve.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 1 240); do grep -q "ready" "$data/workers-serve.log" && break; sleep 0.5; done
+  echo "$(grep -m1 ready "$data/workers-serve.log") (pid $spid)"
+  i=1
+  for round in $(seq "$rounds"); do
+    say "workers round $round"
+    for k in 1 2 4; do infer_run "infer-$i"; i=$((i + 1)); broker_run "workers-$k-r$round" "$k" "$shared/models/$m.onnx"; done
+    for k in 1 2; do infer_run "infer-$i"; i=$((i + 1)); broker_run "split-$k-r$round" "$k" "$m" --server grpc://127.0.0.1:18111; done
+  done
+  say "workers: closing infer run"
+  infer_run "infer-$i"
+  echo "server peak RSS $(( $(awk '/VmHWM/ {print $2}' "/proc/$spid/status") / 1024 )) MB"
+  kill -TERM "$spid"; wait "$spid" 2>/dev/null || true; spid=
+  echo "uptime after: $(uptime)"
+  [ -z "$rpid" ] || { kill "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=; }
+  $py - "$log" "$n" <<'PY'
+import re, statistics, sys
+rows = [(r[0], int(r[1]), float(r[2]), int(r[3])) for r in (l.split() for l in open(sys.argv[1])) if r]
+slides = int(sys.argv[2])
+per_hour = {label: slides * 3600 / wall for label, _, wall, _ in rows}
+print()
+print("| run | processes | wall s | tiles | slides/hour | / infer (mean of the infer runs just before and after) | split / in-process workers (same round) |")
+print("|---|---|---|---|---|---|---|")
+ratios, splits = {}, {}
+for i, (label, k, wall, tiles) in enumerate(rows):
+    if label.startswith("infer-"):
+        print(f"| {label} | 1 infer | {wall:.1f} | {tiles} | {per_hour[label]:.0f} | — | — |")
+        continue
+    kind, _, rnd = re.match(r"(workers|split)-(\d+)-r(\d+)", label).groups()
+    peer = (per_hour[rows[i - 1][0]] + per_hour[rows[i + 1][0]]) / 2
+    ratio = per_hour[label] / peer
+    ratios.setdefault(f"{kind} {k}", []).append(ratio)
+    split = "—"
+    if kind == "split":
+        s = per_hour[label] / per_hour[f"workers-{k}-r{rnd}"]
+        splits.setdefault(k, []).append(s)
+        split = f"{s:.2f}x"
+    print(f"| {label} | {k} worker{'s' if k > 1 else ''}{' + 1 serve' if kind == 'split' else ''} | {wall:.1f} | {tiles} | {per_hour[label]:.0f} | {ratio:.2f}x | {split} |")
+print()
+for key, v in ratios.items():
+    print(f"{key}: broker path / single infer, median {statistics.median(v):.2f}x ({', '.join(f'{x:.2f}' for x in v)})")
+for k, v in splits.items():
+    print(f"split {k} / in-process workers {k}: median {statistics.median(v):.2f}x ({', '.join(f'{x:.2f}' for x in v)})")
+PY
 fi
 
 if [[ $what == stain || $what == all ]]; then

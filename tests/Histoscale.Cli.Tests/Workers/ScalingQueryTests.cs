@@ -5,8 +5,12 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Histoscale.Deploy;
+using Histoscale.Inference.Config;
+using Histoscale.Inference.Repository;
+using Histoscale.Synthesis.Models;
 using Histoscale.Workers.Running;
 using Prometheus;
+using Xunit.Abstractions;
 
 namespace Histoscale.Cli.Tests.Workers;
 
@@ -16,9 +20,10 @@ namespace Histoscale.Cli.Tests.Workers;
 /// the worker backlog query docs/workers.md gives, over the worker's own metrics (its <see cref="WorkerMetrics"/>
 /// registry behind prometheus-net's MetricServer, as <c>worker --metrics-port</c> serves it), and the server
 /// queue-time query <c>deploy render</c> writes into the servers' KEDA ScaledObject, over Triton-named counters.
-/// A workload in another namespace checks that the queries select theirs.
+/// A workload in another namespace checks that the queries select theirs. Then the rendered server query against a
+/// real, overloaded <c>histoscale serve</c> process: it rises above its threshold and falls back once the load stops.
 /// </summary>
-public sealed partial class ScalingQueryTests
+public sealed partial class ScalingQueryTests(ITestOutputHelper output)
 {
     [SkippableFact]
     public async Task TheDocumentedAndRenderedScalingQueriesEvaluateToTheExpectedValues()
@@ -72,6 +77,132 @@ public sealed partial class ScalingQueryTests
         }
     }
 
+    /// <summary>
+    /// docs/workers.md gives the servers' scaling query; it must be the one <c>deploy render</c> writes into the
+    /// servers' ScaledObject (NS for the namespace, the default deployment name).
+    /// </summary>
+    [Fact]
+    public void TheDocumentedServerQueryIsTheRenderedOne()
+    {
+        var doc = File.ReadAllText(Path.Combine(RepoRoot(), "docs", "workers.md"));
+        var m = ServerQueryInDocs().Match(doc);
+        Assert.True(m.Success, "docs/workers.md no longer gives the server queue-time query in a promql block");
+        Assert.Equal(RenderedServerQuery().Query, m.Groups[1].Value.Replace("\"NS\"", "\"lab\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// The issue's check of the server signal: a real Prometheus scrapes a real <c>histoscale serve</c> process (with
+    /// the labels a Kubernetes scrape of the rendered Service adds), many concurrent clients overload one
+    /// single-threaded instance of a slow model, and the query <c>deploy render</c> writes — range windows of at most
+    /// two minutes — rises above its rendered threshold; once the clients stop it falls back under the threshold
+    /// within two and a half minutes. A query that selected the wrong series, never rose, or kept an idle fleet
+    /// scaled out fails here.
+    /// </summary>
+    [SkippableFact]
+    public async Task TheRenderedServerQueryRisesUnderOverloadAndFallsBackWhenTheServerIdles()
+    {
+        var prometheus = Which("prometheus");
+        Skip.If(prometheus is null, "prometheus is not installed (apt-get install prometheus; CI's .ci/run does)");
+
+        var (query, threshold) = RenderedServerQuery();
+        var windows = RangeWindow().Matches(query).Select(w => PrometheusDuration(w.Groups[1].Value)).ToList();
+        Assert.NotEmpty(windows);
+        Assert.All(windows, w => Assert.True(w <= TimeSpan.FromMinutes(2), $"range window {w} in '{query}' is over two minutes"));
+        var fallLimit = TimeSpan.FromSeconds(150);
+
+        var repository = Directory.CreateTempSubdirectory("histoscale-scaling-serve-").FullName;
+        try
+        {
+            // About 680 M multiply-adds per request (two 96-channel 3x3 convolutions at 64x64), one request per
+            // execution, one instance with one thread: tens of milliseconds per request even on a fast core, and 48
+            // clients keep ~47 requests waiting behind the one running — seconds, far above the rendered 100 ms.
+            var slow = DemoModels.SmallCnn(tileSize: 128, channels: 96, name: "slow");
+            slow.Config.MaxBatchSize = 1;
+            slow.Config.InstanceGroups.Add(new InstanceGroupConfig { Count = 1, Kind = InstanceKind.Cpu });
+            ModelRepositoryWriter.Write(repository, slow);
+            int http = FreePort(), grpc = FreePort(), metrics = FreePort();
+            using var server = new CliProcess(
+                "serve", "--model-repository", repository, "--host", "127.0.0.1", "--http-port", $"{http}", "--grpc-port", $"{grpc}",
+                "--metrics-port", $"{metrics}", "--threads", "1");
+            await WaitForReadyAsync(server, http);
+
+            using var prom = new PrometheusProcess(prometheus!, [(metrics, "lab", "histoscale-server-a", RenderedServerServiceName())]);
+            await prom.WaitForTargetsAsync(1);
+            var idle = await prom.WaitForValueAsync(query, _ => true);
+            Assert.True(idle < threshold, $"an idle server gives {idle} µs, not under the threshold {threshold}");
+
+            double loaded;
+            using (var clients = new CliProcess(
+                "bench", "serve", "--server", $"grpc://127.0.0.1:{grpc}", "--model", "slow", "--batch", "1", "--concurrency", "48",
+                "--seconds", "600", "--warmup-seconds", "0"))
+            {
+                loaded = await prom.WaitForValueAsync(query, v => v > threshold, TimeSpan.FromSeconds(120), () => clients.HasExited ? clients.Stderr : null);
+                clients.KillHard();
+                await clients.ExitCodeAsync();
+            }
+            var idling = Stopwatch.StartNew();
+            var after = await prom.WaitForValueAsync(query, v => v < threshold, fallLimit);
+            Assert.True(idling.Elapsed <= fallLimit, $"the query fell under its threshold only {idling.Elapsed.TotalSeconds:F0} s after the load stopped");
+            Assert.False(server.HasExited, $"the server exited under load:\n{server.Stderr}");
+            Assert.True(loaded > threshold && after < threshold, $"{loaded} µs under load, {after} µs idle, threshold {threshold}");
+            output.WriteLine($"threshold {threshold} µs; idle {idle}; under load {loaded:F0} (first value above the threshold); {after} µs {idling.Elapsed.TotalSeconds:F0} s after the load stopped");
+        }
+        finally
+        {
+            Directory.Delete(repository, recursive: true);
+        }
+    }
+
+    /// <summary>Polls the server's readiness endpoint (test plumbing) until it answers 200; fails if the server exits.</summary>
+    private static async Task WaitForReadyAsync(CliProcess server, int httpPort)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Assert.False(server.HasExited, $"histoscale serve exited:\n{server.Stderr}");
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{httpPort}/v2/health/ready"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            catch (TaskCanceledException)
+            {
+                // a slow answer on a busy machine: ask again
+            }
+            await Task.Delay(200);
+        }
+        Assert.Fail($"histoscale serve did not get ready within two minutes:\n{server.Stderr}");
+    }
+
+    /// <summary>A Prometheus duration as range selectors use it: 90s, 1m, 1m30s, 2h.</summary>
+    private static TimeSpan PrometheusDuration(string text)
+    {
+        var total = TimeSpan.Zero;
+        foreach (Match part in DurationPart().Matches(text))
+        {
+            var n = double.Parse(part.Groups[1].Value, CultureInfo.InvariantCulture);
+            total += part.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(n),
+                "s" => TimeSpan.FromSeconds(n),
+                "m" => TimeSpan.FromMinutes(n),
+                "h" => TimeSpan.FromHours(n),
+                "d" => TimeSpan.FromDays(n),
+                "w" => TimeSpan.FromDays(7 * n),
+                _ => TimeSpan.FromDays(365 * n),
+            };
+        }
+        return total;
+    }
+
     private static CollectorRegistry Worker(int inFlight, int pending)
     {
         var metrics = new WorkerMetrics();
@@ -116,6 +247,27 @@ public sealed partial class ScalingQueryTests
         var metadata = (Dictionary<object, object>)trigger["metadata"];
         return ((string)metadata["query"], double.Parse((string)metadata["threshold"], CultureInfo.InvariantCulture));
     }
+
+    /// <summary>
+    /// The name of the servers' Service that <c>deploy render</c> writes: the <c>service</c> label a Kubernetes
+    /// scrape (its ServiceMonitor) puts on the server pods' metrics.
+    /// </summary>
+    private static string RenderedServerServiceName()
+    {
+        var files = DeployRenderer.Render(new RenderRequest { Target = "k8s", Cloud = "aws" }, "namespace: lab\n");
+        var yaml = files.Single(f => f.Path.EndsWith("server-service.yaml", StringComparison.Ordinal)).Content;
+        var root = (Dictionary<object, object>)new YamlDotNet.Serialization.Deserializer().Deserialize<object>(yaml)!;
+        return (string)((Dictionary<object, object>)root["metadata"])["name"];
+    }
+
+    [GeneratedRegex("```promql\n(sum\\(rate\\(nv_inference_queue_duration_us[^\n]*)\n```")]
+    private static partial Regex ServerQueryInDocs();
+
+    [GeneratedRegex("\\[([0-9][0-9a-z]*)\\]")]
+    private static partial Regex RangeWindow();
+
+    [GeneratedRegex("([0-9.]+)(ms|s|m|h|d|w|y)")]
+    private static partial Regex DurationPart();
 
     [GeneratedRegex("`(max\\(histoscale_queue_pending\\{namespace=\"NS\"\\}\\) \\+ sum\\(histoscale_jobs_in_flight\\{namespace=\"NS\"\\}\\))`")]
     private static partial Regex WorkerQueryInDocs();
@@ -170,13 +322,22 @@ public sealed partial class ScalingQueryTests
         public async Task WaitForTargetsAsync(int count) =>
             await WaitForValueAsync("count(up == 1)", v => v >= count);
 
-        /// <summary>Polls an instant query (test plumbing, not a timed assertion) until its value passes <paramref name="ready"/>; returns it.</summary>
-        public async Task<double> WaitForValueAsync(string query, Func<double, bool> ready)
+        /// <summary>
+        /// Polls an instant query (test plumbing, not a timed assertion) until its value passes
+        /// <paramref name="ready"/> (one minute unless <paramref name="limit"/> says otherwise); returns it.
+        /// <paramref name="failure"/>, when it returns a text, stops the wait with it (a process the test needs died).
+        /// </summary>
+        public async Task<double> WaitForValueAsync(string query, Func<double, bool> ready, TimeSpan? limit = null, Func<string?>? failure = null)
         {
             double? last = null;
-            for (var i = 0; i < 600; i++)
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed < (limit ?? TimeSpan.FromMinutes(1)))
             {
                 Assert.False(_process.HasExited, $"prometheus exited with {(_process.HasExited ? _process.ExitCode : 0)}");
+                if (failure?.Invoke() is { } why)
+                {
+                    Assert.Fail($"while waiting for '{query}' (last: {last?.ToString(CultureInfo.InvariantCulture) ?? "none"}): {why}");
+                }
                 try
                 {
                     using var doc = JsonDocument.Parse(await _http.GetStringAsync($"{_url}/api/v1/query?query={Uri.EscapeDataString(query)}"));
@@ -198,7 +359,7 @@ public sealed partial class ScalingQueryTests
                 }
                 await Task.Delay(100);
             }
-            Assert.Fail($"'{query}' never gave a ready value (last: {last?.ToString(CultureInfo.InvariantCulture) ?? "none"})");
+            Assert.Fail($"'{query}' never gave a ready value within {clock.Elapsed.TotalSeconds:F0} s (last: {last?.ToString(CultureInfo.InvariantCulture) ?? "none"})");
             return 0;
         }
 
