@@ -725,6 +725,9 @@ for m in ("macenko", "reinhard", "vahadane"):
             ratios.append(float(r[1]) / p); withs.append(r[1]); plains.append(f"{p:.1f}")
     q = statistics.median(ratios)
     print(f"| {m} | {', '.join(withs)} | {', '.join(plains)} | {q:.3f} ({', '.join(f'{x:.3f}' for x in ratios)}) | {100 * (1 - q):.1f} % (target <= 10 %) |")
+PY
+fi
+
 if [[ $what == qc || $what == all ]]; then
   # Quality control (issue 19) of the ≥ 1-GP slide against `infer` of the same slide (mobilenet_v3_large FP32, 224 px
   # at 0.5 µm/px, batch 32, infer's default layout) in the same invocation, interleaved qc, infer, qc: the ratio is the
