@@ -90,7 +90,8 @@ public sealed class FakeGcsServer : IDisposable
             var q = raw.IndexOf('?');
             var path = q < 0 ? raw : raw[..q];
             var query = q < 0 ? "" : raw[(q + 1)..];
-            if (path.StartsWith("/upload/", StringComparison.Ordinal))
+            // Uploads: /upload/storage/v1/b/... from the real service's layout, /b/... when the client is given an emulator base URI.
+            if (path.StartsWith("/upload/", StringComparison.Ordinal) || Param(query, "uploadType") is not null || Param(query, "upload_id") is not null)
             {
                 Upload(ctx.Request, response, path, query);
                 return;
@@ -146,6 +147,17 @@ public sealed class FakeGcsServer : IDisposable
         {
             // the client went away
         }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            // a request this fake does not understand: say so rather than answer an empty 200
+            try
+            {
+                Json(response, 500, new { error = new { code = 500, message = $"fake GCS server: {ex.GetType().Name}: {ex.Message}" } });
+            }
+            catch (Exception inner) when (inner is HttpListenerException or IOException or ObjectDisposedException or InvalidOperationException)
+            {
+            }
+        }
         finally
         {
             try
@@ -173,7 +185,7 @@ public sealed class FakeGcsServer : IDisposable
                 return;
             }
             using var chunk = new MemoryStream();
-            request.InputStream.CopyTo(chunk);
+            Body(request).CopyTo(chunk);
             lock (session)
             {
                 session.Data.Write(chunk.GetBuffer(), 0, (int)chunk.Length);
@@ -205,7 +217,7 @@ public sealed class FakeGcsServer : IDisposable
             return;
         }
         var bucket = parts[b + 1];
-        using var body = new StreamReader(request.InputStream, Encoding.UTF8);
+        using var body = new StreamReader(Body(request), Encoding.UTF8);
         var text = body.ReadToEnd();
         var name = Param(query, "name");
         if (name is null && text.Length > 0)
@@ -223,6 +235,12 @@ public sealed class FakeGcsServer : IDisposable
         response.StatusCode = 200;
         response.AddHeader("Location", $"{Host}/upload/storage/v1/b/{bucket}/o?uploadType=resumable&upload_id={session2}");
     }
+
+    /// <summary>The request body, inflated when the client gzipped it (the Google client does by default).</summary>
+    private static Stream Body(HttpListenerRequest request) =>
+        string.Equals(request.Headers["Content-Encoding"], "gzip", StringComparison.OrdinalIgnoreCase)
+            ? new System.IO.Compression.GZipStream(request.InputStream, System.IO.Compression.CompressionMode.Decompress)
+            : request.InputStream;
 
     private sealed record UploadSession(string Bucket, string Name, MemoryStream Data);
 
