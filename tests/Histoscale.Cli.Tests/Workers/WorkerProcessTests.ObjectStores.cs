@@ -62,7 +62,8 @@ public sealed partial class WorkerProcessTests
         using var store = await OutputStore.CreateAsync(kind);
         var url = Brokers.QueueUrl(Brokers.PubSub, $"{kind}kill");
         await SubmitTo(url, store.Prefix, fx.Big);
-        string[] worker = ["worker", "--queue", url, "--idle-exit", "8", "--visibility-timeout", "3", "--checkpoint-interval", "0.5"];
+        // One read thread and a short interval: several uploads land while the slide runs, on a fast machine too.
+        string[] worker = ["worker", "--queue", url, "--idle-exit", "8", "--visibility-timeout", "3", "--checkpoint-interval", "0.2", "--workers", "1"];
         using (var victim = new CliProcess(WorkerEnvironment(store), worker))
         {
             var midSlide = await WaitForAsync(victim, async () => victim.Stderr.Contains("big.svs): started", StringComparison.Ordinal)
