@@ -54,86 +54,86 @@ internal sealed class OutputStore : IDisposable
         switch (kind)
         {
             case S3:
-            {
-                var s3 = Brokers.S3Emulator;
-                Skip.If(s3 is null, "s3rver not started: no .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
-                var (endpoint, key, secret) = s3!.Value;
-                var client = new AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials(key, secret),
-                    new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
-                try
                 {
-                    await client.PutBucketAsync(bucket);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or Amazon.Runtime.AmazonServiceException)
-                {
-                    client.Dispose();
-                    Skip.If(true, $"s3rver not answering at {endpoint}: {ex.Message}");
-                }
-                return new OutputStore($"s3://{bucket}/{root}",
-                    new() { ["AWS_ENDPOINT_URL_S3"] = endpoint, ["AWS_ACCESS_KEY_ID"] = key, ["AWS_SECRET_ACCESS_KEY"] = secret, ["AWS_REGION"] = "us-east-1" },
-                    async () =>
+                    var s3 = Brokers.S3Emulator;
+                    Skip.If(s3 is null, "s3rver not started: no .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
+                    var (endpoint, key, secret) = s3!.Value;
+                    var client = new AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials(key, secret),
+                        new AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+                    try
                     {
-                        var listed = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = root });
-                        return (listed.S3Objects ?? []).ToDictionary(o => o.Key[root.Length..], o => o.Size ?? 0);
-                    },
-                    async name =>
+                        await client.PutBucketAsync(bucket);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or Amazon.Runtime.AmazonServiceException)
                     {
-                        try
+                        client.Dispose();
+                        Skip.If(true, $"s3rver not answering at {endpoint}: {ex.Message}");
+                    }
+                    return new OutputStore($"s3://{bucket}/{root}",
+                        new() { ["AWS_ENDPOINT_URL_S3"] = endpoint, ["AWS_ACCESS_KEY_ID"] = key, ["AWS_SECRET_ACCESS_KEY"] = secret, ["AWS_REGION"] = "us-east-1" },
+                        async () =>
                         {
-                            using var obj = await client.GetObjectAsync(bucket, root + name);
-                            using var bytes = new MemoryStream();
-                            await obj.ResponseStream.CopyToAsync(bytes);
-                            return bytes.ToArray();
-                        }
-                        catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+                            var listed = await client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = root });
+                            return (listed.S3Objects ?? []).ToDictionary(o => o.Key[root.Length..], o => o.Size ?? 0);
+                        },
+                        async name =>
                         {
-                            return null;
-                        }
-                    },
-                    client);
-            }
+                            try
+                            {
+                                using var obj = await client.GetObjectAsync(bucket, root + name);
+                                using var bytes = new MemoryStream();
+                                await obj.ResponseStream.CopyToAsync(bytes);
+                                return bytes.ToArray();
+                            }
+                            catch (AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+                            {
+                                return null;
+                            }
+                        },
+                        client);
+                }
             case Azure:
-            {
-                var cs = Brokers.AzureBlobConnectionString;
-                Skip.If(cs is null, "Azurite not started: no HISTOSCALE_AZURE_CONNECTION_STRING in .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
-                var container = new BlobContainerClient(cs, bucket);
-                try
                 {
-                    await container.CreateIfNotExistsAsync();
-                }
-                catch (Exception ex) when (ex is HttpRequestException or global::Azure.RequestFailedException or AggregateException)
-                {
-                    Skip.If(true, $"Azurite's blob service not answering: {ex.Message}");
-                }
-                return new OutputStore($"az://{bucket}/{root}",
-                    new() { ["AZURE_STORAGE_CONNECTION_STRING"] = cs! },
-                    async () =>
+                    var cs = Brokers.AzureBlobConnectionString;
+                    Skip.If(cs is null, "Azurite not started: no HISTOSCALE_AZURE_CONNECTION_STRING in .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
+                    var container = new BlobContainerClient(cs, bucket);
+                    try
                     {
-                        var found = new Dictionary<string, long>();
-                        await foreach (var blob in container.GetBlobsAsync(global::Azure.Storage.Blobs.Models.BlobTraits.None, global::Azure.Storage.Blobs.Models.BlobStates.None, root, CancellationToken.None))
-                        {
-                            found[blob.Name[root.Length..]] = blob.Properties.ContentLength ?? 0;
-                        }
-                        return found;
-                    },
-                    async name =>
+                        await container.CreateIfNotExistsAsync();
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or global::Azure.RequestFailedException or AggregateException)
                     {
-                        var blob = container.GetBlobClient(root + name);
-                        if (!await blob.ExistsAsync())
+                        Skip.If(true, $"Azurite's blob service not answering: {ex.Message}");
+                    }
+                    return new OutputStore($"az://{bucket}/{root}",
+                        new() { ["AZURE_STORAGE_CONNECTION_STRING"] = cs! },
+                        async () =>
                         {
-                            return null;
-                        }
-                        return (await blob.DownloadContentAsync()).Value.Content.ToArray();
-                    });
-            }
+                            var found = new Dictionary<string, long>();
+                            await foreach (var blob in container.GetBlobsAsync(global::Azure.Storage.Blobs.Models.BlobTraits.None, global::Azure.Storage.Blobs.Models.BlobStates.None, root, CancellationToken.None))
+                            {
+                                found[blob.Name[root.Length..]] = blob.Properties.ContentLength ?? 0;
+                            }
+                            return found;
+                        },
+                        async name =>
+                        {
+                            var blob = container.GetBlobClient(root + name);
+                            if (!await blob.ExistsAsync())
+                            {
+                                return null;
+                            }
+                            return (await blob.DownloadContentAsync()).Value.Content.ToArray();
+                        });
+                }
             default:
-            {
-                var fake = GcsFake.Value;
-                return new OutputStore($"gs://{bucket}/{root}",
-                    new() { ["STORAGE_EMULATOR_HOST"] = fake.Host },
-                    () => Task.FromResult<IReadOnlyDictionary<string, long>>(fake.Names(bucket, root).ToDictionary(n => n[root.Length..], n => (long)(fake.Get(bucket, n)?.Length ?? 0))),
-                    name => Task.FromResult(fake.Get(bucket, root + name)));
-            }
+                {
+                    var fake = GcsFake.Value;
+                    return new OutputStore($"gs://{bucket}/{root}",
+                        new() { ["STORAGE_EMULATOR_HOST"] = fake.Host },
+                        () => Task.FromResult<IReadOnlyDictionary<string, long>>(fake.Names(bucket, root).ToDictionary(n => n[root.Length..], n => (long)(fake.Get(bucket, n)?.Length ?? 0))),
+                        name => Task.FromResult(fake.Get(bucket, root + name)));
+                }
         }
     }
 }
