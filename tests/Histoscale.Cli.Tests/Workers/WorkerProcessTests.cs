@@ -222,6 +222,10 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.Contains("broker unreachable after 2 attempts", stderr);
 
+        (code, _, stderr) = await ReaderCommandsTests.Run("worker", "--queue", "redis://127.0.0.1:1", "--checkpoint-interval", "0");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--checkpoint-interval more than 0", stderr);
+
         (code, _, stderr) = await ReaderCommandsTests.Run("submit", fx.Small1, "--queue", "redis://127.0.0.1:1", "--model", fx.Model, "--out", "ftp://host/results/");
         Assert.Equal(CliRunner.BadInput, code);
         Assert.Contains("--out ftp://host/results/", stderr);
