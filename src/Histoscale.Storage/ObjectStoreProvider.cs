@@ -152,6 +152,112 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
         }
     }
 
+    /// <summary>
+    /// Downloads an object (s3://, az://, gs://, an Azure blob URL) to a local file: written to
+    /// <c><paramref name="path"/>.partial</c> and renamed into place, so <paramref name="path"/> never holds half an
+    /// object. An existing file is replaced. False, and no file written, when there is no such object.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="uri"/> is not an object-store URI.</exception>
+    public async Task<bool> DownloadFileAsync(string uri, string path, CancellationToken cancellationToken = default)
+    {
+        var target = ObjectUri(uri);
+        var partial = path + ".partial";
+        try
+        {
+            switch (target.Kind)
+            {
+                case StoreKind.S3:
+                    try
+                    {
+                        using var response = await S3.GetObjectAsync(target.Container, target.Key, cancellationToken).ConfigureAwait(false);
+                        await response.WriteResponseStreamToFileAsync(partial, append: false, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Amazon.S3.AmazonS3Exception ex) when (ex.StatusCode == System.Net.HttpStatusCode.NotFound)
+                    {
+                        return false;
+                    }
+                    break;
+                case StoreKind.AzureBlob:
+                    try
+                    {
+                        await AzureClients.For(target, options).DownloadToAsync(partial, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (global::Azure.RequestFailedException ex) when (ex.Status == 404)
+                    {
+                        return false;
+                    }
+                    break;
+                case StoreKind.Gcs:
+                    try
+                    {
+                        await using var file = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None);
+                        await Gcs.DownloadObjectAsync(target.Container, target.Key, file, cancellationToken: cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Google.GoogleApiException ex) when (ex.HttpStatusCode == System.Net.HttpStatusCode.NotFound)
+                    {
+                        return false;
+                    }
+                    break;
+                default:
+                    throw new ArgumentException($"'{uri}': unsupported store {target.Kind}", nameof(uri));
+            }
+            File.Move(partial, path, overwrite: true);
+            return true;
+        }
+        finally
+        {
+            File.Delete(partial); // gone once moved; what a failed or missing download left otherwise
+        }
+    }
+
+    /// <summary>Deletes an object (s3://, az://, gs://, an Azure blob URL); no error when there is none.</summary>
+    /// <exception cref="ArgumentException"><paramref name="uri"/> is not an object-store URI.</exception>
+    public async Task DeleteObjectAsync(string uri, CancellationToken cancellationToken = default)
+    {
+        var target = ObjectUri(uri);
+        switch (target.Kind)
+        {
+            case StoreKind.S3:
+                await S3.DeleteObjectAsync(target.Container, target.Key, cancellationToken).ConfigureAwait(false);
+                break;
+            case StoreKind.AzureBlob:
+                await AzureClients.For(target, options).DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                break;
+            case StoreKind.Gcs:
+                try
+                {
+                    await Gcs.DeleteObjectAsync(target.Container, target.Key, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (Google.GoogleApiException ex) when (ex.HttpStatusCode == System.Net.HttpStatusCode.NotFound)
+                {
+                }
+                break;
+            default:
+                throw new ArgumentException($"'{uri}': unsupported store {target.Kind}", nameof(uri));
+        }
+    }
+
+    /// <summary>
+    /// The objects whose keys start with the key of <paramref name="uriPrefix"/>, which may end anywhere, not only
+    /// at a folder (<c>s3://results/runs/one/.histoscale/case-7.</c> lists that slide's files alone), in key order.
+    /// One listing request per thousand objects or so.
+    /// </summary>
+    /// <exception cref="SlideException">The prefix is not a store URI, or it cannot be listed (the message names it and the store's error).</exception>
+    public async Task<IReadOnlyList<Inputs.ListedObject>> ListAsync(string uriPrefix, CancellationToken cancellationToken = default)
+    {
+        if (!StorageUri.TryParse(uriPrefix, out var prefix) || prefix is null)
+        {
+            throw new SlideException(uriPrefix, "not an s3://, az:// or gs:// prefix");
+        }
+        var listed = await Inputs.ObjectListing.ListObjectsAsync(prefix, this, cancellationToken).ConfigureAwait(false);
+        return [.. listed.OrderBy(o => o.Key, StringComparer.Ordinal)];
+    }
+
+    private static StorageUri ObjectUri(string uri) =>
+        StorageUri.TryParse(uri, out var target) && target is not null && target.Key.Length > 0 && !target.Key.EndsWith('/')
+            ? target
+            : throw new ArgumentException($"'{uri}' is not an object URI (s3://BUCKET/KEY, az://CONTAINER/BLOB, gs://BUCKET/OBJECT)", nameof(uri));
+
     /// <summary>Any http(s) URL; Azure blob URLs are claimed as store URIs before this is asked (Azure SDK: Azure AD, SAS).</summary>
     private static bool IsPlainHttp(Uri uri) => uri.IsAbsoluteUri && uri.Scheme is "http" or "https";
 

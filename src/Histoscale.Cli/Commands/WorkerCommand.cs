@@ -29,12 +29,13 @@ public static class WorkerCommand
         var grace = new Option<double>("--grace") { Description = "Seconds the slides in hand get to finish after SIGTERM before they are returned to the queue", DefaultValueFactory = _ => 30 };
         var visibility = new Option<double>("--visibility-timeout") { Description = "Redis, Azure: seconds without a keep-alive after which another worker takes a job (its worker died)", DefaultValueFactory = _ => 120 };
         var maxBrokerErrors = new Option<int>("--max-broker-errors") { Description = "Exit 1 after this many failures in a row to take a job from the broker (reconnecting, with backoff up to 30 s), so the orchestrator restarts the worker", DefaultValueFactory = _ => 10 };
+        var checkpointInterval = new Option<double>("--checkpoint-interval") { Description = "Object-store outputs: seconds between uploads of a running slide's checkpoint to the output (PREFIX/.histoscale/), from which a job redelivered to another worker resumes", DefaultValueFactory = _ => 60 };
         var workers = new Option<int?>("--workers") { Description = "Read/decode/preprocess threads per slide (default: one per core)" };
         var instances = new Option<int?>("--instances") { Description = "Parallel model instances (in-process)" };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads per instance (in-process)" };
         var command = new Command("worker", "Take slide jobs from a broker's queue and run them (in-process or on an inference server)")
         {
-            queue, connectAttempts, server, concurrency, inFlight, idleExit, metricsPort, maxAttempts, grace, visibility, maxBrokerErrors, workers, instances, threads,
+            queue, connectAttempts, server, concurrency, inFlight, idleExit, metricsPort, maxAttempts, grace, visibility, maxBrokerErrors, checkpointInterval, workers, instances, threads,
         };
         command.SetAction(async (ParseResult r, CancellationToken ct) =>
         {
@@ -43,9 +44,9 @@ public static class WorkerCommand
             {
                 throw new InputException("--slides-in-flight, --max-attempts and --max-broker-errors must be at least 1");
             }
-            if (r.GetValue(grace) < 0 || r.GetValue(idleExit) is < 0 || !(r.GetValue(visibility) > 0))
+            if (r.GetValue(grace) < 0 || r.GetValue(idleExit) is < 0 || !(r.GetValue(visibility) > 0) || !(r.GetValue(checkpointInterval) > 0))
             {
-                throw new InputException("--grace and --idle-exit must be 0 or more seconds, --visibility-timeout more than 0");
+                throw new InputException("--grace and --idle-exit must be 0 or more seconds, --visibility-timeout and --checkpoint-interval more than 0");
             }
             if (r.GetValue(metricsPort) is < 1 or > 65535)
             {
@@ -80,6 +81,7 @@ public static class WorkerCommand
                 MetricsPort = r.GetValue(metricsPort),
                 Slides = host.Slides,
                 ObjectStores = host.ObjectStores,
+                CheckpointInterval = TimeSpan.FromSeconds(r.GetValue(checkpointInterval)),
                 ReadWorkers = r.GetValue(workers),
                 Environment = new Dictionary<string, object?>
                 {

@@ -356,9 +356,30 @@ public sealed class InferenceRun
     /// The earlier summary when the slide's outputs are complete and were written with these settings from the same
     /// slide and content; else null, with the reason when there were complete results that are not reused.
     /// </summary>
-    private (SlideSummary? Summary, string? RerunReason) Finished(string slidePath, SlideOutputPaths paths, string checkpoints)
+    private (SlideSummary? Summary, string? RerunReason) Finished(string slidePath, SlideOutputPaths paths, string checkpoints) =>
+        Finished(slidePath, Path.Combine(checkpoints, paths.Name + ".state.json"), output => File.Exists(Path.Combine(paths.Directory, output)));
+
+    /// <summary>
+    /// The earlier summary of <paramref name="slide"/>, marked skipped, when its outputs are complete in a place this
+    /// run does not write itself, such as the object-store prefix a worker uploaded them to: <paramref name="stateFile"/>
+    /// (a local copy of that place's <c>.histoscale/NAME.state.json</c>) says the slide completed with these
+    /// <see cref="Settings"/>, from the same slide path and the same content identity (asked of the slide's source now,
+    /// one metadata request), and <paramref name="outputExists"/> holds for every output file name it lists. Else null.
+    /// The same test a run makes before it skips a slide in its own output folder.
+    /// </summary>
+    /// <param name="slide">The slide's path or URI, as it would be run.</param>
+    /// <param name="stateFile">A local copy of the slide's state file; a missing or unreadable file means not complete.</param>
+    /// <param name="outputExists">Whether an output (a file name relative to the outputs' folder or prefix) is there.</param>
+    public SlideSummary? CompletedEarlier(string slide, string stateFile, Func<string, bool> outputExists)
     {
-        var state = SlideState.TryLoad(Path.Combine(checkpoints, paths.Name + ".state.json"));
+        ArgumentNullException.ThrowIfNull(outputExists);
+        var (previous, _) = Finished(slide, stateFile, outputExists);
+        return previous is null ? null : previous with { Status = SlideSummary.Skipped, TilesRun = 0, RerunReason = null };
+    }
+
+    private (SlideSummary? Summary, string? RerunReason) Finished(string slidePath, string statePath, Func<string, bool> outputExists)
+    {
+        var state = SlideState.TryLoad(statePath);
         if (state is not { Status: "complete", Summary: { } summary })
         {
             return (null, null);
@@ -371,7 +392,7 @@ public sealed class InferenceRun
         {
             return (null, $"the earlier results under this name are of {state.Slide}");
         }
-        var missing = (summary.Outputs ?? []).Where(o => !File.Exists(Path.Combine(paths.Directory, o))).ToList();
+        var missing = (summary.Outputs ?? []).Where(o => !outputExists(o)).ToList();
         if (missing.Count > 0)
         {
             return (null, $"outputs missing: {string.Join(", ", missing)}");

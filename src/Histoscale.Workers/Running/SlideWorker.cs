@@ -191,7 +191,7 @@ public sealed class SlideWorker
         var cancelled = false;
         try
         {
-            var summary = await RunSlideAsync(job, lost.Token).ConfigureAwait(false);
+            var summary = await RunSlideAsync(job, label, lost.Token, cancel).ConfigureAwait(false);
             if (lost.IsCancellationRequested && !cancel.IsCancellationRequested)
             {
                 throw new OperationCanceledException(lost.Token);
@@ -211,7 +211,9 @@ public sealed class SlideWorker
                 await keepAlive.ConfigureAwait(false);
                 await SettleQuietly(() => delivery.CompleteAsync()).ConfigureAwait(false);
                 Interlocked.Increment(ref _completed);
-                _log.WriteLine($"worker: {label}: {slide.Status}, {slide.Tiles} tiles ({slide.TilesResumed} resumed from the checkpoint)");
+                _log.WriteLine(slide.Status == SlideSummary.Skipped
+                    ? $"worker: {label}: already complete in its output (same settings and slide content, every output present); not run again"
+                    : $"worker: {label}: {slide.Status}, {slide.Tiles} tiles ({slide.TilesResumed} resumed from the checkpoint)");
                 return "completed";
             }
         }
@@ -257,32 +259,82 @@ public sealed class SlideWorker
         return "failed";
     }
 
-    private async Task<RunSummary> RunSlideAsync(SlideJob job, CancellationToken cancel)
+    /// <summary>Runs the job's slide into its output folder, or into a staging folder and then to its object-store prefix.</summary>
+    /// <param name="job">The job.</param>
+    /// <param name="label">How the log names the job.</param>
+    /// <param name="cancel">Fires when the grace period ran out or the job is no longer this worker's.</param>
+    /// <param name="stopping">Fires only when the grace period ran out (the job is then returned to the queue).</param>
+    private async Task<RunSummary> RunSlideAsync(SlideJob job, string label, CancellationToken cancel, CancellationToken stopping)
     {
         if (!Histoscale.Storage.StorageUri.TryParse(job.Output, out _))
         {
-            return await RunSlideIntoAsync(job, job.Output, cancel).ConfigureAwait(false);
+            var model = await ModelFor(job, cancel).ConfigureAwait(false);
+            return await RunJobSlideAsync(CreateRun(job, job.Output, model), job, cancel).ConfigureAwait(false);
         }
         // An object-store prefix: run into a local staging folder (named by the job, so a job delivered to this
         // worker again resumes from its checkpoint there), then upload each finished file with one committed
-        // write; nothing half-written ever appears under a final name. The checkpoint stays on this worker.
+        // write; nothing half-written ever appears under a final name. The checkpoint is also kept at the output
+        // (PREFIX/.histoscale/), uploaded every CheckpointInterval and when the grace period runs out, so that a
+        // job redelivered to another worker resumes it; a slide already complete there is not run again.
         var stores = _options.ObjectStores ?? throw new InvalidOperationException($"output {job.Output}: this worker has no object store configured");
         var staging = StagingPath(job);
         Directory.CreateDirectory(staging);
-        var summary = await RunSlideIntoAsync(job, staging, cancel).ConfigureAwait(false);
+        var prefix = job.Output.EndsWith('/') ? job.Output : job.Output + "/";
+        var loaded = await ModelFor(job, cancel).ConfigureAwait(false);
+        var run = CreateRun(job, staging, loaded);
+        var checkpoint = new RemoteCheckpoint(stores, prefix, SlideInputs.NameOf(job.Slide), staging, label, _log);
+        SlideSummary? earlier;
+        try
+        {
+            earlier = await checkpoint.FetchAsync(run, job.Slide, cancel).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new IOException($"output {prefix}: its checkpoint and completion record could not be read: {OneLine(ex.Message)}", ex);
+        }
+        if (earlier is not null)
+        {
+            DeleteStaging(job);
+            return new RunSummary([earlier], false, checkpoint.RemoteReport);
+        }
+
+        using var uploads = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var uploader = checkpoint.UploadEveryAsync(_options.CheckpointInterval, uploads.Token);
+        RunSummary summary;
+        try
+        {
+            summary = await RunJobSlideAsync(run, job, cancel).ConfigureAwait(false);
+        }
+        finally
+        {
+            await uploads.CancelAsync().ConfigureAwait(false);
+            await uploader.ConfigureAwait(false);
+            if (stopping.IsCancellationRequested)
+            {
+                // The grace period ran out: the job goes back to the queue, and whichever worker takes it resumes from
+                // the output. Bounded, since the process is about to exit (its termination timeout is the grace + 30 s).
+                using var limit = new CancellationTokenSource(ReturnUploadLimit);
+                if (await checkpoint.UploadAsync(limit.Token).ConfigureAwait(false))
+                {
+                    _log.WriteLine($"worker: {label}: checkpoint uploaded to {checkpoint.RemoteResults}");
+                }
+            }
+        }
         var slide = summary.Slides.Count > 0 ? summary.Slides[0] : null;
         if (summary.Cancelled || slide is null || slide.Status is SlideSummary.Failed or SlideSummary.Cancelled)
         {
             return summary;
         }
-        var prefix = job.Output.EndsWith('/') ? job.Output : job.Output + "/";
-        foreach (var file in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        // The outputs first, then the report, then the state: the state that says complete is the commit, so a
+        // worker that dies half-way leaves a slide the next delivery runs (resuming) rather than skips.
+        var files = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories)
+            .Select(file => (File: file, Relative: Path.GetRelativePath(staging, file).Replace(Path.DirectorySeparatorChar, '/')))
+            .Where(f => !f.Relative.EndsWith(".partial", StringComparison.Ordinal) && !f.Relative.EndsWith(".results.bin", StringComparison.Ordinal)) // unfinished files and the local checkpoint
+            .OrderBy(f => f.Relative.StartsWith(InferenceRun.CheckpointFolder + "/", StringComparison.Ordinal) ? (f.Relative.EndsWith(".state.json", StringComparison.Ordinal) ? 2 : 1) : 0)
+            .ThenBy(f => f.Relative, StringComparer.Ordinal)
+            .ToList();
+        foreach (var (file, relative) in files)
         {
-            var relative = Path.GetRelativePath(staging, file).Replace(Path.DirectorySeparatorChar, '/');
-            if (relative.EndsWith(".partial", StringComparison.Ordinal) || relative.EndsWith(".results.bin", StringComparison.Ordinal))
-            {
-                continue; // unfinished outputs and the checkpoint stay local
-            }
             try
             {
                 await stores.UploadFileAsync(prefix + relative, file, cancel).ConfigureAwait(false);
@@ -292,10 +344,15 @@ public sealed class SlideWorker
                 throw new IOException($"output {prefix + relative} could not be written: {ex.Message}", ex);
             }
         }
-        // Everything is uploaded: the job has succeeded whether or not its staging folder can be removed.
+        // Everything is committed: the job has succeeded whether or not its checkpoint at the output and its staging
+        // folder can be removed (both are logged; a later job for this slide removes a checkpoint left at the output).
+        await checkpoint.DeleteRemoteAsync(cancel).ConfigureAwait(false);
         DeleteStaging(job);
         return summary;
     }
+
+    /// <summary>How long the checkpoint upload may take when a job is returned after its grace period.</summary>
+    private static readonly TimeSpan ReturnUploadLimit = TimeSpan.FromSeconds(20);
 
     private string StagingRoot => Path.Combine(_options.StagingDirectory ?? Path.GetTempPath(), "histoscale-staging");
 
@@ -367,9 +424,8 @@ public sealed class SlideWorker
     private static string StagingName(SlideJob job) =>
         string.Concat(job.Id.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_')) + "-" + SlideInputs.NameOf(job.Slide);
 
-    private async Task<RunSummary> RunSlideIntoAsync(SlideJob job, string output, CancellationToken cancel)
+    private InferenceRun CreateRun(SlideJob job, string output, LoadedModel model)
     {
-        var model = await ModelFor(job, cancel).ConfigureAwait(false);
         var p = job.Parameters;
         var name = SlideInputs.NameOf(job.Slide);
         var environment = new Dictionary<string, object?>(_options.Environment)
@@ -395,7 +451,11 @@ public sealed class SlideWorker
             Pipeline = new PipelineOptions { BatchSize = p.Batch, ReadWorkers = _options.ReadWorkers },
             Environment = environment,
         };
-        var run = new InferenceRun(model.Model.Description, model.Batcher, options);
+        return new InferenceRun(model.Model.Description, model.Batcher, options);
+    }
+
+    private async Task<RunSummary> RunJobSlideAsync(InferenceRun run, SlideJob job, CancellationToken cancel)
+    {
         var counted = 0;
         return await run.RunAsync([job.Slide], progress =>
         {

@@ -43,6 +43,14 @@ public sealed record WorkerOptions
     /// </summary>
     public Histoscale.Storage.ObjectStoreProvider? ObjectStores { get; init; }
 
+    /// <summary>
+    /// For object-store outputs: how often the checkpoint of a slide in progress is uploaded to the output
+    /// (<c>PREFIX/.histoscale/NAME.results.bin</c> beside its state file), so that a job redelivered to another worker
+    /// resumes it; one committed write of the whole checkpoint (about 4 bytes per model output per tile done), only when
+    /// it changed. It is also uploaded when the grace period runs out. A worker killed loses at most this much work.
+    /// </summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Local folder for the staging folders of object-store outputs; null = the system's temporary folder.</summary>
     public string? StagingDirectory { get; init; }
 
@@ -61,6 +69,7 @@ public sealed record WorkerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(Grace, TimeSpan.Zero, nameof(Grace));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(PollInterval, TimeSpan.Zero, nameof(PollInterval));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(KeepAliveInterval, TimeSpan.Zero, nameof(KeepAliveInterval));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CheckpointInterval, TimeSpan.Zero, nameof(CheckpointInterval));
     }
 }
 

@@ -45,6 +45,10 @@ internal static class Brokers
     public static string? AzureConnectionString =>
         Environment.GetEnvironmentVariable("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING") is { Length: > 0 } v ? v : EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_AZURE_QUEUE_CONNECTION_STRING");
 
+    /// <summary>Azurite's blob service (.ci/emulators.sh, HISTOSCALE_AZURE_CONNECTION_STRING in .ci/emulators.env), or null when not started.</summary>
+    public static string? AzureBlobConnectionString =>
+        Environment.GetEnvironmentVariable("HISTOSCALE_AZURE_CONNECTION_STRING") is { Length: > 0 } v ? v : EmulatorsFile.Value.GetValueOrDefault("HISTOSCALE_AZURE_CONNECTION_STRING");
+
     /// <summary>s3rver (.ci/emulators.sh): endpoint and its published development keys, or null when not started.</summary>
     public static (string Endpoint, string AccessKey, string SecretKey)? S3Emulator =>
         EmulatorsFile.Value.TryGetValue("HISTOSCALE_S3_ENDPOINT", out var e)

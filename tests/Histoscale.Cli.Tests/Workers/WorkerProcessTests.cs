@@ -209,53 +209,6 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         Assert.Contains("histoscale_queue_pending", text);
     }
 
-    /// <summary>
-    /// <c>submit --out s3://...</c>: the worker stages the slide locally and uploads each finished file with one PUT;
-    /// the objects are the single-process <c>infer</c> outputs, with no unfinished or checkpoint object left (s3rver).
-    /// </summary>
-    [SkippableFact]
-    public async Task AWorkerWritesItsOutputsStraightToObjectStorage()
-    {
-        var s3 = Brokers.S3Emulator;
-        Skip.If(s3 is null, "s3rver not started: no .ci/emulators.env (run `bash .ci/emulators.sh start`; CI's .ci/run does)");
-        var (endpoint, key, secret) = s3!.Value;
-        var bucket = $"results-{Guid.NewGuid():N}"[..30];
-        using var client = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials(key, secret),
-            new Amazon.S3.AmazonS3Config { ServiceURL = endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
-        try
-        {
-            await client.PutBucketAsync(bucket);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or Amazon.Runtime.AmazonServiceException)
-        {
-            Skip.If(true, $"s3rver not answering at {endpoint}: {ex.Message}");
-        }
-        var url = Brokers.QueueUrl(Brokers.PubSub, "s3out");
-        var prefix = $"s3://{bucket}/runs/one";
-        var (code, stdout, stderr) = await ReaderCommandsTests.Run(["submit", fx.Small1, fx.Small2, "--queue", url, "--model", fx.Model, "--out", prefix, .. WorkerFixture.Flags]);
-        Assert.True(code == 0, stderr);
-        Assert.StartsWith("submitted 2 job", stdout);
-
-        var env = Brokers.ProcessEnvironment(Brokers.PubSub)!;
-        env["AWS_ENDPOINT_URL_S3"] = endpoint;
-        env["AWS_ACCESS_KEY_ID"] = key;
-        env["AWS_SECRET_ACCESS_KEY"] = secret;
-        env["AWS_REGION"] = "us-east-1";
-        using var worker = new CliProcess(env, "worker", "--queue", url, "--idle-exit", "2");
-        Assert.True(await worker.ExitCodeAsync() == 0, worker.Stderr);
-
-        var keys = (await client.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket, Prefix = "runs/one/" })).S3Objects.Select(o => o.Key).ToList();
-        Assert.Contains("runs/one/.histoscale/small1.run.json", keys);
-        Assert.DoesNotContain(keys, k => k.EndsWith(".partial", StringComparison.Ordinal) || k.EndsWith(".results.bin", StringComparison.Ordinal));
-        foreach (var slide in new[] { fx.Small1, fx.Small2 })
-        {
-            using var obj = await client.GetObjectAsync(bucket, $"runs/one/{Path.GetFileNameWithoutExtension(slide)}.tiles.csv");
-            using var bytes = new MemoryStream();
-            await obj.ResponseStream.CopyToAsync(bytes);
-            Assert.Equal(fx.ReferenceTable(slide), bytes.ToArray());
-        }
-    }
-
     [Fact]
     public async Task BadQueueInputExitsTwoWithOneLine()
     {
@@ -268,6 +221,10 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         Assert.Equal(CliRunner.BadInput, code);
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.Contains("broker unreachable after 2 attempts", stderr);
+
+        (code, _, stderr) = await ReaderCommandsTests.Run("worker", "--queue", "redis://127.0.0.1:1", "--checkpoint-interval", "0");
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("--checkpoint-interval more than 0", stderr);
 
         (code, _, stderr) = await ReaderCommandsTests.Run("submit", fx.Small1, "--queue", "redis://127.0.0.1:1", "--model", fx.Model, "--out", "ftp://host/results/");
         Assert.Equal(CliRunner.BadInput, code);
