@@ -78,10 +78,26 @@ public sealed class OverlayMatchingTests : IDisposable
         Assert.Contains(problems, p => p.Path == "beta/case2.heatmap.tif" && p.Error.Contains("no slide beta/case2.*", StringComparison.Ordinal));
     }
 
-    private static void Synth(string path, int width, int height, int seed)
+    [Fact]
+    public void An_ome_tiff_slides_heatmap_is_matched_by_infers_output_name()
+    {
+        // infer names x.ome.tif's outputs "x" (x.heatmap.tif); the catalog once looked for a slide "x.ome".
+        var alpha = Directory.CreateDirectory(Path.Combine(_root, "alpha")).FullName;
+        var results = Directory.CreateDirectory(Path.Combine(_root, "results")).FullName;
+        Synth(Path.Combine(alpha, "case4.ome.tif"), 512, 384, seed: 14, SynthLayout.SubIfd);
+        Synth(Path.Combine(results, "alpha", "case4.heatmap.tif"), 128, 96, seed: 26);
+
+        using var catalog = new SlideCatalog(new ArchiveOptions { Collections = [new("alpha", alpha)], ResultsDirectory = results, Database = "unused" });
+        var (_, problems) = catalog.Scan();
+
+        Assert.Equal(["alpha/case4.heatmap.tif"], Assert.Single(catalog.All).Overlays.Select(o => o.Name));
+        Assert.DoesNotContain(problems, p => p.Path.Contains("case4", StringComparison.Ordinal));
+    }
+
+    private static void Synth(string path, int width, int height, int seed, SynthLayout layout = SynthLayout.Tiff)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, TileSize = 128, Layout = SynthLayout.Tiff, Seed = seed, MaxDegreeOfParallelism = 2 });
+        SlideSynthesizer.Write(path, new SynthOptions { Width = width, Height = height, TileSize = 128, Layout = layout, Seed = seed, MaxDegreeOfParallelism = 2 });
     }
 
     private static Slides.Sources.SourceIdentity Identity(string path)

@@ -582,7 +582,7 @@ internal sealed class SlideCatalog : IDisposable
     internal Dictionary<string, List<HeatmapFile>> AssignHeatmaps(List<HeatmapFile> heatmaps, IReadOnlyList<CatalogSlide> slides, List<ScanProblem> problems)
     {
         var assigned = new Dictionary<string, List<HeatmapFile>>(StringComparer.Ordinal);
-        var byName = slides.ToLookup(s => SlideInputs.StemOf(Path.GetFileName(s.RelativePath)), StringComparer.Ordinal); // infer's output name
+        var byName = slides.ToLookup(s => SlideInputs.NameOf(s.RelativePath), StringComparer.Ordinal); // infer's output name (x.ome.tif → x)
         var collections = _options.Collections.ToDictionary(c => c.Name, StringComparer.Ordinal);
         foreach (var heatmap in heatmaps)
         {

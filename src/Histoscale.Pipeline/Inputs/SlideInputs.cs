@@ -37,7 +37,7 @@ public static class SlideInputs
     }
 
     /// <summary>
-    /// Output name of a slide: its file name without the extension (".ome.tif" counts as one). A last dot-part of
+    /// Output name of a slide: its file name without the extension (".ome.tif", ".ome.tiff", ".ome.btf" count as one). A last dot-part of
     /// digits only is no extension: DICOM exports name files and folders by UID ("1.2.840.1.5.100"), and stripping
     /// ".100" would give two series the same outputs.
     /// </summary>
@@ -46,6 +46,7 @@ public static class SlideInputs
         var file = slide.Contains("://", StringComparison.Ordinal) ? new Uri(slide.TrimEnd('/')).Segments[^1] : Path.GetFileName(Path.TrimEndingDirectorySeparator(slide));
         file = Uri.UnescapeDataString(file);
         return file.EndsWith(".ome.tif", StringComparison.OrdinalIgnoreCase) || file.EndsWith(".ome.tiff", StringComparison.OrdinalIgnoreCase)
+            || file.EndsWith(".ome.btf", StringComparison.OrdinalIgnoreCase)
             ? file[..file.LastIndexOf(".ome.", StringComparison.OrdinalIgnoreCase)]
             : StemOf(file);
     }
