@@ -390,7 +390,7 @@ internal sealed class SlideCatalog : IDisposable
             var id = IdOf(collection.Name, folder.Relative + "\0dicom-series\0" + series.SeriesInstanceUid);
             var label = series.SeriesDescription is { } d && descriptions[d] == 1 ? d : series.SeriesInstanceUid.Length > 0 ? series.SeriesInstanceUid : "(no Series Instance UID)";
             var first = series.BaseFile ?? series.Problems[0].File;
-            var relative = single ? folder.Relative : Join(folder.Relative, Path.GetFileName(first));
+            var relative = wholeFolder ? folder.Relative : Join(folder.Relative, Path.GetFileName(first));
             var name = listing.Series.Count == 1 ? folderName : $"{folderName}: {label}";
             if (series.Problems.Count > 0)
             {
