@@ -37,6 +37,12 @@ public sealed class DicomWebFramesTests
 
         public long MaxHeldFrameBytes { get; init; } = 64L << 20;
 
+        /// <summary>When set, every request waits for it, then fails (if <see cref="FailWith"/>) or answers.</summary>
+        public TaskCompletionSource? Gate { get; init; }
+
+        /// <summary>When set, every request fails with this cause.</summary>
+        public string? FailWith { get; init; }
+
         /// <summary>Each request's frame numbers, in the order the requests came.</summary>
         public List<int[]> Requests { get; } = [];
 
@@ -84,6 +90,14 @@ public sealed class DicomWebFramesTests
             try
             {
                 await Task.Delay(10, cancellationToken); // so requests started together overlap
+                if (Gate is not null)
+                {
+                    await Gate.Task;
+                }
+                if (FailWith is not null)
+                {
+                    throw new SlideException(Name + "/frames", FailWith);
+                }
                 return [.. frameNumbers.Select(n => new DicomWebFrame(Enumerable.Repeat((byte)(n % 251), FrameBytes).ToArray(), "1.2.840.10008.1.2.1"))];
             }
             finally
@@ -246,6 +260,37 @@ public sealed class DicomWebFramesTests
         }
         // Counted before evictions, a reader's own request of 4 frames may overshoot the cap until it is made room for.
         Assert.True(frames.PeakHeldBytes <= cap + (4 * FrameBytes), $"peak {frames.PeakHeldBytes} bytes held, cap {cap}");
+        foreach (var o in layout.Owned)
+        {
+            o.Dispose();
+        }
+    }
+
+    [Fact]
+    public void ReadersWaitingForOneFailedRequestEachGetTheirOwnException()
+    {
+        // Two readers wait for the same request (frames 1-4); it fails. Each gets its own exception (its own stack
+        // trace), the request's failure inside, not one instance thrown on two threads.
+        var series = new Series { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), FailWith = "HTTP 503 (gave up after 3 attempts)" };
+        var layout = DicomFormat.OpenDicomWeb(series, Series.Metadata, JpegSimd.Auto);
+        var level = layout.Levels[0];
+        var errors = new Exception?[2];
+        Thread Reader(int i) => new(() => errors[i] = Record.Exception(() => level.DecodeTile(i, 0, new byte[Tile * Tile * 4])));
+        var first = Reader(0);
+        first.Start();
+        WaitFor(() => series.RequestCount == 1);
+        var second = Reader(1);
+        second.Start();
+        WaitFor(() => (second.ThreadState & ThreadState.WaitSleepJoin) != 0);
+        series.Gate!.SetResult();
+        first.Join();
+        second.Join();
+        Assert.Equal(1, series.RequestCount); // both waited for the one request
+        var (a, b) = (Assert.IsType<SlideException>(errors[0]), Assert.IsType<SlideException>(errors[1]));
+        Assert.Contains("HTTP 503", a.Message, StringComparison.Ordinal);
+        Assert.Contains("HTTP 503", b.Message, StringComparison.Ordinal);
+        Assert.NotSame(a.InnerException, b.InnerException);
+        Assert.Same(a.InnerException!.InnerException, b.InnerException!.InnerException); // the request's one failure, inside each
         foreach (var o in layout.Owned)
         {
             o.Dispose();
