@@ -117,26 +117,30 @@ public static class QuantizationRun
         {
             throw new QuantizationConfigException($"the calibration slides have no tiles to sample{(request.DetectTissue ? " with tissue (try --no-tissue or a lower --min-tissue)" : "")}");
         }
-        // A tile whose data is corrupt is skipped (counted, the first few named); only when fewer than half of the
-        // sampled tiles remain is the calibration refused: its slides are then not what the model will see.
-        var picks = sampler.Readable(sampled);
+        // A tile whose data is corrupt is skipped (counted, the first few named) as it is packed, each tile decoded
+        // once; only when fewer than half of the sampled tiles remain is the calibration refused (before the model
+        // is written): its slides are then not what the model will see.
         var skipped = sampler.Skipped;
-        if (picks.Count == 0 || picks.Count * 2 < sampled.Count)
+        void CheckEnoughRead()
         {
-            throw new QuantizationConfigException(
-                $"{skipped.Count} of {sampled.Count} sampled calibration tiles could not be read (corrupt or truncated data), too few remain ({picks.Count}, at least half are needed); first: "
-                + string.Join("; ", skipped.Take(MaxSkippedReported).Select(t => t.Error)));
+            var read = sampled.Count - skipped.Count;
+            if (read == 0 || read * 2 < sampled.Count)
+            {
+                throw new QuantizationConfigException(
+                    $"{skipped.Count} of {sampled.Count} sampled calibration tiles could not be read (corrupt or truncated data), too few remain ({read}, at least half are needed); first: "
+                    + string.Join("; ", skipped.Take(MaxSkippedReported).Select(t => t.Error)));
+            }
         }
         // The check compares float vectors; a model whose output is something else is quantized unchecked.
         var checkable = source.PrimaryOutput.DataType == TensorDataType.Fp32;
-        var (calibration, heldOut) = Split(picks, checkable ? request.Check * picks.Count / (request.Tiles + request.Check) : 0);
+        var (calibration, heldOut) = Split(sampled, checkable ? request.Check * sampled.Count / (request.Tiles + request.Check) : 0);
 
         QuantizationSummary summary;
         float[]? reference = null;
         var started = DateTime.UtcNow;
         await using (var quantizer = ModelQuantizer.Open(source, request.Options))
         {
-            foreach (var batch in sampler.Batches(calibration, request.Batch))
+            foreach (var batch in sampler.Batches(calibration, request.Batch, skipCorrupt: true))
             {
                 using (batch)
                 {
@@ -147,6 +151,14 @@ public static class QuantizationRun
             if (heldOut.Count > 0)
             {
                 reference = await OutputsAsync(sampler, heldOut, request.Batch, source, (inputs, ct) => quantizer.ReferenceAsync(inputs, ct), cancellationToken).ConfigureAwait(false);
+                heldOut = [.. heldOut.Where(t => !sampler.WasSkipped(t))]; // the same tiles for the candidate, none skipped
+                reference = heldOut.Count > 0 ? reference : null;
+            }
+            CheckEnoughRead();
+            calibration = [.. calibration.Where(t => !sampler.WasSkipped(t))];
+            if (calibration.Count == 0)
+            {
+                throw new QuantizationConfigException($"none of the {skipped.Count} calibration tiles could be read (corrupt or truncated data); first: {string.Join("; ", skipped.Take(MaxSkippedReported).Select(t => t.Error))}");
             }
             summary = quantizer.Write(modelPath);
         }
@@ -251,7 +263,7 @@ public static class QuantizationRun
         Func<TensorSet, CancellationToken, Task<TensorSet>> run, CancellationToken cancellationToken)
     {
         var values = new List<float>();
-        foreach (var batch in sampler.Batches(tiles, batchSize))
+        foreach (var batch in sampler.Batches(tiles, batchSize, skipCorrupt: true))
         {
             using (batch)
             {

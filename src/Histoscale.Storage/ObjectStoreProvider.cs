@@ -16,7 +16,7 @@ namespace Histoscale.Storage;
 /// <c>SlideOptions.Sources</c>, so every remote URL takes this one path; it owns the store clients (made on first
 /// use) and the disk-cache accounting of every source it opens. Thread-safe.
 /// </summary>
-public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider, IDicomWebProvider
+public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourceProvider, IDicomWebProvider, IDisposable
 {
     private readonly Lazy<Amazon.S3.IAmazonS3> _s3 = new(() => S3Clients.Create(options));
     private readonly Lazy<Google.Cloud.Storage.V1.StorageClient> _gcs = new(() => GcsClients.Create(options));
@@ -25,6 +25,26 @@ public sealed class ObjectStoreProvider(StorageOptions options) : IByteSourcePro
     private readonly DiskCacheIndexes _diskIndexes = new();
     // Servers found to refuse multi-frame requests: every series on them asks one frame per request, told once.
     private readonly DicomWeb.DicomWebServers _dicomWebServers = new(options.Warning);
+
+    /// <summary>
+    /// Disposes the clients it made (HTTP, S3, GCS), for a caller that makes providers repeatedly (a benchmark's runs);
+    /// the sources and series it opened must be disposed first. A provider that lives as long as the process needs no call.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_http.IsValueCreated)
+        {
+            _http.Value.Dispose();
+        }
+        if (_s3.IsValueCreated)
+        {
+            _s3.Value.Dispose();
+        }
+        if (_gcs.IsValueCreated)
+        {
+            _gcs.Value.Dispose();
+        }
+    }
 
     /// <summary>The options the provider was made with (endpoints, credentials, strategy).</summary>
     public StorageOptions Options => options;

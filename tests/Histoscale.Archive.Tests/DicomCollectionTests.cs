@@ -204,6 +204,33 @@ public sealed class DicomCollectionTests(DataFixture fixture) : IClassFixture<Da
         Assert.Empty(scan["problems"]!.AsArray());
     }
 
+    [Fact]
+    public void A_series_folder_with_files_the_catalog_left_out_is_opened_by_its_base_instance_file()
+    {
+        // A folder of one series, plus a link to another series' instance outside the collection (not listed: it
+        // leads outside). Opened as a folder, the job's input would hold two series; the base instance file opens
+        // exactly the series listed.
+        var root = Directory.CreateDirectory(Path.Combine(fixture.Data.Root, "dicom-left-out-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var outside = Directory.CreateDirectory(Path.Combine(fixture.Data.Root, "dicom-outside-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(root, "case-1")).FullName;
+        using var tif = Slide.Open(Path.Combine(fixture.Data.Beta, "b.tif"));
+        DicomWsiWriter.WriteUncompressedSeries(tif, folder, new UncompressedSeries { SeriesUid = SeriesA });
+        DicomWsiWriter.WriteUncompressedSeries(tif, outside, new UncompressedSeries { SeriesUid = SeriesB });
+        File.CreateSymbolicLink(Path.Combine(folder, "zz-elsewhere.dcm"), Directory.EnumerateFiles(outside).Order(StringComparer.Ordinal).First());
+
+        using var catalog = new SlideCatalog(new ArchiveOptions { Collections = [new("dicom", root)], Database = "unused" });
+        var (count, problems) = catalog.Scan();
+        Assert.Equal(1, count);
+        var slide = Assert.Single(catalog.All);
+        // Its path (what a job runs infer on) and its file are the base level's instance, not the folder.
+        Assert.Equal("case-1/" + Path.GetFileName(slide.File), slide.RelativePath);
+        Assert.Equal(SlideCatalog.RealPath(folder), Path.GetDirectoryName(slide.File));
+        using var opened = Slide.Open(slide.File);
+        Assert.Equal(tif.Levels.Count, opened.Levels.Count);
+        Assert.Throws<SlideException>(() => Slide.Open(folder)); // what the folder would have given
+        Assert.DoesNotContain(problems, p => !p.Path.Contains("zz-elsewhere", StringComparison.Ordinal));
+    }
+
     private static async Task<string> Save(HttpResponseMessage response)
     {
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

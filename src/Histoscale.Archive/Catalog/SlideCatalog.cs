@@ -382,13 +382,16 @@ internal sealed class SlideCatalog : IDisposable
         }
         var folderName = Path.GetFileName(Path.TrimEndingDirectorySeparator(folder.Path));
         var single = listing.Series.Count == 1 && folder.Relative.Length > 0;
+        // Opened as a folder, a series would take files the catalog left out (a link leading outside the collection):
+        // then its job opens the base instance file, which takes only that series' instances.
+        var wholeFolder = single && !LeavesOutFiles(folder.Path, include);
         var descriptions = listing.Series.Where(s => s.SeriesDescription is not null).GroupBy(s => s.SeriesDescription!, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
         foreach (var series in listing.Series)
         {
             var id = IdOf(collection.Name, folder.Relative + "\0dicom-series\0" + series.SeriesInstanceUid);
             var label = series.SeriesDescription is { } d && descriptions[d] == 1 ? d : series.SeriesInstanceUid.Length > 0 ? series.SeriesInstanceUid : "(no Series Instance UID)";
             var first = series.BaseFile ?? series.Problems[0].File;
-            var relative = single ? folder.Relative : Join(folder.Relative, Path.GetFileName(first));
+            var relative = wholeFolder ? folder.Relative : Join(folder.Relative, Path.GetFileName(first));
             var name = listing.Series.Count == 1 ? folderName : $"{folderName}: {label}";
             if (series.Problems.Count > 0)
             {
@@ -399,7 +402,13 @@ internal sealed class SlideCatalog : IDisposable
             try
             {
                 // What opens this series as a slide (infer's input in a job): the folder, or its first instance file.
-                var input = single ? RealPath(folder.Path) : folder.Files.First(f => f.Path == first).Real;
+                var input = wholeFolder ? RealPath(folder.Path) : folder.Files.Find(f => f.Path == first).Real;
+                if (input is null)
+                {
+                    problems.Add(new ScanProblem(collection.Name, relative, $"DICOM series {series.SeriesInstanceUid} not served: its instance file {Path.GetFileName(first)} is not among the files listed in folder {(folder.Relative.Length == 0 ? "." : folder.Relative)}"));
+                    clean = false;
+                    continue;
+                }
                 if (old.TryGetValue(id, out var existing) && existing.RelativePath == relative && SourceIdentity.Difference(existing.Slide.SourceIdentity, series.Identity) is null)
                 {
                     next[id] = existing with { Name = name, File = input, Listed = fingerprint };
@@ -419,6 +428,19 @@ internal sealed class SlideCatalog : IDisposable
             }
         }
         folders[key] = (fingerprint, clean);
+    }
+
+    /// <summary>Whether <paramref name="folder"/> holds files a DICOM folder open would consider that the catalog did not list (not dot-files, not the DICOMDIR).</summary>
+    private static bool LeavesOutFiles(string folder, HashSet<string> listed)
+    {
+        try
+        {
+            return Directory.EnumerateFiles(folder).Any(f => Path.GetFileName(f) is var name && !name.StartsWith('.') && !name.Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase) && !listed.Contains(f));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return true;
+        }
     }
 
     private static string Join(string folder, string name) => folder.Length == 0 ? name : folder + "/" + name;

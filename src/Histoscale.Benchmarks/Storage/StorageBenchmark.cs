@@ -48,7 +48,9 @@ public static class StorageBenchmark
         strategy ??= remote ? StorageStrategy.Direct : null;
         var stats = new StorageStats();
         var clock = Stopwatch.StartNew();
-        var source = Open(slide, strategy, storageClass, stats, options.Storage);
+        // A remote slide's provider (its HTTP client) is this run's, disposed after the slide.
+        using var provider = remote ? new ObjectStoreProvider(options.Storage with { Strategy = strategy ?? StorageStrategy.Direct }) : null;
+        var source = provider is not null ? provider.Open(slide, stats) : Open(slide, strategy, storageClass, stats, options.Storage);
         // The slide's decoded-tile cache is off for the pipeline (tiles are read once) and small for the viewer.
         using var s = Slide.Open(source, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null });
         var openMs = clock.Elapsed.TotalMilliseconds;
@@ -92,7 +94,8 @@ public static class StorageBenchmark
             DicomWebFramesPerRequest = mode == DicomWebReadMode.FrameAtATime ? 1 : options.Storage.DicomWebFramesPerRequest,
         };
         var clock = Stopwatch.StartNew();
-        using var s = Slide.Open(url, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null, Sources = [new ObjectStoreProvider(storage)] });
+        using var provider = new ObjectStoreProvider(storage); // this run's HTTP client, disposed after the slide
+        using var s = Slide.Open(url, new SlideOptions { Cache = options.Pattern == AccessPattern.Viewer ? new TileCache(64L << 20) : null, Sources = [provider] });
         var openMs = clock.Elapsed.TotalMilliseconds;
         var (openRequests, openBytes) = (stats.Requests, stats.BytesFetched);
         var o = mode == DicomWebReadMode.Prefetch ? options : options with { PrefetchAheadTiles = 0 };
@@ -134,9 +137,15 @@ public static class StorageBenchmark
     }
 
     /// <summary>Whether <paramref name="slide"/> is read through the store provider (store URIs and http(s) URLs alike), so runs over both report the same.</summary>
-    public static bool IsRemote(string slide) =>
-        slide.Contains("://", StringComparison.Ordinal) && Uri.TryCreate(slide, UriKind.Absolute, out var uri) && !uri.IsFile
-        && new ObjectStoreProvider(new StorageOptions()).CanOpen(uri); // which URIs it claims needs no options; its clients are made on first use only
+    public static bool IsRemote(string slide)
+    {
+        if (!slide.Contains("://", StringComparison.Ordinal) || !Uri.TryCreate(slide, UriKind.Absolute, out var uri) || uri.IsFile)
+        {
+            return false;
+        }
+        using var provider = new ObjectStoreProvider(new StorageOptions()); // which URIs it claims needs no options; no client is made
+        return provider.CanOpen(uri);
+    }
 
     private sealed record RunFigures(long Tiles, long Pixels, double Seconds, double FirstTileMs, bool Complete, long Reads = 0, long BytesRead = 0,
         double? ViewportMeanMs = null, double? ViewportP95Ms = null);

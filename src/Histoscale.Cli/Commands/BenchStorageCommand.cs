@@ -52,6 +52,10 @@ public static class BenchStorageCommand
                 Level = r.GetValue(level),
                 MaxDuration = TimeSpan.FromSeconds(r.GetValue(seconds)),
             };
+            if (r.GetValue(emulate) is { } emulated && StorageBenchmark.IsRemote(r.GetValue(slideArg)!))
+            {
+                throw new InputException($"--emulate {emulated}: storage classes are emulated in front of a local file; {r.GetValue(slideArg)} is read from its {(StorageBenchmark.IsDicomWeb(r.GetValue(slideArg)!) ? "DICOMweb server (compare it with a local copy of the series with --local FOLDER)" : "store")}");
+            }
             if (StorageBenchmark.IsDicomWeb(r.GetValue(slideArg)!))
             {
                 return DicomWeb(r, r.GetValue(slideArg)!, r.GetValue(strategy)!, r.GetValue(local), r.GetValue(rounds), options, r.GetValue(json));

@@ -97,7 +97,9 @@ public static class QualityControl
         // Corrupt focus samples are left out of the focus measure (as infer leaves an unreadable tile out of its
         // maps), reported, and held to the same limit, of the samples read.
         var focusCauses = focusUnreadable.OrderBy(u => u.Index).Take(MaxCausesReported).Select(u => u.Error.Message).ToArray();
-        var focusAllowed = options.MaxBadTiles ?? (int)Math.Floor(options.MaxBadTileFraction * samples);
+        // As a percentage, at least one: focus samples are few (a small biopsy has fewer than 100, where 1 % allows
+        // none), so one corrupt sample does not fail QC of a slide whose tiles infer would run. A count is exact.
+        var focusAllowed = options.MaxBadTiles ?? (options.MaxBadTileFraction > 0 ? Math.Max(1, (int)Math.Floor(options.MaxBadTileFraction * samples)) : 0);
         if (focusUnreadable.Count > focusAllowed)
         {
             throw new SlideException(slide.Source, $"quality control: {focusUnreadable.Count} of {samples} full-resolution focus tiles could not be read, more than --max-bad-tiles allows ({focusAllowed})"

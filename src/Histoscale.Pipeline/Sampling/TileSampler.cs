@@ -53,12 +53,13 @@ public sealed class TileSampler
     public long TilesAvailable { get; private set; }
 
     private readonly List<SkippedTile> _skipped = [];
+    private readonly HashSet<SampledTile> _skippedTiles = [];
 
     /// <summary>Tiles <see cref="Readable"/> left out so far because their data is corrupt or truncated, in the order met.</summary>
     public IReadOnlyList<SkippedTile> Skipped => _skipped;
 
     /// <summary>
-    /// Reads each of <paramref name="tiles"/> once, as <see cref="Batches"/> would, and returns those that decode,
+    /// Reads each of <paramref name="tiles"/> once, as <see cref="Batches(IReadOnlyList{SampledTile}, int)"/> would, and returns those that decode,
     /// in order. A tile whose data is corrupt or truncated (<see cref="SlideException.IsCorruptData"/>) is left out and
     /// added to <see cref="Skipped"/> with its error; one corrupt tile does not end a calibration. Any other failure
     /// (a slide that cannot be opened, a store that does not answer) throws as before.
@@ -84,7 +85,7 @@ public sealed class TileSampler
                     }
                     catch (SlideException ex) when (ex.IsCorruptData)
                     {
-                        _skipped.Add(new SkippedTile(tile, ex.Message));
+                        Skip(tile, ex);
                     }
                 }
             }
@@ -95,6 +96,17 @@ public sealed class TileSampler
         }
         // Groups keep the picks' order (picks of a slide are adjacent), so this is the input order less the skipped.
         return readable;
+    }
+
+    /// <summary>Whether <paramref name="tile"/> was left out as corrupt (by <see cref="Readable"/> or a skipping <see cref="Batches(IReadOnlyList{SampledTile}, int, bool)"/>).</summary>
+    public bool WasSkipped(SampledTile tile) => _skippedTiles.Contains(tile);
+
+    private void Skip(SampledTile tile, SlideException ex)
+    {
+        if (_skippedTiles.Add(tile))
+        {
+            _skipped.Add(new SkippedTile(tile, ex.Message));
+        }
     }
 
     /// <summary>Plans every slide and picks up to <paramref name="count"/> tiles evenly spaced over all of them.</summary>
@@ -129,14 +141,24 @@ public sealed class TileSampler
     /// input shape and layout). Each yielded tensor belongs to the caller, who disposes it. A tile that cannot be read
     /// throws (its <see cref="SlideException"/>): pass tiles through <see cref="Readable"/> first to leave corrupt ones out.
     /// </summary>
-    public IEnumerable<Tensor> Batches(IReadOnlyList<SampledTile> tiles, int batchSize)
+    public IEnumerable<Tensor> Batches(IReadOnlyList<SampledTile> tiles, int batchSize) => Batches(tiles, batchSize, skipCorrupt: false);
+
+    /// <summary>
+    /// As <see cref="Batches(IReadOnlyList{SampledTile}, int)"/>; with <paramref name="skipCorrupt"/>, a tile whose data
+    /// is corrupt or truncated is left out as <see cref="Readable"/> leaves it out (added to <see cref="Skipped"/> once,
+    /// however often it is met), in the same pass that packs the others: each tile is decoded once. The last batch may
+    /// then be smaller.
+    /// </summary>
+    public IEnumerable<Tensor> Batches(IReadOnlyList<SampledTile> tiles, int batchSize, bool skipCorrupt)
     {
         batchSize = Math.Clamp(batchSize, 1, _io.MaxBatch);
         var rgba = ArrayPool<byte>.Shared.Rent(_io.TileSize * _io.TileSize * 4);
         Tensor? batch = null; // the batch being filled: ours until yielded, then the consumer's
+        var capacity = 0;
+        var inBatch = 0;
+        var index = 0;
         try
         {
-            var filled = 0;
             // One open per slide: picks of a slide are adjacent (they come from Pick in plan order).
             foreach (var group in tiles.GroupBy(t => t.Slide))
             {
@@ -150,12 +172,26 @@ public sealed class TileSampler
                     : null;
                 foreach (var tile in group)
                 {
-                    batch ??= Tensor.Rent(_packer.DataType, _io.InputShape(Math.Min(batchSize, tiles.Count - filled)));
-                    reader.Read(plan.Tiles[tile.PlanIndex], rgba.AsSpan(0, reader.TileBytes), scratch);
+                    if (batch is null)
+                    {
+                        capacity = Math.Min(batchSize, tiles.Count - index);
+                        batch = Tensor.Rent(_packer.DataType, _io.InputShape(capacity));
+                        inBatch = 0;
+                    }
+                    index++;
+                    try
+                    {
+                        reader.Read(plan.Tiles[tile.PlanIndex], rgba.AsSpan(0, reader.TileBytes), scratch);
+                    }
+                    catch (SlideException ex) when (skipCorrupt && ex.IsCorruptData)
+                    {
+                        Skip(tile, ex);
+                        continue;
+                    }
                     stain?.NormalizeRgba(rgba.AsSpan(0, reader.TileBytes));
-                    _packer.Pack(rgba.AsSpan(0, reader.TileBytes), batch.Bytes, filled % batchSize);
-                    filled++;
-                    if (filled % batchSize == 0)
+                    _packer.Pack(rgba.AsSpan(0, reader.TileBytes), batch.Bytes, inBatch);
+                    inBatch++;
+                    if (inBatch == capacity)
                     {
                         var full = batch;
                         batch = null;
@@ -163,10 +199,18 @@ public sealed class TileSampler
                     }
                 }
             }
-            if (batch is not null)
+            if (batch is not null && inBatch > 0)
             {
                 var last = batch;
                 batch = null;
+                if (inBatch < capacity)
+                {
+                    // Tiles skipped after this batch was sized: the samples packed are its first bytes (batch-major).
+                    var smaller = Tensor.Rent(_packer.DataType, _io.InputShape(inBatch));
+                    last.Bytes[..smaller.Bytes.Length].CopyTo(smaller.Bytes);
+                    last.Dispose();
+                    last = smaller;
+                }
                 yield return last;
             }
         }

@@ -17,8 +17,11 @@ namespace Histoscale.Storage.DicomWeb;
 /// (<see cref="RetryPolicy"/>): 5xx, 429, timeouts, dropped connections and truncated multipart bodies are retried;
 /// 4xx are final. Final failures are <see cref="SlideException"/>s naming the request's URL. A frame list the server
 /// refuses — HTTP 400, 406 or 501, a single non-multipart body, or one part for several frames — is not a failure
-/// yet: the first frame is asked for alone; if that works, the server refuses lists, the other frames follow one per
-/// request, and so does every later request to that server (<see cref="DicomWebServers"/>, told once).
+/// yet: the first two frames are asked for alone, then together. If both come alone but not together, the server
+/// refuses lists: the other frames follow one per request, and so does every later request to that server
+/// (<see cref="DicomWebServers"/>, told once). If a frame fails alone, that is the failure; if the two come together
+/// too, the refusal was this list's (a frame number the server will not serve, say) and is the failure — nothing is
+/// remembered. One frame per request, at most <see cref="MaxConcurrentRequests"/> such requests of this series run at once.
 /// </summary>
 internal sealed class DicomWebSeriesClient : IDicomWebSeries
 {
@@ -33,6 +36,7 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
     private readonly string _server;
     private readonly int _maxFrames;
     private readonly int _maxPrefetchFrames;
+    private readonly SemaphoreSlim _singleSlots;
     private volatile bool _singleFrames;
 
     public DicomWebSeriesClient(HttpClient client, Uri series, string name, StorageOptions options, DicomWebServers? servers = null)
@@ -50,6 +54,7 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         _maxFrames = Math.Max(1, options.DicomWebFramesPerRequest);
         _maxPrefetchFrames = _maxFrames == 1 ? 1 : Math.Max(1, options.DicomWebPrefetchFramesPerRequest);
         MaxConcurrentRequests = Math.Max(1, options.DicomWebConcurrency);
+        _singleSlots = new SemaphoreSlim(MaxConcurrentRequests);
         MaxHeldFrameBytes = Math.Max(0, options.DicomWebHeldFrameBytes);
         _stats = options.DicomWebStats;
         _servers = servers ?? new DicomWebServers(options.Warning);
@@ -130,19 +135,62 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
         }
         catch (FrameListRefusedException refusal)
         {
-            // The first frame alone: if the server refuses that too, the failure is the frame's, and nothing is
-            // remembered; if it serves it, the server refuses frame lists, and from now on gets one frame per request.
-            var first = await ReadOneAsync(sopInstanceUid, frameNumbers[0], transferSyntax, cancellationToken).ConfigureAwait(false);
+            // The list, or the server? The first two frames alone: a failure of either is the failure (nothing is
+            // remembered). Then the two together (unless they were the list refused): refused while they come alone,
+            // the server refuses lists, and from now on gets one frame per request; answered, the refusal was this
+            // list's, and is the failure.
+            var known = await ReadEachAsync(sopInstanceUid, [frameNumbers[0], frameNumbers[1]], transferSyntax, cancellationToken).ConfigureAwait(false);
+            if (frameNumbers.Count > 2 && !await RefusesList(sopInstanceUid, [frameNumbers[0], frameNumbers[1]], transferSyntax, cancellationToken).ConfigureAwait(false))
+            {
+                throw new SlideException(url, $"the server refused this list of {frameNumbers.Count} frames ({refusal.Cause}) but serves frame lists; asked one by one, frames {frameNumbers[0]} and {frameNumbers[1]} came", inner: refusal);
+            }
             _singleFrames = true;
             _servers.RefusedFrameLists(_server, $"DICOMweb server {_server} answered a request for {frameNumbers.Count} frames ({url}) with {refusal.Cause}; asking it for one frame per request from now on");
-            var rest = await ReadEachAsync(sopInstanceUid, frameNumbers.Skip(1).ToList(), transferSyntax, cancellationToken).ConfigureAwait(false);
-            return [first, .. rest];
+            var rest = await ReadEachAsync(sopInstanceUid, frameNumbers.Skip(2).ToList(), transferSyntax, cancellationToken).ConfigureAwait(false);
+            return [.. known, .. rest];
         }
     }
 
-    /// <summary>Frames one per request, all at once (the list is at most a request's worth).</summary>
+    /// <summary>Whether the server refuses a list of frames it serves one by one (any other failure is thrown).</summary>
+    private async Task<bool> RefusesList(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken)
+    {
+        var url = FramesUrl(sopInstanceUid, frameNumbers);
+        var accept = Accept(transferSyntax);
+        return await Run(url, async ct =>
+        {
+            using var request = Request(url, accept);
+            HttpResponseMessage response;
+            try
+            {
+                response = await Send(request, url, ct).ConfigureAwait(false);
+            }
+            catch (StorageRequestException ex) when (ex.Status is 400 or 406 or 501)
+            {
+                return true;
+            }
+            using (response)
+            {
+                var contentType = response.Content.Headers.ContentType?.ToString() ?? "";
+                var body = await ReadBody(response, url, ct).ConfigureAwait(false);
+                return MultipartRelated.MediaType(contentType) != "multipart/related" || Frames(url, contentType, body, frameNumbers.Count, out _) is null;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Frames one per request, at most <see cref="MaxConcurrentRequests"/> of this series' at once.</summary>
     private async Task<IReadOnlyList<DicomWebFrame>> ReadEachAsync(string sopInstanceUid, IReadOnlyList<int> frameNumbers, string? transferSyntax, CancellationToken cancellationToken) =>
-        await Task.WhenAll(frameNumbers.Select(n => ReadOneAsync(sopInstanceUid, n, transferSyntax, cancellationToken))).ConfigureAwait(false);
+        await Task.WhenAll(frameNumbers.Select(async n =>
+        {
+            await _singleSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                return await ReadOneAsync(sopInstanceUid, n, transferSyntax, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _singleSlots.Release();
+            }
+        })).ConfigureAwait(false);
 
     private Task<DicomWebFrame> ReadOneAsync(string sopInstanceUid, int frameNumber, string? transferSyntax, CancellationToken cancellationToken)
     {
@@ -163,7 +211,8 @@ internal sealed class DicomWebSeriesClient : IDicomWebSeries
 
     public void Dispose()
     {
-        // The HTTP client is the provider's, shared by every source it opens.
+        // The HTTP client is the provider's, shared by every source it opens. The single-frame slots are not disposed:
+        // a hinted request may still be running (they hold no wait handle).
     }
 
     /// <summary>

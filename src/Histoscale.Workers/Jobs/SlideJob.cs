@@ -55,7 +55,8 @@ public sealed record SlideJob
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JobJson.Default.SlideJob);
 
     /// <summary>Reads and checks a message body.</summary>
-    /// <exception cref="JobFormatException">Not JSON, not a job, a newer version, or a missing or invalid field (named).</exception>
+    /// <exception cref="JobFormatException">Not JSON, not a job, or a missing or invalid field (named).</exception>
+    /// <exception cref="JobTooNewException">A newer contract version than this worker understands (a newer worker can run it).</exception>
     public static SlideJob Parse(ReadOnlySpan<byte> json)
     {
         SlideJob? job;
@@ -68,7 +69,7 @@ public sealed record SlideJob
             }
             if (doc.RootElement.TryGetProperty("version", out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var version) && version > CurrentVersion)
             {
-                throw new JobFormatException($"job version {version} is newer than this worker understands ({CurrentVersion}); upgrade the workers");
+                throw new JobTooNewException(version, CurrentVersion);
             }
             job = JsonSerializer.Deserialize(doc.RootElement, JobJson.Default.SlideJob);
         }
@@ -317,7 +318,28 @@ public sealed record JobQuality
     };
 }
 
-/// <summary>A job message that cannot be run as it is (malformed JSON, a missing field, a newer version).</summary>
+/// <summary>
+/// A job message of a newer contract version than this worker understands: not malformed — a newer worker runs it —
+/// so it goes back to the queue rather than to the dead-letter queue (until its attempts are used up).
+/// </summary>
+public sealed class JobTooNewException : Exception
+{
+    /// <summary>Creates the exception for a message of <paramref name="version"/>, this worker knowing up to <paramref name="understood"/>.</summary>
+    public JobTooNewException(int version, int understood)
+        : base($"job version {version} is newer than this worker understands ({understood}); upgrade the workers")
+    {
+        Version = version;
+        Understood = understood;
+    }
+
+    /// <summary>The message's contract version.</summary>
+    public int Version { get; }
+
+    /// <summary>The newest contract version this worker understands.</summary>
+    public int Understood { get; }
+}
+
+/// <summary>A job message that cannot be run as it is (malformed JSON, a missing or invalid field).</summary>
 public sealed class JobFormatException : Exception
 {
     /// <summary>Creates the exception.</summary>

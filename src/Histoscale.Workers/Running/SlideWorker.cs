@@ -170,6 +170,23 @@ public sealed class SlideWorker
             Interlocked.Increment(ref _deadLettered);
             return "dead_lettered";
         }
+        catch (JobTooNewException ex)
+        {
+            // Not malformed: a newer worker runs it (a rolling upgrade, submitters upgraded before workers). Back to
+            // the queue, where any worker may take it, bounded by --max-attempts like any failure.
+            Interlocked.Increment(ref _failed);
+            if (delivery.Attempt >= _options.MaxAttempts)
+            {
+                var reason = $"{ex.Message} (attempt {delivery.Attempt} of {_options.MaxAttempts}; after upgrading, `histoscale queue retry-dead` requeues it)";
+                _log.WriteLine($"worker: dead-lettered a job message: {reason}");
+                await SettleQuietly(() => delivery.DeadLetterAsync(reason)).ConfigureAwait(false);
+                Interlocked.Increment(ref _deadLettered);
+                return "dead_lettered";
+            }
+            _log.WriteLine($"worker: returned a job message to the queue for a newer worker: {ex.Message} (attempt {delivery.Attempt} of {_options.MaxAttempts})");
+            await SettleQuietly(() => delivery.RetryAsync(ex.Message)).ConfigureAwait(false);
+            return "failed";
+        }
         var label = $"job {job.Id} ({job.Slide})";
         if (delivery.Attempt > _options.MaxAttempts)
         {

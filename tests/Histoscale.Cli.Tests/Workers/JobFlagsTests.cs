@@ -114,7 +114,9 @@ public sealed class JobFlagsTests : IDisposable
         // A message that says version 1 but carries qc would be half-run by an older worker: it is refused, named.
         var ex = Assert.Throws<JobFormatException>(() => SlideJob.Parse((job with { Version = 1 }).ToJson()));
         Assert.Contains("parameters.qc", ex.Message);
-        // Newer than this worker knows: refused as before.
-        Assert.Contains("newer than this worker understands (2)", Assert.Throws<JobFormatException>(() => SlideJob.Parse((job with { Version = 3 }).ToJson())).Message);
+        // Newer than this worker knows: not malformed (a newer worker runs it), its own exception.
+        var tooNew = Assert.Throws<JobTooNewException>(() => SlideJob.Parse((job with { Version = 3 }).ToJson()));
+        Assert.Contains("newer than this worker understands (2)", tooNew.Message);
+        Assert.Equal(3, tooNew.Version);
     }
 }

@@ -106,7 +106,10 @@ public sealed partial class WorkerProcessTests(WorkerFixture fx) : IClassFixture
         var (code, _, stderr) = await ReaderCommandsTests.Run("worker", "--queue", url, "--idle-exit", "1", "--max-attempts", "2");
         Assert.True(code == 0, stderr);
         Assert.Contains("malformed job message: not a valid job message", stderr);
-        Assert.Contains($"job version 99 is newer than this worker understands ({SlideJob.CurrentVersion})", stderr);
+        // Too new is not malformed: returned for a newer worker, dead-lettered only once its attempts are used up.
+        Assert.Contains($"returned a job message to the queue for a newer worker: job version 99 is newer than this worker understands ({SlideJob.CurrentVersion})", stderr);
+        Assert.Contains("(attempt 2 of 2; after upgrading, `histoscale queue retry-dead` requeues it)", stderr);
+        Assert.DoesNotContain("malformed job message: job version", stderr);
         Assert.Contains("missing.svs", stderr);
         Assert.Contains("output folder is not writable", stderr);
         Assert.Equal(2, Regex.Matches(stderr, "missing.svs\\): failed \\(attempt").Count);

@@ -79,5 +79,12 @@ public class QualityUnreadableTileTests
         var ex = Assert.Throws<SlideException>(() => QualityControl.Assess(slide, options with { MaxBadTiles = 0 }));
         Assert.Contains("full-resolution focus tiles could not be read, more than --max-bad-tiles allows (0)", ex.Message);
         Assert.Contains($"level 0 tile ({col},{row})", ex.Message);
+
+        // Under the default 1 %, fewer than 100 samples would allow none: as a percentage the allowance is at least
+        // one focus sample. 0 % still allows none.
+        var byDefault = QualityControl.Assess(slide, options);
+        Assert.InRange(byDefault.FocusSamples, 1, 99);
+        Assert.Equal(1, byDefault.FocusUnreadableTiles);
+        Assert.Contains("allows (0)", Assert.Throws<SlideException>(() => QualityControl.Assess(slide, options with { MaxBadTileFraction = 0 })).Message);
     }
 }

@@ -157,6 +157,20 @@ public class UnreadableTileTests
         var batches = sampler.Batches(readable, 8).ToList();
         Assert.Equal(34, batches.Sum(b => b.BatchSize));
         batches.ForEach(b => b.Dispose());
+
+        // In one pass (what calibration uses, each tile decoded once): the damaged tile is left out as it is met,
+        // named once however often it is met, and the last batch is cut to the tiles packed.
+        var once = new Histoscale.Pipeline.Sampling.TileSampler(model, Options(dir["s"], maxBadTiles: 1));
+        var picked = once.Pick([slide], 35);
+        for (var pass = 0; pass < 2; pass++)
+        {
+            var packed = once.Batches(picked, 5, skipCorrupt: true).ToList();
+            Assert.Equal(34, packed.Sum(b => b.BatchSize));
+            Assert.Equal([5, 5, 5, 5, 5, 5, 4], packed.Select(b => b.BatchSize));
+            packed.ForEach(b => b.Dispose());
+        }
+        Assert.Equal(Damaged, Assert.Single(once.Skipped).Tile.PlanIndex);
+        Assert.True(once.WasSkipped(picked[Damaged]));
     }
 
     [Fact]

@@ -72,6 +72,31 @@ public sealed class DicomFolderTests
     }
 
     [Fact]
+    public void AnInstanceWithoutASeriesUidTakesNoSiblings()
+    {
+        // Two unrelated single-file exports, neither with a Series Instance UID, side by side: each opens alone.
+        using var dir = new TempDir();
+        var levels = DicomTestSeries.JpegLevels(DicomFormatTests.Source);
+        foreach (var (name, level, uid) in new[] { ("a.dcm", levels[^1], "1.2.826.0.1.3680043.10.9.7.1"), ("b.dcm", levels[^2], "1.2.826.0.1.3680043.10.9.8.1") })
+        {
+            DicomWsiWriter.Write(dir.File(name), new DicomWsiInstance
+            {
+                SeriesUid = "",
+                SopInstanceUid = uid,
+                Columns = level.Tile,
+                Rows = level.Tile,
+                TotalColumns = level.Width,
+                TotalRows = level.Height,
+                Frames = level.Frames,
+            });
+        }
+        using var a = Slide.Open(dir.File("a.dcm"));
+        using var b = Slide.Open(dir.File("b.dcm"));
+        Assert.Equal(levels[^1].Width, Assert.Single(a.Levels).Width);
+        Assert.Equal(levels[^2].Width, Assert.Single(b.Levels).Width);
+    }
+
+    [Fact]
     public void AFolderOfOnlyNonWsiDicomSaysSo()
     {
         using var dir = new TempDir();

@@ -43,10 +43,11 @@ internal sealed class DicomFormat : ISlideFormat
             if (!path.Contains("://", StringComparison.Ordinal) && File.Exists(path) && Path.GetDirectoryName(Path.GetFullPath(path)) is { } folder)
             {
                 // Its siblings of the same series (local files only): the others are read only up to their series UID.
+                // An instance without a Series Instance UID has none: other UID-less files are unrelated exports.
                 var full = Path.GetFullPath(path);
-                var listing = ListFolder(folder, null, primary.SeriesUid, full);
-                var siblings = listing.Series.FirstOrDefault();
-                if ((siblings?.Problems.FirstOrDefault() ?? listing.Unreadable.FirstOrDefault()) is { } problem)
+                var listing = primary.SeriesUid.Length == 0 ? null : ListFolder(folder, null, primary.SeriesUid, full);
+                var siblings = listing?.Series.FirstOrDefault();
+                if ((siblings?.Problems.FirstOrDefault() ?? listing?.Unreadable.FirstOrDefault()) is { } problem)
                 {
                     throw Fresh(problem);
                 }

@@ -13,13 +13,20 @@ namespace Histoscale.Slides.Formats.Dicom;
 /// or on their way, in frame order per instance, are fetched ahead in requests of up to
 /// <see cref="IDicomWebSeries.MaxFramesPerPrefetchRequest"/> frames, at most
 /// <see cref="IDicomWebSeries.MaxConcurrentRequests"/> of them in flight. A reader that needs a frame whose hinted
-/// request is still queued starts that request itself. A hinted request whose turn comes while the frames not yet
-/// read fill half the byte cap is dropped (the reader is far behind; its frames come on demand later).</item>
+/// request is still queued starts that request itself. A hinted request whose turn comes is sent only if the wanted
+/// frames not yet read, the hinted requests in flight (estimated at the frames' average size so far, or the native
+/// frame size before any arrived) and this request fit in the byte cap; otherwise it is dropped (the reader is far
+/// behind; its frames come on demand later).</item>
 /// <item><b>Held frames, capped in bytes</b>: frames that arrived are held, read or not, up to
-/// <see cref="IDicomWebSeries.MaxHeldFrameBytes"/> in all; beyond it, frames already read go first (least recently
-/// read first), then unread ones, least recently used first. A reader already waiting for a dropped frame still gets
-/// it; a later one asks again. Each frame is held on its own (a request's other frames are not kept alive by it), so
-/// the count is what memory holds.</item>
+/// <see cref="IDicomWebSeries.MaxHeldFrameBytes"/> in all. Three kinds: <i>wanted</i> (asked for by a reader or
+/// hinted) and not yet read; <i>speculative</i> (a reader's request brought them as neighbours, nobody asked for them
+/// — a sparse reader such as QC focus sampling never reads them); and <i>read</i>. Beyond the cap, speculative frames
+/// from earlier requests go first (oldest first), then read ones (least recently read first), then the speculative
+/// ones that just came, then wanted unread ones, farthest ahead (most recently arrived) first — so the frames the
+/// reader needs next stay. A hint for a speculative frame makes it wanted. A reader already waiting for a dropped
+/// frame still gets it; a later one asks again. Each frame is held on its own (a request's other frames are not
+/// kept alive by it); the count is the frames' bytes, not the response bodies they were cut from while those are
+/// parsed.</item>
 /// </list>
 /// A failed request is not remembered: the next reader of its frames asks again. Thread-safe.
 /// </summary>
@@ -32,8 +39,13 @@ internal sealed class DicomWebFrames : IDisposable
     private readonly Dictionary<(string Uid, int Frame), Entry> _entries = [];
     private readonly LinkedList<(string Uid, int Frame)> _read = new();
     private readonly LinkedList<(string Uid, int Frame)> _unread = new();
+    private readonly LinkedList<(string Uid, int Frame)> _speculative = new();
     private long _heldBytes;
     private long _unreadBytes;
+    private long _inFlightHintBytes;
+    private long _arrivedBytes;
+    private long _arrivedFrames;
+    private long _arrivals;
     private long _peakHeldBytes;
     private long _requests;
     private long _prefetchRequests;
@@ -68,7 +80,10 @@ internal sealed class DicomWebFrames : IDisposable
         }
     }
 
-    /// <summary>The most bytes ever held at once (after each arrival's evictions): never above the cap.</summary>
+    /// <summary>
+    /// The most bytes ever held at once, counted when a request's frames arrive and before the evictions they cause:
+    /// above the cap by at most what one request brought.
+    /// </summary>
     public long PeakHeldBytes
     {
         get
@@ -83,8 +98,20 @@ internal sealed class DicomWebFrames : IDisposable
     /// <summary>Frames that arrived and were dropped before anyone read them, to keep within the byte cap.</summary>
     public long DroppedFrames => Interlocked.Read(ref _droppedFrames);
 
-    /// <summary>Hinted requests dropped before they started because the unread frames already filled half the cap.</summary>
+    /// <summary>Hinted requests dropped before they started because the wanted unread frames and the hinted requests in flight left no room for them.</summary>
     public long DroppedHints => Interlocked.Read(ref _droppedHints);
+
+    /// <summary>Bytes of the wanted (asked for or hinted) frames held and not yet read; for tests.</summary>
+    public long UnreadBytes
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unreadBytes;
+            }
+        }
+    }
 
     /// <summary>Frames on their way or queued in a hinted request; for tests.</summary>
     public int Pending
@@ -110,34 +137,55 @@ internal sealed class DicomWebFrames : IDisposable
         while (true)
         {
             Entry entry;
+            Batch? launch = null;
             lock (_gate)
             {
                 entry = _entries.TryGetValue(key, out var known) && known.Batch is not { Dropped: true }
                     ? known
                     : DemandBatch(instance, frame + 1).Entries[0];
+                entry.Wanted = true;
+                if (entry.Batch is { } batch)
+                {
+                    if (batch.TryStart())
+                    {
+                        Started(batch);
+                        launch = batch;
+                    }
+                    else if (batch.Dropped)
+                    {
+                        continue; // a hint dropped between the lookup and now: its entries are gone, ask on demand
+                    }
+                }
+                else if (entry.Node is { List: { } list } held && list == _speculative)
+                {
+                    Promote(held); // arrived as a neighbour; wanted now
+                }
             }
-            if (entry.Batch is { } batch)
+            if (launch is not null)
             {
-                if (batch.TryStart())
-                {
-                    Launch(batch);
-                }
-                else if (batch.Dropped)
-                {
-                    continue; // a hint dropped between the lookup and now: its entries are gone, ask on demand
-                }
+                Launch(launch);
             }
-            result = entry.Done.Task.GetAwaiter().GetResult();
+            try
+            {
+                result = entry.Done.Task.GetAwaiter().GetResult();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // The failure is shared by every waiter of the request: each gets its own exception (own stack trace).
+                throw ex is SlideException slide
+                    ? new SlideException(slide.File, slide.Cause, slide.Level, slide.Tile, slide) { IsCorruptData = slide.IsCorruptData }
+                    : new SlideException(FrameUrl(instance.SopInstanceUid, frame + 1), $"{ex.GetType().Name}: {ex.Message}", inner: ex);
+            }
             lock (_gate)
             {
                 if (_entries.TryGetValue(key, out var held) && held == entry && held.Node is { } node)
                 {
-                    // Read: first to go when room is needed, the least recently read first.
-                    if (!held.WasRead)
+                    // Read: among the first to go when room is needed, the least recently read first.
+                    if (node.List == _unread)
                     {
-                        held.WasRead = true;
                         _unreadBytes -= held.Bytes;
                     }
+                    held.WasRead = true;
                     node.List!.Remove(node);
                     _read.AddLast(node);
                 }
@@ -175,11 +223,11 @@ internal sealed class DicomWebFrames : IDisposable
             {
                 if (_entries.TryGetValue((uid, number), out var held) && held.Batch is not { Dropped: true })
                 {
-                    if (held.Node is { } node && !held.WasRead)
+                    // Held or on its way: a neighbour nobody asked for becomes wanted (held to the cap, counted as unread).
+                    held.Wanted = true;
+                    if (held.Node is { List: { } list } node && list == _speculative)
                     {
-                        // Wanted again soon: the most recently used of the unread now.
-                        _unread.Remove(node);
-                        _unread.AddLast(node);
+                        Promote(node);
                     }
                     continue;
                 }
@@ -187,13 +235,13 @@ internal sealed class DicomWebFrames : IDisposable
                 numbers.Add(number);
                 if (numbers.Count == max)
                 {
-                    batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true));
+                    batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true, FrameEstimate(instance)));
                     numbers = null;
                 }
             }
             if (numbers is not null)
             {
-                batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true));
+                batches.Add(Register(uid, numbers, instance.File.TransferSyntax, prefetch: true, FrameEstimate(instance)));
             }
         }
         foreach (var batch in batches)
@@ -212,7 +260,8 @@ internal sealed class DicomWebFrames : IDisposable
         var frames = await _series.ReadFramesAsync(sopInstanceUid, [frameNumber], "*").ConfigureAwait(false);
         lock (_gate)
         {
-            var batch = Register(sopInstanceUid, [frameNumber], "*", prefetch: false);
+            var batch = Register(sopInstanceUid, [frameNumber], "*", prefetch: false, 0);
+            batch.Entries[0].Wanted = true;
             batch.TryStart();
             Arrived(batch, frames);
         }
@@ -234,13 +283,13 @@ internal sealed class DicomWebFrames : IDisposable
         {
             numbers.Add(n);
         }
-        return Register(instance.SopInstanceUid, numbers, instance.File.TransferSyntax, prefetch: false);
+        return Register(instance.SopInstanceUid, numbers, instance.File.TransferSyntax, prefetch: false, 0);
     }
 
-    /// <summary>A request not yet started, its frames entered as on their way (under the lock).</summary>
-    private Batch Register(string uid, List<int> numbers, string syntax, bool prefetch)
+    /// <summary>A request not yet started, its frames entered as on their way (wanted when hinted) (under the lock).</summary>
+    private Batch Register(string uid, List<int> numbers, string syntax, bool prefetch, long frameEstimate)
     {
-        var batch = new Batch(uid, [.. numbers], syntax, prefetch);
+        var batch = new Batch(uid, [.. numbers], syntax, prefetch, frameEstimate * numbers.Count);
         for (var k = 0; k < numbers.Count; k++)
         {
             var key = (uid, numbers[k]);
@@ -248,20 +297,50 @@ internal sealed class DicomWebFrames : IDisposable
             {
                 Remove(key, old); // a dropped hint's leftover
             }
-            _entries[key] = batch.Entries[k] = new Entry(batch);
+            _entries[key] = batch.Entries[k] = new Entry(batch) { Wanted = prefetch };
         }
         return batch;
     }
 
-    /// <summary>Runs a hinted request when a slot is free, unless a reader started it first or the held frames fill half the cap.</summary>
+    /// <summary>The bytes a frame of <paramref name="instance"/> is expected to take: the average so far, or the native size before any arrived (under the lock).</summary>
+    private long FrameEstimate(DicomInstance instance) => _arrivedFrames > 0 ? Math.Max(1, _arrivedBytes / _arrivedFrames) : Math.Max(1, instance.NativeFrameBytes);
+
+    /// <summary>A request was started: a hinted one counts its estimated bytes as in flight until it is answered (under the lock).</summary>
+    private void Started(Batch batch)
+    {
+        if (batch.Prefetched)
+        {
+            _inFlightHintBytes += batch.EstimatedBytes;
+        }
+    }
+
+    /// <summary>A request was answered or failed: its estimate is no longer in flight (under the lock).</summary>
+    private void Finished(Batch batch)
+    {
+        if (batch.Prefetched)
+        {
+            _inFlightHintBytes -= batch.EstimatedBytes;
+        }
+    }
+
+    /// <summary>A held speculative frame is wanted now: it joins the unread ones (under the lock).</summary>
+    private void Promote(LinkedListNode<(string Uid, int Frame)> node)
+    {
+        _speculative.Remove(node);
+        _unread.AddLast(node);
+        _unreadBytes += _entries[node.Value].Bytes;
+    }
+
+    /// <summary>Runs a hinted request when a slot is free, unless a reader started it first or it would not fit in the cap beside the wanted unread frames and the hinted requests in flight.</summary>
     private async Task RunHinted(Batch batch)
     {
         await _prefetchSlots.WaitAsync().ConfigureAwait(false);
         try
         {
+            var run = false;
             lock (_gate)
             {
-                if ((_disposed || _unreadBytes >= _maxHeldBytes / 2) && batch.TryDrop())
+                if ((_disposed || _unreadBytes + _inFlightHintBytes + batch.EstimatedBytes > _maxHeldBytes) && batch.TryDrop())
                 {
                     Interlocked.Increment(ref _droppedHints);
                     for (var k = 0; k < batch.Numbers.Length; k++)
@@ -273,8 +352,13 @@ internal sealed class DicomWebFrames : IDisposable
                     }
                     return;
                 }
+                if (batch.TryStart())
+                {
+                    Started(batch);
+                    run = true;
+                }
             }
-            if (batch.TryStart())
+            if (run)
             {
                 await Execute(batch).ConfigureAwait(false);
             }
@@ -309,6 +393,7 @@ internal sealed class DicomWebFrames : IDisposable
         {
             lock (_gate)
             {
+                Finished(batch);
                 for (var k = 0; k < batch.Numbers.Length; k++)
                 {
                     var entry = batch.Entries[k];
@@ -325,40 +410,59 @@ internal sealed class DicomWebFrames : IDisposable
         }
         lock (_gate)
         {
+            Finished(batch);
             Arrived(batch, frames);
         }
     }
 
     /// <summary>
     /// Hands each frame of an answered request to its entry (waiters wake), holds those still wanted, then drops
-    /// read frames (least recently read first) and then unread ones (least recently used first) beyond the cap (under the lock).
+    /// beyond the cap: speculative frames of earlier requests (oldest first), read ones (least recently read first),
+    /// this request's speculative ones, then wanted unread ones farthest ahead (most recently arrived) first (under the lock).
     /// </summary>
     private void Arrived(Batch batch, IReadOnlyList<DicomWebFrame> frames)
     {
+        var arrival = ++_arrivals;
         for (var k = 0; k < batch.Numbers.Length; k++)
         {
             var key = (batch.Uid, batch.Numbers[k]);
             var entry = batch.Entries[k];
             entry.Batch = null; // the request is done: it keeps no frame alive through its entries
+            _arrivedBytes += frames[k].Data.Length;
+            _arrivedFrames++;
             if (_entries.TryGetValue(key, out var e) && e == entry && e.Node is null)
             {
                 e.Bytes = frames[k].Data.Length;
-                e.Node = _unread.AddLast(key);
+                e.Arrival = arrival;
+                e.Node = e.Wanted ? _unread.AddLast(key) : _speculative.AddLast(key);
                 _heldBytes += e.Bytes;
-                _unreadBytes += e.Bytes;
+                if (e.Wanted)
+                {
+                    _unreadBytes += e.Bytes;
+                }
             }
             entry.Done.TrySetResult(frames[k]);
         }
-        while (_heldBytes > _maxHeldBytes && (_read.First ?? _unread.First) is { } oldest)
+        _peakHeldBytes = Math.Max(_peakHeldBytes, _heldBytes);
+        while (_heldBytes > _maxHeldBytes && Victim(arrival) is { } victim)
         {
-            var entry = _entries[oldest.Value];
+            var entry = _entries[victim.Value];
             if (!entry.WasRead)
             {
                 Interlocked.Increment(ref _droppedFrames);
             }
-            Remove(oldest.Value, entry);
+            Remove(victim.Value, entry);
         }
-        _peakHeldBytes = Math.Max(_peakHeldBytes, _heldBytes);
+    }
+
+    /// <summary>The held frame to drop first when room is needed after arrival <paramref name="arrival"/> (under the lock).</summary>
+    private LinkedListNode<(string Uid, int Frame)>? Victim(long arrival)
+    {
+        if (_speculative.First is { } stale && _entries[stale.Value].Arrival < arrival)
+        {
+            return stale;
+        }
+        return _read.First ?? _speculative.First ?? _unread.Last;
     }
 
     private void Remove((string, int) key, Entry entry)
@@ -366,12 +470,12 @@ internal sealed class DicomWebFrames : IDisposable
         _entries.Remove(key);
         if (entry.Node is { } node)
         {
-            node.List!.Remove(node);
-            _heldBytes -= entry.Bytes;
-            if (!entry.WasRead)
+            if (node.List == _unread)
             {
                 _unreadBytes -= entry.Bytes;
             }
+            node.List!.Remove(node);
+            _heldBytes -= entry.Bytes;
             entry.Node = null;
         }
     }
@@ -381,7 +485,7 @@ internal sealed class DicomWebFrames : IDisposable
         a is DicomParser.ExplicitVrLittleEndian or DicomParser.ImplicitVrLittleEndian && b is DicomParser.ExplicitVrLittleEndian or DicomParser.ImplicitVrLittleEndian;
 
     /// <summary>One frames request: waiting (hinted, not yet started), started, or dropped (a hint never sent).</summary>
-    private sealed class Batch(string uid, int[] numbers, string syntax, bool prefetched)
+    private sealed class Batch(string uid, int[] numbers, string syntax, bool prefetched, long estimatedBytes)
     {
         private int _state;
 
@@ -393,6 +497,9 @@ internal sealed class DicomWebFrames : IDisposable
 
         public bool Prefetched => prefetched;
 
+        /// <summary>For a hinted request, the bytes its frames are expected to take (counted while it is in flight).</summary>
+        public long EstimatedBytes => estimatedBytes;
+
         /// <summary>The entry of each frame asked for, in order.</summary>
         public Entry[] Entries { get; } = new Entry[numbers.Length];
 
@@ -403,7 +510,7 @@ internal sealed class DicomWebFrames : IDisposable
         public bool TryDrop() => Interlocked.CompareExchange(ref _state, 2, 0) == 0;
     }
 
-    /// <summary>One frame: on its way (<see cref="Bytes"/> -1, <see cref="Batch"/> its request) or arrived and held (in one of the two lists).</summary>
+    /// <summary>One frame: on its way (<see cref="Bytes"/> -1, <see cref="Batch"/> its request) or arrived and held (in one of the three lists).</summary>
     private sealed class Entry(Batch batch)
     {
         /// <summary>The request bringing the frame, until it is answered.</summary>
@@ -415,6 +522,12 @@ internal sealed class DicomWebFrames : IDisposable
         public long Bytes { get; set; } = -1;
 
         public bool WasRead { get; set; }
+
+        /// <summary>Asked for by a reader or hinted; otherwise a neighbour a reader's request brought along.</summary>
+        public bool Wanted { get; set; }
+
+        /// <summary>Which arrival brought the frame (the count of answered requests then).</summary>
+        public long Arrival { get; set; }
 
         public LinkedListNode<(string Uid, int Frame)>? Node { get; set; }
     }
