@@ -10,23 +10,28 @@ namespace Histoscale.Inference.OnnxRuntime;
 /// <summary>
 /// In-process ONNX Runtime backend: N sessions over one model (Triton's instance_group count), each with
 /// cores / N intra-op threads, sharing pre-packed weights; every instance runs a warm-up batch at load.
-/// <see cref="ExecuteAsync"/> takes a free instance (waiting if all are busy) and runs the batch on the calling thread.
+/// On the CPU the sessions are created at the same time, one thread each (ONNX Runtime serializes only the
+/// pre-packing, which the later sessions then reuse); on a GPU one after the other (a TensorRT engine cache is
+/// built by the first and read by the others). <see cref="Start"/> returns while they load, so a caller can do its
+/// own start-up work meanwhile; <see cref="Create"/> waits for them.
+/// <see cref="ExecuteAsync"/> takes a free instance (waiting if all are busy or still loading) and runs the batch on
+/// the calling thread.
 /// </summary>
 public sealed class OnnxRuntimeBackend : IInferenceBackend
 {
-    private readonly OnnxSessionInstance[] _instances;
-    private readonly ConcurrentBag<OnnxSessionInstance> _free;
+    private readonly OnnxSessionInstance?[] _instances;
+    private readonly ConcurrentBag<OnnxSessionInstance> _free = [];
     private readonly SemaphoreSlim _available;
     private readonly PrePackedWeightsContainer _prepacked;
+    private Task _ready = Task.CompletedTask;
     private int _disposed;
 
-    private OnnxRuntimeBackend(ModelDescription model, OnnxSessionInstance[] instances, PrePackedWeightsContainer prepacked, int threads, OnnxRuntimeOptions options)
+    private OnnxRuntimeBackend(ModelDescription model, int count, PrePackedWeightsContainer prepacked, int threads, OnnxRuntimeOptions options)
     {
         Model = model;
         Metadata = model.Metadata;
-        _instances = instances;
-        _free = new ConcurrentBag<OnnxSessionInstance>(instances);
-        _available = new SemaphoreSlim(instances.Length, instances.Length);
+        _instances = new OnnxSessionInstance?[count];
+        _available = new SemaphoreSlim(count, count);
         _prepacked = prepacked;
         IntraOpThreads = threads;
         Options = options;
@@ -44,11 +49,20 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
     /// <summary>Number of ONNX Runtime sessions; as many batches can run at once.</summary>
     public int InstanceCount => _instances.Length;
 
-    /// <summary>Whether the instances run batches through IO binding (see <see cref="OnnxRuntimeOptions.IoBinding"/>).</summary>
-    public bool UsesIoBinding => _instances[0].UsesIoBinding;
+    /// <summary>
+    /// Whether the instances run batches through IO binding (see <see cref="OnnxRuntimeOptions.IoBinding"/>); known
+    /// once <see cref="Ready"/> has completed (before, what the options ask for).
+    /// </summary>
+    public bool UsesIoBinding => _instances[0]?.UsesIoBinding ?? Options.UsesIoBinding;
 
     /// <summary>Intra-op threads each instance got.</summary>
     public int IntraOpThreads { get; }
+
+    /// <summary>
+    /// Completes when every session is created and warmed up; faults with the first instance's
+    /// <see cref="DeviceConfigException"/> or <see cref="ModelConfigException"/> when one cannot be.
+    /// </summary>
+    public Task Ready => _ready;
 
     /// <summary>
     /// Creates the sessions and warms them up. Throws <see cref="DeviceConfigException"/> when the device is not
@@ -56,31 +70,78 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
     /// </summary>
     public static OnnxRuntimeBackend Create(ModelDescription model, OnnxRuntimeOptions? options = null)
     {
+        var backend = Start(model, options);
+        try
+        {
+            backend.Ready.GetAwaiter().GetResult();
+        }
+        catch
+        {
+            backend.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+        return backend;
+    }
+
+    /// <summary>
+    /// Starts creating and warming up the sessions on threads of their own and returns at once; <see cref="Ready"/>
+    /// says when they are done (or why they cannot be). <see cref="ExecuteAsync"/> waits for them, and throws
+    /// <see cref="Ready"/>'s error when they failed; disposing waits for them too.
+    /// </summary>
+    public static OnnxRuntimeBackend Start(ModelDescription model, OnnxRuntimeOptions? options = null)
+    {
         options ??= new OnnxRuntimeOptions();
         var count = Math.Max(1, options.Instances ?? model.Config.InstanceCount);
         var cores = Math.Max(1, options.Cores ?? Environment.ProcessorCount);
         var threads = Math.Max(1, options.IntraOpThreads ?? (cores / count));
-        var prepacked = new PrePackedWeightsContainer();
-        var instances = new List<OnnxSessionInstance>(count);
-        try
+        var backend = new OnnxRuntimeBackend(model, count, new PrePackedWeightsContainer(), threads, options);
+        backend._ready = backend.LoadAsync(options.Device == InferenceDevice.Cpu);
+        return backend;
+    }
+
+    /// <summary>Creates and warms every instance (all at once, or one after the other), then makes them available.</summary>
+    private async Task LoadAsync(bool parallel)
+    {
+        if (parallel && _instances.Length > 1)
         {
-            for (var i = 0; i < count; i++)
+            var loading = new Task[_instances.Length];
+            for (var i = 0; i < loading.Length; i++)
             {
-                instances.Add(new OnnxSessionInstance(CreateSession(model, options, threads, prepacked), model.Config, options.ArenaShrinkage && options.EnableCpuMemArena, options.UsesIoBinding));
+                var index = i;
+                loading[i] = Task.Factory.StartNew(() => LoadInstance(index), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
-            var backend = new OnnxRuntimeBackend(model, [.. instances], prepacked, threads, options);
-            backend.WarmUp(options.WarmupBatchSize);
-            return backend;
+            try
+            {
+                await Task.WhenAll(loading).ConfigureAwait(false);
+            }
+            catch
+            {
+                // The first instance's error (in instance order), as when they were created one after the other.
+                var failed = loading.First(t => t.IsFaulted);
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed.Exception!.InnerException!);
+            }
         }
-        catch
+        else
         {
-            foreach (var instance in instances)
+            await Task.Factory.StartNew(() =>
             {
-                instance.Dispose();
-            }
-            prepacked.Dispose();
-            throw;
+                for (var i = 0; i < _instances.Length; i++)
+                {
+                    LoadInstance(i);
+                }
+            }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
+        foreach (var instance in _instances)
+        {
+            _free.Add(instance!);
+        }
+    }
+
+    private void LoadInstance(int index)
+    {
+        var instance = new OnnxSessionInstance(CreateSession(Model, Options, IntraOpThreads, _prepacked), Model.Config, Options.ArenaShrinkage && Options.EnableCpuMemArena, Options.UsesIoBinding);
+        _instances[index] = instance;
+        WarmUp(instance, Options.WarmupBatchSize);
     }
 
     /// <summary>Loads <c>--model</c> (repository dir or .onnx) and creates the backend in one step.</summary>
@@ -97,6 +158,11 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
     {
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         var batch = InputValidator.Validate(Metadata, inputs);
+        if (!_ready.IsCompletedSuccessfully)
+        {
+            // Still loading (after Start): wait for the sessions, or throw why they could not be created.
+            await _ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         if (!_available.Wait(0))
         {
             await _available.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -120,6 +186,15 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         {
             return;
         }
+        try
+        {
+            // Sessions still being created are finished (ONNX Runtime cannot stop that) before they are freed.
+            await _ready.ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Why loading failed was reported by Ready (or Create); what was created is freed below all the same.
+        }
         // Wait for running batches to hand their instances back before freeing native sessions.
         for (var i = 0; i < _instances.Length; i++)
         {
@@ -127,7 +202,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         }
         foreach (var instance in _instances)
         {
-            instance.Dispose();
+            instance?.Dispose();
         }
         _prepacked.Dispose();
         _available.Dispose();
@@ -159,7 +234,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         }
     }
 
-    private void WarmUp(int batchSize)
+    private void WarmUp(OnnxSessionInstance instance, int batchSize)
     {
         if (batchSize <= 0)
         {
@@ -171,10 +246,7 @@ public sealed class OnnxRuntimeBackend : IInferenceBackend
         {
             return; // variable non-batch dims and no tile size: nothing sensible to warm up with
         }
-        foreach (var instance in _instances)
-        {
-            instance.Run(inputs, batchSize, CancellationToken.None).Dispose();
-        }
+        instance.Run(inputs, batchSize, CancellationToken.None).Dispose();
     }
 
     private TensorSet? WarmupInputs(int batchSize)

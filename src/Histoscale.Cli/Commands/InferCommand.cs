@@ -242,11 +242,13 @@ public static class InferCommand
             },
         };
         ReserveThreads(request);
-        await using var local = remote is null ? OnnxRuntimeBackend.Create(description, LocalOptions(request, description)) : null;
+        // The sessions load (all instances at once) while the run opens the first slide, detects its tissue and
+        // starts reading its tiles; a model that cannot load still fails the command before any slide is recorded.
+        await using var local = remote is null ? OnnxRuntimeBackend.Start(description, LocalOptions(request, description)) : null;
         IInferenceBackend backend = (IInferenceBackend?)remote ?? local!;
         var batcherOptions = BatcherOptions.FromConfig(description.Config) with { MaxBatchSize = request.Batch, MaxQueueSize = 0 };
         await using var batcher = new DynamicBatcher(backend, batcherOptions);
-        var run = new InferenceRun(description, batcher, runOptions);
+        var run = new InferenceRun(description, batcher, runOptions) { ModelReady = local?.Ready };
 
         var summary = await RunProgressView.RunAsync(p => run.RunAsync(slides, p, cancellationToken), live, stderr, TimeSpan.FromSeconds(5));
         if (request.Json)

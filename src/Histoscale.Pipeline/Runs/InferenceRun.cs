@@ -66,6 +66,16 @@ public sealed class InferenceRun
     public string Settings { get; }
 
     /// <summary>
+    /// Completes when the model is loaded (e.g. the sessions of an in-process backend started but not yet created);
+    /// null when it already is. Meanwhile the run opens the first slide, detects its tissue, plans it and starts
+    /// reading its tiles, whose batches wait in the batcher for the model; the next slide is prepared once it has
+    /// loaded. Nothing is recorded (no summary, no run.json) before it completes; if it faults,
+    /// <see cref="RunAsync"/> throws its exception once the first slide has stopped (the slide's checkpoint, if it
+    /// had started one, stays for a rerun).
+    /// </summary>
+    public Task? ModelReady { get; init; }
+
+    /// <summary>
     /// Runs every slide in turn (the next one prepared and the previous one written while one is inferred), writing
     /// its outputs and run.json after each, in the slides' order. A slide that fails is reported in its
     /// <see cref="SlideSummary"/> and the run goes on; a slide finished by an earlier run with the same
@@ -133,6 +143,7 @@ public sealed class InferenceRun
             Task<SlideSummary>? previousOutcome = null; // the slide before's outcome (written)
             Task? olderRecorded = null; // done once the slide before that has been written and recorded
             var outstanding = new List<Task>();
+            var modelReady = run.ModelReady;
             try
             {
                 for (var i = 0; i < slides.Count; i++)
@@ -153,6 +164,12 @@ public sealed class InferenceRun
                             // cancelled is not reported; one stopped while it was opened is.
                             stopped = true;
                             break;
+                        }
+                        if (modelReady is not null)
+                        {
+                            // Nothing is recorded before the model has loaded: a model that cannot load fails the run.
+                            await AwaitModelAsync(modelReady, Task.CompletedTask).ConfigureAwait(false);
+                            modelReady = null;
                         }
                         _outcomes.Writer.TryWrite((index, step.Clock, Task.FromResult(step.Final)));
                         if (step.Cancelled)
@@ -190,6 +207,14 @@ public sealed class InferenceRun
                         CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
                     olderRecorded = previousOutcome is null ? null : _recorded[previousIndex].Task;
                     previousRead = Task.WhenAny(read.Task, inferring);
+                    if (modelReady is not null)
+                    {
+                        // The first slide's tiles are read while the model loads (its batches wait for it); the next
+                        // slide is prepared and anything recorded only once it has loaded, and a model that cannot
+                        // load fails the run, not this slide.
+                        await AwaitModelAsync(modelReady, inferring).ConfigureAwait(false);
+                        modelReady = null;
+                    }
                     // The next slide's fixed work overlaps this one's inference (at most one slide ahead).
                     preparing = i + 1 < slides.Count ? Prepare(i + 1) : null;
                     previousOutcome = FinishAsync(index, prepared, clock, inferring, previousOutcome);
@@ -221,6 +246,36 @@ public sealed class InferenceRun
             }
             var cancelled = _summaries.Any(s => s.Status == SlideSummary.Cancelled) || (stopped && cancellationToken.IsCancellationRequested);
             return (_summaries, cancelled);
+        }
+
+        /// <summary>
+        /// Waits for the model to load; when it cannot, waits for the slide already started (its batches fail with
+        /// the same error) and throws the model's error. Cancellation is left to the slide's own outcome.
+        /// </summary>
+        private async Task AwaitModelAsync(Task modelReady, Task started)
+        {
+            try
+            {
+                // The slide may end first (unreadable, or cancelled): then only cancellation ends the wait for the model.
+                await Task.WhenAny(modelReady, started).ConfigureAwait(false);
+                await modelReady.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!modelReady.IsCompleted && cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled while the model loads: the slide's own outcome says so.
+            }
+            catch (Exception) when (modelReady.IsFaulted)
+            {
+                try
+                {
+                    await started.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The slide failed on the model's error (or its own): the model's is the one to report.
+                }
+                throw;
+            }
         }
 
         /// <summary>

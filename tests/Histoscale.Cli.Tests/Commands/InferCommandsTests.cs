@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Histoscale.Synthesis.Models;
 using Histoscale.Inference.Repository;
+using Histoscale.Inference.Tensors;
 using Histoscale.Synthesis;
 
 namespace Histoscale.Cli.Tests.Commands;
@@ -104,6 +105,21 @@ public sealed class InferCommandsTests : IDisposable
         File.WriteAllText(blocker, "x");
         (code, _, _) = await ReaderCommandsTests.Run("infer", slide, "--model", model, "--out", blocker);
         Assert.Equal(CliRunner.BadInput, code);
+
+        // A model ONNX Runtime rejects (its sessions load while the first slide is prepared): still exit 2 with ORT's
+        // reason, and nothing recorded.
+        var b = new OnnxModelBuilder("rejected");
+        b.Input("image", TensorDataType.UInt8, "N", 3, 64, 64);
+        b.Node("NoSuchOperator", ["image"], "score");
+        b.Output("score", TensorDataType.Fp32, "N", 1);
+        var rejected = Path.Combine(_dir, "rejected.onnx");
+        b.Save(rejected);
+        var rejectedOut = Path.Combine(_dir, "o-rejected");
+        (code, _, stderr) = await ReaderCommandsTests.Run("infer", slide, "--model", rejected, "--out", rejectedOut);
+        Assert.Equal(CliRunner.BadInput, code);
+        Assert.Contains("ONNX Runtime cannot create a session", stderr);
+        Assert.Contains("NoSuchOperator", stderr);
+        Assert.False(File.Exists(Path.Combine(rejectedOut, "run.json")));
     }
 
     [Fact]

@@ -194,6 +194,55 @@ public class OnnxRuntimeBackendTests
     }
 
     [Fact]
+    public async Task StartedInstancesLoadTogetherAndServeBatchesOnceReady()
+    {
+        using var dir = new TempDir();
+        var modelDir = ModelRepositoryWriter.Write(dir.Path, DemoModels.HematoxylinOd(TensorDataType.UInt8, Size));
+        await using var backend = OnnxRuntimeBackend.Start(ModelDescription.Load(modelDir), new OnnxRuntimeOptions { Instances = 2, Cores = 2 });
+        Assert.Equal(2, backend.InstanceCount);
+        var pixels = Images.Random(3, Size, seed: 9);
+        // Sent at once: each batch waits for the sessions, then runs.
+        var runs = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            using var inputs = new TensorSet().Add("image", Images.AsTensor(pixels, TensorDataType.UInt8, 3, 3, Size, Size));
+            using var outputs = await backend.ExecuteAsync(inputs);
+            return outputs["hematoxylin_od"].ToArray<float>();
+        }));
+        var results = await Task.WhenAll(runs);
+        await backend.Ready;
+        var expected = Reference.MeanHematoxylin(pixels, 3, Size);
+        foreach (var r in results)
+        {
+            Assert.Equal(results[0], r);
+            Assert.Equal(expected[0], r[0], 1e-4);
+        }
+    }
+
+    [Fact]
+    public async Task AModelOnnxRuntimeRejectsFaultsReadyAndEveryBatchOfAStartedBackend()
+    {
+        using var dir = new TempDir();
+        var b = new OnnxModelBuilder("rejected");
+        b.Input("image", TensorDataType.UInt8, "N", 3, 8, 8);
+        b.Node("NoSuchOperator", ["image"], "score");
+        b.Output("score", TensorDataType.Fp32, "N", 1);
+        var path = Path.Combine(dir.Path, "rejected.onnx");
+        b.Save(path);
+        var model = ModelDescription.Load(path);
+
+        // Start returns while the sessions are created; their failure is Ready's, and every batch's.
+        var backend = OnnxRuntimeBackend.Start(model, new OnnxRuntimeOptions { Instances = 2, Cores = 2 });
+        var ex = await Assert.ThrowsAsync<ModelConfigException>(() => backend.Ready);
+        Assert.Contains("ONNX Runtime cannot create a session", ex.Message);
+        Assert.Contains("NoSuchOperator", ex.Message);
+        using var inputs = new TensorSet().Add("image", Tensor.Rent(TensorDataType.UInt8, [1, 3, 8, 8]));
+        Assert.Contains("NoSuchOperator", (await Assert.ThrowsAsync<ModelConfigException>(async () => await backend.ExecuteAsync(inputs))).Message);
+        await backend.DisposeAsync();
+        // Create reports the same error.
+        Assert.Contains("NoSuchOperator", Assert.Throws<ModelConfigException>(() => OnnxRuntimeBackend.Create(model, new OnnxRuntimeOptions { Instances = 2, Cores = 2 })).Message);
+    }
+
+    [Fact]
     public async Task PartialBatchFromAFullSizeBufferWorks()
     {
         using var dir = new TempDir();

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Histoscale.Inference;
 using Histoscale.Pipeline.Runs;
 using Histoscale.Pipeline.Tests.Support;
 using Histoscale.Slides.Tests.Support;
@@ -78,6 +79,61 @@ public class CohortPipelineTests
             Assert.True(k < 2 || First(k, SlidePhase.Inferring) > Last(k - 2, SlidePhase.Inferring), $"slide {k} inferred while slide {k - 2} was");
         }
         Assert.Equal([0, 1, 2], log.Where(e => e.Phase == SlidePhase.Done).Select(e => e.Slide));
+    }
+
+    [Fact]
+    public async Task TheFirstSlideIsPreparedAndReadWhileTheModelLoads()
+    {
+        using var dir = new TempDir();
+        var slides = Cohort();
+        var events = new ConcurrentQueue<(int Slide, SlidePhase Phase, bool Loaded)>();
+        // The model "loads" until slide 0 has been opened, planned and has started reading its tiles: a run that
+        // waited for the model first would never get there (the gate gives up after a minute, failing the test).
+        var loaded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _ = Task.Delay(TimeSpan.FromSeconds(60)).ContinueWith(_ => loaded.TrySetException(new TimeoutException("the model was never needed")), TaskScheduler.Default);
+        var summary = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir["cohort"], batch: 4), p =>
+        {
+            events.Enqueue((p.SlideIndex, p.Phase, loaded.Task.IsCompleted));
+            if (p is { SlideIndex: 0, Phase: SlidePhase.Inferring })
+            {
+                loaded.TrySetResult();
+            }
+        }, modelReady: loaded.Task);
+        Assert.All(summary.Slides, s => Assert.True(s.Status == SlideSummary.Completed, s.Error));
+        var log = events.ToArray();
+        Assert.Contains((0, SlidePhase.Opening, false), log);
+        Assert.Contains((0, SlidePhase.Inferring, false), log);
+        // Nothing else starts before the model has loaded: the next slide is prepared, and slides recorded, after it.
+        Assert.All(log.Where(e => e.Slide > 0 || e.Phase is SlidePhase.Done or SlidePhase.Writing), e => Assert.True(e.Loaded, $"{e} before the model loaded"));
+
+        var plain = await PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir["plain"], batch: 4));
+        Assert.Equal(plain.Slides.Select(s => s.Tiles), summary.Slides.Select(s => s.Tiles));
+        foreach (var slide in slides)
+        {
+            AssertSameOutputs(dir["plain"], dir["cohort"], slide);
+        }
+    }
+
+    [Fact]
+    public async Task AModelThatCannotLoadFailsTheRunAndRecordsNothing()
+    {
+        using var dir = new TempDir();
+        var slides = Cohort();
+        var events = new ConcurrentQueue<(int Slide, SlidePhase Phase)>();
+        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var error = await Assert.ThrowsAsync<ModelConfigException>(() => PipelineHarness.RunAsync(Classifier, slides, PipelineHarness.Options(dir.Path, batch: 4), p =>
+        {
+            events.Enqueue((p.SlideIndex, p.Phase));
+            if (p is { SlideIndex: 0, Phase: SlidePhase.Inferring })
+            {
+                loading.TrySetException(new ModelConfigException("ONNX Runtime cannot create a session: no such op", model: "classifier64"));
+            }
+        }, modelReady: loading.Task));
+        Assert.Contains("cannot create a session", error.Message);
+        // Neither a summary nor run.json nor any output; the next slide was never opened.
+        Assert.DoesNotContain(events, e => e.Slide > 0 || e.Phase is SlidePhase.Done or SlidePhase.Failed or SlidePhase.Writing);
+        Assert.False(File.Exists(Path.Combine(dir.Path, "run.json")));
+        Assert.Empty(Directory.EnumerateFiles(dir.Path, "*.csv"));
     }
 
     [Fact]

@@ -9,12 +9,12 @@ namespace Histoscale.Pipeline.Tests.Support;
 internal static class PipelineHarness
 {
     public static async Task<RunSummary> RunAsync(string modelDir, IReadOnlyList<string> slides, RunOptions options,
-        Action<SlideProgress>? progress = null, CancellationToken cancellationToken = default, ModelOverrides? overrides = null)
+        Action<SlideProgress>? progress = null, CancellationToken cancellationToken = default, ModelOverrides? overrides = null, Task? modelReady = null)
     {
         var model = ModelDescription.Load(modelDir, overrides);
         await using var backend = OnnxRuntimeBackend.Create(model, new OnnxRuntimeOptions { Instances = 1, IntraOpThreads = 1, WarmupBatchSize = 0 });
         await using var batcher = new DynamicBatcher(backend, BatcherOptions.FromConfig(model.Config) with { MaxBatchSize = options.Pipeline.BatchSize });
-        var run = new InferenceRun(model, batcher, options);
+        var run = new InferenceRun(model, batcher, options) { ModelReady = modelReady };
         return await run.RunAsync(slides, progress, cancellationToken);
     }
 
