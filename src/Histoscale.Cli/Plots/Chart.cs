@@ -20,9 +20,47 @@ internal static class Chart
     private const int PanelHeight = 340;
     private const int Left = 90, Right = 230, Top = 40, Bottom = 55;
 
+    /// <summary>
+    /// A TrueType font file for the labels. Magick.NET's bundled fontconfig cannot read the system's configuration
+    /// ("Cannot load default config file"), so on some machines it finds no default font and text fails with
+    /// UnableToReadFont: name a file instead. HISTOSCALE_PLOT_FONT first (the CLI is a host), then common fonts.
+    /// </summary>
+    private static readonly Lazy<string?> FontFile = new(FindFont);
+
+    private static string? FindFont()
+    {
+        var given = Environment.GetEnvironmentVariable("HISTOSCALE_PLOT_FONT");
+        if (!string.IsNullOrEmpty(given))
+        {
+            return File.Exists(given) ? given : throw new FileNotFoundException($"HISTOSCALE_PLOT_FONT: {given} does not exist");
+        }
+        string[] preferred = ["/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf",
+            "/usr/share/fonts/dejavu/DejaVuSans.ttf", "/Library/Fonts/Arial.ttf", @"C:\Windows\Fonts\arial.ttf"];
+        var found = preferred.FirstOrDefault(File.Exists);
+        if (found is not null)
+        {
+            return found;
+        }
+        foreach (var dir in new[] { "/usr/share/fonts", "/usr/local/share/fonts" }.Where(Directory.Exists))
+        {
+            found = Directory.EnumerateFiles(dir, "*.ttf", SearchOption.AllDirectories).Order(StringComparer.Ordinal).FirstOrDefault();
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+        return null; // Magick's own default, where it has one
+    }
+
+    private static IDrawables<byte> WithFont(Drawables d) => FontFile.Value is { } font ? d.Font(font) : d;
+
     public static void WritePng(string path, IReadOnlyList<Panel> panels)
     {
         using var image = new MagickImage(MagickColors.White, Width, (uint)(PanelHeight * panels.Count));
+        if (FontFile.Value is { } font)
+        {
+            image.Settings.Font = font;
+        }
         for (var i = 0; i < panels.Count; i++)
         {
             DrawPanel(image, panels[i], i * PanelHeight);
@@ -47,7 +85,7 @@ internal static class Chart
         var d = new Drawables().FontPointSize(12).StrokeColor(MagickColors.Black).StrokeWidth(1).FillColor(MagickColors.Transparent)
             .Rectangle(Left, y0 + Top, Left + plotW, y0 + Top + plotH);
         d.Draw(image);
-        var text = new Drawables().FontPointSize(12).FillColor(MagickColors.Black).StrokeColor(MagickColors.Transparent);
+        var text = WithFont(new Drawables()).FontPointSize(12).FillColor(MagickColors.Black).StrokeColor(MagickColors.Transparent);
         text.FontPointSize(15).Text(Left, y0 + 25, panel.Title).FontPointSize(12);
         text.Text(Left + plotW / 2.0 - 40, y0 + PanelHeight - 12, panel.XLabel);
         text.Text(8, y0 + Top - 8, panel.YLabel);
@@ -87,7 +125,7 @@ internal static class Chart
                 }
                 if (s.Labels is { } labels)
                 {
-                    var l = new Drawables().FontPointSize(9).FillColor(new MagickColor("#444444")).StrokeColor(MagickColors.Transparent);
+                    var l = WithFont(new Drawables()).FontPointSize(9).FillColor(new MagickColor("#444444")).StrokeColor(MagickColors.Transparent);
                     var i = 0;
                     foreach (var (x, y) in s.X.Zip(s.Y))
                     {
