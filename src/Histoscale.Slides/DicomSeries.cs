@@ -113,7 +113,26 @@ public static class DicomFolder
     /// <exception cref="SlideException">The folder does not exist.</exception>
     public static IReadOnlyList<string> SlidePaths(string folder)
     {
-        var listing = List(folder);
+        if (!Directory.Exists(folder))
+        {
+            throw new SlideException(folder, "folder does not exist");
+        }
+        // Header-only pass first (meta group up to the Series Instance UID): a folder of at most one WSI series is the
+        // slide itself, with no full parse (no per-frame groups, no pixel data) of any file. A file that cannot be read
+        // does not abort the expansion: opening the folder reports it as one failed slide naming the file.
+        if (WsiSeriesCount(folder) <= 1)
+        {
+            return [Path.TrimEndingDirectorySeparator(folder)];
+        }
+        DicomFolderListing listing;
+        try
+        {
+            listing = List(folder);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return [Path.TrimEndingDirectorySeparator(folder)];
+        }
         if (listing.Series.Count <= 1)
         {
             return [Path.TrimEndingDirectorySeparator(folder)];
@@ -133,6 +152,48 @@ public static class DicomFolder
             result.Add(candidates.FirstOrDefault(c => stems[Stem(c)] == 1) ?? candidates[0]);
         }
         return result;
+    }
+
+    /// <summary>How many distinct WSI Series Instance UIDs the files of <paramref name="folder"/> name in their first bytes (stops counting at 2); unreadable files are not counted.</summary>
+    private static int WsiSeriesCount(string folder)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        IEnumerable<string> files;
+        try
+        {
+            files = Directory.EnumerateFiles(folder).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+        foreach (var path in files)
+        {
+            var name = Path.GetFileName(path);
+            if (name.StartsWith('.') || name.Equals("DICOMDIR", StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+            try
+            {
+                using var source = new LocalFileSource(path);
+                if (!DicomParser.HasMagic(source))
+                {
+                    continue;
+                }
+                var head = DicomParser.ParseHeader(source);
+                var sop = head.Dataset.GetString(DicomTags.SopClassUid) ?? head.Meta.GetString(0x0002_0002);
+                if (sop == DicomInstance.WsiSopClass && seen.Add(head.Dataset.GetString(DicomTags.SeriesInstanceUid) ?? "") && seen.Count > 1)
+                {
+                    return seen.Count;
+                }
+            }
+            catch (Exception ex) when (ex is SlideException or IOException or UnauthorizedAccessException)
+            {
+                // not counted: the full listing (several series) or opening the folder (one) reports it
+            }
+        }
+        return seen.Count;
     }
 
     // The pipeline's output-name rule (SlideInputs.StemOf): an all-digit last dot-part is part of a UID, not an extension.

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Histoscale.Inference.Models;
+using Histoscale.Pipeline.Inputs;
 using Histoscale.Workers.Brokers;
 using Histoscale.Workers.Jobs;
 
@@ -104,6 +105,11 @@ public static class SubmitCommand
             if (inputs.Count == 0)
             {
                 throw new InputException("no slides to submit (check the paths, folders, globs or manifests given)");
+            }
+            var clash = inputs.GroupBy(SlideInputs.NameOf, StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+            if (clash is not null)
+            {
+                throw new InputException($"two slides would write outputs named '{clash.Key}': {string.Join(", ", clash)}");
             }
             var batchId = Guid.NewGuid().ToString("N")[..12];
             var submitted = DateTimeOffset.UtcNow;

@@ -64,6 +64,26 @@ public sealed class JobFlagsTests : IDisposable
     }
 
     [SkippableFact]
+    public async Task SubmitRefusesTwoInputsThatWouldWriteTheSameOutputNamesNamingBoth()
+    {
+        var url = Brokers.QueueUrl(Brokers.Redis, "jobflags-clash");
+        var a = Path.Combine(_dir, "a", "s.svs");
+        var b = Path.Combine(_dir, "b", "S.svs");
+        Directory.CreateDirectory(Path.GetDirectoryName(a)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(b)!);
+        SlideSynthesizer.Write(a, new SynthOptions { Width = 300, Height = 200, Seed = 23, MaxDegreeOfParallelism = 2 });
+        SlideSynthesizer.Write(b, new SynthOptions { Width = 300, Height = 200, Seed = 24, MaxDegreeOfParallelism = 2 });
+        var model = ModelRepositoryWriter.Write(Path.Combine(_dir, "models"), DemoModels.TissueClassifier(tileSize: 32, name: "classifier32"));
+
+        var (code, _, stderr) = await ReaderCommandsTests.Run("submit", a, b, "--queue", url, "--model", model, "--out", Path.Combine(_dir, "o"));
+
+        Assert.True(code == 2, stderr);
+        Assert.Contains("would write outputs named", stderr);
+        Assert.Contains(a, stderr);
+        Assert.Contains(b, stderr);
+    }
+
+    [SkippableFact]
     public async Task AJobWithoutQcStaysVersionOneAndQcThresholdsNeedQc()
     {
         var url = Brokers.QueueUrl(Brokers.Redis, "jobflags-plain");
