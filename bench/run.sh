@@ -547,7 +547,7 @@ if [[ $what == workers ]]; then
   done
   n=$(ls "$cohort"/*.svs | wc -l)
   redis=${HISTOSCALE_BENCH_REDIS:-}
-  rpid= spid= wpids=
+  rpid= spid= wpids= failed=
   trap 'kill $wpids $spid $rpid 2>/dev/null || true' EXIT
   if [ -z "$redis" ]; then
     rport=${HISTOSCALE_BENCH_REDIS_PORT:-16390}
@@ -555,6 +555,7 @@ if [[ $what == workers ]]; then
     rpid=$!
     redis=redis://127.0.0.1:$rport/0
     for _ in $(seq 100); do redis-cli -u "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    kill -0 "$rpid" 2>/dev/null || { echo "workers: redis-server did not start on 127.0.0.1:$rport (port taken?): $(tail -3 "$data/workers-redis.log")"; exit 1; }
     echo "private redis-server $(redis-server --version | grep -o 'v=[0-9.]*') on 127.0.0.1:$rport (pid $rpid)"
   fi
   redis=${redis%%\?*}
@@ -564,6 +565,7 @@ if [[ $what == workers ]]; then
     for f in "$data/workers-reference"/*.tiles.csv; do cmp -s "$f" "$1/$(basename "$f")" && same=$((same + 1)); done
     partial=$(find "$1" -name '*.partial' | wc -l)
     echo "  tile tables byte-identical to infer's: $same/$n; .partial files left: $partial"
+    [ "$same" -eq "$n" ] || failed="$failed $(basename "$1"):tables"
     [ "$same" -eq "$n" ] || $py - "$data/workers-reference" "$1" <<'PY'
 import csv, glob, os, sys
 worst, rows = 0.0, 0
@@ -585,7 +587,7 @@ PY
   infer_run() { # LABEL
     local out=$data/workers-infer t0 t1
     rm -rf "$out"
-    echo "\$ $H infer $cohort --model $m.onnx ${norm[*]} --batch 32 --out $out"
+    echo "\$ $H infer $cohort --model $shared/models/$m.onnx ${norm[*]} --batch 32 --out $out"
     t0=$(date +%s.%N)
     $H infer "$cohort" --model "$shared/models/$m.onnx" "${norm[@]}" --batch 32 --out "$out" >/dev/null
     t1=$(date +%s.%N)
@@ -599,10 +601,10 @@ PY
     shift 3
     local url="$redis?queue=$q" wp=()
     rm -rf "$out" "$data/workers-$label".log*; mkdir -p "$out"
-    echo "\$ $k x $H worker --queue $url --idle-exit 2 $*; $H submit $cohort --queue $url --model $model ${norm[*]} --batch 32 --out $out"
+    echo "\$ $k x $H worker --queue $url --idle-exit 15 $*; $H submit $cohort --queue $url --model $model ${norm[*]} --batch 32 --out $out"
     t0=$(date +%s.%N)
     for i in $(seq "$k"); do
-      $H worker --queue "$url" --idle-exit 2 "$@" >"$data/workers-$label.log$i" 2>&1 &
+      $H worker --queue "$url" --idle-exit 15 "$@" >"$data/workers-$label.log$i" 2>&1 &
       wp+=($!)
     done
     wpids="${wp[*]}"
@@ -611,13 +613,16 @@ PY
       c=$(redis-cli -u "$redis" GET "$q:completed"); c=${c:-0}
       [ "$c" -ge "$n" ] && break
       alive=0; for i in "${wp[@]}"; do kill -0 "$i" 2>/dev/null && alive=1; done
-      [ $alive == 1 ] || { echo "  the workers exited with $c of $n jobs completed; logs: $data/workers-$label.log*"; break; }
+      [ $alive == 1 ] || { echo "  the workers exited with $c of $n jobs completed; logs: $data/workers-$label.log*"; failed="$failed $label:incomplete"; break; }
       sleep 0.2
     done
     t1=$(date +%s.%N)
     for i in "${wp[@]}"; do wait "$i" || echo "  worker $i exited with $?"; done
     wpids=
-    echo "  queue: $($H queue status --queue "$url" --json)"
+    local st; st=$($H queue status --queue "$url" --json)
+    echo "  queue: $st"
+    $py -c 'import json, sys; d = json.loads(sys.argv[1]); sys.exit(1 if d.get("failed", 0) or d.get("deadLettered", 0) else 0)' "$st" \
+      || failed="$failed $label:failed-jobs"
     tables "$out"
     echo "$label $k $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") $($py -c 'import glob, json, sys; print(sum(json.load(open(f))["slides"][0]["tiles"] for f in glob.glob(sys.argv[1] + "/.histoscale/*.run.json")))' "$out")" | tee -a "$log"
   }
@@ -634,6 +639,8 @@ PY
   $H serve --model-repository "$repo" --host 127.0.0.1 --http-port 18110 --grpc-port 18111 --metrics-port 18112 >"$data/workers-serve.log" 2>&1 &
   spid=$!
   for _ in $(seq 1 240); do grep -q "ready" "$data/workers-serve.log" && break; sleep 0.5; done
+  grep -q ready "$data/workers-serve.log" && kill -0 "$spid" 2>/dev/null \
+    || { echo "workers: histoscale serve did not become ready: $(tail -5 "$data/workers-serve.log")"; exit 1; }
   echo "$(grep -m1 ready "$data/workers-serve.log") (pid $spid)"
   i=1
   for round in $(seq "$rounds"); do
@@ -676,6 +683,7 @@ for key, v in ratios.items():
 for k, v in splits.items():
     print(f"split {k} / in-process workers {k}: median {statistics.median(v):.2f}x ({', '.join(f'{x:.2f}' for x in v)})")
 PY
+  [ -z "$failed" ] || { echo "workers: runs that did not complete or whose tables differ (their figures are not valid):$failed"; exit 1; }
 fi
 
 if [[ $what == stain || $what == all ]]; then
