@@ -25,6 +25,18 @@ done
 echo "peers' python: $py ($("$py" --version 2>&1))"
 say() { echo; echo "### $*"; echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"; }
 run() { echo "\$ $*"; "$@"; }
+orthanc_upload() { # ORTHANC_URL DICOM_FOLDER UPLOAD_JSON: stores every instance, prints the series' DICOMweb URL
+  local f
+  for f in "$2"/*.dcm; do curl -fs -X POST -H 'Content-Type: application/dicom' --data-binary @"$f" "$1/instances" >"$3"; done
+  $py - "$1" "$3" <<'PY'
+import json, sys, urllib.request
+base, upload = sys.argv[1], json.load(open(sys.argv[2]))
+get = lambda p: json.load(urllib.request.urlopen(base + p))
+series = get("/series/" + upload["ParentSeries"])
+study = get("/studies/" + series["ParentStudy"])
+print(f"{base}/dicom-web/studies/{study['MainDicomTags']['StudyInstanceUID']}/series/{series['MainDicomTags']['SeriesInstanceUID']}")
+PY
+}
 
 big=$data/synth-40000x32000.svs        # ≥ 1 GP, JPEG Q80, 240 px tiles, Aperio layout
 mid=$data/synth-20000x16000.svs
@@ -193,16 +205,7 @@ if [[ $what == storage || $what == storage-dicomweb || $what == all ]]; then
     TMPDIR=$data/orthanc-storage bash .ci/orthanc.sh start
     trap 'TMPDIR=$data/orthanc-storage bash .ci/orthanc.sh stop >/dev/null 2>&1 || true' EXIT
     orthanc=http://127.0.0.1:$HISTOSCALE_ORTHANC_PORT
-    for f in "$dcm"/*.dcm; do curl -fs -X POST -H 'Content-Type: application/dicom' --data-binary @"$f" "$orthanc/instances" >"$data/orthanc-storage-upload.json"; done
-    url=$($py - "$orthanc" "$data/orthanc-storage-upload.json" <<'PY'
-import json, sys, urllib.request
-base, upload = sys.argv[1], json.load(open(sys.argv[2]))
-get = lambda p: json.load(urllib.request.urlopen(base + p))
-series = get("/series/" + upload["ParentSeries"])
-study = get("/studies/" + series["ParentStudy"])
-print(f"{base}/dicom-web/studies/{study['MainDicomTags']['StudyInstanceUID']}/series/{series['MainDicomTags']['SeriesInstanceUID']}")
-PY
-)
+    url=$(orthanc_upload "$orthanc" "$dcm" "$data/orthanc-storage-upload.json")
     echo "DICOMweb series: $url ($(ls "$dcm"/*.dcm | wc -l) instances, $(du -sh "$dcm" | cut -f1))"
     say "storage over DICOMweb: local DICOM folder vs DICOMweb prefetch vs on-demand multi-frame vs frame-at-a-time, pipeline pattern, 2 threads, 2 rounds"
     echo "uptime: $(uptime)"
@@ -235,16 +238,7 @@ if [[ $what == dicom ]]; then
   TMPDIR=$data bash .ci/orthanc.sh start
   trap 'TMPDIR=$data bash .ci/orthanc.sh stop >/dev/null 2>&1 || true' EXIT
   orthanc=http://127.0.0.1:$HISTOSCALE_ORTHANC_PORT
-  for f in "$dcm"/*.dcm; do curl -fs -X POST -H 'Content-Type: application/dicom' --data-binary @"$f" "$orthanc/instances" >"$data/orthanc-upload.json"; done
-  url=$($py - "$orthanc" "$data/orthanc-upload.json" <<'PY'
-import json, sys, urllib.request
-base, upload = sys.argv[1], json.load(open(sys.argv[2]))
-get = lambda p: json.load(urllib.request.urlopen(base + p))
-series = get("/series/" + upload["ParentSeries"])
-study = get("/studies/" + series["ParentStudy"])
-print(f"{base}/dicom-web/studies/{study['MainDicomTags']['StudyInstanceUID']}/series/{series['MainDicomTags']['SeriesInstanceUID']}")
-PY
-)
+  url=$(orthanc_upload "$orthanc" "$dcm" "$data/orthanc-upload.json")
   echo "DICOMweb series: $url ($(ls "$dcm"/*.dcm | wc -l) instances, $(du -sh "$dcm" | cut -f1))"
   say "dicom: bench read, 2 threads, every level-0 tile: SVS, DICOM files, DICOMweb 8 frames/request, DICOMweb 1 frame/request"
   log=$data/dicom-bench.log; : >"$log"
